@@ -1,0 +1,320 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libstrigil: frame decoding, calibration maths, stroke and limit engines,
+ * simulator, CSV traces and device sources. No D-Bus, no policy.
+ *
+ * This header is the contract between lib/ and its users (daemon/, tools/,
+ * tests/). Changes are additive. Functions return 0 or a positive count on
+ * success and a negative errno on failure unless said otherwise.
+ *
+ * Units: newtons, seconds (tilt: degrees).
+ */
+#ifndef STRIGIL_LIB_H
+#define STRIGIL_LIB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <strigil/protocol.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SG_VERSION_STRING "0.1.0"
+
+/* ======================================================================
+ * Frame decoder (allocation-free, never trusts device data)
+ * ==================================================================== */
+
+enum sg_frame_error {
+	SG_FRAME_OK = 0,
+	SG_FRAME_SHORT,		/* shorter than the header */
+	SG_FRAME_TYPE,		/* unknown frame type */
+	SG_FRAME_VERSION,	/* unsupported frame version */
+	SG_FRAME_CHANNELS,	/* channel_mask differs from the device's */
+	SG_FRAME_COUNT,		/* sample_count 0 or above the maximum */
+	SG_FRAME_LENGTH,	/* length != header + samples */
+	SG_FRAME_STALE,		/* sequence number older than the last one */
+};
+
+const char *sg_frame_error_str(enum sg_frame_error e);
+
+struct sg_block {
+	uint32_t seq;
+	uint32_t t0_us;			/* device time of raw[0] */
+	uint16_t flags;			/* STRIGIL_STATUS_* */
+	uint8_t channel_mask;
+	uint8_t nchannels;
+	uint8_t nsamples;
+	uint32_t lost_before;		/* samples lost since previous frame */
+	int32_t raw[STRIGIL_MAX_SAMPLES_ANY][STRIGIL_MAX_CHANNELS];
+	/* raw[i][k]: k-th channel present in channel_mask (ascending order) */
+};
+
+struct sg_decoder {
+	uint8_t channel_mask;
+	uint8_t nchannels;
+	bool have_seq;
+	uint32_t next_seq;
+	uint8_t last_count;		/* samples per frame seen last (gap estimate) */
+	uint64_t frames_ok;
+	uint64_t frames_bad;
+	uint64_t samples_ok;
+	uint64_t samples_lost;
+};
+
+void sg_decoder_init(struct sg_decoder *d, uint8_t channel_mask);
+/* Returns SG_FRAME_OK and fills *out, or an error (counted, *out untouched). */
+enum sg_frame_error sg_decode_frame(struct sg_decoder *d, const void *buf,
+				    size_t len, struct sg_block *out);
+unsigned sg_popcount8(uint8_t mask);
+
+/* Encoding, for the emulator and tests. Returns the frame length or -EINVAL. */
+int sg_encode_frame(void *buf, size_t buflen, uint32_t seq, uint32_t t0_us,
+		    uint16_t flags, uint8_t channel_mask,
+		    const int32_t (*raw)[STRIGIL_MAX_CHANNELS], unsigned nsamples);
+
+/* ======================================================================
+ * Calibration
+ * ==================================================================== */
+
+struct sg_calibration {
+	uint8_t channel_mask;
+	double offset[STRIGIL_MAX_CHANNELS];	/* raw counts at zero */
+	double scale[STRIGIL_MAX_CHANNELS];	/* units per count */
+	int64_t cal_date;			/* unix s, 0 = never */
+	int64_t due_date;			/* unix s */
+	char technician[17];
+};
+
+uint32_t sg_crc32(const void *buf, size_t len);	/* zlib crc32 */
+/* -EBADMSG on bad CRC, -EPROTO on bad version/size/mask/scale. */
+int sg_calibration_from_wire(const struct strigil_calibration *w,
+			     struct sg_calibration *c);
+/* -EINVAL if a value does not fit the wire format. Fills crc32. */
+int sg_calibration_to_wire(const struct sg_calibration *c,
+			   struct strigil_calibration *w);
+static inline double sg_calibration_apply(const struct sg_calibration *c,
+					  unsigned ch, int32_t raw)
+{
+	return ((double)raw - c->offset[ch]) * c->scale[ch];
+}
+
+struct sg_fit_point {
+	double raw;		/* mean raw counts at this load */
+	double load;		/* reference load in N (mass * g) */
+};
+
+#define SG_FIT_MAX_POINTS 32
+
+struct sg_fit {
+	double scale;			/* N per count */
+	double offset;			/* counts at zero load */
+	double linearity_pct;		/* max |residual| / span * 100 */
+	double max_residual;		/* N */
+	double rms_residual;		/* N */
+	double r2;
+	size_t npoints;
+	double residual[SG_FIT_MAX_POINTS];	/* N, per point */
+};
+
+#define SG_STANDARD_GRAVITY 9.80665
+/* Least squares; needs >= 2 distinct loads. -EINVAL, -EDOM (degenerate). */
+int sg_calibration_fit(const struct sg_fit_point *pts, size_t n,
+		       struct sg_fit *fit);
+
+/* ======================================================================
+ * Samples, strokes, limits
+ * ==================================================================== */
+
+#define SG_HAS_SHEAR	0x1
+#define SG_HAS_TILT	0x2
+
+struct sg_sample {
+	double t_s;		/* host or trace time; NaN = unknown (use rate) */
+	double force_n;		/* calibrated normal force */
+	double shear_x_n;
+	double shear_y_n;
+	double tilt_deg;
+	uint8_t has;		/* SG_HAS_* */
+};
+
+struct sg_stroke {
+	uint32_t index;			/* 1-based within the engine's life */
+	double start_s, end_s, duration_s;
+	double peak_n, mean_n;
+	double impulse_ns;		/* integral of force over the stroke */
+	double above_limit_s;		/* time above the active limit */
+	double limit_n;			/* active limit when the stroke ended */
+	uint8_t has;			/* SG_HAS_* of the fields below */
+	double peak_shear_n;		/* max |shear| */
+	double mean_tilt_deg;
+	double direction_deg;		/* atan2(mean shear y, mean shear x) */
+};
+
+struct sg_stroke_config {
+	double contact_on_n;	/* 0.5 */
+	double contact_off_n;	/* 0.3 */
+	double min_stroke_s;	/* 0.150 */
+	double merge_gap_s;	/* 0.060: shorter dips do not split */
+	double lowpass_hz;	/* filter cut-off */
+	double nominal_rate_hz;	/* used when timestamps are missing */
+};
+
+void sg_stroke_config_default(struct sg_stroke_config *c);
+
+struct sg_limit_config {
+	double limit_n;		/* active cap; <= 0 or NaN disables */
+	double warn_fraction;	/* 0.9 */
+	double sustain_s;	/* 0.010 */
+	uint32_t max_strokes;	/* session cap, 0 = none */
+	double max_load_s;	/* session cap on seconds under load, 0 = none */
+};
+
+void sg_limit_config_default(struct sg_limit_config *c);
+
+enum sg_event_type {
+	SG_EV_STROKE = 1,	/* .stroke */
+	SG_EV_WARNING,		/* .t_s .force_n .limit_n */
+	SG_EV_EXCEEDED,		/* .t_s .force_n .limit_n */
+	SG_EV_CAP_STROKES,	/* max_strokes reached */
+	SG_EV_CAP_TIME,		/* max_load_s reached */
+	SG_EV_CONTACT,		/* contact begins (for UIs) */
+	SG_EV_RELEASE,		/* contact ends */
+};
+
+const char *sg_event_type_str(enum sg_event_type t);
+
+struct sg_event {
+	enum sg_event_type type;
+	double t_s;
+	double force_n;
+	double limit_n;
+	struct sg_stroke stroke;
+};
+
+#define SG_MAX_EVENTS_PER_SAMPLE 8
+
+/*
+ * The engine: stroke detection and limit checking fed by one stream of
+ * calibrated samples. O(1) per sample, no allocation, fixed size.
+ * The internals below are private to lib/engine.c.
+ */
+struct sg_engine;
+size_t sg_engine_size(void);
+void sg_engine_init(struct sg_engine *e, const struct sg_stroke_config *sc,
+		    const struct sg_limit_config *lc);
+/* Changes the active cap (e.g. region change); takes effect immediately. */
+void sg_engine_set_limit(struct sg_engine *e, const struct sg_limit_config *lc);
+/* Re-zero: next samples define the unloaded baseline. */
+void sg_engine_tare(struct sg_engine *e);
+/* Feeds one sample; returns the number of events written to ev[] (<= max). */
+int sg_engine_feed(struct sg_engine *e, const struct sg_sample *s,
+		   struct sg_event *ev, int max);
+/* Marks a gap of n lost samples (so filters and timing stay honest). */
+void sg_engine_gap(struct sg_engine *e, uint64_t nlost);
+/* End of input: closes a stroke in progress if it is long enough. */
+int sg_engine_flush(struct sg_engine *e, struct sg_event *ev, int max);
+
+/* Live views. */
+double sg_engine_force(const struct sg_engine *e);	/* filtered, baseline removed */
+bool sg_engine_in_contact(const struct sg_engine *e);
+double sg_engine_stroke_rate(const struct sg_engine *e); /* strokes/min, rolling */
+uint32_t sg_engine_strokes(const struct sg_engine *e);
+double sg_engine_load_seconds(const struct sg_engine *e);
+
+/* Convenience: heap engine for non hot-path users. */
+struct sg_engine *sg_engine_new(const struct sg_stroke_config *sc,
+				const struct sg_limit_config *lc);
+void sg_engine_free(struct sg_engine *e);
+
+/* ======================================================================
+ * CSV traces: header with t_s,force_n (+ shear_x_n,shear_y_n,tilt_deg)
+ * ==================================================================== */
+
+struct sg_csv_reader;
+/* Errors carry "file:line: message" in err (-EINVAL / -EIO). */
+struct sg_csv_reader *sg_csv_open(const char *path, char *err, size_t errlen);
+/* 1 = sample read, 0 = end of file, <0 = error (message in err). */
+int sg_csv_next(struct sg_csv_reader *r, struct sg_sample *s, char *err,
+		size_t errlen);
+void sg_csv_close(struct sg_csv_reader *r);
+/* Parses from memory (fuzzing, tests); name is used in messages. */
+struct sg_csv_reader *sg_csv_open_mem(const char *name, const char *data,
+				      size_t len, char *err, size_t errlen);
+
+int sg_csv_write_header(FILE *f, uint8_t has);
+int sg_csv_write_sample(FILE *f, const struct sg_sample *s);
+
+/* ======================================================================
+ * Simulator: realistic synthetic signals with ground truth
+ * ==================================================================== */
+
+struct sg_sim_config {
+	uint64_t seed;
+	double rate_hz;			/* 100..2000 */
+	double duration_s;		/* <= 0: endless (daemon) */
+	double stroke_rate_hz;		/* 0.25..1 */
+	double stroke_duty;		/* fraction of a cycle in contact */
+	double peak_mean_n;		/* 2.6..14 N typical */
+	double peak_sd_n;
+	double noise_n;			/* white noise RMS */
+	double hum_n;			/* mains hum amplitude */
+	double hum_hz;			/* 50 or 60 */
+	double drift_n_per_s;		/* baseline drift */
+	double spike_rate_hz;		/* single-sample spikes */
+	double spike_n;
+	double drop_prob;		/* probability a sample is dropped */
+	double dip_prob;		/* probability of a strum-like dip */
+	double jitter_s;		/* timestamp jitter */
+	double over_prob;		/* probability a stroke exceeds over_n */
+	double over_n;			/* peak used for deliberate violations */
+	uint8_t has;			/* SG_HAS_* extra channels */
+};
+
+void sg_sim_config_default(struct sg_sim_config *c);
+
+struct sg_sim_truth {
+	double start_s, end_s, peak_n;
+	double above_s;		/* longest time above over_n... see sim.c */
+};
+
+struct sg_sim;
+struct sg_sim *sg_sim_new(const struct sg_sim_config *c);
+void sg_sim_free(struct sg_sim *s);
+/* 1 = sample, 0 = end; a dropped sample is skipped (t_s jumps). */
+int sg_sim_next(struct sg_sim *s, struct sg_sample *out);
+/* Ground truth of strokes generated so far. */
+const struct sg_sim_truth *sg_sim_truth(const struct sg_sim *s, size_t *n);
+
+/* ======================================================================
+ * Device sources (raw counts). Info is common to every backend.
+ * ==================================================================== */
+
+struct sg_device_info {
+	char serial[17];
+	char model[17];
+	char firmware[24];		/* "1.2.3" */
+	uint8_t model_id;
+	uint8_t channel_mask;
+	uint16_t proto_version;
+	uint16_t default_rate_hz;
+	uint16_t rates_hz[STRIGIL_MAX_RATES];
+	unsigned nrates;
+	int32_t full_scale[STRIGIL_MAX_CHANNELS];
+};
+
+/* Validates and converts a GET_INFO answer (-EPROTO on nonsense). */
+int sg_device_info_from_wire(const void *buf, size_t len,
+			     struct sg_device_info *info);
+
+typedef void (*sg_block_fn)(void *userdata, const struct sg_block *blk);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* STRIGIL_LIB_H */

@@ -46,7 +46,6 @@ ALL_TARGETS   :=
 CHECK_TARGETS :=
 BENCH_TARGETS :=
 CLEAN_FILES   :=
-DEMO_TARGET   ?=
 
 # run-test NAME COMMAND...: records PASS/FAIL for the summary of make check.
 RUN_TEST := tests/run-test.sh $(BUILD)

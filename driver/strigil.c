@@ -65,6 +65,7 @@ struct strigil {
 	bool disconnected;
 
 	/* Identity, read once at probe. */
+	u16 proto;
 	u8 model_id;
 	u8 channel_mask;
 	u8 nch;
@@ -163,6 +164,7 @@ static int strigil_parse_info(struct strigil *st, const struct strigil_info *in)
 		dev_err(dev, "bad channel mask %#04x\n", in->channel_mask);
 		return -EPROTO;
 	}
+	st->proto = proto;
 	st->model_id = in->model_id;
 	st->channel_mask = in->channel_mask;
 	st->nch = hweight8(in->channel_mask);
@@ -581,6 +583,12 @@ static ssize_t firmware_show(struct device *dev,
 			  st->fw_patch);
 }
 
+static ssize_t protocol_version_show(struct device *dev,
+				     struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "0x%04x\n", strigil_from_dev(dev)->proto);
+}
+
 static ssize_t channel_mask_show(struct device *dev,
 				 struct device_attribute *attr, char *buf)
 {
@@ -724,6 +732,7 @@ static IIO_DEVICE_ATTR_RO(model, 0);
 static IIO_DEVICE_ATTR_RO(model_id, 0);
 static IIO_DEVICE_ATTR_RO(firmware, 0);
 static IIO_DEVICE_ATTR_RO(channel_mask, 0);
+static IIO_DEVICE_ATTR_RO(protocol_version, 0);
 static IIO_DEVICE_ATTR_RO(full_scale, 0);
 static IIO_DEVICE_ATTR_RO(lost_samples, 0);
 static IIO_DEVICE_ATTR_RO(bad_frames, 0);
@@ -741,6 +750,7 @@ static struct attribute *strigil_attrs[] = {
 	&iio_dev_attr_model_id.dev_attr.attr,
 	&iio_dev_attr_firmware.dev_attr.attr,
 	&iio_dev_attr_channel_mask.dev_attr.attr,
+	&iio_dev_attr_protocol_version.dev_attr.attr,
 	&iio_dev_attr_full_scale.dev_attr.attr,
 	&iio_dev_attr_lost_samples.dev_attr.attr,
 	&iio_dev_attr_bad_frames.dev_attr.attr,

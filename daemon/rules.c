@@ -749,7 +749,6 @@ const char *sgd_limits_reasons_str(const struct sgd_limits *l, char *buf,
 void sgd_limits_to_engine(const struct sgd_limits *l,
 			  struct sg_limit_config *lc)
 {
-	memset(lc, 0, sizeof(*lc));
 	lc->limit_n = l->limit_n;
 	lc->warn_fraction = l->warn_fraction;
 	lc->sustain_s = l->sustain_s;

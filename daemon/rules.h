@@ -12,6 +12,7 @@
  *   - every applicable precaution (and overridden contraindication):
  *     base x cap_factor, where base is the strictest of the caps above,
  *     and its cap_max_n if set. Factors of several conditions multiply.
+ * On a tie the more specific rule (later in the list) is named the winner.
  * Session caps (strokes, seconds under load) are the strictest non-zero
  * of global / region / profile / profile region, times the product of
  * the applicable session factors.
@@ -197,7 +198,9 @@ const char *sgd_limits_contra_str(const struct sgd_limits *l, char *buf,
 const char *sgd_limits_reasons_str(const struct sgd_limits *l, char *buf,
 				   size_t buflen);
 
-/* Engine configuration from the limits (limit, warn, sustain, caps). */
+/* Sets the engine's limit, warn fraction, sustain time and session caps
+ * from l; other fields of lc are left alone (start from
+ * sg_limit_config_default()). */
 void sgd_limits_to_engine(const struct sgd_limits *l,
 			  struct sg_limit_config *lc);
 

@@ -30,3 +30,36 @@ CHECK_TARGETS += check-daemon-unit
 ALL_TARGETS += $(DUNIT_NAMES:%=$(BUILD)/dunit/%)
 $(BUILD)/obj/tests/daemon-unit/%.o $(BUILD)/san/tests/daemon-unit/%.o: \
 	SG_CPPFLAGS += -Idaemon -Itests/unit
+# keep the test binaries between runs (they are pattern-rule intermediates)
+.PRECIOUS: $(BUILD)/dunit/% $(BUILD)/dunit-san/% \
+	$(BUILD)/obj/tests/daemon-unit/%.o $(BUILD)/san/tests/daemon-unit/%.o
+
+# libFuzzer (Debian clang) on the policy parser + rules engine: a short
+# bounded run in make check; `make fuzz-policy FUZZ_POLICY_TIME=600` for
+# long runs. Seeds: the shipped policy and tests/daemon-unit/fuzz-seeds/.
+# New inputs go to $(BUILD)/dunit-fuzz/corpus, crashes next to it.
+FUZZ_POLICY          := $(BUILD)/dunit-fuzz/fuzz-policy
+FUZZ_POLICY_TIME     ?= 600
+FUZZ_POLICY_CHECK_TIME ?= 8
+FUZZ_POLICY_RUN = $(FUZZ_POLICY) -max_total_time=$(1) -timeout=10 \
+	-rss_limit_mb=2048 -print_final_stats=1 -dict=tests/daemon-unit/policy.dict \
+	-artifact_prefix=$(BUILD)/dunit-fuzz/ $(BUILD)/dunit-fuzz/corpus \
+	$(BUILD)/dunit-fuzz/seeds
+
+$(FUZZ_POLICY): tests/daemon-unit/fuzz-policy.c daemon/policy.c daemon/rules.c \
+		daemon/policy.h daemon/rules.h lib/strigil.h
+	@mkdir -p $(@D)/corpus $(@D)/seeds
+	$(CLANG) $(SG_CPPFLAGS) -Idaemon $(SG_WARN) -g -O1 -fno-omit-frame-pointer \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ \
+		tests/daemon-unit/fuzz-policy.c daemon/policy.c daemon/rules.c \
+		$(call pkgcfg,--libs,inih) -lm
+
+.PHONY: check-dunit-fuzz fuzz-policy
+check-dunit-fuzz: $(FUZZ_POLICY) FORCE
+	@cp daemon/policy.conf tests/daemon-unit/fuzz-seeds/*.conf $(BUILD)/dunit-fuzz/seeds/
+	@ASAN_OPTIONS=detect_leaks=1 $(RUN_TEST) dunit-fuzz-policy \
+		$(call FUZZ_POLICY_RUN,$(FUZZ_POLICY_CHECK_TIME))
+fuzz-policy: $(FUZZ_POLICY)
+	@cp daemon/policy.conf tests/daemon-unit/fuzz-seeds/*.conf $(BUILD)/dunit-fuzz/seeds/
+	ASAN_OPTIONS=detect_leaks=1 $(call FUZZ_POLICY_RUN,$(FUZZ_POLICY_TIME))
+CHECK_TARGETS += check-dunit-fuzz

@@ -136,6 +136,7 @@ static void test_brief_example(void)
 	CHECK_NEAR(l.max_load_s, 900, 1e-9);
 	CHECK(strstr(l.session_caps_text, "x0.75") != NULL, "%s", l.session_caps_text);
 
+	memset(&lc, 0, sizeof(lc));
 	sgd_limits_to_engine(&l, &lc);
 	CHECK_NEAR(lc.limit_n, 3.5, 1e-12);
 	CHECK_NEAR(lc.warn_fraction, 0.8, 0);

@@ -63,3 +63,12 @@ fuzz-policy: $(FUZZ_POLICY)
 	@cp daemon/policy.conf tests/daemon-unit/fuzz-seeds/*.conf $(BUILD)/dunit-fuzz/seeds/
 	ASAN_OPTIONS=detect_leaks=1 $(call FUZZ_POLICY_RUN,$(FUZZ_POLICY_TIME))
 CHECK_TARGETS += check-dunit-fuzz
+
+# make bench: storage/rules figures (printed, never asserted)
+.PHONY: bench-store
+$(BUILD)/dunit/bench-store: $(BUILD)/obj/tests/daemon-unit/bench-store.o $(STRIGILD_CORE)
+	@mkdir -p $(@D)
+	$(CC) $(SG_CFLAGS) -o $@ $^ $(DUNIT_LIBS)
+bench-store: $(BUILD)/dunit/bench-store
+	@$< $(TOP)
+BENCH_TARGETS += bench-store

@@ -413,6 +413,34 @@ static void test_migration(void)
 	sql = calloc(1, (size_t)len + 1);
 	CHECK(sql && fread(sql, 1, (size_t)len, f) == (size_t)len, "read fixture");
 	fclose(f);
+	/* A migration step that fails is rolled back as a whole: here a
+	 * stray "instruments" table makes step 2 fail. */
+	path_in(path, sizeof(path), "v1-broken.db");
+	CHECK(sqlite3_open(path, &db) == SQLITE_OK, "sqlite3_open");
+	CHECK(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK, "load fixture: %s",
+	      sqlite3_errmsg(db));
+	CHECK(sqlite3_exec(db, "CREATE TABLE instruments (x);", NULL, NULL, NULL) ==
+	      SQLITE_OK, "stray table");
+	sqlite3_close(db);
+	{
+		struct sgd_store *bs = NULL;
+		char err[512] = "";
+		int r = sgd_store_open_file(path, &bs, err, sizeof(err));
+		sqlite3_stmt *st = NULL;
+
+		CHECK(r == -EIO && bs == NULL, "broken migration: %d %s", r, err);
+		CHECK(strstr(err, "migration to schema 2") != NULL, "%s", err);
+		CHECK(sqlite3_open(path, &db) == SQLITE_OK, "reopen");
+		CHECK(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) ==
+		      SQLITE_OK && sqlite3_step(st) == SQLITE_ROW &&
+		      sqlite3_column_int(st, 0) == 1, "still version 1");
+		sqlite3_finalize(st);
+		CHECK(sqlite3_prepare_v2(db, "SELECT flags FROM sessions", -1, &st, NULL) !=
+		      SQLITE_OK, "step 2 rolled back: no sessions.flags");
+		sqlite3_finalize(st);
+		sqlite3_close(db);
+	}
+
 	path_in(path, sizeof(path), "v1.db");
 	CHECK(sqlite3_open(path, &db) == SQLITE_OK, "sqlite3_open");
 	CHECK(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK, "load fixture: %s",

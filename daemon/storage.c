@@ -695,6 +695,16 @@ void sgd_store_close(struct sgd_store *s)
 	free(s);
 }
 
+int sgd_store_set_busy_timeout(struct sgd_store *s, int ms)
+{
+	int rc;
+
+	if (!s || ms < 0)
+		return -EINVAL;
+	rc = sqlite3_busy_timeout(s->db, ms);
+	return rc == SQLITE_OK ? 0 : sql_err(s, rc, "busy timeout");
+}
+
 int sgd_store_schema_version(struct sgd_store *s)
 {
 	int v, r;

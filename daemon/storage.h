@@ -65,6 +65,9 @@ int sgd_store_open_file(const char *db_path, struct sgd_store **out,
 			char *err, size_t errlen);
 void sgd_store_close(struct sgd_store *s);
 const char *sgd_store_errmsg(const struct sgd_store *s);
+/* Busy timeout in milliseconds (default 5000): how long a write waits
+ * for another connection's lock before failing with -EBUSY. */
+int sgd_store_set_busy_timeout(struct sgd_store *s, int ms);
 /* PRAGMA user_version of the open database. */
 int sgd_store_schema_version(struct sgd_store *s);
 

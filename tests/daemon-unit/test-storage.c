@@ -532,6 +532,38 @@ static void test_open_errors(void)
 	}
 }
 
+/* Another connection holds the write lock: a write fails with -EBUSY
+ * after the busy timeout, says so, and writes nothing. */
+static void test_busy(void)
+{
+	char path[512];
+	struct sgd_store *s;
+	struct sgd_profile p, *list = NULL;
+	sqlite3 *db = NULL;
+	size_t n = 1;
+	int r;
+
+	path_in(path, sizeof(path), "busy.db");
+	s = open_store(path);
+	if (!s)
+		return;
+	CHECK(sgd_store_set_busy_timeout(s, 20) == 0, "timeout");
+	CHECK(sgd_store_set_busy_timeout(s, -1) == -EINVAL, "negative");
+	CHECK(sqlite3_open(path, &db) == SQLITE_OK, "second connection");
+	CHECK(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK, "lock");
+	make_profile(&p, "B-0001");
+	r = sgd_store_profile_create(s, &p, 1);
+	CHECK(r == -EBUSY && p.id == 0, "locked: %d %s", r, sgd_store_errmsg(s));
+	CHECK(strstr(sgd_store_errmsg(s), "locked") != NULL, "%s", sgd_store_errmsg(s));
+	CHECK(sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL) == SQLITE_OK, "unlock");
+	sqlite3_close(db);
+	CHECK(sgd_store_profile_list(s, &list, &n) == 0 && n == 0, "nothing written");
+	free(list);
+	CHECK(sgd_store_profile_create(s, &p, 2) == 0, "works once free: %s",
+	      sgd_store_errmsg(s));
+	sgd_store_close(s);
+}
+
 /*
  * Crash safety: a child writes strokes and reports each row id on a pipe
  * only after sgd_store_add_stroke returned 0; the parent SIGKILLs it
@@ -658,6 +690,7 @@ int main(int argc, char **argv)
 	}
 	test_migration();
 	test_open_errors();
+	test_busy();
 	test_crash();
 	rm_rf(dir);
 	return check_exit("test-storage");

@@ -97,6 +97,8 @@ bool sg_usb_streaming(const struct sg_usb_dev *dev);
  * refused (STALL); -EPROTO: its answer failed validation. */
 int sg_usb_get_info(struct sg_usb_dev *dev, struct sg_device_info *info);
 int sg_usb_get_calibration(struct sg_usb_dev *dev, struct sg_calibration *c);
+/* Writes, then reads back: -EPIPE if the device refused (STALL or not stored).
+ * -EINVAL if c's channel mask is not the device's. */
 int sg_usb_set_calibration(struct sg_usb_dev *dev, const struct sg_calibration *c);
 int sg_usb_set_alert(struct sg_usb_dev *dev, enum strigil_alert alert);
 

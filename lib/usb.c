@@ -329,7 +329,7 @@ int sg_usb_get_calibration(struct sg_usb_dev *dev, struct sg_calibration *c)
 
 int sg_usb_set_calibration(struct sg_usb_dev *dev, const struct sg_calibration *c)
 {
-	struct strigil_calibration w;
+	struct strigil_calibration w, back;
 	int rc;
 
 	if (!dev || !c || c->channel_mask != dev->info.channel_mask)
@@ -340,7 +340,14 @@ int sg_usb_set_calibration(struct sg_usb_dev *dev, const struct sg_calibration *
 	rc = ctrl(dev, REQ_OUT, STRIGIL_REQ_SET_CALIBRATION, 0, &w, sizeof(w));
 	if (rc < 0)
 		return rc;
-	return rc == (int)sizeof(w) ? 0 : -EIO;
+	if (rc != (int)sizeof(w))
+		return -EIO;
+	/* A device that cannot STALL the status stage refuses silently
+	 * (docs/protocol.md section 3): only the read-back tells. */
+	rc = ctrl(dev, REQ_IN, STRIGIL_REQ_GET_CALIBRATION, 0, &back, sizeof(back));
+	if (rc < 0)
+		return rc;
+	return rc == (int)sizeof(back) && memcmp(&w, &back, sizeof(w)) == 0 ? 0 : -EPIPE;
 }
 
 int sg_usb_set_alert(struct sg_usb_dev *dev, enum strigil_alert alert)

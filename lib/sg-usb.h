@@ -91,6 +91,9 @@ void sg_usb_close(struct sg_usb_dev *dev);
 const struct sg_device_info *sg_usb_info(const struct sg_usb_dev *dev);
 const struct sg_usb_stream *sg_usb_stream(const struct sg_usb_dev *dev);
 libusb_context *sg_usb_context(const struct sg_usb_dev *dev);
+/* For tests that need raw requests (e.g. checking STALLs). */
+libusb_device_handle *sg_usb_handle(const struct sg_usb_dev *dev);
+uint8_t sg_usb_interface(const struct sg_usb_dev *dev);
 bool sg_usb_streaming(const struct sg_usb_dev *dev);
 
 /* Control requests (STRIGIL_CTRL_TIMEOUT_MS each). -EPIPE: the device

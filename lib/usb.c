@@ -305,6 +305,16 @@ libusb_context *sg_usb_context(const struct sg_usb_dev *dev)
 	return dev ? dev->ctx : NULL;
 }
 
+libusb_device_handle *sg_usb_handle(const struct sg_usb_dev *dev)
+{
+	return dev ? dev->h : NULL;
+}
+
+uint8_t sg_usb_interface(const struct sg_usb_dev *dev)
+{
+	return dev ? dev->interface : 0;
+}
+
 bool sg_usb_streaming(const struct sg_usb_dev *dev)
 {
 	return dev && dev->streaming;

@@ -25,7 +25,7 @@
 #include "strigil.h"
 
 #define TRUTH_KEEP 1024		/* strokes kept in endless mode */
-#define SCAN_STEP 1e-4		/* s, resolution of truth scans */
+#define SCAN_STEP 2e-4		/* s, resolution of truth scans */
 #define WANDER_PERIOD 600.0	/* s, period of the baseline wander */
 #define FRAME_MAX 12		/* samples per USB frame (one channel) */
 

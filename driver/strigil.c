@@ -35,6 +35,7 @@
 #include <strigil/protocol.h>
 
 #define STRIGIL_NUM_URBS	8
+#define STRIGIL_MAX_URB_ERRORS	50
 #define STRIGIL_MIN_PACKET	(STRIGIL_FRAME_HDR_SIZE + 4)
 /* docs/protocol.md 2.2, the same bounds as libstrigil's decoder */
 #define STRIGIL_SEQ_MAX_GAP	(1U << 24)
@@ -102,6 +103,7 @@ struct strigil {
 	u64 samples_lost;
 	u64 urb_errors;
 	u64 resyncs;
+	unsigned int consecutive_errors;
 
 	struct usb_anchor anchor;
 	struct urb *urbs[STRIGIL_NUM_URBS];
@@ -352,11 +354,20 @@ static void strigil_urb_complete(struct urb *urb)
 	default:
 		spin_lock_irqsave(&st->lock, flags);
 		st->urb_errors++;
+		/* A device that only errors is not polled forever. */
+		if (++st->consecutive_errors > STRIGIL_MAX_URB_ERRORS &&
+		    st->streaming) {
+			st->streaming = false;
+			dev_err(&st->intf->dev,
+				"%d transfer errors in a row (last %d): stream stopped\n",
+				STRIGIL_MAX_URB_ERRORS, urb->status);
+		}
 		spin_unlock_irqrestore(&st->lock, flags);
 		goto resubmit;
 	}
 
 	spin_lock_irqsave(&st->lock, flags);
+	st->consecutive_errors = 0;
 	if (st->streaming)
 		strigil_handle_frame(st, urb->transfer_buffer,
 				     min(urb->actual_length,
@@ -401,6 +412,7 @@ static int strigil_buffer_postenable(struct iio_dev *indio_dev)
 	st->streaming = true;
 	st->have_seq = false;
 	st->clock_set = false;
+	st->consecutive_errors = 0;
 	spin_unlock_irqrestore(&st->lock, flags);
 
 	for (i = 0; i < STRIGIL_NUM_URBS; i++) {

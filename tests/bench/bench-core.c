@@ -56,7 +56,7 @@ static void bench_decode(uint8_t mask, unsigned nsamples, unsigned long frames)
 
 static void bench_csv(unsigned long rows)
 {
-	size_t cap = rows * 48 + 64, len = 0;
+	size_t cap = rows * 80 + 64, len = 0;
 	char *text = malloc(cap), err[256];
 	struct sg_csv_reader *r;
 	struct sg_sample s;

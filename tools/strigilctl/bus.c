@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 #include <errno.h>
+#include <stdarg.h>
+#include <strings.h>
+#include <time.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -416,4 +419,138 @@ int ctl_resolve_object(sd_bus *bus, const char *kind, const char *arg, char **pa
 	fprintf(stderr, "strigilctl: no %s '%s'; 'strigilctl %s list' shows them\n", kind,
 		arg, kind);
 	return EXIT_FAIL;
+}
+
+int ctl_managed_objects(sd_bus *bus, struct json_object **out)
+{
+	sd_bus_error e = SD_BUS_ERROR_NULL;
+	sd_bus_message *reply = NULL;
+	int r;
+
+	r = sd_bus_call_method(bus, SG_BUS_NAME, SG_ROOT, "org.freedesktop.DBus.ObjectManager",
+			       "GetManagedObjects", &e, &reply, "");
+	if (r < 0) {
+		r = ctl_bus_error("asking strigild for its objects", &e, r);
+		sd_bus_error_free(&e);
+		return r;
+	}
+	r = ctl_bus_read_json(reply, out);
+	sd_bus_message_unref(reply);
+	if (r < 0) {
+		fprintf(stderr, "strigilctl: unexpected reply from strigild: %s\n", strerror(-r));
+		return EXIT_FAIL;
+	}
+	return 0;
+}
+
+struct json_object *ctl_object_props(struct json_object *objs, const char *path,
+				     const char *iface)
+{
+	return cj_get(cj_get(objs, path), iface);
+}
+
+int ctl_append_entry(sd_bus_message *m, const char *key, const char *sig, ...)
+{
+	va_list ap;
+	int r;
+
+	r = sd_bus_message_open_container(m, 'e', "sv");
+	if (r >= 0)
+		r = sd_bus_message_append_basic(m, 's', key);
+	if (r >= 0)
+		r = sd_bus_message_open_container(m, 'v', sig);
+	if (r >= 0) {
+		va_start(ap, sig);
+		r = sd_bus_message_appendv(m, sig, ap);
+		va_end(ap);
+	}
+	if (r >= 0)
+		r = sd_bus_message_close_container(m);
+	if (r >= 0)
+		r = sd_bus_message_close_container(m);
+	return r;
+}
+
+char *ctl_prompt(const char *prompt)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+
+	fputs(prompt, stderr);
+	fflush(stderr);
+	n = getline(&line, &cap, stdin);
+	if (n < 0) {
+		free(line);
+		return NULL;
+	}
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' '))
+		line[--n] = '\0';
+	return line;
+}
+
+bool ctl_confirm(const char *question)
+{
+	char *a = ctl_prompt(question);
+	bool yes = a && (strcasecmp(a, "y") == 0 || strcasecmp(a, "yes") == 0);
+
+	free(a);
+	return yes;
+}
+
+void ctl_date(double unix_s, char *buf, size_t len)
+{
+	struct tm tm;
+	time_t t;
+
+	if (!isfinite(unix_s) || unix_s <= 0) {
+		snprintf(buf, len, "-");
+		return;
+	}
+	t = (time_t)unix_s;
+	gmtime_r(&t, &tm);
+	strftime(buf, len, "%Y-%m-%d", &tm);
+}
+
+bool ctl_parse_double(const char *opt, const char *s, double *v)
+{
+	char *end;
+
+	errno = 0;
+	*v = strtod(s, &end);
+	if (errno || end == s || *end || !isfinite(*v)) {
+		fprintf(stderr, "strigilctl: %s: '%s' is not a number\n", opt, s);
+		return false;
+	}
+	return true;
+}
+
+bool ctl_parse_uint(const char *opt, const char *s, uint32_t *v)
+{
+	char *end;
+	unsigned long long u;
+
+	errno = 0;
+	u = strtoull(s, &end, 10);
+	if (errno || end == s || *end || s[0] == '-' || u > UINT32_MAX) {
+		fprintf(stderr, "strigilctl: %s: '%s' is not a whole number\n", opt, s);
+		return false;
+	}
+	*v = (uint32_t)u;
+	return true;
+}
+
+int ctl_bus_call_void(sd_bus *bus, const char *path, const char *iface,
+		      const char *method, const char *what)
+{
+	sd_bus_error e = SD_BUS_ERROR_NULL;
+	int r;
+
+	r = sd_bus_call_method(bus, SG_BUS_NAME, path, iface, method, &e, NULL, "");
+	if (r < 0) {
+		r = ctl_bus_error(what, &e, r);
+		sd_bus_error_free(&e);
+		return r;
+	}
+	return 0;
 }

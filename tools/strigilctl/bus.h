@@ -5,6 +5,9 @@
 
 #include <systemd/sd-bus.h>
 #include <json-c/json.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
 
 #define SG_BUS_NAME "org.strigil.Strigil1"
 #define SG_ROOT "/org/strigil/Strigil1"
@@ -48,3 +51,29 @@ int ctl_resolve_object(sd_bus *bus, const char *kind, const char *arg, char **pa
 double ctl_usec_to_s(int64_t usec);
 
 #endif
+
+/* ObjectManager.GetManagedObjects: {path: {interface: {property: value}}}. */
+int ctl_managed_objects(sd_bus *bus, struct json_object **out);
+/* The properties of iface on path inside a GetManagedObjects tree, or NULL. */
+struct json_object *ctl_object_props(struct json_object *objs, const char *path,
+				     const char *iface);
+
+/* a{sv} building: open with sd_bus_message_open_container(m, 'a', "{sv}"). */
+int ctl_append_entry(sd_bus_message *m, const char *key, const char *sig, ...);
+
+/* Converts "yes/no" questions: reads a line from stdin; false on EOF. */
+bool ctl_confirm(const char *question);
+/* Reads one line from stdin after printing prompt (on stderr); NULL on EOF. */
+char *ctl_prompt(const char *prompt);
+
+/* Calendar date of unix seconds in UTC ("2026-11-21"), "-" for NaN/0. */
+void ctl_date(double unix_s, char *buf, size_t len);
+
+/* running, paused or disconnected: the session still counts. */
+bool ctl_session_active(const char *state);
+/* Parses a finite number; false (and a message naming opt) otherwise. */
+bool ctl_parse_double(const char *opt, const char *s, double *v);
+bool ctl_parse_uint(const char *opt, const char *s, uint32_t *v);
+/* Calls a method with no arguments and no reply value; an exit code. */
+int ctl_bus_call_void(sd_bus *bus, const char *path, const char *iface,
+		      const char *method, const char *what);

@@ -188,7 +188,8 @@ static void instrument_from_props(struct mon *m, struct json_object *p)
 	}
 	if (cj_has(p, "Streaming"))
 		s->streaming = cj_bool(p, "Streaming", false);
-	if (cj_has(p, "ForceN")) {
+	/* NaN (not streaming) arrives as JSON null: the key is there, no value. */
+	if (json_object_object_get_ex(p, "ForceN", NULL)) {
 		struct json_object *f = cj_get(p, "ForceN");
 
 		s->force_n = f ? json_object_get_double(f) : NAN;

@@ -1,0 +1,25 @@
+# Deployment checks (udev, hwdb, systemd unit, polkit, install, Debian packages).
+# The namespace tests (udev, polkit) need root: make check runs as root here
+# and in CI (scripts/deps.sh installs as root too).
+
+DEPLOY_UNIT    := $(BUILD)/packaging/strigild.service
+DEPLOY_DAEMON  := $(if $(wildcard daemon/daemon.mk),$(STRIGILD))
+DEPLOY_POLICY  := daemon/org.strigil.Strigil1.policy
+
+.PHONY: deploy-check
+deploy-check: deploy-check-udev deploy-check-hwdb deploy-check-unit deploy-check-polkit
+
+deploy-check-udev: FORCE
+	@$(RUN_TEST) deploy-udev tests/deploy/test-udev.sh
+
+deploy-check-hwdb: FORCE
+	@$(RUN_TEST) deploy-hwdb tests/deploy/test-hwdb.sh
+
+deploy-check-unit: $(DEPLOY_UNIT) $(DEPLOY_DAEMON) FORCE
+	@$(RUN_TEST) deploy-unit tests/deploy/test-unit.sh $(DEPLOY_UNIT) $(or $(DEPLOY_DAEMON),daemon-not-built)
+
+deploy-check-polkit: FORCE
+	@$(RUN_TEST) deploy-polkit tests/deploy/test-polkit.sh $(DEPLOY_POLICY) \
+		packaging/polkit/50-strigil.rules daemon
+
+CHECK_TARGETS += deploy-check-udev deploy-check-hwdb deploy-check-unit deploy-check-polkit

@@ -7,7 +7,7 @@ DEPLOY_DAEMON  := $(if $(wildcard daemon/daemon.mk),$(STRIGILD))
 DEPLOY_POLICY  := daemon/org.strigil.Strigil1.policy
 
 .PHONY: deploy-check
-deploy-check: deploy-check-udev deploy-check-hwdb deploy-check-unit deploy-check-polkit
+deploy-check: deploy-check-udev deploy-check-hwdb deploy-check-unit deploy-check-polkit deploy-check-deb
 
 deploy-check-udev: FORCE
 	@$(RUN_TEST) deploy-udev tests/deploy/test-udev.sh
@@ -23,3 +23,10 @@ deploy-check-polkit: FORCE
 		packaging/polkit/50-strigil.rules daemon
 
 CHECK_TARGETS += deploy-check-udev deploy-check-hwdb deploy-check-unit deploy-check-polkit
+
+# make deb, then a real dpkg -i (maintainer scripts, triggers, DKMS build)
+# into a copy-on-write clone of this machine's root; see test-deb.sh.
+deploy-check-deb: FORCE
+	@$(RUN_TEST) deploy-deb sh -c '$(MAKE) --no-print-directory deb && tests/deploy/test-deb.sh $(DEB_DIR)'
+
+CHECK_TARGETS += deploy-check-deb

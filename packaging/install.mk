@@ -13,7 +13,7 @@ LIBEXECDIR    ?= $(PREFIX)/libexec
 DATADIR       ?= $(PREFIX)/share
 MANDIR        ?= $(DATADIR)/man
 SYSCONFDIR    ?= /etc
-SRCDIR        ?= $(PREFIX)/src
+SRCDIR        ?= /usr/src
 UDEVDIR       ?= $(or $(call pkgcfg,--variable=udevdir,udev),/lib/udev)
 UNITDIR       ?= $(or $(call pkgcfg,--variable=systemdsystemunitdir,systemd),/lib/systemd/system)
 SYSUSERSDIR   ?= $(or $(call pkgcfg,--variable=sysusersdir,systemd),/usr/lib/sysusers.d)

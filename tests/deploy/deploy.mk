@@ -7,7 +7,7 @@ DEPLOY_DAEMON  := $(if $(wildcard daemon/daemon.mk),$(STRIGILD))
 DEPLOY_POLICY  := daemon/org.strigil.Strigil1.policy
 
 .PHONY: deploy-check
-deploy-check: deploy-check-udev deploy-check-hwdb deploy-check-unit deploy-check-polkit deploy-check-deb
+deploy-check: deploy-check-udev deploy-check-hwdb deploy-check-unit deploy-check-polkit deploy-check-install deploy-check-deb
 
 deploy-check-udev: FORCE
 	@$(RUN_TEST) deploy-udev tests/deploy/test-udev.sh
@@ -30,3 +30,8 @@ deploy-check-deb: FORCE
 	@$(RUN_TEST) deploy-deb sh -c '$(MAKE) --no-print-directory deb && tests/deploy/test-deb.sh $(DEB_DIR)'
 
 CHECK_TARGETS += deploy-check-deb
+
+deploy-check-install: all FORCE
+	@$(RUN_TEST) deploy-install tests/deploy/test-install.sh
+
+CHECK_TARGETS += deploy-check-install

@@ -4,6 +4,8 @@
 DEMO_TARGET ?= demo-replay
 DEMO_LIMIT  ?= 10
 DEMO_DIR    := $(BUILD)/demo-replay
+DEMO_SIM_ARGS ?= --seed 7 --duration 30 --stroke-rate 0.8 --peak-mean 7 \
+	--peak-sd 2 --noise 0.05 --hum 0.1 --limit $(DEMO_LIMIT) --over-prob 0.2
 
 .PHONY: demo-replay
 demo-replay: $(STRIGILCTL)
@@ -14,4 +16,5 @@ demo-replay: $(STRIGILCTL)
 	@$(STRIGILCTL) replay --limit $(DEMO_LIMIT) $(DEMO_DIR)/session.csv \
 		>$(DEMO_DIR)/events.jsonl
 	@/usr/bin/python3 tools/strigilctl/demo-replay.py <$(DEMO_DIR)/events.jsonl
-	@echo "(JSON Lines in $(DEMO_DIR)/events.jsonl, trace in $(DEMO_DIR)/session.csv)"
+	@echo "(JSON Lines in $(DEMO_DIR)/events.jsonl; trace and its ground truth in"
+	@echo " $(DEMO_DIR)/session.csv and session.truth.json)"

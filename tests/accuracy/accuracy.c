@@ -323,7 +323,7 @@ static void run(const struct scenario *sc, double seconds, uint64_t seed,
 			double first;
 
 			exc_on[i] = true;
-			sg_sim_truth_run_above(&tr[i], LIMIT_N, &first);
+			first = sg_sim_truth_first_run(&tr[i], LIMIT_N, lcfg.sustain_s);
 			if (sg_sim_truth_verdict(&tr[i], LIMIT_N, lcfg.sustain_s) == SG_SIM_VIOLATION)
 				lat[nlat++] = (alarms[a].t - first) * 1000.0;
 		}

@@ -64,13 +64,27 @@ struct sg_decoder {
 	uint64_t frames_bad;
 	uint64_t samples_ok;
 	uint64_t samples_lost;
+	uint64_t frames_stale;		/* of frames_bad: SG_FRAME_STALE */
+	uint64_t resyncs;		/* sequence jumps accepted, loss unknown */
 };
+
+/*
+ * Sequence rule (serial number arithmetic on 32 bits, see lib/frame.c and
+ * docs/protocol.md): a frame up to SG_SEQ_MAX_GAP ahead of the expected
+ * seq counts the frames in between as lost (lost_before = gap * samples per
+ * frame of the previous frame); up to SG_SEQ_STALE_WINDOW behind is stale
+ * and dropped; any other jump (device restart) is accepted as a resync.
+ */
+#define SG_SEQ_MAX_GAP		(1u << 24)
+#define SG_SEQ_STALE_WINDOW	1024u
 
 void sg_decoder_init(struct sg_decoder *d, uint8_t channel_mask);
 /* Returns SG_FRAME_OK and fills *out, or an error (counted, *out untouched). */
 enum sg_frame_error sg_decode_frame(struct sg_decoder *d, const void *buf,
 				    size_t len, struct sg_block *out);
 unsigned sg_popcount8(uint8_t mask);
+/* A channel mask a device may have: NORMAL set, nothing above STRIGIL_CH_TILT. */
+bool sg_channel_mask_valid(uint8_t mask);
 
 /* Encoding, for the emulator and tests. Returns the frame length or -EINVAL. */
 int sg_encode_frame(void *buf, size_t buflen, uint32_t seq, uint32_t t0_us,
@@ -256,8 +270,21 @@ void sg_engine_free(struct sg_engine *e);
  * CSV traces: header with t_s,force_n (+ shear_x_n,shear_y_n,tilt_deg)
  * ==================================================================== */
 
+/*
+ * Format (docs/trace-format.md): a header line naming the columns, in any
+ * order: t_s and force_n required; shear_x_n with shear_y_n, and tilt_deg
+ * optional. Unknown or duplicate columns are errors. Every row has exactly
+ * the header's field count; values are finite numbers; t_s never decreases
+ * (equal times are allowed). LF or CRLF; blank lines and lines starting
+ * with '#' are skipped. Lines are at most 1023 bytes.
+ */
 struct sg_csv_reader;
-/* Errors carry "file:line: message" in err (-EINVAL / -EIO). */
+/*
+ * Opens and reads the header. NULL on error with "file:line: message" (or
+ * "file: strerror") in err and errno set (EINVAL for format errors).
+ * sg_csv_next() returns -EINVAL (format) or -EIO (read error); errors are
+ * sticky. Allocation happens only here.
+ */
 struct sg_csv_reader *sg_csv_open(const char *path, char *err, size_t errlen);
 /* 1 = sample read, 0 = end of file, <0 = error (message in err). */
 int sg_csv_next(struct sg_csv_reader *r, struct sg_sample *s, char *err,
@@ -267,6 +294,13 @@ void sg_csv_close(struct sg_csv_reader *r);
 struct sg_csv_reader *sg_csv_open_mem(const char *name, const char *data,
 				      size_t len, char *err, size_t errlen);
 
+/* SG_HAS_* of the columns the header named. */
+uint8_t sg_csv_columns(const struct sg_csv_reader *r);
+/* Physical line number of the last line read (1-based). */
+unsigned long sg_csv_line(const struct sg_csv_reader *r);
+
+/* 0, -EINVAL (bad argument, non-finite value) or -EIO. A sample writes the
+ * columns its .has names: keep them equal to the header's. */
 int sg_csv_write_header(FILE *f, uint8_t has);
 int sg_csv_write_sample(FILE *f, const struct sg_sample *s);
 

@@ -64,7 +64,7 @@ struct sg_engine {
 	bool started;
 	double t;		/* engine time of the last sample */
 	double period;		/* estimated sample period */
-	double dts[2];		/* last two accepted intervals */
+	double dts[1];		/* the last interval */
 	double coef_period;	/* period the coefficients were computed for */
 	double dt_lo, dt_hi;	/* fast path: dt_lo < interval < dt_hi */
 	double p_lo, p_hi;	/* coefficients valid for this period range */
@@ -103,6 +103,7 @@ struct sg_engine {
 	bool warned, exceeded;
 	bool limit_run;		/* a warning-level run is being timed */
 	bool cap_strokes_done, cap_time_done;
+	double cap_time_at;	/* load_s that raises SG_EV_CAP_TIME, or +inf */
 };
 
 size_t sg_engine_size(void)
@@ -255,6 +256,8 @@ static void apply_limit(struct sg_engine *e)
 {
 	double cap = e->lc.limit_n;
 
+	e->cap_time_at = e->lc.max_load_s > 0 && !e->cap_time_done ?
+			 e->lc.max_load_s : INFINITY;
 	if (!(cap > 0.0) || !isfinite(cap)) {
 		e->cap = INFINITY;
 		e->warn_level = INFINITY;
@@ -285,11 +288,11 @@ void sg_engine_set_limit(struct sg_engine *e, const struct sg_limit_config *lc)
 	double old_cap = e->cap, old_warn = e->warn_level;
 
 	sanitize_limit(&n, lc);
-	/* A new cap value re-arms the session caps it moved past. */
+	/* A new cap value re-arms its event (raised at once if reached). */
 	if (n.max_strokes != e->lc.max_strokes)
-		e->cap_strokes_done = n.max_strokes && e->strokes >= n.max_strokes;
+		e->cap_strokes_done = false;
 	if (n.max_load_s != e->lc.max_load_s)
-		e->cap_time_done = n.max_load_s > 0 && e->load_s >= n.max_load_s;
+		e->cap_time_done = false;
 	e->lc = n;
 	apply_limit(e);
 	/* A different cap is a different alarm: it may fire in this stroke. */
@@ -342,15 +345,15 @@ static inline double chan_filter(struct chan *c, double x, double alpha)
 	return c->y;
 }
 
-/* Robust period estimate: the median of the last three intervals follows a
- * real rate change after two samples but ignores one long interval (a gap)
- * or a short one (jitter); small changes are smoothed. */
+/* Robust period estimate for an interval outside the fast path's range:
+ * the median of (period, previous interval, this interval) ignores one
+ * long interval (a gap) or short one (jitter) but follows a real rate
+ * change after two intervals; small changes are smoothed. */
 static void track_period(struct sg_engine *e, double dt)
 {
-	double m = median3(e->dts[1], e->dts[0], dt);
+	double m = median3(e->period, e->last_dt, dt);
 
-	e->dts[1] = e->dts[0];
-	e->dts[0] = dt;
+	e->last_dt = dt;
 	if (!(m >= P_MIN && m <= P_MAX))
 		return;
 	if (m > e->period * 1.5 || m < e->period * (1.0 / 1.5))
@@ -473,8 +476,7 @@ static inline double advance_time(struct sg_engine *e, const struct sg_sample *s
 	/* NaN t (first sample), NaN ts and a pending gap all fail this */
 	if (dt > e->dt_lo && dt < e->dt_hi) {
 		e->t = ts;
-		e->dts[1] = e->dts[0];
-		e->dts[0] = dt;
+		e->last_dt = dt;
 		e->period += (dt - e->period) * (1.0 / 16.0);
 		if (e->period < e->p_lo || e->period > e->p_hi)
 			update_coefficients(e);
@@ -491,7 +493,7 @@ static inline double advance_time(struct sg_engine *e, const struct sg_sample *s
 		chan_start(&e->tilt, s->tilt_deg);
 		e->started = true;
 		e->t = isfinite(ts) ? ts : 0.0;
-		e->dts[0] = e->dts[1] = e->period;
+		e->last_dt = e->period;
 		*nlost = 0;
 		return e->period;
 	}
@@ -524,80 +526,127 @@ static void finish_tare(struct sg_engine *e)
 	e->tare_left = 0.0;
 }
 
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+/* Shear and tilt (rare): filters them, returns the valid SG_HAS_* bits. */
+__attribute__((noinline))
+static uint8_t filter_extra(struct sg_engine *e, const struct sg_sample *s, double alpha)
+{
+	uint8_t has = s->has & (SG_HAS_SHEAR | SG_HAS_TILT);
+
+	if (!isfinite(s->shear_x_n) || !isfinite(s->shear_y_n))
+		has &= (uint8_t)~SG_HAS_SHEAR;
+	if (!isfinite(s->tilt_deg))
+		has &= (uint8_t)~SG_HAS_TILT;
+	if (has & SG_HAS_SHEAR) {
+		e->fsx = chan_filter(&e->shx, s->shear_x_n, alpha) - e->shx.base;
+		e->fsy = chan_filter(&e->shy, s->shear_y_n, alpha) - e->shy.base;
+	}
+	if (has & SG_HAS_TILT)
+		e->ftilt = chan_filter(&e->tilt, s->tilt_deg, alpha);
+	return has;
+}
+
+__attribute__((noinline))
+static void accumulate_extra(struct sg_engine *e, uint8_t has, double dt)
+{
+	struct accum *a = &e->acc;
+
+	a->has |= has;
+	a->ext_s += dt;
+	if (has & SG_HAS_SHEAR) {
+		double m2 = e->fsx * e->fsx + e->fsy * e->fsy;
+
+		if (m2 > a->shear2_max)
+			a->shear2_max = m2;
+		a->sx += e->fsx * dt;
+		a->sy += e->fsy * dt;
+	}
+	if (has & SG_HAS_TILT)
+		a->tilt += e->ftilt * dt;
+}
+
+__attribute__((noinline))
+static void tare_step(struct sg_engine *e, double dt)
+{
+	e->tare_sum += e->force.y;
+	e->tare_sx += e->shx.y;
+	e->tare_sy += e->shy.y;
+	e->tare_n++;
+	e->tare_left -= dt;
+	if (e->tare_left <= 0.0)
+		finish_tare(e);
+	e->f = 0.0;
+}
+
+__attribute__((noinline))
+static void begin_contact(struct sg_engine *e, struct sg_event *ev, int max, int *n)
+{
+	e->state = ST_CONTACT;
+	e->t_on = e->t;
+	memset(&e->acc, 0, sizeof(e->acc));
+	e->acc.peak = -INFINITY;
+	e->warned = e->exceeded = false;
+	push(ev, max, n, SG_EV_CONTACT, e->t, e->f, active_limit(e));
+}
+
+__attribute__((noinline))
+static void cap_time_reached(struct sg_engine *e, struct sg_event *ev, int max, int *n)
+{
+	if (e->lc.max_load_s > 0 && !e->cap_time_done) {
+		e->cap_time_done = true;
+		push(ev, max, n, SG_EV_CAP_TIME, e->t, e->f, active_limit(e));
+	}
+	e->cap_time_at = INFINITY;
+}
+
 int sg_engine_feed(struct sg_engine *e, const struct sg_sample *s,
 		   struct sg_event *ev, int max)
 {
 	uint64_t nlost;
-	double dt, alpha, x = s->force_n;
-	uint8_t has = s->has & (SG_HAS_SHEAR | SG_HAS_TILT);
-	bool extra = has != 0;
+	double dt, alpha, f, x = s->force_n;
+	uint8_t has = 0;
 	int n = 0;
 
-	if (!isfinite(x))
+	if (unlikely(!isfinite(x)))
 		return 0;	/* a sample without force carries nothing */
-	if (extra) {
-		if (!isfinite(s->shear_x_n) || !isfinite(s->shear_y_n))
-			has &= (uint8_t)~SG_HAS_SHEAR;
-		if (!isfinite(s->tilt_deg))
-			has &= (uint8_t)~SG_HAS_TILT;
-		extra = has != 0;
-	}
 	dt = advance_time(e, s, &nlost);
 	alpha = e->alpha;
-	if (nlost) {
+	if (unlikely(nlost)) {
 		/* The filter relaxes over the lost samples too. */
 		alpha = 1.0 - pow(e->decay, (double)nlost + 1.0);
 	}
-
-	e->f = chan_filter(&e->force, x, alpha) - e->force.base;
-	if (extra) {
-		if (has & SG_HAS_SHEAR) {
-			e->fsx = chan_filter(&e->shx, s->shear_x_n, alpha) - e->shx.base;
-			e->fsy = chan_filter(&e->shy, s->shear_y_n, alpha) - e->shy.base;
-		}
-		if (has & SG_HAS_TILT)
-			e->ftilt = chan_filter(&e->tilt, s->tilt_deg, alpha);
-	}
-
-	if (e->tare_left > 0.0) {
-		e->tare_sum += e->force.y;
-		e->tare_sx += e->shx.y;
-		e->tare_sy += e->shy.y;
-		e->tare_n++;
-		e->tare_left -= dt;
-		if (e->tare_left <= 0.0)
-			finish_tare(e);
-		e->f = 0.0;
+	f = chan_filter(&e->force, x, alpha) - e->force.base;
+	e->f = f;
+	if (unlikely(s->has & (SG_HAS_SHEAR | SG_HAS_TILT)))
+		has = filter_extra(e, s, alpha);
+	if (unlikely(e->tare_left > 0.0)) {
+		tare_step(e, dt);
 		return 0;
 	}
 
 	switch (e->state) {
 	case ST_IDLE:
-		if (e->f >= e->sc.contact_on_n) {
-			e->state = ST_CONTACT;
-			e->t_on = e->t;
-			memset(&e->acc, 0, sizeof(e->acc));
-			e->acc.peak = -INFINITY;
-			e->warned = e->exceeded = false;
-			push(ev, max, &n, SG_EV_CONTACT, e->t, e->f, active_limit(e));
+		if (unlikely(f >= e->sc.contact_on_n)) {
+			begin_contact(e, ev, max, &n);
 			break;
 		}
 		/* Unloaded: follow the zero (load cells drift). */
-		e->force.base += e->kbase * (e->f);
-		if (extra) {
+		e->force.base += e->kbase * f;
+		if (unlikely(has & SG_HAS_SHEAR)) {
 			e->shx.base += e->kbase * e->fsx;
 			e->shy.base += e->kbase * e->fsy;
 		}
 		break;
 	case ST_CONTACT:
-		if (e->f < e->sc.contact_off_n) {
+		if (unlikely(f < e->sc.contact_off_n)) {
 			e->state = ST_DIP;
 			e->t_dip = e->t;
 			e->saved = e->acc;
 		}
 		break;
 	case ST_DIP:
-		if (e->f >= e->sc.contact_on_n) {
+		if (f >= e->sc.contact_on_n) {
 			e->state = ST_CONTACT;	/* a short dip: same stroke */
 		} else if (e->t - e->t_dip >= e->sc.merge_gap_s) {
 			e->acc = e->saved;
@@ -608,7 +657,6 @@ int sg_engine_feed(struct sg_engine *e, const struct sg_sample *s,
 
 	if (e->state != ST_IDLE) {
 		struct accum *a = &e->acc;
-		double f = e->f;
 
 		if (f > a->peak)
 			a->peak = f;
@@ -616,32 +664,16 @@ int sg_engine_feed(struct sg_engine *e, const struct sg_sample *s,
 		a->loaded_s += dt;
 		if (f > e->cap)
 			a->above_s += dt;
-		if (extra) {
-			a->has |= has;
-			a->ext_s += dt;
-			if (has & SG_HAS_SHEAR) {
-				double m2 = e->fsx * e->fsx + e->fsy * e->fsy;
-
-				if (m2 > a->shear2_max)
-					a->shear2_max = m2;
-				a->sx += e->fsx * dt;
-				a->sy += e->fsy * dt;
-			}
-			if (has & SG_HAS_TILT)
-				a->tilt += e->ftilt * dt;
-		}
+		if (unlikely(has))
+			accumulate_extra(e, has, dt);
 		if (e->state == ST_CONTACT) {
 			e->load_s += dt;
-			if (e->lc.max_load_s > 0 && !e->cap_time_done &&
-			    e->load_s >= e->lc.max_load_s) {
-				e->cap_time_done = true;
-				push(ev, max, &n, SG_EV_CAP_TIME, e->t, e->f,
-				     active_limit(e));
-			}
+			if (unlikely(e->load_s >= e->cap_time_at))
+				cap_time_reached(e, ev, max, &n);
 		}
 	}
 
-	if (e->f >= e->warn_level || e->limit_run)
+	if (unlikely(f >= e->warn_level || e->limit_run))
 		check_limits(e, ev, max, &n);
 	return n;
 }

@@ -64,7 +64,7 @@ struct sg_engine {
 	bool started;
 	double t;		/* engine time of the last sample */
 	double period;		/* estimated sample period */
-	double dts[1];		/* the last interval */
+	double last_dt;		/* the last interval */
 	double coef_period;	/* period the coefficients were computed for */
 	double dt_lo, dt_hi;	/* fast path: dt_lo < interval < dt_hi */
 	double p_lo, p_hi;	/* coefficients valid for this period range */

@@ -393,6 +393,7 @@ static void remember_start(struct sg_engine *e, double t)
 
 /* Ends the contact begun at t_on; the last loaded sample came before
  * t_end. Emits the stroke if long enough, then the release. */
+__attribute__((noinline))
 static void end_contact(struct sg_engine *e, double t_end, double now,
 			struct sg_event *ev, int max, int *n)
 {
@@ -449,6 +450,7 @@ static inline bool sustained(struct sg_engine *e, double *since, double level)
 	return e->t - *since + e->period >= e->lc.sustain_s - 1e-9;
 }
 
+__attribute__((noinline))
 static void check_limits(struct sg_engine *e, struct sg_event *ev, int max,
 			 int *n)
 {
@@ -467,23 +469,15 @@ static void check_limits(struct sg_engine *e, struct sg_event *ev, int max,
 /* Advances the time base to this sample; returns the interval it covers
  * and the number of samples lost before it. The common case (a timestamp
  * about one period after the last) stays short. */
-static inline double advance_time(struct sg_engine *e, const struct sg_sample *s,
-				  uint64_t *nlost)
+/* Everything but "about one period after the last timestamp": the first
+ * sample, NaN or backwards time, gaps, rate changes. */
+__attribute__((noinline))
+static double advance_time_slow(struct sg_engine *e, const struct sg_sample *s,
+				uint64_t *nlost)
 {
 	double ts = s->t_s, dt = ts - e->t;
-	uint64_t lost;
+	uint64_t lost = e->pending_gap;
 
-	/* NaN t (first sample), NaN ts and a pending gap all fail this */
-	if (dt > e->dt_lo && dt < e->dt_hi) {
-		e->t = ts;
-		e->last_dt = dt;
-		e->period += (dt - e->period) * (1.0 / 16.0);
-		if (e->period < e->p_lo || e->period > e->p_hi)
-			update_coefficients(e);
-		*nlost = 0;
-		return dt;
-	}
-	lost = e->pending_gap;
 	e->pending_gap = 0;
 	e->dt_lo = e->coef_period * (1.0 / 1.5);
 	if (!e->started) {
@@ -514,6 +508,27 @@ static inline double advance_time(struct sg_engine *e, const struct sg_sample *s
 	e->lost += lost;
 	*nlost = lost;
 	return dt > DT_MAX ? DT_MAX : dt;
+}
+
+/* Advances the time base to this sample; returns the interval it covers
+ * and the number of samples lost before it. The common case (a timestamp
+ * about one period after the last) stays short. */
+static inline double advance_time(struct sg_engine *e, const struct sg_sample *s,
+				  uint64_t *nlost)
+{
+	double ts = s->t_s, dt = ts - e->t;
+
+	/* NaN t (first sample), NaN ts and a pending gap all fail this */
+	if (__builtin_expect(dt > e->dt_lo && dt < e->dt_hi, 1)) {
+		e->t = ts;
+		e->last_dt = dt;
+		e->period += (dt - e->period) * (1.0 / 16.0);
+		if (__builtin_expect(e->period < e->p_lo || e->period > e->p_hi, 0))
+			update_coefficients(e);
+		*nlost = 0;
+		return dt;
+	}
+	return advance_time_slow(e, s, nlost);
 }
 
 static void finish_tare(struct sg_engine *e)

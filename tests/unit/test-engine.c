@@ -649,6 +649,56 @@ static void test_flush_and_small_buffers(void)
 	sg_engine_free(e);
 }
 
+/* Garbage in (NaN, infinities, huge values, time going anywhere, gaps,
+ * tares and limit changes at random): no crash, no sanitizer report, and
+ * every event is well formed. */
+static void test_garbage(void)
+{
+	static const double special[] = { NAN, INFINITY, -INFINITY, 1e300, -1e300, 0.0,
+					  -0.0, 1e-300, 5.0, -5.0, 1e9 };
+	struct sg_engine *e = engine(3.0, 1000);
+	struct sg_limit_config lc;
+	struct sg_event ev[SG_MAX_EVENTS_PER_SAMPLE];
+	uint64_t x = 88172645463325252ull;
+	int bad = 0, total = 0;
+
+	sg_limit_config_default(&lc);
+	for (int k = 0; k < 200000; k++) {
+		struct sg_sample s = { 0 };
+		int n;
+
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		s.t_s = (x & 7) == 0 ? special[(x >> 8) % 11] : k * 0.001 + (double)((x >> 20) & 0xff) * 1e-5;
+		s.force_n = (x & 0x30) == 0 ? special[(x >> 12) % 11] : (double)((x >> 24) & 0xfff) / 256.0;
+		s.shear_x_n = special[(x >> 36) % 11];
+		s.shear_y_n = (double)((x >> 40) & 0xff) / 64.0;
+		s.tilt_deg = special[(x >> 48) % 11];
+		s.has = (uint8_t)((x >> 56) & 0xff);
+		if ((x & 0xfff) == 1)
+			sg_engine_gap(e, (x >> 16) & 0xffff);
+		if ((x & 0xffff) == 2)
+			sg_engine_tare(e);
+		if ((x & 0x3fff) == 3) {
+			lc.limit_n = special[(x >> 30) % 11];
+			lc.max_strokes = (uint32_t)((x >> 40) & 7);
+			lc.max_load_s = (double)((x >> 44) & 7);
+			sg_engine_set_limit(e, &lc);
+		}
+		n = sg_engine_feed(e, &s, ev, (int)((x >> 60) & 7) + 1);
+		total += n;
+		for (int i = 0; i < n; i++)
+			if (ev[i].type < SG_EV_STROKE || ev[i].type > SG_EV_RELEASE)
+				bad++;
+	}
+	total += sg_engine_flush(e, ev, SG_MAX_EVENTS_PER_SAMPLE);
+	CHECK_EQ_INT(bad, 0);
+	CHECK(total > 0, "some events from garbage (%d)", total);
+	(void)sg_engine_stroke_rate(e);
+	sg_engine_free(e);
+}
+
 int main(void)
 {
 	test_defaults_and_checks();
@@ -667,5 +717,6 @@ int main(void)
 	test_nan_timestamps_and_gaps();
 	test_shear_tilt_and_rate();
 	test_flush_and_small_buffers();
+	test_garbage();
 	return check_exit("test-engine");
 }

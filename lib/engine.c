@@ -41,7 +41,11 @@ struct chan {
 	double m1, m2;		/* previous two inputs (m1 the newest) */
 	double y;		/* low-pass output */
 	double base;		/* tracked zero */
+	double n1, n2;		/* mains notch state (transposed direct form II) */
 };
+
+#define NOTCH_Q 5.0		/* -3 dB width f0/5: mains +-1 % sits deep inside */
+#define NOTCH_MIN_HZ 40.0	/* never notch the force band itself */
 
 /* What a stroke accumulates; copied at a dip so the dip can be undone. */
 struct accum {
@@ -76,6 +80,8 @@ struct sg_engine {
 	double decay;		/* 1 - alpha */
 	double kbase;		/* baseline gain per sample */
 	double delay;		/* chain delay (s) */
+	bool notch;		/* mains notch active at this rate */
+	double nb0, nb1, na1, na2;	/* notch: b2 = b0 */
 
 	/* channels */
 	struct chan force, shx, shy, tilt;
@@ -136,6 +142,7 @@ void sg_stroke_config_default(struct sg_stroke_config *c)
 		.nominal_rate_hz = 1000.0,
 		.baseline_tau_s = 2.0,
 		.tare_s = 0.100,
+		.mains_hz = 0.0,
 	};
 }
 
@@ -166,7 +173,8 @@ int sg_stroke_config_check(const struct sg_stroke_config *c)
 	    !in_range(c->lowpass_hz, 0.5, 10000.0) ||
 	    !in_range(c->nominal_rate_hz, 10.0, 20000.0) ||
 	    !(c->baseline_tau_s == 0.0 || in_range(c->baseline_tau_s, 0.05, 3600.0)) ||
-	    !(c->tare_s == 0.0 || in_range(c->tare_s, 0.001, 10.0)))
+	    !(c->tare_s == 0.0 || in_range(c->tare_s, 0.001, 10.0)) ||
+	    !(c->mains_hz == 0.0 || in_range(c->mains_hz, 40.0, 70.0)))
 		return -EINVAL;
 	return 0;
 }
@@ -210,6 +218,8 @@ static void sanitize_stroke(struct sg_stroke_config *out,
 		out->baseline_tau_s = d.baseline_tau_s;
 	if (!in_range(out->tare_s, 0.001, 10.0))
 		out->tare_s = d.tare_s;
+	if (!in_range(out->mains_hz, 40.0, 70.0))
+		out->mains_hz = 0.0;
 }
 
 static void sanitize_limit(struct sg_limit_config *out,
@@ -231,6 +241,29 @@ static void sanitize_limit(struct sg_limit_config *out,
 		out->max_load_s = 0.0;
 }
 
+/* The mains notch (RBJ biquad, unity gain at DC). It needs >= 4 samples
+ * per mains period: with fewer, the median before it (which must come
+ * first, or a spike would ring through the notch) distorts the hum, and a
+ * notch near Nyquist rings on every stroke edge. */
+static void setup_notch(struct sg_engine *e, double p)
+{
+	double fs = 1.0 / p, f = e->sc.mains_hz, w, cw, a;
+
+	e->notch = false;
+	if (!(f >= NOTCH_MIN_HZ) || f > 0.25 * fs)
+		return;
+	w = 2.0 * M_PI * f * p;
+	cw = cos(w);
+	a = sin(w) / (2.0 * NOTCH_Q);
+	e->nb0 = 1.0 / (1.0 + a);
+	e->nb1 = -2.0 * cw / (1.0 + a);
+	e->na1 = e->nb1;
+	e->na2 = (1.0 - a) / (1.0 + a);
+	e->notch = true;
+	/* low-frequency group delay of a notch: 1 / (Q w0) */
+	e->delay += 1.0 / (NOTCH_Q * 2.0 * M_PI * f);
+}
+
 /* Coefficients for the current period estimate. The low-pass is the
  * impulse-invariant one-pole filter, so its cut-off is the same in Hz at
  * every rate; its delay at low frequency is decay/alpha samples. */
@@ -243,6 +276,7 @@ static void update_coefficients(struct sg_engine *e)
 	e->kbase = 1.0 - exp(-p / e->sc.baseline_tau_s);
 	/* median-of-3: one sample; low-pass: decay/alpha samples */
 	e->delay = p + p * e->decay / e->alpha;
+	setup_notch(e, p);
 	e->coef_period = p;
 	/* intervals taken as "one period" by the fast path */
 	e->dt_lo = p * (1.0 / 1.5);
@@ -329,18 +363,35 @@ static inline double median3(double a, double b, double c)
 	return c > lo ? c : lo;
 }
 
-static void chan_start(struct chan *c, double x)
+/* Starts a channel at x as if x had always been there. */
+static void chan_start(const struct sg_engine *e, struct chan *c, double x)
 {
 	c->m1 = c->m2 = c->y = isfinite(x) ? x : 0.0;
+	/* notch steady state for a constant input (unity DC gain, b1 = a1,
+	 * 1 + a2 = 2 b0): both states x (1 - b0) */
+	c->n1 = c->n2 = e->notch ? c->y * (1.0 - e->nb0) : 0.0;
 }
 
-/* Median of three then low-pass; returns the low-pass output. */
-static inline double chan_filter(struct chan *c, double x, double alpha)
+static inline double notch(const struct sg_engine *e, struct chan *c, double x)
+{
+	double y = e->nb0 * x + c->n1;
+
+	c->n1 = e->nb1 * x - e->na1 * y + c->n2;
+	c->n2 = e->nb0 * x - e->na2 * y;
+	return y;
+}
+
+/* Median of three, mains notch if configured, low-pass; returns the
+ * low-pass output. */
+static inline double chan_filter(const struct sg_engine *e, struct chan *c, double x,
+				 double alpha)
 {
 	double m = median3(c->m2, c->m1, x);
 
 	c->m2 = c->m1;
 	c->m1 = x;
+	if (__builtin_expect(e->notch, 0))
+		m = notch(e, c, m);
 	c->y += alpha * (m - c->y);
 	return c->y;
 }
@@ -481,10 +532,10 @@ static double advance_time_slow(struct sg_engine *e, const struct sg_sample *s,
 	e->pending_gap = 0;
 	e->dt_lo = e->coef_period * (1.0 / 1.5);
 	if (!e->started) {
-		chan_start(&e->force, s->force_n);
-		chan_start(&e->shx, s->shear_x_n);
-		chan_start(&e->shy, s->shear_y_n);
-		chan_start(&e->tilt, s->tilt_deg);
+		chan_start(e, &e->force, s->force_n);
+		chan_start(e, &e->shx, s->shear_x_n);
+		chan_start(e, &e->shy, s->shear_y_n);
+		chan_start(e, &e->tilt, s->tilt_deg);
 		e->started = true;
 		e->t = isfinite(ts) ? ts : 0.0;
 		e->last_dt = e->period;
@@ -554,11 +605,11 @@ static uint8_t filter_extra(struct sg_engine *e, const struct sg_sample *s, doub
 	if (!isfinite(s->tilt_deg))
 		has &= (uint8_t)~SG_HAS_TILT;
 	if (has & SG_HAS_SHEAR) {
-		e->fsx = chan_filter(&e->shx, s->shear_x_n, alpha) - e->shx.base;
-		e->fsy = chan_filter(&e->shy, s->shear_y_n, alpha) - e->shy.base;
+		e->fsx = chan_filter(e, &e->shx, s->shear_x_n, alpha) - e->shx.base;
+		e->fsy = chan_filter(e, &e->shy, s->shear_y_n, alpha) - e->shy.base;
 	}
 	if (has & SG_HAS_TILT)
-		e->ftilt = chan_filter(&e->tilt, s->tilt_deg, alpha);
+		e->ftilt = chan_filter(e, &e->tilt, s->tilt_deg, alpha);
 	return has;
 }
 
@@ -631,7 +682,7 @@ int sg_engine_feed(struct sg_engine *e, const struct sg_sample *s,
 		/* The filter relaxes over the lost samples too. */
 		alpha = 1.0 - pow(e->decay, (double)nlost + 1.0);
 	}
-	f = chan_filter(&e->force, x, alpha) - e->force.base;
+	f = chan_filter(e, &e->force, x, alpha) - e->force.base;
 	e->f = f;
 	if (unlikely(s->has & (SG_HAS_SHEAR | SG_HAS_TILT)))
 		has = filter_extra(e, s, alpha);

@@ -649,6 +649,71 @@ static void test_flush_and_small_buffers(void)
 	sg_engine_free(e);
 }
 
+/* 0..1 on [t0, t1] with half-cosine ramps of length r. */
+static double envelope(double t, double t0, double t1, double r)
+{
+	double w = fmin(fmin((t - t0) / r, (t1 - t) / r), 1.0);
+
+	return w <= 0 ? 0.0 : 0.5 * (1.0 - cos(M_PI * w));
+}
+
+/* Mains notch: 0.5 N of hum on a 4 N plateau. */
+static double hum_peak(double rate, double hum_hz, double mains_hz, double *delay)
+{
+	struct sg_stroke_config sc;
+	struct sg_limit_config lc;
+	struct sg_engine *e;
+	struct sg_event ev[SG_MAX_EVENTS_PER_SAMPLE];
+	double peak = NAN;
+
+	sg_stroke_config_default(&sc);
+	sc.mains_hz = mains_hz;
+	sc.nominal_rate_hz = rate;
+	sg_limit_config_default(&lc);
+	e = sg_engine_new(&sc, &lc);
+	for (int k = 0; k < (int)(3 * rate); k++) {
+		double t = k / rate;
+		struct sg_sample s = { .t_s = t };
+		int n;
+
+		/* hand force rises over tens of ms, never in one step */
+		s.force_n = 4.0 * envelope(t, 1.0, 2.0, 0.060) + 0.5 * sin(2 * M_PI * hum_hz * t + 0.3);
+		n = sg_engine_feed(e, &s, ev, SG_MAX_EVENTS_PER_SAMPLE);
+		for (int i = 0; i < n; i++)
+			if (ev[i].type == SG_EV_STROKE)
+				peak = ev[i].stroke.peak_n;
+	}
+	*delay = sg_engine_delay(e);
+	sg_engine_free(e);
+	return peak;
+}
+
+static void test_mains_notch(void)
+{
+	double d0, d1, p, p0;
+	struct sg_stroke_config sc;
+
+	p = hum_peak(1000, 50, 0, &d0);
+	CHECK(p > 4.25, "no notch: hum rides on the peak (%g)", p);
+	p = hum_peak(1000, 50, 50, &d1);
+	CHECK_NEAR(p, 4.0, 0.04);
+	CHECK(d1 > d0 && d1 - d0 < 0.001, "notch delay %g", d1 - d0);
+	p = hum_peak(2000, 60, 60, &d1);
+	CHECK_NEAR(p, 4.0, 0.04);
+	p = hum_peak(500, 50, 50, &d1);
+	CHECK_NEAR(p, 4.0, 0.04);
+	/* below 4 samples per mains period there is no notch */
+	p0 = hum_peak(200, 60, 0, &d0);
+	p = hum_peak(200, 60, 60, &d1);
+	CHECK_NEAR(d1, d0, 1e-12);
+	CHECK_NEAR(p, p0, 1e-12);
+	sg_stroke_config_default(&sc);
+	sc.mains_hz = 55;
+	CHECK_EQ_INT(sg_stroke_config_check(&sc), 0);
+	sc.mains_hz = 400;
+	CHECK_EQ_INT(sg_stroke_config_check(&sc), -EINVAL);
+}
+
 /* Garbage in (NaN, infinities, huge values, time going anywhere, gaps,
  * tares and limit changes at random): no crash, no sanitizer report, and
  * every event is well formed. */
@@ -717,6 +782,7 @@ int main(void)
 	test_nan_timestamps_and_gaps();
 	test_shear_tilt_and_rate();
 	test_flush_and_small_buffers();
+	test_mains_notch();
 	test_garbage();
 	return check_exit("test-engine");
 }

@@ -784,7 +784,16 @@ static int read_double_array(sd_bus_message *m, double *out, unsigned want,
 	return 0;
 }
 
+static int write_calibration(sd_bus_message *m, void *userdata, sd_bus_error *error);
+
 static int method_write_calibration(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	int r = write_calibration(m, userdata, error);
+
+	return r < 0 ? error_malformed(error, r) : r;
+}
+
+static int write_calibration(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
 	struct instrument *inst = userdata;
 	struct sg_calibration c = inst->cal;

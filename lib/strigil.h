@@ -64,13 +64,27 @@ struct sg_decoder {
 	uint64_t frames_bad;
 	uint64_t samples_ok;
 	uint64_t samples_lost;
+	uint64_t frames_stale;		/* of frames_bad: SG_FRAME_STALE */
+	uint64_t resyncs;		/* sequence jumps accepted, loss unknown */
 };
+
+/*
+ * Sequence rule (serial number arithmetic on 32 bits, see lib/frame.c and
+ * docs/protocol.md): a frame up to SG_SEQ_MAX_GAP ahead of the expected
+ * seq counts the frames in between as lost (lost_before = gap * samples per
+ * frame of the previous frame); up to SG_SEQ_STALE_WINDOW behind is stale
+ * and dropped; any other jump (device restart) is accepted as a resync.
+ */
+#define SG_SEQ_MAX_GAP		(1u << 24)
+#define SG_SEQ_STALE_WINDOW	1024u
 
 void sg_decoder_init(struct sg_decoder *d, uint8_t channel_mask);
 /* Returns SG_FRAME_OK and fills *out, or an error (counted, *out untouched). */
 enum sg_frame_error sg_decode_frame(struct sg_decoder *d, const void *buf,
 				    size_t len, struct sg_block *out);
 unsigned sg_popcount8(uint8_t mask);
+/* A channel mask a device may have: NORMAL set, nothing above STRIGIL_CH_TILT. */
+bool sg_channel_mask_valid(uint8_t mask);
 
 /* Encoding, for the emulator and tests. Returns the frame length or -EINVAL. */
 int sg_encode_frame(void *buf, size_t buflen, uint32_t seq, uint32_t t0_us,
@@ -155,16 +169,26 @@ struct sg_stroke {
 	double direction_deg;		/* atan2(mean shear y, mean shear x) */
 };
 
+/*
+ * Stroke engine parameters; docs/engine.md derives each default. Forces are
+ * relative to the tracked baseline (the unloaded reading).
+ */
 struct sg_stroke_config {
-	double contact_on_n;	/* 0.5 */
-	double contact_off_n;	/* 0.3 */
-	double min_stroke_s;	/* 0.150 */
+	double contact_on_n;	/* 0.5: contact begins at or above this */
+	double contact_off_n;	/* 0.3: contact ends below this */
+	double min_stroke_s;	/* 0.150: shorter contacts are not strokes */
 	double merge_gap_s;	/* 0.060: shorter dips do not split */
-	double lowpass_hz;	/* filter cut-off */
-	double nominal_rate_hz;	/* used when timestamps are missing */
+	double lowpass_hz;	/* 60: one-pole low-pass cut-off (any rate) */
+	double nominal_rate_hz;	/* 1000: used when timestamps are missing */
+	/* Additions (0 in a zeroed struct means "default"). */
+	double baseline_tau_s;	/* 2.0: zero tracking time constant, unloaded */
+	double tare_s;		/* 0.100: averaging time of sg_engine_tare() */
 };
 
 void sg_stroke_config_default(struct sg_stroke_config *c);
+/* -EINVAL if a field is out of range (see docs/engine.md), else 0.
+ * sg_engine_init() replaces out-of-range fields by their defaults. */
+int sg_stroke_config_check(const struct sg_stroke_config *c);
 
 struct sg_limit_config {
 	double limit_n;		/* active cap; <= 0 or NaN disables */
@@ -175,6 +199,9 @@ struct sg_limit_config {
 };
 
 void sg_limit_config_default(struct sg_limit_config *c);
+/* -EINVAL if warn_fraction is not in (0, 1], sustain_s not in [0, 1] s or
+ * max_load_s negative/NaN, else 0. A disabled cap (<= 0 or NaN) is valid. */
+int sg_limit_config_check(const struct sg_limit_config *c);
 
 enum sg_event_type {
 	SG_EV_STROKE = 1,	/* .stroke */
@@ -226,6 +253,14 @@ double sg_engine_stroke_rate(const struct sg_engine *e); /* strokes/min, rolling
 uint32_t sg_engine_strokes(const struct sg_engine *e);
 double sg_engine_load_seconds(const struct sg_engine *e);
 
+/* Total signal delay of the filter chain (s): reported stroke times are
+ * corrected by it; alarms are raised this much after the force moved. */
+double sg_engine_delay(const struct sg_engine *e);
+/* Baseline (unloaded reading, N) currently subtracted from the force. */
+double sg_engine_baseline(const struct sg_engine *e);
+/* Samples the engine inferred as lost (timestamp jumps + sg_engine_gap). */
+uint64_t sg_engine_lost(const struct sg_engine *e);
+
 /* Convenience: heap engine for non hot-path users. */
 struct sg_engine *sg_engine_new(const struct sg_stroke_config *sc,
 				const struct sg_limit_config *lc);
@@ -235,8 +270,21 @@ void sg_engine_free(struct sg_engine *e);
  * CSV traces: header with t_s,force_n (+ shear_x_n,shear_y_n,tilt_deg)
  * ==================================================================== */
 
+/*
+ * Format (docs/trace-format.md): a header line naming the columns, in any
+ * order: t_s and force_n required; shear_x_n with shear_y_n, and tilt_deg
+ * optional. Unknown or duplicate columns are errors. Every row has exactly
+ * the header's field count; values are finite numbers; t_s never decreases
+ * (equal times are allowed). LF or CRLF; blank lines and lines starting
+ * with '#' are skipped. Lines are at most 1023 bytes.
+ */
 struct sg_csv_reader;
-/* Errors carry "file:line: message" in err (-EINVAL / -EIO). */
+/*
+ * Opens and reads the header. NULL on error with "file:line: message" (or
+ * "file: strerror") in err and errno set (EINVAL for format errors).
+ * sg_csv_next() returns -EINVAL (format) or -EIO (read error); errors are
+ * sticky. Allocation happens only here.
+ */
 struct sg_csv_reader *sg_csv_open(const char *path, char *err, size_t errlen);
 /* 1 = sample read, 0 = end of file, <0 = error (message in err). */
 int sg_csv_next(struct sg_csv_reader *r, struct sg_sample *s, char *err,
@@ -246,12 +294,43 @@ void sg_csv_close(struct sg_csv_reader *r);
 struct sg_csv_reader *sg_csv_open_mem(const char *name, const char *data,
 				      size_t len, char *err, size_t errlen);
 
+/* SG_HAS_* of the columns the header named. */
+uint8_t sg_csv_columns(const struct sg_csv_reader *r);
+/* Physical line number of the last line read (1-based). */
+unsigned long sg_csv_line(const struct sg_csv_reader *r);
+
+/* 0, -EINVAL (bad argument, non-finite value) or -EIO. A sample writes the
+ * columns its .has names: keep them equal to the header's. */
 int sg_csv_write_header(FILE *f, uint8_t has);
 int sg_csv_write_sample(FILE *f, const struct sg_sample *s);
 
 /* ======================================================================
  * Simulator: realistic synthetic signals with ground truth
  * ==================================================================== */
+
+/*
+ * A scripted session: segments played in order (tests, the daemon's demo,
+ * the USB emulator). Fields left 0 in a stroke are drawn from the seed.
+ * Text form for sg_sim_script_parse(), ';' or newline separated:
+ *   rest SECONDS
+ *   stroke PEAK_N SECONDS [rise=FRAC] [plateau=FRAC] [dip=FRAC[:SECONDS]]
+ */
+enum sg_sim_segment_type {
+	SG_SIM_REST = 0,
+	SG_SIM_STROKE = 1,
+};
+
+struct sg_sim_segment {
+	enum sg_sim_segment_type type;
+	double duration_s;		/* > 0 */
+	double peak_n;			/* stroke: envelope peak */
+	double rise_frac;		/* 0: drawn in 0.20..0.45 */
+	double plateau_frac;		/* < 0: drawn in 0..0.35; 0: none */
+	double dip_at_frac;		/* 0: no dip; else dip centre in (0, 1) */
+	double dip_s;			/* dip length, 0: drawn in 0.010..0.035 */
+};
+
+#define SG_SIM_MAX_SEGMENTS 256
 
 struct sg_sim_config {
 	uint64_t seed;
@@ -264,31 +343,90 @@ struct sg_sim_config {
 	double noise_n;			/* white noise RMS */
 	double hum_n;			/* mains hum amplitude */
 	double hum_hz;			/* 50 or 60 */
-	double drift_n_per_s;		/* baseline drift */
+	double drift_n_per_s;		/* baseline drift: largest slope of a
+					 * 600 s wander (bounded when endless) */
 	double spike_rate_hz;		/* single-sample spikes */
 	double spike_n;
-	double drop_prob;		/* probability a sample is dropped */
+	double drop_prob;		/* probability a run of 1..12 samples
+					 * (a lost USB frame) starts here */
 	double dip_prob;		/* probability of a strum-like dip */
-	double jitter_s;		/* timestamp jitter */
+	double jitter_s;		/* timestamp jitter, uniform +- */
 	double over_prob;		/* probability a stroke exceeds over_n */
 	double over_n;			/* peak used for deliberate violations */
 	uint8_t has;			/* SG_HAS_* extra channels */
+	/* Additions. */
+	bool nan_time;			/* emit t_s = NaN (time unknown) */
+	const struct sg_sim_segment *script;	/* NULL: random strokes */
+	size_t nscript;			/* <= SG_SIM_MAX_SEGMENTS, copied */
+	bool script_loop;		/* repeat the script (else play once) */
 };
 
 void sg_sim_config_default(struct sg_sim_config *c);
+/* -EINVAL if a field is out of range (message in err), else 0. */
+int sg_sim_config_check(const struct sg_sim_config *c, char *err,
+			size_t errlen);
+/* Parses the text form above into seg[max]; returns the count or -EINVAL
+ * with a message naming the segment in err. */
+int sg_sim_script_parse(const char *text, struct sg_sim_segment *seg,
+			size_t max, char *err, size_t errlen);
 
+/*
+ * Ground truth of one stroke: the clean (noise-, hum-, drift-, spike-free)
+ * normal force is envelope(t) * (1 + tremor) * (1 - dip(t)) on
+ * [start_s, end_s] and 0 elsewhere; sg_sim_truth_force() evaluates it.
+ */
 struct sg_sim_truth {
-	double start_s, end_s, peak_n;
-	double above_s;		/* longest time above over_n... see sim.c */
+	double start_s, end_s, peak_n;	/* peak_n: max of the clean force */
+	double above_s;		/* longest run of the clean force at or above
+				 * over_n (0 if over_n <= 0) */
+	/* Additions: the shape, so any limit can be judged afterwards. */
+	double envelope_n;		/* envelope peak */
+	double rise_s, plateau_s;	/* fall = the rest of the stroke */
+	double tremor, tremor_hz, tremor_phase;	/* relative amplitude */
+	double dip_at_s, dip_s, dip_depth;	/* dip_s 0: no dip */
+	bool over;			/* drawn as a deliberate violation */
+	uint8_t has;			/* SG_HAS_* of the fields below */
+	double shear_mu;		/* |shear| = mu * force */
+	double direction_deg;		/* shear direction */
+	double peak_shear_n;
+	double mean_tilt_deg;
 };
 
+/* Clean force of the stroke at time t (0 outside). */
+double sg_sim_truth_force(const struct sg_sim_truth *t, double time_s);
+/* Longest run (s) of the clean force at or above level; *first (if not
+ * NULL) gets the time it first reaches the level (NaN if never). */
+double sg_sim_truth_run_above(const struct sg_sim_truth *t, double level,
+			      double *first);
+
+/*
+ * Whether a stroke violates limit L (docs/engine.md): with m = SG_SIM_MARGIN,
+ *   VIOLATION  the clean force stays >= (1 + m) L for >= 2 * sustain_s
+ *   SAFE       the clean force never stays >= (1 - m) L for sustain_s / 2
+ *   AMBIGUOUS  otherwise (an engine may alarm or not)
+ */
+#define SG_SIM_MARGIN 0.05
+enum sg_sim_verdict {
+	SG_SIM_SAFE = 0,
+	SG_SIM_AMBIGUOUS = 1,
+	SG_SIM_VIOLATION = 2,
+};
+enum sg_sim_verdict sg_sim_truth_verdict(const struct sg_sim_truth *t,
+					 double limit_n, double sustain_s);
+
 struct sg_sim;
+/* NULL with errno = EINVAL on a bad config, ENOMEM. */
 struct sg_sim *sg_sim_new(const struct sg_sim_config *c);
 void sg_sim_free(struct sg_sim *s);
 /* 1 = sample, 0 = end; a dropped sample is skipped (t_s jumps). */
 int sg_sim_next(struct sg_sim *s, struct sg_sample *out);
-/* Ground truth of strokes generated so far. */
+/* Ground truth of strokes begun so far (in endless mode only the latest
+ * ones are kept). The pointer is valid until the next sg_sim_next(). */
 const struct sg_sim_truth *sg_sim_truth(const struct sg_sim *s, size_t *n);
+/* Clean force at the last sample (for plots and tests). */
+double sg_sim_clean_force(const struct sg_sim *s);
+/* Samples dropped so far. */
+uint64_t sg_sim_dropped(const struct sg_sim *s);
 
 /* ======================================================================
  * Device sources (raw counts). Info is common to every backend.

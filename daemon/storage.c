@@ -1,0 +1,1745 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * strigild storage on SQLite (WAL). See storage.h for the contract.
+ *
+ * Durability: journal_mode=WAL with synchronous=FULL fsyncs the WAL on
+ * every commit, so a row is on stable storage when sqlite3_step() of its
+ * (autocommit) INSERT or our COMMIT returned. NORMAL would survive a
+ * process crash but could lose the last commits on power loss, and the
+ * daemon signals strokes to clients as "recorded" right after the call.
+ * At <= a few strokes per second the fsync cost is irrelevant.
+ *
+ * Statements are prepared once (SQLITE_PREPARE_PERSISTENT) and cached by
+ * id; every sqlite3_* result is checked and mapped to a negative errno
+ * with the message kept in s->err.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "storage.h"
+
+#define BUSY_TIMEOUT_MS 5000
+
+/* ======================================================================
+ * Schema and migrations. Step N takes user_version N-1 to N. Never edit
+ * a released step: add a new one.
+ * ==================================================================== */
+
+static const char *const migrations[] = {
+	/* 1: initial schema */
+	"CREATE TABLE profiles ("
+	"  id INTEGER PRIMARY KEY,"
+	"  patient_ref TEXT NOT NULL,"
+	"  display_name TEXT NOT NULL DEFAULT '',"
+	"  max_force_n REAL NOT NULL DEFAULT 0,"
+	"  target_low_n REAL NOT NULL DEFAULT 0,"
+	"  target_high_n REAL NOT NULL DEFAULT 0,"
+	"  max_strokes INTEGER NOT NULL DEFAULT 0,"
+	"  max_load_s REAL NOT NULL DEFAULT 0,"
+	"  created_us INTEGER NOT NULL,"
+	"  updated_us INTEGER NOT NULL,"
+	"  deleted_us INTEGER);"
+	"CREATE UNIQUE INDEX profiles_live_ref ON profiles(patient_ref)"
+	"  WHERE deleted_us IS NULL;"
+	"CREATE TABLE profile_region_caps ("
+	"  profile_id INTEGER NOT NULL REFERENCES profiles(id) ON DELETE CASCADE,"
+	"  pos INTEGER NOT NULL,"
+	"  region TEXT NOT NULL,"
+	"  cap_n REAL NOT NULL DEFAULT 0,"
+	"  max_strokes INTEGER NOT NULL DEFAULT 0,"
+	"  max_load_s REAL NOT NULL DEFAULT 0,"
+	"  PRIMARY KEY (profile_id, region));"
+	"CREATE TABLE profile_conditions ("
+	"  profile_id INTEGER NOT NULL REFERENCES profiles(id) ON DELETE CASCADE,"
+	"  pos INTEGER NOT NULL,"
+	"  condition TEXT NOT NULL,"
+	"  region TEXT NOT NULL DEFAULT '',"
+	"  PRIMARY KEY (profile_id, condition, region));"
+	"CREATE TABLE sessions ("
+	"  id INTEGER PRIMARY KEY,"
+	"  profile_id INTEGER NOT NULL REFERENCES profiles(id),"
+	"  instrument TEXT NOT NULL,"
+	"  region TEXT NOT NULL,"
+	"  state TEXT NOT NULL CHECK (state IN"
+	"    ('running','paused','finished','interrupted','aborted')),"
+	"  started_us INTEGER NOT NULL,"
+	"  ended_us INTEGER,"
+	"  updated_us INTEGER NOT NULL,"
+	"  limit_n REAL NOT NULL,"
+	"  reasons TEXT NOT NULL DEFAULT '',"
+	"  max_strokes INTEGER NOT NULL DEFAULT 0,"
+	"  max_load_s REAL NOT NULL DEFAULT 0,"
+	"  stroke_count INTEGER NOT NULL DEFAULT 0,"
+	"  violation_count INTEGER NOT NULL DEFAULT 0,"
+	"  load_s REAL NOT NULL DEFAULT 0,"
+	"  peak_n REAL NOT NULL DEFAULT 0);"
+	"CREATE INDEX sessions_profile ON sessions(profile_id);"
+	"CREATE INDEX sessions_state ON sessions(state);"
+	"CREATE TABLE strokes ("
+	"  id INTEGER PRIMARY KEY,"
+	"  session_id INTEGER NOT NULL REFERENCES sessions(id),"
+	"  wall_us INTEGER NOT NULL,"
+	"  region TEXT NOT NULL,"
+	"  idx INTEGER NOT NULL,"
+	"  start_s REAL, end_s REAL, duration_s REAL,"
+	"  peak_n REAL, mean_n REAL, impulse_ns REAL,"
+	"  above_limit_s REAL, limit_n REAL,"
+	"  has INTEGER NOT NULL DEFAULT 0,"
+	"  peak_shear_n REAL, mean_tilt_deg REAL, direction_deg REAL);"
+	"CREATE INDEX strokes_session ON strokes(session_id, id);"
+	"CREATE TABLE violations ("
+	"  id INTEGER PRIMARY KEY,"
+	"  session_id INTEGER NOT NULL REFERENCES sessions(id),"
+	"  wall_us INTEGER NOT NULL,"
+	"  region TEXT NOT NULL,"
+	"  type TEXT NOT NULL,"
+	"  t_s REAL, force_n REAL, limit_n REAL);"
+	"CREATE INDEX violations_session ON violations(session_id, id);"
+	"CREATE TABLE calibrations ("
+	"  id INTEGER PRIMARY KEY,"
+	"  instrument TEXT NOT NULL,"
+	"  written_us INTEGER NOT NULL,"
+	"  actor TEXT NOT NULL DEFAULT '',"
+	"  channel_mask INTEGER NOT NULL,"
+	"  offsets BLOB NOT NULL,"
+	"  scales BLOB NOT NULL,"
+	"  cal_date INTEGER NOT NULL,"
+	"  due_date INTEGER NOT NULL,"
+	"  technician TEXT NOT NULL DEFAULT '');"
+	"CREATE INDEX calibrations_instrument ON calibrations(instrument, id);"
+	"CREATE TABLE audit ("
+	"  id INTEGER PRIMARY KEY,"
+	"  at_us INTEGER NOT NULL,"
+	"  actor TEXT NOT NULL,"
+	"  action TEXT NOT NULL,"
+	"  profile_id INTEGER,"
+	"  session_id INTEGER,"
+	"  conditions TEXT NOT NULL DEFAULT '',"
+	"  reason TEXT NOT NULL);"
+	"CREATE INDEX audit_session ON audit(session_id);",
+
+	/* 2: session flags (calibration state, override), instruments seen */
+	"ALTER TABLE sessions ADD COLUMN flags INTEGER NOT NULL DEFAULT 0;"
+	"CREATE TABLE instruments ("
+	"  serial TEXT PRIMARY KEY,"
+	"  model TEXT NOT NULL DEFAULT '',"
+	"  firmware TEXT NOT NULL DEFAULT '',"
+	"  first_seen_us INTEGER NOT NULL,"
+	"  last_seen_us INTEGER NOT NULL);",
+};
+
+_Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==
+	       SGD_STORE_SCHEMA_VERSION, "one migration per schema version");
+
+/* ======================================================================
+ * Statement cache
+ * ==================================================================== */
+
+enum stmt_id {
+	ST_BEGIN,
+	ST_COMMIT,
+	ST_ROLLBACK,
+	ST_PROFILE_INSERT,
+	ST_PROFILE_UPDATE,
+	ST_PROFILE_DELETE,
+	ST_PROFILE_GET,
+	ST_PROFILE_LIST,
+	ST_PRC_DELETE,
+	ST_PRC_INSERT,
+	ST_PRC_GET,
+	ST_PCOND_DELETE,
+	ST_PCOND_INSERT,
+	ST_PCOND_GET,
+	ST_SESSION_INSERT,
+	ST_SESSION_UPDATE,
+	ST_SESSION_SET_STATE,
+	ST_SESSION_FINISH,
+	ST_SESSION_GET,
+	ST_SESSION_LIST,
+	ST_SESSION_LIST_PROFILE,
+	ST_SESSION_INTERRUPT,
+	ST_STROKE_INSERT,
+	ST_STROKE_LIST,
+	ST_VIOLATION_INSERT,
+	ST_VIOLATION_LIST,
+	ST_CAL_INSERT,
+	ST_CAL_LIST,
+	ST_CAL_LIST_ALL,
+	ST_INSTR_UPSERT,
+	ST_INSTR_GET,
+	ST_AUDIT_INSERT,
+	ST_AUDIT_LIST,
+	ST_AUDIT_LIST_ALL,
+	ST_COUNT
+};
+
+#define SESSION_COLS "id, profile_id, instrument, region, state, flags," \
+	" started_us, ifnull(ended_us, 0), updated_us, limit_n, reasons," \
+	" max_strokes, max_load_s, stroke_count, violation_count, load_s, peak_n"
+#define PROFILE_COLS "id, patient_ref, display_name, max_force_n," \
+	" target_low_n, target_high_n, max_strokes, max_load_s, created_us," \
+	" updated_us"
+#define STROKE_COLS "id, session_id, wall_us, region, idx, start_s, end_s," \
+	" duration_s, peak_n, mean_n, impulse_ns, above_limit_s, limit_n, has," \
+	" peak_shear_n, mean_tilt_deg, direction_deg"
+#define VIOLATION_COLS "id, session_id, wall_us, region, type, t_s," \
+	" force_n, limit_n"
+#define CAL_COLS "id, instrument, written_us, actor, channel_mask, offsets," \
+	" scales, cal_date, due_date, technician"
+#define AUDIT_COLS "id, at_us, actor, action, ifnull(profile_id, 0)," \
+	" ifnull(session_id, 0), conditions, reason"
+
+/* Summary of a session from its rows; load_s keeps what the daemon wrote
+ * (the engine's time under load) and falls back to the stroke durations. */
+#define SUMMARY_SET \
+	" stroke_count = (SELECT count(*) FROM strokes WHERE session_id = sessions.id)," \
+	" violation_count = (SELECT count(*) FROM violations" \
+	"   WHERE session_id = sessions.id AND type = 'exceeded')," \
+	" peak_n = max(peak_n, ifnull((SELECT max(peak_n) FROM strokes" \
+	"   WHERE session_id = sessions.id), 0))," \
+	" load_s = CASE WHEN load_s > 0 THEN load_s ELSE ifnull((SELECT" \
+	"   sum(duration_s) FROM strokes WHERE session_id = sessions.id), 0) END"
+
+static const char *const stmt_sql[ST_COUNT] = {
+	[ST_BEGIN] = "BEGIN IMMEDIATE",
+	[ST_COMMIT] = "COMMIT",
+	[ST_ROLLBACK] = "ROLLBACK",
+	[ST_PROFILE_INSERT] = "INSERT INTO profiles (patient_ref, display_name,"
+		" max_force_n, target_low_n, target_high_n, max_strokes, max_load_s,"
+		" created_us, updated_us) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
+	[ST_PROFILE_UPDATE] = "UPDATE profiles SET patient_ref = ?2,"
+		" display_name = ?3, max_force_n = ?4, target_low_n = ?5,"
+		" target_high_n = ?6, max_strokes = ?7, max_load_s = ?8,"
+		" updated_us = ?9 WHERE id = ?1 AND deleted_us IS NULL",
+	[ST_PROFILE_DELETE] = "UPDATE profiles SET deleted_us = ?2, updated_us = ?2"
+		" WHERE id = ?1 AND deleted_us IS NULL",
+	[ST_PROFILE_GET] = "SELECT " PROFILE_COLS " FROM profiles"
+		" WHERE id = ?1 AND deleted_us IS NULL",
+	[ST_PROFILE_LIST] = "SELECT " PROFILE_COLS " FROM profiles"
+		" WHERE deleted_us IS NULL ORDER BY id",
+	[ST_PRC_DELETE] = "DELETE FROM profile_region_caps WHERE profile_id = ?1",
+	[ST_PRC_INSERT] = "INSERT INTO profile_region_caps (profile_id, pos,"
+		" region, cap_n, max_strokes, max_load_s) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[ST_PRC_GET] = "SELECT region, cap_n, max_strokes, max_load_s"
+		" FROM profile_region_caps WHERE profile_id = ?1 ORDER BY pos",
+	[ST_PCOND_DELETE] = "DELETE FROM profile_conditions WHERE profile_id = ?1",
+	[ST_PCOND_INSERT] = "INSERT INTO profile_conditions (profile_id, pos,"
+		" condition, region) VALUES (?1, ?2, ?3, ?4)",
+	[ST_PCOND_GET] = "SELECT condition, region FROM profile_conditions"
+		" WHERE profile_id = ?1 ORDER BY pos",
+	[ST_SESSION_INSERT] = "INSERT INTO sessions (profile_id, instrument,"
+		" region, state, flags, started_us, ended_us, updated_us, limit_n,"
+		" reasons, max_strokes, max_load_s, stroke_count, violation_count,"
+		" load_s, peak_n) VALUES (?1, ?2, ?3, ?4, ?5, ?6, nullif(?7, 0), ?6,"
+		" ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+	[ST_SESSION_UPDATE] = "UPDATE sessions SET region = ?2, state = ?3,"
+		" flags = ?4, ended_us = nullif(?5, 0), updated_us = ?6, limit_n = ?7,"
+		" reasons = ?8, max_strokes = ?9, max_load_s = ?10, stroke_count = ?11,"
+		" violation_count = ?12, load_s = ?13, peak_n = ?14 WHERE id = ?1",
+	[ST_SESSION_SET_STATE] = "UPDATE sessions SET state = ?2, updated_us = ?3"
+		" WHERE id = ?1",
+	[ST_SESSION_FINISH] = "UPDATE sessions SET state = ?2, ended_us = ?3,"
+		" updated_us = ?3," SUMMARY_SET " WHERE id = ?1",
+	[ST_SESSION_GET] = "SELECT " SESSION_COLS " FROM sessions WHERE id = ?1",
+	[ST_SESSION_LIST] = "SELECT " SESSION_COLS " FROM sessions ORDER BY id",
+	[ST_SESSION_LIST_PROFILE] = "SELECT " SESSION_COLS " FROM sessions"
+		" WHERE profile_id = ?1 ORDER BY id",
+	[ST_SESSION_INTERRUPT] = "UPDATE sessions SET state = 'interrupted',"
+		" ended_us = ?1, updated_us = ?1," SUMMARY_SET
+		" WHERE state IN ('running', 'paused')",
+	[ST_STROKE_INSERT] = "INSERT INTO strokes (session_id, wall_us, region,"
+		" idx, start_s, end_s, duration_s, peak_n, mean_n, impulse_ns,"
+		" above_limit_s, limit_n, has, peak_shear_n, mean_tilt_deg,"
+		" direction_deg) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
+		" ?11, ?12, ?13, ?14, ?15, ?16)",
+	[ST_STROKE_LIST] = "SELECT " STROKE_COLS " FROM strokes"
+		" WHERE session_id = ?1 ORDER BY id",
+	[ST_VIOLATION_INSERT] = "INSERT INTO violations (session_id, wall_us,"
+		" region, type, t_s, force_n, limit_n) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[ST_VIOLATION_LIST] = "SELECT " VIOLATION_COLS " FROM violations"
+		" WHERE session_id = ?1 ORDER BY id",
+	[ST_CAL_INSERT] = "INSERT INTO calibrations (instrument, written_us, actor,"
+		" channel_mask, offsets, scales, cal_date, due_date, technician)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+	[ST_CAL_LIST] = "SELECT " CAL_COLS " FROM calibrations"
+		" WHERE instrument = ?1 ORDER BY id DESC",
+	[ST_CAL_LIST_ALL] = "SELECT " CAL_COLS " FROM calibrations ORDER BY id DESC",
+	[ST_INSTR_UPSERT] = "INSERT INTO instruments (serial, model, firmware,"
+		" first_seen_us, last_seen_us) VALUES (?1, ?2, ?3, ?4, ?5)"
+		" ON CONFLICT (serial) DO UPDATE SET model = excluded.model,"
+		" firmware = excluded.firmware,"
+		" last_seen_us = max(last_seen_us, excluded.last_seen_us)",
+	[ST_INSTR_GET] = "SELECT serial, model, firmware, first_seen_us,"
+		" last_seen_us FROM instruments WHERE serial = ?1",
+	[ST_AUDIT_INSERT] = "INSERT INTO audit (at_us, actor, action, profile_id,"
+		" session_id, conditions, reason) VALUES (?1, ?2, ?3, nullif(?4, 0),"
+		" nullif(?5, 0), ?6, ?7)",
+	[ST_AUDIT_LIST] = "SELECT " AUDIT_COLS " FROM audit WHERE session_id = ?1"
+		" ORDER BY id DESC",
+	[ST_AUDIT_LIST_ALL] = "SELECT " AUDIT_COLS " FROM audit ORDER BY id DESC",
+};
+
+struct sgd_store {
+	sqlite3 *db;
+	char path[4096];
+	sqlite3_stmt *stmt[ST_COUNT];
+	char err[512];
+};
+
+/* ======================================================================
+ * Errors
+ * ==================================================================== */
+
+static int errno_of(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_OK: case SQLITE_ROW: case SQLITE_DONE: return 0;
+	case SQLITE_NOMEM: return -ENOMEM;
+	case SQLITE_BUSY: case SQLITE_LOCKED: return -EBUSY;
+	case SQLITE_FULL: return -ENOSPC;
+	case SQLITE_READONLY: return -EROFS;
+	case SQLITE_CORRUPT: case SQLITE_NOTADB: return -EBADMSG;
+	case SQLITE_CONSTRAINT:
+		if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY)
+			return -EEXIST;
+		if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
+			return -ENOENT;
+		return -EINVAL;
+	case SQLITE_CANTOPEN: return -ENOENT;
+	case SQLITE_PERM: case SQLITE_AUTH: return -EACCES;
+	case SQLITE_TOOBIG: case SQLITE_RANGE: case SQLITE_MISMATCH: return -EINVAL;
+	default: return -EIO;
+	}
+}
+
+static int set_err(struct sgd_store *s, int r, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int set_err(struct sgd_store *s, int r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(s->err, sizeof(s->err), fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+/* Maps a SQLite failure to -errno with "what: sqlite message". */
+static int sql_err(struct sgd_store *s, int rc, const char *what)
+{
+	int r = errno_of(rc);
+
+	if (!r)
+		r = -EIO;
+	return set_err(s, r, "%s: %s (%s)", what, sqlite3_errmsg(s->db),
+		       sqlite3_errstr(rc));
+}
+
+const char *sgd_store_errmsg(const struct sgd_store *s)
+{
+	return s ? s->err : "no store";
+}
+
+/* ======================================================================
+ * Statement helpers
+ * ==================================================================== */
+
+static int get_stmt(struct sgd_store *s, enum stmt_id id, sqlite3_stmt **out)
+{
+	int rc;
+
+	if (!s->stmt[id]) {
+		rc = sqlite3_prepare_v3(s->db, stmt_sql[id], -1,
+					SQLITE_PREPARE_PERSISTENT, &s->stmt[id], NULL);
+		if (rc != SQLITE_OK)
+			return sql_err(s, rc, "prepare");
+	}
+	*out = s->stmt[id];
+	return 0;
+}
+
+static void done_stmt(sqlite3_stmt *st)
+{
+	/* reset's return repeats the step error we already handled */
+	(void)sqlite3_reset(st);
+	(void)sqlite3_clear_bindings(st);
+}
+
+/* Binding helpers: the first failing bind is remembered. */
+struct binder {
+	sqlite3_stmt *st;
+	int rc;
+};
+
+static void b_int(struct binder *b, int i, int64_t v)
+{
+	if (b->rc == SQLITE_OK)
+		b->rc = sqlite3_bind_int64(b->st, i, v);
+}
+
+static void b_dbl(struct binder *b, int i, double v)
+{
+	if (b->rc != SQLITE_OK)
+		return;
+	/* SQLite stores NaN as NULL; say so explicitly */
+	b->rc = isnan(v) ? sqlite3_bind_null(b->st, i) :
+		sqlite3_bind_double(b->st, i, v);
+}
+
+static void b_txt(struct binder *b, int i, const char *v, size_t max)
+{
+	if (b->rc == SQLITE_OK)
+		b->rc = sqlite3_bind_text(b->st, i, v, (int)strnlen(v, max),
+					  SQLITE_TRANSIENT);
+}
+
+static void b_blob(struct binder *b, int i, const void *v, size_t n)
+{
+	if (b->rc == SQLITE_OK)
+		b->rc = sqlite3_bind_blob(b->st, i, v, (int)n, SQLITE_TRANSIENT);
+}
+
+#define B_TXT(b, i, field) b_txt(b, i, field, sizeof(field))
+
+/* Runs a statement that returns no rows. */
+static int step_done(struct sgd_store *s, sqlite3_stmt *st, struct binder *b,
+		     const char *what)
+{
+	int rc;
+
+	if (b && b->rc != SQLITE_OK) {
+		rc = b->rc;
+		done_stmt(st);
+		return sql_err(s, rc, what);
+	}
+	rc = sqlite3_step(st);
+	done_stmt(st);
+	if (rc != SQLITE_DONE)
+		return sql_err(s, rc, what);
+	return 0;
+}
+
+static int exec_simple(struct sgd_store *s, enum stmt_id id, const char *what)
+{
+	sqlite3_stmt *st = NULL;
+	int r = get_stmt(s, id, &st);
+
+	return r ? r : step_done(s, st, NULL, what);
+}
+
+static int tx_begin(struct sgd_store *s)
+{
+	return exec_simple(s, ST_BEGIN, "begin transaction");
+}
+
+static int tx_commit(struct sgd_store *s)
+{
+	return exec_simple(s, ST_COMMIT, "commit");
+}
+
+/* Rolls back after an error; keeps the first error's message. */
+static int tx_rollback(struct sgd_store *s, int r)
+{
+	char keep[sizeof(s->err)];
+
+	memcpy(keep, s->err, sizeof(keep));
+	if (!sqlite3_get_autocommit(s->db))
+		(void)exec_simple(s, ST_ROLLBACK, "rollback");
+	memcpy(s->err, keep, sizeof(keep));
+	return r;
+}
+
+static void col_txt(sqlite3_stmt *st, int i, char *dst, size_t dstlen)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+	size_t n = t ? strnlen((const char *)t, dstlen - 1) : 0;
+
+	if (n)
+		memcpy(dst, t, n);
+	dst[n] = '\0';
+}
+
+static double col_dbl(sqlite3_stmt *st, int i)
+{
+	if (sqlite3_column_type(st, i) == SQLITE_NULL)
+		return NAN;
+	return sqlite3_column_double(st, i);
+}
+
+/* Grows a malloc'ed array of rows by one; NULL on ENOMEM. */
+static void *grow(void **arr, size_t *cap, size_t n, size_t elem)
+{
+	if (n == *cap) {
+		size_t nc = *cap ? *cap * 2 : 16;
+		void *p = realloc(*arr, nc * elem);
+
+		if (!p)
+			return NULL;
+		*arr = p;
+		*cap = nc;
+	}
+	return (char *)*arr + n * elem;
+}
+
+/* ======================================================================
+ * Open, migrate, close
+ * ==================================================================== */
+
+static int exec_sql(struct sgd_store *s, const char *sql, const char *what)
+{
+	char *msg = NULL;
+	int rc = sqlite3_exec(s->db, sql, NULL, NULL, &msg);
+
+	if (rc != SQLITE_OK) {
+		int r = errno_of(rc);
+
+		set_err(s, r ? r : -EIO, "%s: %s", what, msg ? msg : sqlite3_errstr(rc));
+		sqlite3_free(msg);
+		return r ? r : -EIO;
+	}
+	return 0;
+}
+
+static int pragma_int(struct sgd_store *s, const char *sql, int *out)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return sql_err(s, rc, sql);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		return sql_err(s, rc, sql);
+	}
+	*out = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return 0;
+}
+
+static int set_wal(struct sgd_store *s)
+{
+	sqlite3_stmt *st = NULL;
+	const unsigned char *mode;
+	int rc, r = 0;
+
+	rc = sqlite3_prepare_v2(s->db, "PRAGMA journal_mode=WAL", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return sql_err(s, rc, "journal_mode=WAL");
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		r = sql_err(s, rc, "journal_mode=WAL");
+	} else {
+		mode = sqlite3_column_text(st, 0);
+		if (!mode || strcmp((const char *)mode, "wal"))
+			r = set_err(s, -EIO, "cannot switch to WAL (journal mode %s)",
+				    mode ? (const char *)mode : "?");
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+static int migrate(struct sgd_store *s)
+{
+	char sql[64];
+	int version, r;
+
+	r = exec_sql(s, "BEGIN IMMEDIATE", "begin migration");
+	if (r)
+		return r;
+	r = pragma_int(s, "PRAGMA user_version", &version);
+	if (r)
+		goto fail;
+	if (version > SGD_STORE_SCHEMA_VERSION) {
+		r = set_err(s, -EPROTONOSUPPORT, "database schema version %d is "
+			    "newer than this strigild (%d): refusing to touch it",
+			    version, SGD_STORE_SCHEMA_VERSION);
+		goto fail;
+	}
+	if (version < 0) {
+		r = set_err(s, -EBADMSG, "database schema version %d is invalid",
+			    version);
+		goto fail;
+	}
+	for (int v = version; v < SGD_STORE_SCHEMA_VERSION; v++) {
+		char what[48];
+
+		snprintf(what, sizeof(what), "migration to schema %d", v + 1);
+		r = exec_sql(s, migrations[v], what);
+		if (r)
+			goto fail;
+	}
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
+		 SGD_STORE_SCHEMA_VERSION);
+	r = exec_sql(s, sql, "set schema version");
+	if (r)
+		goto fail;
+	return exec_sql(s, "COMMIT", "commit migration");
+fail:
+	{
+		char keep[sizeof(s->err)];
+
+		memcpy(keep, s->err, sizeof(keep));
+		(void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+		memcpy(s->err, keep, sizeof(keep));
+	}
+	return r;
+}
+
+int sgd_store_open_file(const char *db_path, struct sgd_store **out,
+			char *err, size_t errlen)
+{
+	struct sgd_store *s;
+	int rc, r, fd;
+
+	if (!db_path || !*db_path || !out) {
+		if (err && errlen)
+			snprintf(err, errlen, "no database path");
+		return -EINVAL;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		if (err && errlen)
+			snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	snprintf(s->path, sizeof(s->path), "%s", db_path);
+
+	/* Patient data: create the file private before SQLite does (the
+	 * -wal and -shm files inherit its mode). */
+	fd = open(db_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		r = -errno;
+		if (err && errlen)
+			snprintf(err, errlen, "%s: %s", db_path, strerror(-r));
+		free(s);
+		return r;
+	}
+	close(fd);
+
+	rc = sqlite3_open_v2(db_path, &s->db, SQLITE_OPEN_READWRITE |
+			     SQLITE_OPEN_CREATE | SQLITE_OPEN_EXRESCODE, NULL);
+	if (rc != SQLITE_OK) {
+		r = s->db ? sql_err(s, rc, "open") :
+			set_err(s, -ENOMEM, "open: out of memory");
+		goto fail;
+	}
+	rc = sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
+	if (rc != SQLITE_OK) {
+		r = sql_err(s, rc, "busy timeout");
+		goto fail;
+	}
+	if ((r = set_wal(s)) ||
+	    (r = exec_sql(s, "PRAGMA synchronous=FULL", "synchronous=FULL")) ||
+	    (r = exec_sql(s, "PRAGMA foreign_keys=ON", "foreign_keys=ON")) ||
+	    (r = migrate(s)))
+		goto fail;
+	*out = s;
+	return 0;
+fail:
+	if (err && errlen)
+		snprintf(err, errlen, "%s: %s", db_path, s->err);
+	sqlite3_close(s->db);
+	free(s);
+	return r;
+}
+
+int sgd_store_open(const char *state_dir, struct sgd_store **out, char *err,
+		   size_t errlen)
+{
+	char path[4096];
+	struct stat st;
+
+	if (!state_dir || !*state_dir || !out) {
+		if (err && errlen)
+			snprintf(err, errlen, "no state directory");
+		return -EINVAL;
+	}
+	if (stat(state_dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		int r = stat(state_dir, &st) < 0 ? -errno : -ENOTDIR;
+
+		if (err && errlen)
+			snprintf(err, errlen, "state directory %s: %s", state_dir,
+				 strerror(-r));
+		return r;
+	}
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", state_dir,
+			     SGD_STORE_DB_NAME) >= sizeof(path)) {
+		if (err && errlen)
+			snprintf(err, errlen, "state directory path too long");
+		return -ENAMETOOLONG;
+	}
+	return sgd_store_open_file(path, out, err, errlen);
+}
+
+void sgd_store_close(struct sgd_store *s)
+{
+	if (!s)
+		return;
+	for (int i = 0; i < ST_COUNT; i++)
+		sqlite3_finalize(s->stmt[i]);
+	/* Closing the last connection checkpoints the WAL into the db. */
+	if (sqlite3_close(s->db) != SQLITE_OK)
+		(void)sqlite3_close_v2(s->db);
+	free(s);
+}
+
+int sgd_store_set_busy_timeout(struct sgd_store *s, int ms)
+{
+	int rc;
+
+	if (!s || ms < 0)
+		return -EINVAL;
+	rc = sqlite3_busy_timeout(s->db, ms);
+	return rc == SQLITE_OK ? 0 : sql_err(s, rc, "busy timeout");
+}
+
+int sgd_store_schema_version(struct sgd_store *s)
+{
+	int v, r;
+
+	if (!s)
+		return -EINVAL;
+	r = pragma_int(s, "PRAGMA user_version", &v);
+	return r ? r : v;
+}
+
+/* ======================================================================
+ * Profiles
+ * ==================================================================== */
+
+static int profile_children_write(struct sgd_store *s,
+				  const struct sgd_profile *p)
+{
+	sqlite3_stmt *st = NULL;
+	struct binder b;
+	int r;
+
+	if ((r = get_stmt(s, ST_PRC_DELETE, &st)))
+		return r;
+	b = (struct binder){ st, SQLITE_OK };
+	b_int(&b, 1, p->id);
+	if ((r = step_done(s, st, &b, "delete region caps")))
+		return r;
+	if ((r = get_stmt(s, ST_PCOND_DELETE, &st)))
+		return r;
+	b = (struct binder){ st, SQLITE_OK };
+	b_int(&b, 1, p->id);
+	if ((r = step_done(s, st, &b, "delete conditions")))
+		return r;
+
+	for (size_t i = 0; i < p->nregion_caps; i++) {
+		const struct sgd_region_cap *c = &p->region_caps[i];
+
+		if ((r = get_stmt(s, ST_PRC_INSERT, &st)))
+			return r;
+		b = (struct binder){ st, SQLITE_OK };
+		b_int(&b, 1, p->id);
+		b_int(&b, 2, (int64_t)i);
+		B_TXT(&b, 3, c->region);
+		b_dbl(&b, 4, c->cap_n);
+		b_int(&b, 5, c->max_strokes);
+		b_dbl(&b, 6, c->max_load_s);
+		if ((r = step_done(s, st, &b, "insert region cap")))
+			return r;
+	}
+	for (size_t i = 0; i < p->nconditions; i++) {
+		const struct sgd_profile_condition *c = &p->conditions[i];
+
+		if ((r = get_stmt(s, ST_PCOND_INSERT, &st)))
+			return r;
+		b = (struct binder){ st, SQLITE_OK };
+		b_int(&b, 1, p->id);
+		b_int(&b, 2, (int64_t)i);
+		B_TXT(&b, 3, c->name);
+		B_TXT(&b, 4, c->region);
+		if ((r = step_done(s, st, &b, "insert condition")))
+			return r;
+	}
+	return 0;
+}
+
+static int profile_args_ok(struct sgd_store *s, const struct sgd_profile *p)
+{
+	if (!p)
+		return set_err(s, -EINVAL, "no profile");
+	if (p->nregion_caps > SGD_PROFILE_MAX_REGION_CAPS ||
+	    p->nconditions > SGD_PROFILE_MAX_CONDITIONS)
+		return set_err(s, -EINVAL, "profile has too many entries");
+	if (!p->patient_ref[0] ||
+	    strnlen(p->patient_ref, sizeof(p->patient_ref)) >= sizeof(p->patient_ref))
+		return set_err(s, -EINVAL, "profile needs a patient reference");
+	return 0;
+}
+
+int sgd_store_profile_create(struct sgd_store *s, struct sgd_profile *p,
+			     int64_t now_us)
+{
+	sqlite3_stmt *st = NULL;
+	struct binder b;
+	int64_t old_id = p ? p->id : 0;
+	int r;
+
+	if (!s)
+		return -EINVAL;
+	if ((r = profile_args_ok(s, p)))
+		return r;
+	if ((r = tx_begin(s)))
+		return r;
+	if ((r = get_stmt(s, ST_PROFILE_INSERT, &st)))
+		return tx_rollback(s, r);
+	b = (struct binder){ st, SQLITE_OK };
+	B_TXT(&b, 1, p->patient_ref);
+	B_TXT(&b, 2, p->display_name);
+	b_dbl(&b, 3, p->max_force_n);
+	b_dbl(&b, 4, p->target_low_n);
+	b_dbl(&b, 5, p->target_high_n);
+	b_int(&b, 6, p->max_strokes);
+	b_dbl(&b, 7, p->max_load_s);
+	b_int(&b, 8, now_us);
+	if ((r = step_done(s, st, &b, "create profile"))) {
+		if (r == -EEXIST)
+			set_err(s, r, "a profile with patient reference '%s' exists",
+				p->patient_ref);
+		return tx_rollback(s, r);
+	}
+	p->id = sqlite3_last_insert_rowid(s->db);
+	if ((r = profile_children_write(s, p)) || (r = tx_commit(s))) {
+		p->id = old_id;
+		return tx_rollback(s, r);
+	}
+	p->created_us = p->updated_us = now_us;
+	return 0;
+}
+
+int sgd_store_profile_update(struct sgd_store *s, struct sgd_profile *p,
+			     int64_t now_us)
+{
+	sqlite3_stmt *st = NULL;
+	struct binder b;
+	int r;
+
+	if (!s)
+		return -EINVAL;
+	if ((r = profile_args_ok(s, p)))
+		return r;
+	if ((r = tx_begin(s)))
+		return r;
+	if ((r = get_stmt(s, ST_PROFILE_UPDATE, &st)))
+		return tx_rollback(s, r);
+	b = (struct binder){ st, SQLITE_OK };
+	b_int(&b, 1, p->id);
+	B_TXT(&b, 2, p->patient_ref);
+	B_TXT(&b, 3, p->display_name);
+	b_dbl(&b, 4, p->max_force_n);
+	b_dbl(&b, 5, p->target_low_n);
+	b_dbl(&b, 6, p->target_high_n);
+	b_int(&b, 7, p->max_strokes);
+	b_dbl(&b, 8, p->max_load_s);
+	b_int(&b, 9, now_us);
+	if ((r = step_done(s, st, &b, "update profile"))) {
+		if (r == -EEXIST)
+			set_err(s, r, "a profile with patient reference '%s' exists",
+				p->patient_ref);
+		return tx_rollback(s, r);
+	}
+	if (sqlite3_changes(s->db) != 1)
+		return tx_rollback(s, set_err(s, -ENOENT, "no profile %lld",
+					      (long long)p->id));
+	if ((r = profile_children_write(s, p)) || (r = tx_commit(s)))
+		return tx_rollback(s, r);
+	p->updated_us = now_us;
+	return 0;
+}
+
+int sgd_store_profile_delete(struct sgd_store *s, int64_t id, int64_t now_us)
+{
+	sqlite3_stmt *st = NULL;
+	struct binder b;
+	int r;
+
+	if (!s)
+		return -EINVAL;
+	if ((r = get_stmt(s, ST_PROFILE_DELETE, &st)))
+		return r;
+	b = (struct binder){ st, SQLITE_OK };
+	b_int(&b, 1, id);
+	b_int(&b, 2, now_us);
+	if ((r = step_done(s, st, &b, "delete profile")))
+		return r;
+	if (sqlite3_changes(s->db) != 1)
+		return set_err(s, -ENOENT, "no profile %lld", (long long)id);
+	return 0;
+}
+
+static void profile_from_row(sqlite3_stmt *st, struct sgd_profile *p)
+{
+	sgd_profile_init(p);
+	p->id = sqlite3_column_int64(st, 0);
+	col_txt(st, 1, p->patient_ref, sizeof(p->patient_ref));
+	col_txt(st, 2, p->display_name, sizeof(p->display_name));
+	p->max_force_n = sqlite3_column_double(st, 3);
+	p->target_low_n = sqlite3_column_double(st, 4);
+	p->target_high_n = sqlite3_column_double(st, 5);
+	p->max_strokes = (uint32_t)sqlite3_column_int64(st, 6);
+	p->max_load_s = sqlite3_column_double(st, 7);
+	p->created_us = sqlite3_column_int64(st, 8);
+	p->updated_us = sqlite3_column_int64(st, 9);
+}
+
+static int profile_children_read(struct sgd_store *s, struct sgd_profile *p)
+{
+	sqlite3_stmt *st = NULL;
+	struct binder b;
+	int rc = SQLITE_OK, r;
+
+	if ((r = get_stmt(s, ST_PRC_GET, &st)))
+		return r;
+	b = (struct binder){ st, SQLITE_OK };
+	b_int(&b, 1, p->id);
+	while (b.rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct sgd_region_cap *c;
+
+		if (p->nregion_caps >= SGD_PROFILE_MAX_REGION_CAPS)
+			continue;	/* cannot happen: we wrote them */
+		c = &p->region_caps[p->nregion_caps++];
+		col_txt(st, 0, c->region, sizeof(c->region));
+		c->cap_n = sqlite3_column_double(st, 1);
+		c->max_strokes = (uint32_t)sqlite3_column_int64(st, 2);
+		c->max_load_s = sqlite3_column_double(st, 3);
+	}
+	done_stmt(st);
+	if (b.rc != SQLITE_OK)
+		return sql_err(s, b.rc, "read region caps");
+	if (rc != SQLITE_DONE)
+		return sql_err(s, rc, "read region caps");
+
+	if ((r = get_stmt(s, ST_PCOND_GET, &st)))
+		return r;
+	b = (struct binder){ st, SQLITE_OK };
+	b_int(&b, 1, p->id);
+	while (b.rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct sgd_profile_condition *c;
+
+		if (p->nconditions >= SGD_PROFILE_MAX_CONDITIONS)
+			continue;
+		c = &p->conditions[p->nconditions++];
+		col_txt(st, 0, c->name, sizeof(c->name));
+		col_txt(st, 1, c->region, sizeof(c->region));
+	}
+	done_stmt(st);
+	if (b.rc != SQLITE_OK)
+		return sql_err(s, b.rc, "read conditions");
+	if (rc != SQLITE_DONE)
+		return sql_err(s, rc, "read conditions");
+	return 0;
+}
+
+int sgd_store_profile_get(struct sgd_store *s, int64_t id,
+			  struct sgd_profile *out)
+{
+	sqlite3_stmt *st = NULL;
+	struct binder b;
+	int rc = SQLITE_OK, r;
+
+	if (!s || !out)
+		return -EINVAL;
+	if ((r = get_stmt(s, ST_PROFILE_GET, &st)))
+		return r;
+	b = (struct binder){ st, SQLITE_OK };
+	b_int(&b, 1, id);
+	rc = b.rc == SQLITE_OK ? sqlite3_step(st) : b.rc;
+	if (rc == SQLITE_ROW)
+		profile_from_row(st, out);
+	done_stmt(st);
+	if (rc == SQLITE_DONE)
+		return set_err(s, -ENOENT, "no profile %lld", (long long)id);
+	if (rc != SQLITE_ROW)
+		return sql_err(s, rc, "get profile");
+	return profile_children_read(s, out);
+}
+
+int sgd_store_profile_list(struct sgd_store *s, struct sgd_profile **out,
+			   size_t *n)
+{
+	struct sgd_profile *arr = NULL, *p;
+	size_t cnt = 0, cap = 0;
+	sqlite3_stmt *st = NULL;
+	int rc = SQLITE_OK, r;
+
+	if (!s || !out || !n)
+		return -EINVAL;
+	if ((r = get_stmt(s, ST_PROFILE_LIST, &st)))
+		return r;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		p = grow((void **)&arr, &cap, cnt, sizeof(*arr));
+		if (!p) {
+			done_stmt(st);
+			free(arr);
+			return set_err(s, -ENOMEM, "list profiles: out of memory");
+		}
+		profile_from_row(st, p);
+		cnt++;
+	}
+	done_stmt(st);
+	if (rc != SQLITE_DONE) {
+		free(arr);
+		return sql_err(s, rc, "list profiles");
+	}
+	for (size_t i = 0; i < cnt; i++) {
+		if ((r = profile_children_read(s, &arr[i]))) {
+			free(arr);
+			return r;
+		}
+	}
+	*out = arr;
+	*n = cnt;
+	return 0;
+}
+
+/* ======================================================================
+ * Sessions
+ * ==================================================================== */
+
+static const char *const state_names[] = {
+	[SGD_SESSION_RUNNING] = "running",
+	[SGD_SESSION_PAUSED] = "paused",
+	[SGD_SESSION_FINISHED] = "finished",
+	[SGD_SESSION_INTERRUPTED] = "interrupted",
+	[SGD_SESSION_ABORTED] = "aborted",
+};
+
+#define NSTATES (sizeof(state_names) / sizeof(state_names[0]))
+
+const char *sgd_session_state_str(enum sgd_session_state st)
+{
+	if ((unsigned)st < NSTATES)
+		return state_names[st];
+	return NULL;
+}
+
+int sgd_session_state_from_str(const char *s)
+{
+	for (size_t i = 0; s && i < NSTATES; i++)
+		if (!strcmp(s, state_names[i]))
+			return (int)i;
+	return -EINVAL;
+}
+
+static int audit_insert(struct sgd_store *s, struct sgd_audit *a);
+
+static int session_args_ok(struct sgd_store *s, const struct sgd_session *se)
+{
+	if (!se)
+		return set_err(s, -EINVAL, "no session");
+	if (!sgd_session_state_str(se->state))
+		return set_err(s, -EINVAL, "bad session state %d", (int)se->state);
+	if (!se->instrument[0] || !se->region[0])
+		return set_err(s, -EINVAL, "session needs an instrument and a region");
+	if (!isfinite(se->limit_n))
+		return set_err(s, -EINVAL, "session limit is not a number");
+	return 0;
+}
+
+static void bind_session_summary(struct binder *b, int first,
+				 const struct sgd_session *se)
+{
+	b_int(b, first, se->max_strokes);
+	b_dbl(b, first + 1, se->max_load_s);
+	b_int(b, first + 2, se->stroke_count);
+	b_int(b, first + 3, se->violation_count);
+	b_dbl(b, first + 4, se->load_s);
+	b_dbl(b, first + 5, se->peak_n);
+}
+
+int sgd_store_session_create(struct sgd_store *s, struct sgd_session *se,
+			     struct sgd_audit *override)
+{
+	sqlite3_stmt *st = NULL;
+	struct binder b;
+	int64_t id;
+	int r;
+
+	if (!s)
+		return -EINVAL;
+	if ((r = session_args_ok(s, se)))
+		return r;
+	if ((r = tx_begin(s)))
+		return r;
+	if ((r = get_stmt(s, ST_SESSION_INSERT, &st)))
+		return tx_rollback(s, r);
+	b = (struct binder){ st, SQLITE_OK };
+	b_int(&b, 1, se->profile_id);
+	B_TXT(&b, 2, se->instrument);
+	B_TXT(&b, 3, se->region);
+	b_txt(&b, 4, sgd_session_state_str(se->state), 32);
+	b_int(&b, 5, se->flags);
+	b_int(&b, 6, se->started_us);
+	b_int(&b, 7, se->ended_us);
+	b_dbl(&b, 8, se->limit_n);
+	B_TXT(&b, 9, se->reasons);
+	bind_session_summary(&b, 10, se);
+	if ((r = step_done(s, st, &b, "create session"))) {
+		if (r == -ENOENT)
+			set_err(s, r, "no profile %lld", (long long)se->profile_id);
+		return tx_rollback(s, r);
+	}
+	id = sqlite3_last_insert_rowid(s->db);
+	if (override) {
+		override->session_id = id;
+		if (!override->profile_id)
+			override->profile_id = se->profile_id;
+		if ((r = audit_insert(s, override))) {
+			override->session_id = 0;
+			return tx_rollback(s, r);
+		}
+	}
+	if ((r = tx_commit(s)))
+		return tx_rollback(s, r);
+	se->id = id;
+	se->updated_us = se->started_us;
+	return 0;
+}
+
+int sgd_store_session_update(struct sgd_store *s,
+			     const struct sgd_session *se, int64_t now_us)
+{
+	sqlite3_stmt *st = NULL;
+	struct binder b;
+	int r;
+
+	if (!s)
+		return -EINVAL;
+	if ((r = session_args_ok(s, se)))
+		return r;
+	if ((r = get_stmt(s, ST_SESSION_UPDATE, &st)))
+		return r;
+	b = (struct binder){ st, SQLITE_OK };
+	b_int(&b, 1, se->id);
+	B_TXT(&b, 2, se->region);
+	b_txt(&b, 3, sgd_session_state_str(se->state), 32);
+	b_int(&b, 4, se->flags);
+	b_int(&b, 5, se->ended_us);
+	b_int(&b, 6, now_us);
+	b_dbl(&b, 7, se->limit_n);
+	B_TXT(&b, 8, se->reasons);
+	bind_session_summary(&b, 9, se);
+	if ((r = step_done(s, st, &b, "update session")))
+		return r;
+	if (sqlite3_changes(s->db) != 1)
+		return set_err(s, -ENOENT, "no session %lld", (long long)se->id);
+	return 0;
+}
+
+int sgd_store_session_set_state(struct sgd_store *s, int64_t id,
+				enum sgd_session_state state, int64_t now_us)
+{
+	sqlite3_stmt *st = NULL;
+	struct binder b;
+	int r;
+
+	if (!s)
+		return -EINVAL;
+	if (!sgd_session_state_str(state))
+		return set_err(s, -EINVAL, "bad session state %d", (int)state);
+	if ((r = get_stmt(s, ST_SESSION_SET_STATE, &st)))
+		return r;
+	b = (struct binder){ st, SQLITE_OK };
+	b_int(&b, 1, id);
+	b_txt(&b, 2, sgd_session_state_str(state), 32);
+	b_int(&b, 3, now_us);
+	if ((r = step_done(s, st, &b, "set session state")))
+		return r;
+	if (sqlite3_changes(s->db) != 1)
+		return set_err(s, -ENOENT, "no session %lld", (long long)id);
+	return 0;
+}
+
+static void session_from_row(sqlite3_stmt *st, struct sgd_session *se)
+{
+	char state[16];
+	int v;
+
+	memset(se, 0, sizeof(*se));
+	se->id = sqlite3_column_int64(st, 0);
+	se->profile_id = sqlite3_column_int64(st, 1);
+	col_txt(st, 2, se->instrument, sizeof(se->instrument));
+	col_txt(st, 3, se->region, sizeof(se->region));
+	col_txt(st, 4, state, sizeof(state));
+	v = sgd_session_state_from_str(state);
+	se->state = v < 0 ? SGD_SESSION_INTERRUPTED : (enum sgd_session_state)v;
+	se->flags = (uint32_t)sqlite3_column_int64(st, 5);
+	se->started_us = sqlite3_column_int64(st, 6);
+	se->ended_us = sqlite3_column_int64(st, 7);
+	se->updated_us = sqlite3_column_int64(st, 8);
+	se->limit_n = sqlite3_column_double(st, 9);
+	col_txt(st, 10, se->reasons, sizeof(se->reasons));
+	se->max_strokes = (uint32_t)sqlite3_column_int64(st, 11);
+	se->max_load_s = sqlite3_column_double(st, 12);
+	se->stroke_count = (uint32_t)sqlite3_column_int64(st, 13);
+	se->violation_count = (uint32_t)sqlite3_column_int64(st, 14);
+	se->load_s = sqlite3_column_double(st, 15);
+	se->peak_n = sqlite3_column_double(st, 16);
+}
+
+int sgd_store_session_get(struct sgd_store *s, int64_t id,
+			  struct sgd_session *out)
+{
+	sqlite3_stmt *st = NULL;
+	struct binder b;
+	int rc = SQLITE_OK, r;
+
+	if (!s || !out)
+		return -EINVAL;
+	if ((r = get_stmt(s, ST_SESSION_GET, &st)))
+		return r;
+	b = (struct binder){ st, SQLITE_OK };
+	b_int(&b, 1, id);
+	rc = b.rc == SQLITE_OK ? sqlite3_step(st) : b.rc;
+	if (rc == SQLITE_ROW)
+		session_from_row(st, out);
+	done_stmt(st);
+	if (rc == SQLITE_DONE)
+		return set_err(s, -ENOENT, "no session %lld", (long long)id);
+	if (rc != SQLITE_ROW)
+		return sql_err(s, rc, "get session");
+	return 0;
+}
+
+int sgd_store_session_finish(struct sgd_store *s, int64_t id,
+			     enum sgd_session_state state, int64_t now_us,
+			     struct sgd_session *out)
+{
+	sqlite3_stmt *st = NULL;
+	struct binder b;
+	int r;
+
+	if (!s)
+		return -EINVAL;
+	if (state != SGD_SESSION_FINISHED && state != SGD_SESSION_ABORTED)
+		return set_err(s, -EINVAL, "a session ends finished or aborted");
+	if ((r = get_stmt(s, ST_SESSION_FINISH, &st)))
+		return r;
+	b = (struct binder){ st, SQLITE_OK };
+	b_int(&b, 1, id);
+	b_txt(&b, 2, sgd_session_state_str(state), 32);
+	b_int(&b, 3, now_us);
+	if ((r = step_done(s, st, &b, "finish session")))
+		return r;
+	if (sqlite3_changes(s->db) != 1)
+		return set_err(s, -ENOENT, "no session %lld", (long long)id);
+	return out ? sgd_store_session_get(s, id, out) : 0;
+}
+
+int sgd_store_session_list(struct sgd_store *s, int64_t profile_id,
+			   struct sgd_session **out, size_t *n)
+{
+	struct sgd_session *arr = NULL, *se;
+	size_t cnt = 0, cap = 0;
+	sqlite3_stmt *st = NULL;
+	struct binder b;
+	int rc = SQLITE_OK, r;
+
+	if (!s || !out || !n)
+		return -EINVAL;
+	if ((r = get_stmt(s, profile_id ? ST_SESSION_LIST_PROFILE :
+			  ST_SESSION_LIST, &st)))
+		return r;
+	b = (struct binder){ st, SQLITE_OK };
+	if (profile_id)
+		b_int(&b, 1, profile_id);
+	if (b.rc != SQLITE_OK) {
+		done_stmt(st);
+		return sql_err(s, b.rc, "list sessions");
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		se = grow((void **)&arr, &cap, cnt, sizeof(*arr));
+		if (!se) {
+			done_stmt(st);
+			free(arr);
+			return set_err(s, -ENOMEM, "list sessions: out of memory");
+		}
+		session_from_row(st, se);
+		cnt++;
+	}
+	done_stmt(st);
+	if (rc != SQLITE_DONE) {
+		free(arr);
+		return sql_err(s, rc, "list sessions");
+	}
+	*out = arr;
+	*n = cnt;
+	return 0;
+}
+
+int sgd_store_mark_interrupted(struct sgd_store *s, int64_t now_us)
+{
+	sqlite3_stmt *st = NULL;
+	struct binder b;
+	int r;
+
+	if (!s)
+		return -EINVAL;
+	if ((r = get_stmt(s, ST_SESSION_INTERRUPT, &st)))
+		return r;
+	b = (struct binder){ st, SQLITE_OK };
+	b_int(&b, 1, now_us);
+	if ((r = step_done(s, st, &b, "mark interrupted sessions")))
+		return r;
+	return sqlite3_changes(s->db);
+}
+
+/* ======================================================================
+ * Strokes and violations
+ * ==================================================================== */
+
+int sgd_store_add_stroke(struct sgd_store *s, int64_t session_id,
+			 const char *region, const struct sg_stroke *k,
+			 int64_t wall_us, int64_t *row_id)
+{
+	sqlite3_stmt *st = NULL;
+	struct binder b;
+	int r;
+
+	if (!s)
+		return -EINVAL;
+	if (!k || !region || !*region)
+		return set_err(s, -EINVAL, "stroke needs data and a region");
+	if ((r = get_stmt(s, ST_STROKE_INSERT, &st)))
+		return r;
+	b = (struct binder){ st, SQLITE_OK };
+	b_int(&b, 1, session_id);
+	b_int(&b, 2, wall_us);
+	b_txt(&b, 3, region, SGD_NAME_MAX);
+	b_int(&b, 4, k->index);
+	b_dbl(&b, 5, k->start_s);
+	b_dbl(&b, 6, k->end_s);
+	b_dbl(&b, 7, k->duration_s);
+	b_dbl(&b, 8, k->peak_n);
+	b_dbl(&b, 9, k->mean_n);
+	b_dbl(&b, 10, k->impulse_ns);
+	b_dbl(&b, 11, k->above_limit_s);
+	b_dbl(&b, 12, k->limit_n);
+	b_int(&b, 13, k->has);
+	b_dbl(&b, 14, k->peak_shear_n);
+	b_dbl(&b, 15, k->mean_tilt_deg);
+	b_dbl(&b, 16, k->direction_deg);
+	if ((r = step_done(s, st, &b, "add stroke"))) {
+		if (r == -ENOENT)
+			set_err(s, r, "no session %lld", (long long)session_id);
+		return r;
+	}
+	if (row_id)
+		*row_id = sqlite3_last_insert_rowid(s->db);
+	return 0;
+}
+
+int sgd_store_session_strokes(struct sgd_store *s, int64_t session_id,
+			      struct sgd_stroke_row **out, size_t *n)
+{
+	struct sgd_stroke_row *arr = NULL, *w;
+	size_t cnt = 0, cap = 0;
+	sqlite3_stmt *st = NULL;
+	struct binder b;
+	int rc = SQLITE_OK, r;
+
+	if (!s || !out || !n)
+		return -EINVAL;
+	if ((r = get_stmt(s, ST_STROKE_LIST, &st)))
+		return r;
+	b = (struct binder){ st, SQLITE_OK };
+	b_int(&b, 1, session_id);
+	if (b.rc != SQLITE_OK) {
+		done_stmt(st);
+		return sql_err(s, b.rc, "list strokes");
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		w = grow((void **)&arr, &cap, cnt, sizeof(*arr));
+		if (!w) {
+			done_stmt(st);
+			free(arr);
+			return set_err(s, -ENOMEM, "list strokes: out of memory");
+		}
+		memset(w, 0, sizeof(*w));
+		w->id = sqlite3_column_int64(st, 0);
+		w->session_id = sqlite3_column_int64(st, 1);
+		w->wall_us = sqlite3_column_int64(st, 2);
+		col_txt(st, 3, w->region, sizeof(w->region));
+		w->stroke.index = (uint32_t)sqlite3_column_int64(st, 4);
+		w->stroke.start_s = col_dbl(st, 5);
+		w->stroke.end_s = col_dbl(st, 6);
+		w->stroke.duration_s = col_dbl(st, 7);
+		w->stroke.peak_n = col_dbl(st, 8);
+		w->stroke.mean_n = col_dbl(st, 9);
+		w->stroke.impulse_ns = col_dbl(st, 10);
+		w->stroke.above_limit_s = col_dbl(st, 11);
+		w->stroke.limit_n = col_dbl(st, 12);
+		w->stroke.has = (uint8_t)sqlite3_column_int(st, 13);
+		w->stroke.peak_shear_n = col_dbl(st, 14);
+		w->stroke.mean_tilt_deg = col_dbl(st, 15);
+		w->stroke.direction_deg = col_dbl(st, 16);
+		cnt++;
+	}
+	done_stmt(st);
+	if (rc != SQLITE_DONE) {
+		free(arr);
+		return sql_err(s, rc, "list strokes");
+	}
+	*out = arr;
+	*n = cnt;
+	return 0;
+}
+
+/* Violation types by name (stable in the database). */
+static const char *violation_type_str(enum sg_event_type t)
+{
+	switch (t) {
+	case SG_EV_WARNING: return "warning";
+	case SG_EV_EXCEEDED: return "exceeded";
+	case SG_EV_CAP_STROKES: return "cap_strokes";
+	case SG_EV_CAP_TIME: return "cap_time";
+	default: return NULL;
+	}
+}
+
+static enum sg_event_type violation_type_from_str(const char *s)
+{
+	static const enum sg_event_type types[] = {
+		SG_EV_WARNING, SG_EV_EXCEEDED, SG_EV_CAP_STROKES, SG_EV_CAP_TIME
+	};
+
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+		if (!strcmp(s, violation_type_str(types[i])))
+			return types[i];
+	return (enum sg_event_type)0;
+}
+
+int sgd_store_add_violation(struct sgd_store *s, struct sgd_violation *v)
+{
+	sqlite3_stmt *st = NULL;
+	struct binder b;
+	const char *type;
+	int r;
+
+	if (!s)
+		return -EINVAL;
+	if (!v || !v->region[0])
+		return set_err(s, -EINVAL, "violation needs a region");
+	type = violation_type_str(v->type);
+	if (!type)
+		return set_err(s, -EINVAL, "event type %d is not a violation",
+			       (int)v->type);
+	if ((r = get_stmt(s, ST_VIOLATION_INSERT, &st)))
+		return r;
+	b = (struct binder){ st, SQLITE_OK };
+	b_int(&b, 1, v->session_id);
+	b_int(&b, 2, v->wall_us);
+	B_TXT(&b, 3, v->region);
+	b_txt(&b, 4, type, 32);
+	b_dbl(&b, 5, v->t_s);
+	b_dbl(&b, 6, v->force_n);
+	b_dbl(&b, 7, v->limit_n);
+	if ((r = step_done(s, st, &b, "add violation"))) {
+		if (r == -ENOENT)
+			set_err(s, r, "no session %lld", (long long)v->session_id);
+		return r;
+	}
+	v->id = sqlite3_last_insert_rowid(s->db);
+	return 0;
+}
+
+int sgd_store_session_violations(struct sgd_store *s, int64_t session_id,
+				 struct sgd_violation **out, size_t *n)
+{
+	struct sgd_violation *arr = NULL, *v;
+	size_t cnt = 0, cap = 0;
+	sqlite3_stmt *st = NULL;
+	struct binder b;
+	int rc = SQLITE_OK, r;
+
+	if (!s || !out || !n)
+		return -EINVAL;
+	if ((r = get_stmt(s, ST_VIOLATION_LIST, &st)))
+		return r;
+	b = (struct binder){ st, SQLITE_OK };
+	b_int(&b, 1, session_id);
+	if (b.rc != SQLITE_OK) {
+		done_stmt(st);
+		return sql_err(s, b.rc, "list violations");
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		char type[32];
+
+		v = grow((void **)&arr, &cap, cnt, sizeof(*arr));
+		if (!v) {
+			done_stmt(st);
+			free(arr);
+			return set_err(s, -ENOMEM, "list violations: out of memory");
+		}
+		memset(v, 0, sizeof(*v));
+		v->id = sqlite3_column_int64(st, 0);
+		v->session_id = sqlite3_column_int64(st, 1);
+		v->wall_us = sqlite3_column_int64(st, 2);
+		col_txt(st, 3, v->region, sizeof(v->region));
+		col_txt(st, 4, type, sizeof(type));
+		v->type = violation_type_from_str(type);
+		v->t_s = col_dbl(st, 5);
+		v->force_n = col_dbl(st, 6);
+		v->limit_n = col_dbl(st, 7);
+		cnt++;
+	}
+	done_stmt(st);
+	if (rc != SQLITE_DONE) {
+		free(arr);
+		return sql_err(s, rc, "list violations");
+	}
+	*out = arr;
+	*n = cnt;
+	return 0;
+}
+
+/* ======================================================================
+ * Calibration history
+ * ==================================================================== */
+
+int sgd_store_calibration_add(struct sgd_store *s,
+			      struct sgd_calibration_rec *rec)
+{
+	sqlite3_stmt *st = NULL;
+	struct binder b;
+	int r;
+
+	if (!s)
+		return -EINVAL;
+	if (!rec || !rec->instrument[0])
+		return set_err(s, -EINVAL, "calibration record needs an instrument");
+	for (int i = 0; i < STRIGIL_MAX_CHANNELS; i++)
+		if (!isfinite(rec->cal.offset[i]) || !isfinite(rec->cal.scale[i]))
+			return set_err(s, -EINVAL, "calibration channel %d is not "
+				       "a finite number", i);
+	if ((r = get_stmt(s, ST_CAL_INSERT, &st)))
+		return r;
+	b = (struct binder){ st, SQLITE_OK };
+	B_TXT(&b, 1, rec->instrument);
+	b_int(&b, 2, rec->written_us);
+	B_TXT(&b, 3, rec->actor);
+	b_int(&b, 4, rec->cal.channel_mask);
+	/* native doubles: the database never leaves this machine */
+	b_blob(&b, 5, rec->cal.offset, sizeof(rec->cal.offset));
+	b_blob(&b, 6, rec->cal.scale, sizeof(rec->cal.scale));
+	b_int(&b, 7, rec->cal.cal_date);
+	b_int(&b, 8, rec->cal.due_date);
+	B_TXT(&b, 9, rec->cal.technician);
+	if ((r = step_done(s, st, &b, "add calibration")))
+		return r;
+	rec->id = sqlite3_last_insert_rowid(s->db);
+	return 0;
+}
+
+int sgd_store_calibration_list(struct sgd_store *s, const char *instrument,
+			       struct sgd_calibration_rec **out, size_t *n)
+{
+	struct sgd_calibration_rec *arr = NULL, *c;
+	size_t cnt = 0, cap = 0;
+	sqlite3_stmt *st = NULL;
+	struct binder b;
+	int rc = SQLITE_OK, r;
+
+	if (!s || !out || !n)
+		return -EINVAL;
+	if ((r = get_stmt(s, instrument ? ST_CAL_LIST : ST_CAL_LIST_ALL, &st)))
+		return r;
+	b = (struct binder){ st, SQLITE_OK };
+	if (instrument)
+		b_txt(&b, 1, instrument, SGD_SERIAL_MAX);
+	if (b.rc != SQLITE_OK) {
+		done_stmt(st);
+		return sql_err(s, b.rc, "list calibrations");
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const void *blob;
+
+		c = grow((void **)&arr, &cap, cnt, sizeof(*arr));
+		if (!c) {
+			done_stmt(st);
+			free(arr);
+			return set_err(s, -ENOMEM, "list calibrations: out of memory");
+		}
+		memset(c, 0, sizeof(*c));
+		c->id = sqlite3_column_int64(st, 0);
+		col_txt(st, 1, c->instrument, sizeof(c->instrument));
+		c->written_us = sqlite3_column_int64(st, 2);
+		col_txt(st, 3, c->actor, sizeof(c->actor));
+		c->cal.channel_mask = (uint8_t)sqlite3_column_int(st, 4);
+		blob = sqlite3_column_blob(st, 5);
+		if (blob && sqlite3_column_bytes(st, 5) == (int)sizeof(c->cal.offset))
+			memcpy(c->cal.offset, blob, sizeof(c->cal.offset));
+		blob = sqlite3_column_blob(st, 6);
+		if (blob && sqlite3_column_bytes(st, 6) == (int)sizeof(c->cal.scale))
+			memcpy(c->cal.scale, blob, sizeof(c->cal.scale));
+		c->cal.cal_date = sqlite3_column_int64(st, 7);
+		c->cal.due_date = sqlite3_column_int64(st, 8);
+		col_txt(st, 9, c->cal.technician, sizeof(c->cal.technician));
+		cnt++;
+	}
+	done_stmt(st);
+	if (rc != SQLITE_DONE) {
+		free(arr);
+		return sql_err(s, rc, "list calibrations");
+	}
+	*out = arr;
+	*n = cnt;
+	return 0;
+}
+
+/* ======================================================================
+ * Instruments
+ * ==================================================================== */
+
+int sgd_store_instrument_seen(struct sgd_store *s,
+			      const struct sgd_instrument_rec *rec)
+{
+	sqlite3_stmt *st = NULL;
+	struct binder b;
+	int r;
+
+	if (!s)
+		return -EINVAL;
+	if (!rec || !rec->serial[0])
+		return set_err(s, -EINVAL, "instrument needs a serial");
+	if ((r = get_stmt(s, ST_INSTR_UPSERT, &st)))
+		return r;
+	b = (struct binder){ st, SQLITE_OK };
+	B_TXT(&b, 1, rec->serial);
+	B_TXT(&b, 2, rec->model);
+	B_TXT(&b, 3, rec->firmware);
+	b_int(&b, 4, rec->first_seen_us ? rec->first_seen_us : rec->last_seen_us);
+	b_int(&b, 5, rec->last_seen_us);
+	return step_done(s, st, &b, "record instrument");
+}
+
+int sgd_store_instrument_get(struct sgd_store *s, const char *serial,
+			     struct sgd_instrument_rec *out)
+{
+	sqlite3_stmt *st = NULL;
+	struct binder b;
+	int rc = SQLITE_OK, r;
+
+	if (!s || !serial || !out)
+		return -EINVAL;
+	if ((r = get_stmt(s, ST_INSTR_GET, &st)))
+		return r;
+	b = (struct binder){ st, SQLITE_OK };
+	b_txt(&b, 1, serial, SGD_SERIAL_MAX);
+	rc = b.rc == SQLITE_OK ? sqlite3_step(st) : b.rc;
+	if (rc == SQLITE_ROW) {
+		memset(out, 0, sizeof(*out));
+		col_txt(st, 0, out->serial, sizeof(out->serial));
+		col_txt(st, 1, out->model, sizeof(out->model));
+		col_txt(st, 2, out->firmware, sizeof(out->firmware));
+		out->first_seen_us = sqlite3_column_int64(st, 3);
+		out->last_seen_us = sqlite3_column_int64(st, 4);
+	}
+	done_stmt(st);
+	if (rc == SQLITE_DONE)
+		return set_err(s, -ENOENT, "no instrument %.*s", SGD_SERIAL_MAX,
+			       serial);
+	if (rc != SQLITE_ROW)
+		return sql_err(s, rc, "get instrument");
+	return 0;
+}
+
+/* ======================================================================
+ * Audit
+ * ==================================================================== */
+
+static int audit_insert(struct sgd_store *s, struct sgd_audit *a)
+{
+	sqlite3_stmt *st = NULL;
+	struct binder b;
+	int r;
+
+	if (!a || !a->actor[0] || !a->action[0] || !a->reason[0])
+		return set_err(s, -EINVAL, "audit record needs actor, action and "
+			       "reason");
+	if ((r = get_stmt(s, ST_AUDIT_INSERT, &st)))
+		return r;
+	b = (struct binder){ st, SQLITE_OK };
+	b_int(&b, 1, a->at_us);
+	B_TXT(&b, 2, a->actor);
+	B_TXT(&b, 3, a->action);
+	b_int(&b, 4, a->profile_id);
+	b_int(&b, 5, a->session_id);
+	B_TXT(&b, 6, a->conditions);
+	B_TXT(&b, 7, a->reason);
+	if ((r = step_done(s, st, &b, "add audit record")))
+		return r;
+	a->id = sqlite3_last_insert_rowid(s->db);
+	return 0;
+}
+
+int sgd_store_audit_add(struct sgd_store *s, struct sgd_audit *a)
+{
+	if (!s)
+		return -EINVAL;
+	return audit_insert(s, a);
+}
+
+int sgd_store_audit_list(struct sgd_store *s, int64_t session_id,
+			 struct sgd_audit **out, size_t *n)
+{
+	struct sgd_audit *arr = NULL, *a;
+	size_t cnt = 0, cap = 0;
+	sqlite3_stmt *st = NULL;
+	struct binder b;
+	int rc = SQLITE_OK, r;
+
+	if (!s || !out || !n)
+		return -EINVAL;
+	if ((r = get_stmt(s, session_id ? ST_AUDIT_LIST : ST_AUDIT_LIST_ALL, &st)))
+		return r;
+	b = (struct binder){ st, SQLITE_OK };
+	if (session_id)
+		b_int(&b, 1, session_id);
+	if (b.rc != SQLITE_OK) {
+		done_stmt(st);
+		return sql_err(s, b.rc, "list audit");
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		a = grow((void **)&arr, &cap, cnt, sizeof(*arr));
+		if (!a) {
+			done_stmt(st);
+			free(arr);
+			return set_err(s, -ENOMEM, "list audit: out of memory");
+		}
+		memset(a, 0, sizeof(*a));
+		a->id = sqlite3_column_int64(st, 0);
+		a->at_us = sqlite3_column_int64(st, 1);
+		col_txt(st, 2, a->actor, sizeof(a->actor));
+		col_txt(st, 3, a->action, sizeof(a->action));
+		a->profile_id = sqlite3_column_int64(st, 4);
+		a->session_id = sqlite3_column_int64(st, 5);
+		col_txt(st, 6, a->conditions, sizeof(a->conditions));
+		col_txt(st, 7, a->reason, sizeof(a->reason));
+		cnt++;
+	}
+	done_stmt(st);
+	if (rc != SQLITE_DONE) {
+		free(arr);
+		return sql_err(s, rc, "list audit");
+	}
+	*out = arr;
+	*n = cnt;
+	return 0;
+}

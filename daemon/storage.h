@@ -1,0 +1,254 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * strigild's durable storage: one SQLite database in WAL mode
+ * (<state-dir>/strigil.db) holding profiles, sessions, strokes,
+ * violations, calibration history, the audit of overrides and the
+ * instruments seen. Plain C, no D-Bus. Single-threaded use (the daemon's
+ * event loop); several processes may open the same file (busy timeout).
+ *
+ * Every function returns 0 (or a positive count where said) or a
+ * negative errno; the message of the last error is in
+ * sgd_store_errmsg(). Errors:
+ *   -EINVAL   bad argument (nothing written)
+ *   -ENOENT   no such row
+ *   -EEXIST   conflict (e.g. a live profile with that patient_ref)
+ *   -EBUSY    database locked beyond the busy timeout
+ *   -ENOSPC   disk full
+ *   -EROFS    read-only
+ *   -EBADMSG  corrupt or not a database
+ *   -EPROTONOSUPPORT  schema newer than this build
+ *   -EIO      any other SQLite failure
+ *
+ * Durability: every write function commits before it returns, with
+ * synchronous=FULL (a WAL commit is fsync'ed), so the daemon may emit its
+ * D-Bus signal for a stroke or violation right after the call returned 0:
+ * the row survives a crash of the process or of the machine.
+ *
+ * Times: *_us are unix microseconds (CLOCK_REALTIME); stroke times t_s
+ * are seconds from the session start (engine time).
+ */
+#ifndef STRIGIL_DAEMON_STORAGE_H
+#define STRIGIL_DAEMON_STORAGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "strigil.h"
+#include "policy.h"
+#include "rules.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SGD_STORE_DB_NAME	"strigil.db"
+#define SGD_STORE_SCHEMA_VERSION 2
+#define SGD_SERIAL_MAX		32	/* incl. NUL */
+#define SGD_ACTOR_MAX		64	/* "uid:1000" or a user name */
+#define SGD_REASONS_MAX		2048	/* reasons text of a session */
+#define SGD_CONDITIONS_TEXT_MAX	512
+
+struct sgd_store;
+struct sgd_audit;
+
+/*
+ * Opens (creating if needed) <state_dir>/strigil.db; the directory must
+ * exist. Sets WAL, synchronous=FULL, foreign keys, busy timeout, and
+ * migrates the schema to SGD_STORE_SCHEMA_VERSION in one transaction.
+ * On failure err holds a message and nothing is left open.
+ */
+int sgd_store_open(const char *state_dir, struct sgd_store **out,
+		   char *err, size_t errlen);
+/* Same with an explicit database file name. */
+int sgd_store_open_file(const char *db_path, struct sgd_store **out,
+			char *err, size_t errlen);
+void sgd_store_close(struct sgd_store *s);
+const char *sgd_store_errmsg(const struct sgd_store *s);
+/* Busy timeout in milliseconds (default 5000): how long a write waits
+ * for another connection's lock before failing with -EBUSY. */
+int sgd_store_set_busy_timeout(struct sgd_store *s, int ms);
+/* PRAGMA user_version of the open database. */
+int sgd_store_schema_version(struct sgd_store *s);
+
+/*
+ * Startup recovery: sessions left "running" or "paused" by a previous
+ * daemon become "interrupted" with ended_us = now_us. Returns how many.
+ */
+int sgd_store_mark_interrupted(struct sgd_store *s, int64_t now_us);
+
+/* ======================================================================
+ * Profiles (struct sgd_profile from rules.h; validate before storing)
+ * ==================================================================== */
+
+/* Sets p->id, created_us, updated_us. -EEXIST if a live profile has the
+ * same patient_ref. */
+int sgd_store_profile_create(struct sgd_store *s, struct sgd_profile *p,
+			     int64_t now_us);
+/* Replaces every field of profile p->id (sets updated_us). */
+int sgd_store_profile_update(struct sgd_store *s, struct sgd_profile *p,
+			     int64_t now_us);
+/* Soft delete: sessions keep their history; get/list no longer see it. */
+int sgd_store_profile_delete(struct sgd_store *s, int64_t id, int64_t now_us);
+int sgd_store_profile_get(struct sgd_store *s, int64_t id,
+			  struct sgd_profile *out);
+/* Live profiles by id; *out is malloc'ed (free()), *n set. */
+int sgd_store_profile_list(struct sgd_store *s, struct sgd_profile **out,
+			   size_t *n);
+
+/* ======================================================================
+ * Sessions
+ * ==================================================================== */
+
+enum sgd_session_state {
+	SGD_SESSION_RUNNING = 0,
+	SGD_SESSION_PAUSED,
+	SGD_SESSION_FINISHED,
+	SGD_SESSION_INTERRUPTED,	/* daemon died while running/paused */
+	SGD_SESSION_ABORTED,		/* stopped by the daemon (e.g. refused later) */
+};
+
+const char *sgd_session_state_str(enum sgd_session_state st);	/* "running" */
+/* Returns the state or -EINVAL. */
+int sgd_session_state_from_str(const char *s);
+
+/* Session flags (bit set). */
+#define SGD_SESSION_F_UNCALIBRATED	0x1	/* started without calibration */
+#define SGD_SESSION_F_CAL_EXPIRED	0x2	/* started with expired calibration */
+#define SGD_SESSION_F_OVERRIDE		0x4	/* contraindication overridden */
+
+struct sgd_session {
+	int64_t id;
+	int64_t profile_id;
+	char instrument[SGD_SERIAL_MAX];	/* instrument serial */
+	char region[SGD_NAME_MAX];		/* current region */
+	enum sgd_session_state state;
+	uint32_t flags;				/* SGD_SESSION_F_* */
+	int64_t started_us;
+	int64_t ended_us;			/* 0 while not ended */
+	int64_t updated_us;
+	double limit_n;				/* current effective limit */
+	char reasons[SGD_REASONS_MAX];		/* sgd_limits_reasons_str() */
+	uint32_t max_strokes;			/* effective caps, 0 = none */
+	double max_load_s;
+	/* Summary, kept by sgd_store_session_update/finish. */
+	uint32_t stroke_count;
+	uint32_t violation_count;
+	double load_s;				/* seconds under load */
+	double peak_n;				/* highest stroke peak */
+};
+
+/*
+ * Sets se->id. state is normally RUNNING. If override is not NULL (a
+ * contraindication was overridden), the audit row is stored in the same
+ * transaction with session_id = se->id, and override->id is set: there
+ * is never an overridden session without its audit record.
+ */
+int sgd_store_session_create(struct sgd_store *s, struct sgd_session *se,
+			     struct sgd_audit *override);
+/* Writes the mutable fields of se->id: state, flags, region, limit_n,
+ * reasons, caps, ended_us, summary; updated_us = now_us. */
+int sgd_store_session_update(struct sgd_store *s,
+			     const struct sgd_session *se, int64_t now_us);
+int sgd_store_session_set_state(struct sgd_store *s, int64_t id,
+				enum sgd_session_state st, int64_t now_us);
+/* Ends a session (FINISHED or ABORTED) with its summary recomputed from
+ * the stored strokes and violations; *out (optional) gets the row. */
+int sgd_store_session_finish(struct sgd_store *s, int64_t id,
+			     enum sgd_session_state st, int64_t now_us,
+			     struct sgd_session *out);
+int sgd_store_session_get(struct sgd_store *s, int64_t id,
+			  struct sgd_session *out);
+/* By id; profile_id 0 = all. *out malloc'ed. */
+int sgd_store_session_list(struct sgd_store *s, int64_t profile_id,
+			   struct sgd_session **out, size_t *n);
+
+/* ======================================================================
+ * Strokes and violations (committed and fsync'ed before returning)
+ * ==================================================================== */
+
+struct sgd_stroke_row {
+	int64_t id;
+	int64_t session_id;
+	int64_t wall_us;			/* when stored */
+	char region[SGD_NAME_MAX];
+	struct sg_stroke stroke;
+};
+
+/* Returns 0 and sets *row_id (optional). */
+int sgd_store_add_stroke(struct sgd_store *s, int64_t session_id,
+			 const char *region, const struct sg_stroke *st,
+			 int64_t wall_us, int64_t *row_id);
+int sgd_store_session_strokes(struct sgd_store *s, int64_t session_id,
+			      struct sgd_stroke_row **out, size_t *n);
+
+struct sgd_violation {
+	int64_t id;
+	int64_t session_id;
+	int64_t wall_us;
+	char region[SGD_NAME_MAX];
+	enum sg_event_type type;	/* WARNING, EXCEEDED, CAP_STROKES, CAP_TIME */
+	double t_s;			/* engine time */
+	double force_n;
+	double limit_n;
+};
+
+/* v->id is set on success. */
+int sgd_store_add_violation(struct sgd_store *s, struct sgd_violation *v);
+int sgd_store_session_violations(struct sgd_store *s, int64_t session_id,
+				 struct sgd_violation **out, size_t *n);
+
+/* ======================================================================
+ * Calibration history, instruments, audit of overrides
+ * ==================================================================== */
+
+struct sgd_calibration_rec {
+	int64_t id;
+	char instrument[SGD_SERIAL_MAX];
+	int64_t written_us;		/* when it was written/recorded */
+	char actor[SGD_ACTOR_MAX];	/* who wrote it ("" = read from device) */
+	struct sg_calibration cal;
+};
+
+int sgd_store_calibration_add(struct sgd_store *s,
+			      struct sgd_calibration_rec *rec);
+/* Newest first; instrument NULL = all. *out malloc'ed. */
+int sgd_store_calibration_list(struct sgd_store *s, const char *instrument,
+			       struct sgd_calibration_rec **out, size_t *n);
+
+struct sgd_instrument_rec {
+	char serial[SGD_SERIAL_MAX];
+	char model[SGD_SERIAL_MAX];
+	char firmware[SGD_SERIAL_MAX];
+	int64_t first_seen_us;
+	int64_t last_seen_us;
+};
+
+/* Inserts or refreshes (model, firmware, last_seen; first_seen kept). */
+int sgd_store_instrument_seen(struct sgd_store *s,
+			      const struct sgd_instrument_rec *r);
+int sgd_store_instrument_get(struct sgd_store *s, const char *serial,
+			     struct sgd_instrument_rec *out);
+
+struct sgd_audit {
+	int64_t id;
+	int64_t at_us;
+	char actor[SGD_ACTOR_MAX];		/* who authorized */
+	char action[SGD_NAME_MAX];		/* "override_contraindication" */
+	int64_t profile_id;			/* 0 = none */
+	int64_t session_id;			/* 0 = none */
+	char conditions[SGD_CONDITIONS_TEXT_MAX]; /* "open_wound, dvt" */
+	char reason[SGD_OVERRIDE_REASON_MAX];
+};
+
+/* a->id set on success. actor, action and reason are required. */
+int sgd_store_audit_add(struct sgd_store *s, struct sgd_audit *a);
+/* Newest first; session_id 0 = all. *out malloc'ed. */
+int sgd_store_audit_list(struct sgd_store *s, int64_t session_id,
+			 struct sgd_audit **out, size_t *n);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* STRIGIL_DAEMON_STORAGE_H */

@@ -1,0 +1,706 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Stroke and limit engines.
+ *
+ * One stream of calibrated samples goes through:
+ *   time base   sample period estimated from timestamps (median of the last
+ *               three intervals, smoothed), nominal rate when they are NaN;
+ *               a jump of more than 1.5 periods is a gap of lost samples
+ *   spike       median of three: a single-sample spike never gets through
+ *   low-pass    one pole, cut-off in Hz whatever the sample rate
+ *   baseline    slow zero tracking while unloaded, frozen during contact
+ *   contact     hysteresis, dips shorter than merge_gap do not split a
+ *               stroke, contacts shorter than min_stroke are not strokes
+ *   limit       warning / exceeded when the filtered force stays at or above
+ *               the level for sustain_s, each at most once per stroke
+ *
+ * Every per-sample step is O(1), allocation-free and branch-light; exp() is
+ * only called when the estimated sample period moves by more than 1 % or
+ * across a gap. docs/engine.md derives every parameter.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "strigil.h"
+
+#define RATE_RING 8		/* stroke starts kept for the rolling rate */
+#define P_MIN (1.0 / 20000.0)	/* period bounds (s) accepted from timestamps */
+#define P_MAX (1.0 / 10.0)
+#define DT_MAX 0.5		/* longest interval integrated at once (s) */
+
+enum contact_state {
+	ST_IDLE,		/* unloaded */
+	ST_CONTACT,		/* at or above contact_off since contact_on */
+	ST_DIP,			/* below contact_off, not yet for merge_gap */
+};
+
+/* One filtered channel: median-of-3 window, low-pass state, baseline. */
+struct chan {
+	double m1, m2;		/* previous two inputs (m1 the newest) */
+	double y;		/* low-pass output */
+	double base;		/* tracked zero */
+};
+
+/* What a stroke accumulates; copied at a dip so the dip can be undone. */
+struct accum {
+	double peak;
+	double impulse;		/* sum f dt */
+	double loaded_s;	/* sum dt */
+	double above_s;		/* sum dt while f > limit */
+	double shear2_max;	/* max |shear|^2 */
+	double sx, sy;		/* sum shear dt */
+	double tilt;		/* sum tilt dt */
+	double ext_s;		/* sum dt of samples with extra channels */
+	uint8_t has;
+};
+
+struct sg_engine {
+	struct sg_stroke_config sc;
+	struct sg_limit_config lc;
+
+	/* time base */
+	bool started;
+	double t;		/* engine time of the last sample */
+	double period;		/* estimated sample period */
+	double dts[2];		/* last two accepted intervals */
+	double coef_period;	/* period the coefficients were computed for */
+	uint64_t pending_gap;	/* from sg_engine_gap() */
+	uint64_t lost;
+
+	/* coefficients */
+	double alpha;		/* low-pass gain per sample */
+	double decay;		/* 1 - alpha */
+	double kbase;		/* baseline gain per sample */
+	double delay;		/* chain delay (s) */
+
+	/* channels */
+	struct chan force, shx, shy, tilt;
+	double f;		/* filtered force above baseline */
+	double fsx, fsy, ftilt;	/* filtered extras (baseline removed) */
+
+	/* tare */
+	double tare_left;	/* s of averaging left, > 0 while taring */
+	double tare_sum, tare_sx, tare_sy;
+	uint64_t tare_n;
+
+	/* contact and stroke */
+	enum contact_state state;
+	double t_on;		/* sample time contact began */
+	double t_dip;		/* sample time of the first dip sample */
+	struct accum acc, saved;
+	uint32_t strokes;
+	double load_s;
+	double starts[RATE_RING];
+	unsigned nstarts;
+
+	/* limits */
+	double warn_level, cap;	/* +inf when disabled */
+	double warn_since, exc_since;	/* NaN when below */
+	bool warned, exceeded;
+	bool cap_strokes_done, cap_time_done;
+};
+
+size_t sg_engine_size(void)
+{
+	return sizeof(struct sg_engine);
+}
+
+const char *sg_event_type_str(enum sg_event_type t)
+{
+	switch (t) {
+	case SG_EV_STROKE: return "stroke";
+	case SG_EV_WARNING: return "warning";
+	case SG_EV_EXCEEDED: return "exceeded";
+	case SG_EV_CAP_STROKES: return "cap-strokes";
+	case SG_EV_CAP_TIME: return "cap-time";
+	case SG_EV_CONTACT: return "contact";
+	case SG_EV_RELEASE: return "release";
+	}
+	return "unknown";
+}
+
+void sg_stroke_config_default(struct sg_stroke_config *c)
+{
+	*c = (struct sg_stroke_config){
+		.contact_on_n = 0.5,
+		.contact_off_n = 0.3,
+		.min_stroke_s = 0.150,
+		.merge_gap_s = 0.060,
+		.lowpass_hz = 60.0,
+		.nominal_rate_hz = 1000.0,
+		.baseline_tau_s = 2.0,
+		.tare_s = 0.100,
+	};
+}
+
+void sg_limit_config_default(struct sg_limit_config *c)
+{
+	*c = (struct sg_limit_config){
+		.limit_n = 0.0,
+		.warn_fraction = 0.9,
+		.sustain_s = 0.010,
+		.max_strokes = 0,
+		.max_load_s = 0.0,
+	};
+}
+
+static bool in_range(double v, double lo, double hi)
+{
+	return v >= lo && v <= hi;	/* false for NaN */
+}
+
+int sg_stroke_config_check(const struct sg_stroke_config *c)
+{
+	if (!c)
+		return -EINVAL;
+	if (!in_range(c->contact_on_n, 0.01, 100.0) ||
+	    !in_range(c->contact_off_n, 0.0, c->contact_on_n) ||
+	    !in_range(c->min_stroke_s, 0.0, 10.0) ||
+	    !in_range(c->merge_gap_s, 0.0, 1.0) ||
+	    !in_range(c->lowpass_hz, 0.5, 10000.0) ||
+	    !in_range(c->nominal_rate_hz, 10.0, 20000.0) ||
+	    !(c->baseline_tau_s == 0.0 || in_range(c->baseline_tau_s, 0.05, 3600.0)) ||
+	    !(c->tare_s == 0.0 || in_range(c->tare_s, 0.001, 10.0)))
+		return -EINVAL;
+	return 0;
+}
+
+int sg_limit_config_check(const struct sg_limit_config *c)
+{
+	if (!c)
+		return -EINVAL;
+	if (!in_range(c->warn_fraction, 1e-6, 1.0) ||
+	    !in_range(c->sustain_s, 0.0, 1.0) ||
+	    !in_range(c->max_load_s, 0.0, 1e9))
+		return -EINVAL;
+	return 0;
+}
+
+/* A checked copy: fields out of range fall back to their default. */
+static void sanitize_stroke(struct sg_stroke_config *out,
+			    const struct sg_stroke_config *in)
+{
+	struct sg_stroke_config d;
+
+	sg_stroke_config_default(&d);
+	if (!in) {
+		*out = d;
+		return;
+	}
+	*out = *in;
+	if (!in_range(out->contact_on_n, 0.01, 100.0))
+		out->contact_on_n = d.contact_on_n;
+	if (!in_range(out->contact_off_n, 0.0, out->contact_on_n))
+		out->contact_off_n = out->contact_on_n * (d.contact_off_n / d.contact_on_n);
+	if (!in_range(out->min_stroke_s, 0.0, 10.0))
+		out->min_stroke_s = d.min_stroke_s;
+	if (!in_range(out->merge_gap_s, 0.0, 1.0))
+		out->merge_gap_s = d.merge_gap_s;
+	if (!in_range(out->lowpass_hz, 0.5, 10000.0))
+		out->lowpass_hz = d.lowpass_hz;
+	if (!in_range(out->nominal_rate_hz, 10.0, 20000.0))
+		out->nominal_rate_hz = d.nominal_rate_hz;
+	if (!in_range(out->baseline_tau_s, 0.05, 3600.0))
+		out->baseline_tau_s = d.baseline_tau_s;
+	if (!in_range(out->tare_s, 0.001, 10.0))
+		out->tare_s = d.tare_s;
+}
+
+static void sanitize_limit(struct sg_limit_config *out,
+			   const struct sg_limit_config *in)
+{
+	struct sg_limit_config d;
+
+	sg_limit_config_default(&d);
+	if (!in) {
+		*out = d;
+		return;
+	}
+	*out = *in;
+	if (!in_range(out->warn_fraction, 1e-6, 1.0))
+		out->warn_fraction = d.warn_fraction;
+	if (!in_range(out->sustain_s, 0.0, 1.0))
+		out->sustain_s = d.sustain_s;
+	if (!in_range(out->max_load_s, 0.0, 1e9))
+		out->max_load_s = 0.0;
+}
+
+/* Coefficients for the current period estimate. The low-pass is the
+ * impulse-invariant one-pole filter, so its cut-off is the same in Hz at
+ * every rate; its delay at low frequency is decay/alpha samples. */
+static void update_coefficients(struct sg_engine *e)
+{
+	double p = e->period;
+
+	e->decay = exp(-2.0 * M_PI * e->sc.lowpass_hz * p);
+	e->alpha = 1.0 - e->decay;
+	e->kbase = 1.0 - exp(-p / e->sc.baseline_tau_s);
+	/* median-of-3: one sample; low-pass: decay/alpha samples */
+	e->delay = p + p * e->decay / e->alpha;
+	e->coef_period = p;
+}
+
+static void apply_limit(struct sg_engine *e)
+{
+	double cap = e->lc.limit_n;
+
+	if (!(cap > 0.0) || !isfinite(cap)) {
+		e->cap = INFINITY;
+		e->warn_level = INFINITY;
+	} else {
+		e->cap = cap;
+		e->warn_level = cap * e->lc.warn_fraction;
+	}
+	e->warn_since = NAN;
+	e->exc_since = NAN;
+}
+
+void sg_engine_init(struct sg_engine *e, const struct sg_stroke_config *sc,
+		    const struct sg_limit_config *lc)
+{
+	memset(e, 0, sizeof(*e));
+	sanitize_stroke(&e->sc, sc);
+	sanitize_limit(&e->lc, lc);
+	e->period = 1.0 / e->sc.nominal_rate_hz;
+	update_coefficients(e);
+	apply_limit(e);
+	e->state = ST_IDLE;
+}
+
+void sg_engine_set_limit(struct sg_engine *e, const struct sg_limit_config *lc)
+{
+	struct sg_limit_config n;
+	double old_cap = e->cap, old_warn = e->warn_level;
+
+	sanitize_limit(&n, lc);
+	/* A new cap value re-arms the session caps it moved past. */
+	if (n.max_strokes != e->lc.max_strokes)
+		e->cap_strokes_done = n.max_strokes && e->strokes >= n.max_strokes;
+	if (n.max_load_s != e->lc.max_load_s)
+		e->cap_time_done = n.max_load_s > 0 && e->load_s >= n.max_load_s;
+	e->lc = n;
+	apply_limit(e);
+	/* A different cap is a different alarm: it may fire in this stroke. */
+	if (e->cap != old_cap || e->warn_level != old_warn) {
+		e->warned = false;
+		e->exceeded = false;
+	}
+}
+
+void sg_engine_tare(struct sg_engine *e)
+{
+	e->tare_left = e->sc.tare_s;
+	e->tare_sum = e->tare_sx = e->tare_sy = 0.0;
+	e->tare_n = 0;
+	/* A stroke in progress is abandoned: its zero was wrong. */
+	e->state = ST_IDLE;
+	e->f = 0.0;
+	e->warn_since = e->exc_since = NAN;
+}
+
+void sg_engine_gap(struct sg_engine *e, uint64_t nlost)
+{
+	e->pending_gap += nlost;
+}
+
+static double median3(double a, double b, double c)
+{
+	double lo = fmin(a, b), hi = fmax(a, b);
+
+	return fmax(lo, fmin(hi, c));
+}
+
+static void chan_start(struct chan *c, double x)
+{
+	c->m1 = c->m2 = c->y = isfinite(x) ? x : 0.0;
+}
+
+/* Median of three then low-pass; returns the low-pass output. */
+static inline double chan_filter(struct chan *c, double x, double alpha)
+{
+	double m = median3(c->m2, c->m1, x);
+
+	c->m2 = c->m1;
+	c->m1 = x;
+	c->y += alpha * (m - c->y);
+	return c->y;
+}
+
+/* Robust period estimate: the median of the last three intervals follows a
+ * real rate change after two samples but ignores one long interval (a gap)
+ * or a short one (jitter); small changes are smoothed. */
+static void track_period(struct sg_engine *e, double dt)
+{
+	double m = median3(e->dts[1], e->dts[0], dt);
+
+	e->dts[1] = e->dts[0];
+	e->dts[0] = dt;
+	if (!(m >= P_MIN && m <= P_MAX))
+		return;
+	if (m > e->period * 1.5 || m < e->period / 1.5)
+		e->period = m;
+	else
+		e->period += (m - e->period) * (1.0 / 16.0);
+	if (fabs(e->period - e->coef_period) > 0.01 * e->coef_period)
+		update_coefficients(e);
+}
+
+static inline void push(struct sg_event *ev, int max, int *n,
+			enum sg_event_type type, double t, double f, double lim)
+{
+	if (*n >= max)
+		return;
+	ev[*n].type = type;
+	ev[*n].t_s = t;
+	ev[*n].force_n = f;
+	ev[*n].limit_n = lim;
+	memset(&ev[*n].stroke, 0, sizeof(ev[*n].stroke));
+	(*n)++;
+}
+
+static double active_limit(const struct sg_engine *e)
+{
+	return isfinite(e->cap) ? e->cap : 0.0;
+}
+
+static void remember_start(struct sg_engine *e, double t)
+{
+	if (e->nstarts == RATE_RING) {
+		memmove(e->starts, e->starts + 1, (RATE_RING - 1) * sizeof(double));
+		e->nstarts--;
+	}
+	e->starts[e->nstarts++] = t;
+}
+
+/* Ends the contact begun at t_on; the last loaded sample came before
+ * t_end. Emits the stroke if long enough, then the release. */
+static void end_contact(struct sg_engine *e, double t_end, double now,
+			struct sg_event *ev, int max, int *n)
+{
+	double start = e->t_on - e->delay, end = t_end - e->delay;
+	double dur = end - start;
+	const struct accum *a = &e->acc;
+
+	e->state = ST_IDLE;
+	if (dur + 1e-9 >= e->sc.min_stroke_s) {
+		struct sg_stroke *s;
+
+		e->strokes++;
+		remember_start(e, start);
+		if (*n < max) {
+			push(ev, max, n, SG_EV_STROKE, now, a->peak, active_limit(e));
+			s = &ev[*n - 1].stroke;
+			memset(s, 0, sizeof(*s));
+			s->index = e->strokes;
+			s->start_s = start;
+			s->end_s = end;
+			s->duration_s = dur;
+			s->peak_n = a->peak;
+			s->impulse_ns = a->impulse;
+			s->mean_n = a->loaded_s > 0 ? a->impulse / a->loaded_s : 0.0;
+			s->above_limit_s = a->above_s;
+			s->limit_n = active_limit(e);
+			s->has = a->has;
+			if (a->has & SG_HAS_SHEAR) {
+				s->peak_shear_n = sqrt(a->shear2_max);
+				s->direction_deg = atan2(a->sy, a->sx) * (180.0 / M_PI);
+			}
+			if ((a->has & SG_HAS_TILT) && a->ext_s > 0)
+				s->mean_tilt_deg = a->tilt / a->ext_s;
+		}
+		if (e->lc.max_strokes && !e->cap_strokes_done &&
+		    e->strokes >= e->lc.max_strokes) {
+			e->cap_strokes_done = true;
+			push(ev, max, n, SG_EV_CAP_STROKES, now, e->f, active_limit(e));
+		}
+	}
+	push(ev, max, n, SG_EV_RELEASE, now, e->f, active_limit(e));
+}
+
+/* Sustained level test: the run began at *since; a sample stands for one
+ * period of signal, so n samples above cover n periods. */
+static inline bool sustained(struct sg_engine *e, double *since, double level)
+{
+	if (e->f < level) {
+		*since = NAN;
+		return false;
+	}
+	if (isnan(*since))
+		*since = e->t;
+	return e->t - *since + e->period >= e->lc.sustain_s - 1e-9;
+}
+
+static void check_limits(struct sg_engine *e, struct sg_event *ev, int max,
+			 int *n)
+{
+	if (sustained(e, &e->warn_since, e->warn_level) && !e->warned) {
+		e->warned = true;
+		push(ev, max, n, SG_EV_WARNING, e->t, e->f, e->cap);
+	}
+	if (sustained(e, &e->exc_since, e->cap) && !e->exceeded) {
+		e->exceeded = true;
+		e->warned = true;
+		push(ev, max, n, SG_EV_EXCEEDED, e->t, e->f, e->cap);
+	}
+}
+
+/* Advances the time base to this sample; returns the interval it covers
+ * and the number of samples lost before it. */
+static double advance_time(struct sg_engine *e, double ts, uint64_t *nlost)
+{
+	double dt;
+	uint64_t lost = e->pending_gap;
+
+	e->pending_gap = 0;
+	if (!e->started) {
+		e->started = true;
+		e->t = isfinite(ts) ? ts : 0.0;
+		e->dts[0] = e->dts[1] = e->period;
+		*nlost = 0;
+		return e->period;
+	}
+	if (isfinite(ts) && ts > e->t) {
+		dt = ts - e->t;
+		e->t = ts;
+		track_period(e, dt);
+		if (dt > 1.5 * e->period) {
+			double k = floor(dt / e->period + 0.5) - 1.0;
+
+			if (k > (double)lost)
+				lost = k < 1e15 ? (uint64_t)k : (uint64_t)1e15;
+		}
+	} else {
+		/* Unknown or backwards time: trust the rate. */
+		dt = e->period * (double)(lost + 1);
+		e->t += dt;
+	}
+	e->lost += lost;
+	*nlost = lost;
+	return dt;
+}
+
+static void finish_tare(struct sg_engine *e)
+{
+	double n = (double)(e->tare_n ? e->tare_n : 1);
+
+	e->force.base = e->tare_sum / n;
+	e->shx.base = e->tare_sx / n;
+	e->shy.base = e->tare_sy / n;
+	e->tare_left = 0.0;
+}
+
+int sg_engine_feed(struct sg_engine *e, const struct sg_sample *s,
+		   struct sg_event *ev, int max)
+{
+	uint64_t nlost;
+	double dt, alpha, x = s->force_n;
+	uint8_t has = s->has & (SG_HAS_SHEAR | SG_HAS_TILT);
+	bool extra = has != 0;
+	int n = 0;
+
+	if (!isfinite(x))
+		return 0;	/* a sample without force carries nothing */
+	if (extra) {
+		if (!isfinite(s->shear_x_n) || !isfinite(s->shear_y_n))
+			has &= (uint8_t)~SG_HAS_SHEAR;
+		if (!isfinite(s->tilt_deg))
+			has &= (uint8_t)~SG_HAS_TILT;
+		extra = has != 0;
+	}
+	if (!e->started) {
+		chan_start(&e->force, x);
+		chan_start(&e->shx, s->shear_x_n);
+		chan_start(&e->shy, s->shear_y_n);
+		chan_start(&e->tilt, s->tilt_deg);
+	}
+	dt = advance_time(e, s->t_s, &nlost);
+	alpha = e->alpha;
+	if (nlost) {
+		/* The filter relaxes over the lost samples too. */
+		alpha = 1.0 - pow(e->decay, (double)nlost + 1.0);
+	}
+	if (dt > DT_MAX)
+		dt = DT_MAX;
+
+	e->f = chan_filter(&e->force, x, alpha) - e->force.base;
+	if (extra) {
+		if (has & SG_HAS_SHEAR) {
+			e->fsx = chan_filter(&e->shx, s->shear_x_n, alpha) - e->shx.base;
+			e->fsy = chan_filter(&e->shy, s->shear_y_n, alpha) - e->shy.base;
+		}
+		if (has & SG_HAS_TILT)
+			e->ftilt = chan_filter(&e->tilt, s->tilt_deg, alpha);
+	}
+
+	if (e->tare_left > 0.0) {
+		e->tare_sum += e->force.y;
+		e->tare_sx += e->shx.y;
+		e->tare_sy += e->shy.y;
+		e->tare_n++;
+		e->tare_left -= dt;
+		if (e->tare_left <= 0.0)
+			finish_tare(e);
+		e->f = 0.0;
+		return 0;
+	}
+
+	switch (e->state) {
+	case ST_IDLE:
+		if (e->f >= e->sc.contact_on_n) {
+			e->state = ST_CONTACT;
+			e->t_on = e->t;
+			memset(&e->acc, 0, sizeof(e->acc));
+			e->acc.peak = -INFINITY;
+			e->warned = e->exceeded = false;
+			push(ev, max, &n, SG_EV_CONTACT, e->t, e->f, active_limit(e));
+			break;
+		}
+		/* Unloaded: follow the zero (load cells drift). */
+		e->force.base += e->kbase * (e->f);
+		if (extra) {
+			e->shx.base += e->kbase * e->fsx;
+			e->shy.base += e->kbase * e->fsy;
+		}
+		break;
+	case ST_CONTACT:
+		if (e->f < e->sc.contact_off_n) {
+			e->state = ST_DIP;
+			e->t_dip = e->t;
+			e->saved = e->acc;
+		}
+		break;
+	case ST_DIP:
+		if (e->f >= e->sc.contact_on_n) {
+			e->state = ST_CONTACT;	/* a short dip: same stroke */
+		} else if (e->t - e->t_dip >= e->sc.merge_gap_s) {
+			e->acc = e->saved;
+			end_contact(e, e->t_dip, e->t, ev, max, &n);
+		}
+		break;
+	}
+
+	if (e->state != ST_IDLE) {
+		struct accum *a = &e->acc;
+		double f = e->f;
+
+		if (f > a->peak)
+			a->peak = f;
+		a->impulse += f * dt;
+		a->loaded_s += dt;
+		if (f > e->cap)
+			a->above_s += dt;
+		if (extra) {
+			a->has |= has;
+			a->ext_s += dt;
+			if (has & SG_HAS_SHEAR) {
+				double m2 = e->fsx * e->fsx + e->fsy * e->fsy;
+
+				if (m2 > a->shear2_max)
+					a->shear2_max = m2;
+				a->sx += e->fsx * dt;
+				a->sy += e->fsy * dt;
+			}
+			if (has & SG_HAS_TILT)
+				a->tilt += e->ftilt * dt;
+		}
+		if (e->state == ST_CONTACT) {
+			e->load_s += dt;
+			if (e->lc.max_load_s > 0 && !e->cap_time_done &&
+			    e->load_s >= e->lc.max_load_s) {
+				e->cap_time_done = true;
+				push(ev, max, &n, SG_EV_CAP_TIME, e->t, e->f,
+				     active_limit(e));
+			}
+		}
+	}
+
+	if (e->f >= e->warn_level || !isnan(e->warn_since))
+		check_limits(e, ev, max, &n);
+	return n;
+}
+
+int sg_engine_flush(struct sg_engine *e, struct sg_event *ev, int max)
+{
+	int n = 0;
+
+	if (e->state == ST_CONTACT) {
+		end_contact(e, e->t + e->period, e->t, ev, max, &n);
+	} else if (e->state == ST_DIP) {
+		e->acc = e->saved;
+		end_contact(e, e->t_dip, e->t, ev, max, &n);
+	}
+	e->warn_since = e->exc_since = NAN;
+	return n;
+}
+
+double sg_engine_force(const struct sg_engine *e)
+{
+	return e->f;
+}
+
+bool sg_engine_in_contact(const struct sg_engine *e)
+{
+	return e->state != ST_IDLE;
+}
+
+/* Strokes per minute over the last RATE_RING strokes; once the current
+ * pause is longer than the mean interval the rate decays as if the next
+ * stroke started now, and it is 0 after a minute without strokes. */
+double sg_engine_stroke_rate(const struct sg_engine *e)
+{
+	unsigned k = e->nstarts;
+	double first, last, iv;
+
+	if (k < 2)
+		return 0.0;
+	first = e->starts[0];
+	last = e->starts[k - 1];
+	if (e->t - last > 60.0)
+		return 0.0;
+	iv = (last - first) / (double)(k - 1);
+	if (e->t - last > iv)
+		iv = (e->t - first) / (double)k;
+	return iv > 0 ? 60.0 / iv : 0.0;
+}
+
+uint32_t sg_engine_strokes(const struct sg_engine *e)
+{
+	return e->strokes;
+}
+
+double sg_engine_load_seconds(const struct sg_engine *e)
+{
+	return e->load_s;
+}
+
+double sg_engine_delay(const struct sg_engine *e)
+{
+	return e->delay;
+}
+
+double sg_engine_baseline(const struct sg_engine *e)
+{
+	return e->force.base;
+}
+
+uint64_t sg_engine_lost(const struct sg_engine *e)
+{
+	return e->lost;
+}
+
+struct sg_engine *sg_engine_new(const struct sg_stroke_config *sc,
+				const struct sg_limit_config *lc)
+{
+	struct sg_engine *e = malloc(sizeof(*e));
+
+	if (e)
+		sg_engine_init(e, sc, lc);
+	return e;
+}
+
+void sg_engine_free(struct sg_engine *e)
+{
+	free(e);
+}

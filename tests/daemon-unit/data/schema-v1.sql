@@ -1,0 +1,34 @@
+-- A strigil.db at schema version 1 (as released), with data, for the
+-- migration test. Produced with sqlite3 .dump; do not edit by hand.
+PRAGMA foreign_keys=OFF;
+BEGIN TRANSACTION;
+CREATE TABLE profiles (  id INTEGER PRIMARY KEY,  patient_ref TEXT NOT NULL,  display_name TEXT NOT NULL DEFAULT '',  max_force_n REAL NOT NULL DEFAULT 0,  target_low_n REAL NOT NULL DEFAULT 0,  target_high_n REAL NOT NULL DEFAULT 0,  max_strokes INTEGER NOT NULL DEFAULT 0,  max_load_s REAL NOT NULL DEFAULT 0,  created_us INTEGER NOT NULL,  updated_us INTEGER NOT NULL,  deleted_us INTEGER);
+INSERT INTO profiles VALUES(1,'P-0001','Alice Example',7.0,3.0,6.0,0,0.0,1700000000000000,1700000000000000,NULL);
+INSERT INTO profiles VALUES(2,'P-0002','Deleted Bob',0.0,0.0,0.0,0,0.0,1700000000000000,1700000100000000,1700000100000000);
+CREATE TABLE profile_region_caps (  profile_id INTEGER NOT NULL REFERENCES profiles(id) ON DELETE CASCADE,  pos INTEGER NOT NULL,  region TEXT NOT NULL,  cap_n REAL NOT NULL DEFAULT 0,  max_strokes INTEGER NOT NULL DEFAULT 0,  max_load_s REAL NOT NULL DEFAULT 0,  PRIMARY KEY (profile_id, region));
+INSERT INTO profile_region_caps VALUES(1,0,'calf',6.5,100,0.0);
+CREATE TABLE profile_conditions (  profile_id INTEGER NOT NULL REFERENCES profiles(id) ON DELETE CASCADE,  pos INTEGER NOT NULL,  condition TEXT NOT NULL,  region TEXT NOT NULL DEFAULT '',  PRIMARY KEY (profile_id, condition, region));
+INSERT INTO profile_conditions VALUES(1,0,'anticoagulants','');
+INSERT INTO profile_conditions VALUES(1,1,'varicose_veins','calf');
+CREATE TABLE sessions (  id INTEGER PRIMARY KEY,  profile_id INTEGER NOT NULL REFERENCES profiles(id),  instrument TEXT NOT NULL,  region TEXT NOT NULL,  state TEXT NOT NULL CHECK (state IN    ('running','paused','finished','interrupted','aborted')),  started_us INTEGER NOT NULL,  ended_us INTEGER,  updated_us INTEGER NOT NULL,  limit_n REAL NOT NULL,  reasons TEXT NOT NULL DEFAULT '',  max_strokes INTEGER NOT NULL DEFAULT 0,  max_load_s REAL NOT NULL DEFAULT 0,  stroke_count INTEGER NOT NULL DEFAULT 0,  violation_count INTEGER NOT NULL DEFAULT 0,  load_s REAL NOT NULL DEFAULT 0,  peak_n REAL NOT NULL DEFAULT 0);
+INSERT INTO sessions VALUES(1,1,'SIM0001','calf','finished',1700000200000000,1700000500000000,1700000500000000,3.25,'region calf default 10.00 N',0,0.0,2,1,1.5,4.0999999999999996447);
+INSERT INTO sessions VALUES(2,1,'SIM0001','calf','running',1700000600000000,NULL,1700000600000000,3.25,'',0,0.0,0,0,0.0,0.0);
+CREATE TABLE strokes (  id INTEGER PRIMARY KEY,  session_id INTEGER NOT NULL REFERENCES sessions(id),  wall_us INTEGER NOT NULL,  region TEXT NOT NULL,  idx INTEGER NOT NULL,  start_s REAL, end_s REAL, duration_s REAL,  peak_n REAL, mean_n REAL, impulse_ns REAL,  above_limit_s REAL, limit_n REAL,  has INTEGER NOT NULL DEFAULT 0,  peak_shear_n REAL, mean_tilt_deg REAL, direction_deg REAL);
+INSERT INTO strokes VALUES(1,1,1700000210000000,'calf',1,1.0,1.75,0.75,3.0,2.0,1.5,0.0,3.25,0,NULL,NULL,NULL);
+INSERT INTO strokes VALUES(2,1,1700000212000000,'calf',2,3.0,3.75,0.75,4.0999999999999996447,2.5,1.8999999999999999111,0.2000000000000000111,3.25,0,NULL,NULL,NULL);
+INSERT INTO strokes VALUES(3,2,1700000610000000,'calf',1,1.0,2.0,1.0,3.1000000000000000888,2.1000000000000000888,2.0,0.0,3.25,0,NULL,NULL,NULL);
+CREATE TABLE violations (  id INTEGER PRIMARY KEY,  session_id INTEGER NOT NULL REFERENCES sessions(id),  wall_us INTEGER NOT NULL,  region TEXT NOT NULL,  type TEXT NOT NULL,  t_s REAL, force_n REAL, limit_n REAL);
+INSERT INTO violations VALUES(1,1,1700000212500000,'calf','exceeded',3.5,4.0999999999999996447,3.25);
+CREATE TABLE calibrations (  id INTEGER PRIMARY KEY,  instrument TEXT NOT NULL,  written_us INTEGER NOT NULL,  actor TEXT NOT NULL DEFAULT '',  channel_mask INTEGER NOT NULL,  offsets BLOB NOT NULL,  scales BLOB NOT NULL,  cal_date INTEGER NOT NULL,  due_date INTEGER NOT NULL,  technician TEXT NOT NULL DEFAULT '');
+INSERT INTO calibrations VALUES(1,'SIM0001',1690000000000000,'uid:0',1,X'0000000000005940000000000000000000000000000000000000000000000000',X'000000000000f03f000000000000f03f000000000000f03f000000000000f03f',1690000000,1721536000,'T-17');
+CREATE TABLE audit (  id INTEGER PRIMARY KEY,  at_us INTEGER NOT NULL,  actor TEXT NOT NULL,  action TEXT NOT NULL,  profile_id INTEGER,  session_id INTEGER,  conditions TEXT NOT NULL DEFAULT '',  reason TEXT NOT NULL);
+INSERT INTO audit VALUES(1,1700000200000000,'uid:1000','override_contraindication',1,1,'recent_sutures','surgeon cleared on 2023-11-01');
+CREATE UNIQUE INDEX profiles_live_ref ON profiles(patient_ref)  WHERE deleted_us IS NULL;
+CREATE INDEX sessions_profile ON sessions(profile_id);
+CREATE INDEX sessions_state ON sessions(state);
+CREATE INDEX strokes_session ON strokes(session_id, id);
+CREATE INDEX violations_session ON violations(session_id, id);
+CREATE INDEX calibrations_instrument ON calibrations(instrument, id);
+CREATE INDEX audit_session ON audit(session_id);
+COMMIT;
+PRAGMA user_version=1;

@@ -1,0 +1,671 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* Stroke and limit engine: hysteresis, minimum duration, dip merging, spike
+ * immunity, sustained alarms once per stroke, caps, tare, baseline, rate
+ * independence, NaN timestamps and gaps. Signals are built sample by
+ * sample here so every expectation follows from the definitions. */
+#include <errno.h>
+#include <math.h>
+#include <string.h>
+
+#include "strigil.h"
+#include "check.h"
+
+#define MAXEV 4096
+
+/* A piecewise signal: flat segments joined by 20 ms half-cosine ramps. */
+struct seg {
+	double t0, t1, f;	/* force f on [t0, t1) */
+};
+
+struct signal {
+	const struct seg *seg;
+	size_t nseg;
+	double spike_t, spike_n;	/* one-sample spike at spike_t */
+	double offset_n;		/* constant added (sensor zero) */
+	double drift;			/* N/s added */
+	double shear_deg, shear_mu;	/* shear follows force */
+	double tilt_deg;
+};
+
+static double level_at(const struct signal *sig, double t)
+{
+	const double ramp = 0.020;
+	double f = 0.0;
+
+	for (size_t i = 0; i < sig->nseg; i++) {
+		const struct seg *s = &sig->seg[i];
+		double up = (t - s->t0) / ramp, down = (s->t1 - t) / ramp, w;
+
+		if (t < s->t0 || t >= s->t1)
+			continue;
+		w = fmin(fmin(up, down), 1.0);
+		f += s->f * 0.5 * (1.0 - cos(M_PI * w));
+	}
+	return f;
+}
+
+struct run {
+	struct sg_event ev[MAXEV];
+	int nev;
+	int count[SG_EV_RELEASE + 1];
+	uint64_t samples;
+};
+
+static void collect(struct run *r, const struct sg_event *ev, int n)
+{
+	for (int i = 0; i < n; i++) {
+		CHECK(ev[i].type >= SG_EV_STROKE && ev[i].type <= SG_EV_RELEASE,
+		      "bad event type %d", ev[i].type);
+		if (ev[i].type < SG_EV_STROKE || ev[i].type > SG_EV_RELEASE)
+			continue;
+		r->count[ev[i].type]++;
+		if (r->nev < MAXEV)
+			r->ev[r->nev++] = ev[i];
+	}
+}
+
+struct opts {
+	double rate;
+	bool nan_time;
+	double drop_from, drop_to;	/* samples in this window are lost */
+	bool announce_gap;		/* call sg_engine_gap for them */
+	bool tare_first;
+};
+
+static void run_signal(struct sg_engine *e, const struct signal *sig, double seconds,
+		       const struct opts *o, struct run *r)
+{
+	struct sg_event ev[SG_MAX_EVENTS_PER_SAMPLE];
+	uint64_t n = (uint64_t)(seconds * o->rate), lost = 0;
+
+	memset(r, 0, sizeof(*r));
+	if (o->tare_first)
+		sg_engine_tare(e);
+	for (uint64_t k = 0; k < n; k++) {
+		double t = (double)k / o->rate;
+		struct sg_sample s = { 0 };
+		double spike = fabs(t - sig->spike_t) < 0.5 / o->rate ? sig->spike_n : 0.0;
+
+		if (t >= o->drop_from && t < o->drop_to) {
+			lost++;
+			continue;
+		}
+		if (lost && o->announce_gap)
+			sg_engine_gap(e, lost);
+		lost = 0;
+		s.t_s = o->nan_time ? NAN : t;
+		s.force_n = level_at(sig, t) + spike + sig->offset_n + sig->drift * t;
+		if (sig->shear_mu > 0) {
+			double f = level_at(sig, t), d = sig->shear_deg * M_PI / 180.0;
+
+			s.has = SG_HAS_SHEAR | SG_HAS_TILT;
+			s.shear_x_n = sig->shear_mu * f * cos(d);
+			s.shear_y_n = sig->shear_mu * f * sin(d);
+			s.tilt_deg = sig->tilt_deg;
+		}
+		collect(r, ev, sg_engine_feed(e, &s, ev, SG_MAX_EVENTS_PER_SAMPLE));
+		r->samples++;
+	}
+	collect(r, ev, sg_engine_flush(e, ev, SG_MAX_EVENTS_PER_SAMPLE));
+}
+
+static const struct sg_event *nth(const struct run *r, enum sg_event_type t, int k)
+{
+	for (int i = 0; i < r->nev; i++)
+		if (r->ev[i].type == t && k-- == 0)
+			return &r->ev[i];
+	return NULL;
+}
+
+static struct sg_engine *engine(double limit, double rate)
+{
+	struct sg_stroke_config sc;
+	struct sg_limit_config lc;
+
+	sg_stroke_config_default(&sc);
+	sc.nominal_rate_hz = rate;
+	sg_limit_config_default(&lc);
+	lc.limit_n = limit;
+	return sg_engine_new(&sc, &lc);
+}
+
+static const struct opts at1k = { .rate = 1000 };
+
+static void test_defaults_and_checks(void)
+{
+	struct sg_stroke_config sc;
+	struct sg_limit_config lc;
+
+	sg_stroke_config_default(&sc);
+	sg_limit_config_default(&lc);
+	CHECK_NEAR(sc.contact_on_n, 0.5, 0);
+	CHECK_NEAR(sc.contact_off_n, 0.3, 0);
+	CHECK_NEAR(sc.min_stroke_s, 0.150, 0);
+	CHECK_NEAR(sc.merge_gap_s, 0.060, 0);
+	CHECK_NEAR(lc.warn_fraction, 0.9, 0);
+	CHECK_NEAR(lc.sustain_s, 0.010, 0);
+	CHECK_EQ_INT(sg_stroke_config_check(&sc), 0);
+	CHECK_EQ_INT(sg_limit_config_check(&lc), 0);
+	sc.contact_off_n = 0.6;	/* above contact_on */
+	CHECK_EQ_INT(sg_stroke_config_check(&sc), -EINVAL);
+	sg_stroke_config_default(&sc);
+	sc.lowpass_hz = NAN;
+	CHECK_EQ_INT(sg_stroke_config_check(&sc), -EINVAL);
+	lc.warn_fraction = 1.5;
+	CHECK_EQ_INT(sg_limit_config_check(&lc), -EINVAL);
+	sg_limit_config_default(&lc);
+	lc.sustain_s = -1;
+	CHECK_EQ_INT(sg_limit_config_check(&lc), -EINVAL);
+	sg_limit_config_default(&lc);
+	lc.limit_n = NAN;	/* a disabled cap is fine */
+	CHECK_EQ_INT(sg_limit_config_check(&lc), 0);
+	CHECK(sg_engine_size() > 0, "size");
+	CHECK(strcmp(sg_event_type_str(SG_EV_EXCEEDED), "exceeded") == 0, "name");
+	CHECK(strcmp(sg_event_type_str((enum sg_event_type)99), "unknown") == 0, "name");
+}
+
+/* A zeroed config (a caller that forgot the defaults) still works. */
+static void test_zero_config(void)
+{
+	struct sg_stroke_config sc;
+	struct sg_limit_config lc;
+	const struct seg segs[] = { { 1.0, 1.5, 3.0 } };
+	struct signal sig = { segs, 1, .spike_t = -1 };
+	struct run *r = calloc(1, sizeof(*r));
+	struct sg_engine *e;
+
+	memset(&sc, 0, sizeof(sc));
+	memset(&lc, 0, sizeof(lc));
+	e = sg_engine_new(&sc, &lc);
+	run_signal(e, &sig, 3.0, &at1k, r);
+	CHECK_EQ_INT(r->count[SG_EV_STROKE], 1);
+	CHECK_EQ_INT(r->count[SG_EV_EXCEEDED], 0);
+	sg_engine_free(e);
+	free(r);
+}
+
+static void test_basic_stroke(void)
+{
+	const struct seg segs[] = { { 1.0, 1.5, 4.0 } };
+	struct signal sig = { segs, 1, .spike_t = -1 };
+	struct run *r = calloc(1, sizeof(*r));
+	struct sg_engine *e = engine(0, 1000);
+	const struct sg_event *s;
+
+	run_signal(e, &sig, 3.0, &at1k, r);
+	CHECK_EQ_INT(r->count[SG_EV_STROKE], 1);
+	CHECK_EQ_INT(r->count[SG_EV_CONTACT], 1);
+	CHECK_EQ_INT(r->count[SG_EV_RELEASE], 1);
+	s = nth(r, SG_EV_STROKE, 0);
+	if (s) {
+		/* the contact threshold is crossed inside the 20 ms ramps */
+		CHECK_NEAR(s->stroke.start_s, 1.0, 0.012);
+		CHECK_NEAR(s->stroke.end_s, 1.5, 0.012);
+		CHECK_NEAR(s->stroke.duration_s, s->stroke.end_s - s->stroke.start_s, 1e-9);
+		CHECK_NEAR(s->stroke.peak_n, 4.0, 0.01);
+		CHECK_NEAR(s->stroke.mean_n, 4.0, 0.25);
+		CHECK_NEAR(s->stroke.impulse_ns, 4.0 * 0.48, 0.08);
+		CHECK_EQ_INT(s->stroke.index, 1);
+		CHECK_NEAR(s->stroke.above_limit_s, 0, 0);
+		CHECK_EQ_INT(s->stroke.has, 0);
+	}
+	CHECK_EQ_INT(sg_engine_strokes(e), 1);
+	CHECK(!sg_engine_in_contact(e), "released");
+	CHECK_NEAR(sg_engine_load_seconds(e), 0.5, 0.03);
+	CHECK(sg_engine_delay(e) > 0 && sg_engine_delay(e) < 0.005, "delay %g", sg_engine_delay(e));
+	sg_engine_free(e);
+	free(r);
+}
+
+static void test_hysteresis(void)
+{
+	/* 0.45 N never starts a contact; 0.4 N inside a stroke keeps it. */
+	const struct seg below[] = { { 1.0, 3.0, 0.45 } };
+	const struct seg hold[] = { { 1.0, 1.6, 0.4 }, { 1.0, 1.3, 2.6 } };
+	struct signal sig = { below, 1, .spike_t = -1 };
+	struct run *r = calloc(1, sizeof(*r));
+	struct sg_engine *e = engine(0, 1000);
+	const struct sg_event *s;
+
+	run_signal(e, &sig, 4.0, &at1k, r);
+	CHECK_EQ_INT(r->count[SG_EV_CONTACT], 0);
+	CHECK_EQ_INT(r->count[SG_EV_STROKE], 0);
+	sg_engine_free(e);
+
+	e = engine(0, 1000);
+	sig.seg = hold;
+	sig.nseg = 2;
+	run_signal(e, &sig, 3.0, &at1k, r);
+	CHECK_EQ_INT(r->count[SG_EV_STROKE], 1);
+	s = nth(r, SG_EV_STROKE, 0);
+	if (s)
+		CHECK_NEAR(s->stroke.end_s, 1.6, 0.02);
+	sg_engine_free(e);
+	free(r);
+}
+
+static void test_min_duration(void)
+{
+	const struct seg shortc[] = { { 1.0, 1.11, 3.0 } };
+	const struct seg longc[] = { { 1.0, 1.19, 3.0 } };
+	struct signal sig = { shortc, 1, .spike_t = -1 };
+	struct run *r = calloc(1, sizeof(*r));
+	struct sg_engine *e = engine(0, 1000);
+
+	run_signal(e, &sig, 2.0, &at1k, r);
+	CHECK_EQ_INT(r->count[SG_EV_CONTACT], 1);
+	CHECK_EQ_INT(r->count[SG_EV_RELEASE], 1);
+	CHECK_EQ_INT(r->count[SG_EV_STROKE], 0);
+	sg_engine_free(e);
+
+	e = engine(0, 1000);
+	sig.seg = longc;
+	run_signal(e, &sig, 2.0, &at1k, r);
+	CHECK_EQ_INT(r->count[SG_EV_STROKE], 1);
+	sg_engine_free(e);
+	free(r);
+}
+
+static void test_dip_merging(void)
+{
+	/* 30 ms at zero (plus ramps) does not split; 150 ms does. */
+	const struct seg shortdip[] = { { 1.0, 1.3, 3.0 }, { 1.33, 1.6, 3.0 } };
+	const struct seg longdip[] = { { 1.0, 1.3, 3.0 }, { 1.45, 1.8, 3.0 } };
+	struct signal sig = { shortdip, 2, .spike_t = -1 };
+	struct run *r = calloc(1, sizeof(*r));
+	struct sg_engine *e = engine(0, 1000);
+	const struct sg_event *s;
+
+	run_signal(e, &sig, 3.0, &at1k, r);
+	CHECK_EQ_INT(r->count[SG_EV_STROKE], 1);
+	CHECK_EQ_INT(r->count[SG_EV_CONTACT], 1);
+	s = nth(r, SG_EV_STROKE, 0);
+	if (s) {
+		CHECK_NEAR(s->stroke.duration_s, 0.6, 0.03);
+		/* the dip counts in the stroke: mean below the plateau */
+		CHECK(s->stroke.mean_n < 2.9, "mean %g", s->stroke.mean_n);
+	}
+	sg_engine_free(e);
+
+	e = engine(0, 1000);
+	sig.seg = longdip;
+	run_signal(e, &sig, 3.0, &at1k, r);
+	CHECK_EQ_INT(r->count[SG_EV_STROKE], 2);
+	s = nth(r, SG_EV_STROKE, 0);
+	if (s)
+		CHECK_NEAR(s->stroke.end_s, 1.3, 0.02);
+	sg_engine_free(e);
+	free(r);
+}
+
+static void test_spike_immunity(void)
+{
+	const struct seg none[] = { { 0, 0, 0 } };
+	const struct seg stroke[] = { { 1.0, 1.6, 3.0 } };
+	struct signal sig = { none, 0, .spike_t = 1.0, .spike_n = 80.0 };
+	struct run *r = calloc(1, sizeof(*r));
+	struct sg_engine *e = engine(5.0, 1000);
+	const struct sg_event *s;
+
+	run_signal(e, &sig, 2.0, &at1k, r);
+	CHECK_EQ_INT(r->count[SG_EV_CONTACT], 0);
+	CHECK_EQ_INT(r->count[SG_EV_STROKE], 0);
+	CHECK_EQ_INT(r->count[SG_EV_WARNING], 0);
+	CHECK_EQ_INT(r->count[SG_EV_EXCEEDED], 0);
+	sg_engine_free(e);
+
+	/* a spike on top of a stroke: no alarm, peak unchanged */
+	e = engine(5.0, 1000);
+	sig.seg = stroke;
+	sig.nseg = 1;
+	sig.spike_t = 1.3;
+	run_signal(e, &sig, 2.0, &at1k, r);
+	CHECK_EQ_INT(r->count[SG_EV_STROKE], 1);
+	CHECK_EQ_INT(r->count[SG_EV_EXCEEDED], 0);
+	CHECK_EQ_INT(r->count[SG_EV_WARNING], 0);
+	s = nth(r, SG_EV_STROKE, 0);
+	if (s)
+		CHECK_NEAR(s->stroke.peak_n, 3.0, 0.01);
+	/* and a negative one does not split it */
+	sg_engine_free(e);
+	e = engine(5.0, 1000);
+	sig.spike_n = -80.0;
+	run_signal(e, &sig, 2.0, &at1k, r);
+	CHECK_EQ_INT(r->count[SG_EV_STROKE], 1);
+	sg_engine_free(e);
+	free(r);
+}
+
+static void test_alarms_once_per_stroke(void)
+{
+	/* Force goes 8 -> 6 -> 8 -> 6 -> 8 N (cap 7): one warning, one
+	 * exceeded in the stroke; the next stroke alarms again. */
+	const struct seg segs[] = {
+		{ 1.0, 2.0, 6.0 }, { 1.2, 1.4, 2.0 }, { 1.5, 1.7, 2.0 }, { 1.75, 1.9, 2.0 },
+		{ 3.0, 3.5, 8.0 },
+	};
+	struct signal sig = { segs, 5, .spike_t = -1 };
+	struct run *r = calloc(1, sizeof(*r));
+	struct sg_engine *e = engine(7.0, 1000);
+	const struct sg_event *w, *x, *s;
+
+	run_signal(e, &sig, 4.0, &at1k, r);
+	CHECK_EQ_INT(r->count[SG_EV_STROKE], 2);
+	CHECK_EQ_INT(r->count[SG_EV_WARNING], 2);
+	CHECK_EQ_INT(r->count[SG_EV_EXCEEDED], 2);
+	w = nth(r, SG_EV_WARNING, 0);
+	x = nth(r, SG_EV_EXCEEDED, 0);
+	if (w && x) {
+		CHECK(w->t_s < x->t_s, "warning %g before exceeded %g", w->t_s, x->t_s);
+		CHECK(w->t_s > 1.2 && x->t_s < 1.25, "alarm times %g %g", w->t_s, x->t_s);
+		CHECK_NEAR(x->limit_n, 7.0, 0);
+		CHECK(x->force_n >= 7.0, "force at alarm %g", x->force_n);
+	}
+	s = nth(r, SG_EV_STROKE, 0);
+	if (s) {
+		/* three excursions of ~0.2, 0.2, 0.15 s above 7 N */
+		CHECK_NEAR(s->stroke.above_limit_s, 0.53, 0.04);
+		CHECK_NEAR(s->stroke.limit_n, 7.0, 0);
+	}
+	x = nth(r, SG_EV_EXCEEDED, 1);
+	if (x)
+		CHECK(x->t_s > 3.0 && x->t_s < 3.05, "second stroke alarm %g", x->t_s);
+	sg_engine_free(e);
+	free(r);
+}
+
+static void test_sustain(void)
+{
+	/* A 6 ms rise of 2 N over a 6 N plateau (cap 7 N) stays above the
+	 * cap for less than 10 ms after filtering: no alarm. 40 ms: alarm. */
+	const struct seg shortb[] = { { 1.0, 1.5, 6.0 }, { 1.2, 1.206, 2.0 } };
+	const struct seg longb[] = { { 1.0, 1.5, 6.0 }, { 1.2, 1.24, 2.0 } };
+	struct signal sig = { shortb, 2, .spike_t = -1 };
+	struct run *r = calloc(1, sizeof(*r));
+	struct sg_engine *e = engine(7.0, 1000);
+	struct sg_limit_config lc;
+
+	run_signal(e, &sig, 2.0, &at1k, r);
+	CHECK_EQ_INT(r->count[SG_EV_EXCEEDED], 0);
+	sg_engine_free(e);
+
+	e = engine(7.0, 1000);
+	sig.seg = longb;
+	run_signal(e, &sig, 2.0, &at1k, r);
+	CHECK_EQ_INT(r->count[SG_EV_EXCEEDED], 1);
+	sg_engine_free(e);
+
+	/* a longer sustain swallows the 40 ms excursion */
+	e = engine(7.0, 1000);
+	sg_limit_config_default(&lc);
+	lc.limit_n = 7.0;
+	lc.sustain_s = 0.060;
+	sg_engine_set_limit(e, &lc);
+	run_signal(e, &sig, 2.0, &at1k, r);
+	CHECK_EQ_INT(r->count[SG_EV_EXCEEDED], 0);
+	sg_engine_free(e);
+	free(r);
+}
+
+static void test_set_limit_mid_stroke(void)
+{
+	struct sg_engine *e = engine(0, 1000);
+	struct sg_limit_config lc;
+	struct sg_event ev[SG_MAX_EVENTS_PER_SAMPLE];
+	int exceeded = 0, warned = 0;
+	double t_exc = NAN;
+
+	sg_limit_config_default(&lc);
+	for (int k = 0; k < 3000; k++) {
+		double t = k / 1000.0;
+		struct sg_sample s = { .t_s = t, .force_n = (t > 1.0 && t < 2.5) ? 6.0 : 0.0 };
+		int n;
+
+		if (k == 1500) {	/* region change: cap 5 N while at 6 N */
+			lc.limit_n = 5.0;
+			sg_engine_set_limit(e, &lc);
+		}
+		n = sg_engine_feed(e, &s, ev, SG_MAX_EVENTS_PER_SAMPLE);
+		for (int i = 0; i < n; i++) {
+			if (ev[i].type == SG_EV_EXCEEDED) {
+				exceeded++;
+				t_exc = ev[i].t_s;
+			}
+			warned += ev[i].type == SG_EV_WARNING;
+		}
+	}
+	CHECK_EQ_INT(exceeded, 1);
+	CHECK_EQ_INT(warned, 1);
+	CHECK(t_exc >= 1.509 && t_exc <= 1.512, "exceeded at %g", t_exc);
+	sg_engine_free(e);
+}
+
+static void test_caps(void)
+{
+	struct seg segs[6];
+	struct signal sig = { segs, 6, .spike_t = -1 };
+	struct run *r = calloc(1, sizeof(*r));
+	struct sg_limit_config lc;
+	struct sg_engine *e = engine(0, 1000);
+	const struct sg_event *c;
+
+	for (int i = 0; i < 6; i++)
+		segs[i] = (struct seg){ 1.0 + i, 1.4 + i, 3.0 };
+	sg_limit_config_default(&lc);
+	lc.max_strokes = 3;
+	lc.max_load_s = 1.0;
+	sg_engine_set_limit(e, &lc);
+	run_signal(e, &sig, 8.0, &at1k, r);
+	CHECK_EQ_INT(r->count[SG_EV_STROKE], 6);
+	CHECK_EQ_INT(r->count[SG_EV_CAP_STROKES], 1);
+	CHECK_EQ_INT(r->count[SG_EV_CAP_TIME], 1);
+	c = nth(r, SG_EV_CAP_STROKES, 0);
+	if (c)
+		CHECK(c->t_s > 3.4 && c->t_s < 3.6, "cap strokes at %g", c->t_s);
+	c = nth(r, SG_EV_CAP_TIME, 0);
+	/* 0.4 s of load per stroke: the third stroke crosses 1.0 s */
+	if (c)
+		CHECK(c->t_s > 3.1 && c->t_s < 3.4, "cap time at %g", c->t_s);
+	sg_engine_free(e);
+	free(r);
+}
+
+static void test_tare_and_baseline(void)
+{
+	/* The sensor reads 2 N unloaded: a tare makes it zero. */
+	const struct seg segs[] = { { 1.0, 1.5, 3.0 } };
+	struct signal sig = { segs, 1, .spike_t = -1, .offset_n = 2.0 };
+	struct opts o = { .rate = 1000, .tare_first = true };
+	struct run *r = calloc(1, sizeof(*r));
+	struct sg_engine *e = engine(0, 1000);
+	const struct sg_event *s;
+
+	run_signal(e, &sig, 2.0, &o, r);
+	CHECK_EQ_INT(r->count[SG_EV_STROKE], 1);
+	s = nth(r, SG_EV_STROKE, 0);
+	if (s)
+		CHECK_NEAR(s->stroke.peak_n, 3.0, 0.02);
+	CHECK_NEAR(sg_engine_baseline(e), 2.0, 0.01);
+	sg_engine_free(e);
+
+	/* Drift of 0.05 N/s (1 N over the run) is followed between strokes,
+	 * with a lag of drift * baseline_tau_s = 0.1 N, plus the drift during
+	 * the frozen stroke (0.03 N). */
+	{
+		struct seg many[10];
+		struct signal d = { many, 10, .spike_t = -1, .drift = 0.05 };
+
+		for (int i = 0; i < 10; i++)
+			many[i] = (struct seg){ 2.0 + 2 * i, 2.6 + 2 * i, 4.0 };
+		e = engine(0, 1000);
+		run_signal(e, &d, 21.0, &at1k, r);
+		CHECK_EQ_INT(r->count[SG_EV_STROKE], 10);
+		s = nth(r, SG_EV_STROKE, 9);
+		if (s)
+			CHECK_NEAR(s->stroke.peak_n, 4.0 + 0.13, 0.05);
+		sg_engine_free(e);
+	}
+	free(r);
+}
+
+static void check_same_strokes(const struct run *a, const struct run *b, double tol_t)
+{
+	CHECK_EQ_INT(a->count[SG_EV_STROKE], b->count[SG_EV_STROKE]);
+	CHECK_EQ_INT(a->count[SG_EV_EXCEEDED], b->count[SG_EV_EXCEEDED]);
+	for (int i = 0; i < a->count[SG_EV_STROKE] && i < b->count[SG_EV_STROKE]; i++) {
+		const struct sg_event *x = nth(a, SG_EV_STROKE, i), *y = nth(b, SG_EV_STROKE, i);
+
+		CHECK_NEAR(x->stroke.start_s, y->stroke.start_s, tol_t);
+		CHECK_NEAR(x->stroke.end_s, y->stroke.end_s, tol_t);
+		CHECK_NEAR(x->stroke.peak_n, y->stroke.peak_n, 0.02 * y->stroke.peak_n);
+		CHECK_NEAR(x->stroke.impulse_ns, y->stroke.impulse_ns, 0.03 * y->stroke.impulse_ns);
+	}
+}
+
+static void test_rate_independence(void)
+{
+	const struct seg segs[] = {
+		{ 1.0, 1.4, 3.0 }, { 2.0, 2.8, 8.0 }, { 3.5, 3.9, 5.0 }, { 3.93, 4.3, 5.0 },
+	};
+	struct signal sig = { segs, 4, .spike_t = -1 };
+	static const double rates[] = { 100, 250, 500, 2000 };
+	struct run *ref = calloc(1, sizeof(*ref)), *r = calloc(1, sizeof(*r));
+	struct sg_engine *e = engine(7.0, 1000);
+
+	run_signal(e, &sig, 5.0, &at1k, ref);
+	CHECK_EQ_INT(ref->count[SG_EV_STROKE], 3);
+	CHECK_EQ_INT(ref->count[SG_EV_EXCEEDED], 1);
+	sg_engine_free(e);
+	for (size_t i = 0; i < sizeof(rates) / sizeof(rates[0]); i++) {
+		struct opts o = { .rate = rates[i] };
+
+		/* the engine learns the rate from the timestamps */
+		e = engine(7.0, 1000);
+		run_signal(e, &sig, 5.0, &o, r);
+		check_same_strokes(r, ref, 2.0 / rates[i] + 0.002);
+		sg_engine_free(e);
+	}
+	free(ref);
+	free(r);
+}
+
+static void test_nan_timestamps_and_gaps(void)
+{
+	const struct seg segs[] = { { 1.0, 1.8, 4.0 } };
+	struct signal sig = { segs, 1, .spike_t = -1 };
+	struct run *ref = calloc(1, sizeof(*ref)), *r = calloc(1, sizeof(*r));
+	struct sg_engine *e = engine(0, 500);
+	struct opts o = { .rate = 500, .nan_time = true };
+	const struct sg_event *s;
+
+	run_signal(e, &sig, 3.0, &at1k, ref);	/* rate learnt: 1 kHz data */
+	sg_engine_free(e);
+	e = engine(0, 500);
+	o.rate = 500;
+	run_signal(e, &sig, 3.0, &o, r);	/* NaN: nominal 500 Hz */
+	check_same_strokes(r, ref, 0.005);
+	sg_engine_free(e);
+
+	/* 100 ms lost mid-stroke, timestamps tell */
+	e = engine(0, 1000);
+	o = (struct opts){ .rate = 1000, .drop_from = 1.3, .drop_to = 1.4 };
+	run_signal(e, &sig, 3.0, &o, r);
+	check_same_strokes(r, ref, 0.005);
+	CHECK_EQ_INT(sg_engine_lost(e), 100);
+	sg_engine_free(e);
+
+	/* same without timestamps: sg_engine_gap() keeps time honest */
+	e = engine(0, 1000);
+	o = (struct opts){ .rate = 1000, .nan_time = true, .drop_from = 1.3, .drop_to = 1.4,
+			   .announce_gap = true };
+	run_signal(e, &sig, 3.0, &o, r);
+	check_same_strokes(r, ref, 0.005);
+	CHECK_EQ_INT(sg_engine_lost(e), 100);
+	s = nth(r, SG_EV_STROKE, 0);
+	if (s)
+		CHECK_NEAR(s->stroke.duration_s, 0.8, 0.03);
+	sg_engine_free(e);
+
+	/* non-finite force is ignored */
+	{
+		struct sg_event ev[SG_MAX_EVENTS_PER_SAMPLE];
+		struct sg_sample bad = { .t_s = 5.0, .force_n = NAN };
+
+		e = engine(0, 1000);
+		CHECK_EQ_INT(sg_engine_feed(e, &bad, ev, SG_MAX_EVENTS_PER_SAMPLE), 0);
+		CHECK_NEAR(sg_engine_force(e), 0, 0);
+		sg_engine_free(e);
+	}
+	free(ref);
+	free(r);
+}
+
+static void test_shear_tilt_and_rate(void)
+{
+	struct seg segs[8];
+	struct signal sig = { segs, 8, .spike_t = -1, .shear_deg = 30.0, .shear_mu = 0.3,
+			      .tilt_deg = 40.0 };
+	struct run *r = calloc(1, sizeof(*r));
+	struct sg_engine *e = engine(0, 1000);
+	const struct sg_event *s;
+
+	for (int i = 0; i < 8; i++)	/* one stroke every 1.5 s: 40/min */
+		segs[i] = (struct seg){ 1.0 + 1.5 * i, 1.6 + 1.5 * i, 5.0 };
+	run_signal(e, &sig, 12.7, &at1k, r);
+	CHECK_EQ_INT(r->count[SG_EV_STROKE], 8);
+	s = nth(r, SG_EV_STROKE, 3);
+	if (s) {
+		CHECK_EQ_INT(s->stroke.has, SG_HAS_SHEAR | SG_HAS_TILT);
+		CHECK_NEAR(s->stroke.direction_deg, 30.0, 0.5);
+		CHECK_NEAR(s->stroke.peak_shear_n, 1.5, 0.02);
+		CHECK_NEAR(s->stroke.mean_tilt_deg, 40.0, 0.1);
+	}
+	CHECK_NEAR(sg_engine_stroke_rate(e), 40.0, 1.0);
+	sg_engine_free(e);
+	free(r);
+}
+
+static void test_flush_and_small_buffers(void)
+{
+	struct sg_engine *e = engine(2.0, 1000);
+	struct sg_event ev[2];
+	int total = 0, n;
+
+	for (int k = 0; k < 1500; k++) {
+		struct sg_sample s = { .t_s = k / 1000.0, .force_n = k > 1000 ? 5.0 : 0.0 };
+
+		total += sg_engine_feed(e, &s, ev, 1);	/* room for one event */
+	}
+	CHECK(sg_engine_in_contact(e), "in contact");
+	n = sg_engine_flush(e, ev, 2);
+	CHECK_EQ_INT(n, 2);
+	CHECK_EQ_INT(ev[0].type, SG_EV_STROKE);
+	CHECK_EQ_INT(ev[1].type, SG_EV_RELEASE);
+	CHECK_NEAR(ev[0].stroke.duration_s, 0.5, 0.01);
+	/* contact, warning, exceeded; the last two may share a sample and
+	 * then only the first fits */
+	CHECK(total >= 2 && total <= 3, "total %d", total);
+	CHECK_EQ_INT(sg_engine_flush(e, ev, 2), 0);
+	sg_engine_free(e);
+}
+
+int main(void)
+{
+	test_defaults_and_checks();
+	test_zero_config();
+	test_basic_stroke();
+	test_hysteresis();
+	test_min_duration();
+	test_dip_merging();
+	test_spike_immunity();
+	test_alarms_once_per_stroke();
+	test_sustain();
+	test_set_limit_mid_stroke();
+	test_caps();
+	test_tare_and_baseline();
+	test_rate_independence();
+	test_nan_timestamps_and_gaps();
+	test_shear_tilt_and_rate();
+	test_flush_and_small_buffers();
+	return check_exit("test-engine");
+}

@@ -393,7 +393,8 @@ static int claims_empty(sd_bus_track *t, void *userdata)
 
 	emit(inst, "Claims");
 	instrument_update_streaming(inst);
-	return 0;
+	/* 0 would make sd-bus queue the (still empty) track again at once */
+	return 1;
 }
 
 struct instrument *instrument_new(struct daemon *d, const struct sg_device_info *info,
@@ -594,7 +595,6 @@ static int method_open_stream(sd_bus_message *m, void *userdata, sd_bus_error *e
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) < 0)
 		return -errno;
 	setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
-	shutdown(sv[1], SHUT_WR);
 	c = calloc(1, sizeof(*c));
 	if (!c) {
 		close(sv[0]);
@@ -784,7 +784,16 @@ static int read_double_array(sd_bus_message *m, double *out, unsigned want,
 	return 0;
 }
 
+static int write_calibration(sd_bus_message *m, void *userdata, sd_bus_error *error);
+
 static int method_write_calibration(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	int r = write_calibration(m, userdata, error);
+
+	return r < 0 ? error_malformed(error, r) : r;
+}
+
+static int write_calibration(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
 	struct instrument *inst = userdata;
 	struct sg_calibration c = inst->cal;

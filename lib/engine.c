@@ -66,6 +66,8 @@ struct sg_engine {
 	double period;		/* estimated sample period */
 	double dts[2];		/* last two accepted intervals */
 	double coef_period;	/* period the coefficients were computed for */
+	double dt_lo, dt_hi;	/* fast path: dt_lo < interval < dt_hi */
+	double p_lo, p_hi;	/* coefficients valid for this period range */
 	uint64_t pending_gap;	/* from sg_engine_gap() */
 	uint64_t lost;
 
@@ -99,6 +101,7 @@ struct sg_engine {
 	double warn_level, cap;	/* +inf when disabled */
 	double warn_since, exc_since;	/* NaN when below */
 	bool warned, exceeded;
+	bool limit_run;		/* a warning-level run is being timed */
 	bool cap_strokes_done, cap_time_done;
 };
 
@@ -240,6 +243,12 @@ static void update_coefficients(struct sg_engine *e)
 	/* median-of-3: one sample; low-pass: decay/alpha samples */
 	e->delay = p + p * e->decay / e->alpha;
 	e->coef_period = p;
+	/* intervals taken as "one period" by the fast path */
+	e->dt_lo = p * (1.0 / 1.5);
+	e->dt_hi = p * 1.5;
+	/* the period estimate may move 1 % before coefficients are redone */
+	e->p_lo = p * 0.99;
+	e->p_hi = p * 1.01;
 }
 
 static void apply_limit(struct sg_engine *e)
@@ -264,6 +273,7 @@ void sg_engine_init(struct sg_engine *e, const struct sg_stroke_config *sc,
 	sanitize_stroke(&e->sc, sc);
 	sanitize_limit(&e->lc, lc);
 	e->period = 1.0 / e->sc.nominal_rate_hz;
+	e->t = NAN;	/* the first sample takes the slow path */
 	update_coefficients(e);
 	apply_limit(e);
 	e->state = ST_IDLE;
@@ -303,13 +313,17 @@ void sg_engine_tare(struct sg_engine *e)
 void sg_engine_gap(struct sg_engine *e, uint64_t nlost)
 {
 	e->pending_gap += nlost;
+	if (nlost)
+		e->dt_lo = INFINITY;	/* the next sample takes the slow path */
 }
 
-static double median3(double a, double b, double c)
+/* Plain comparisons (fmin/fmax are library calls with NaN rules). */
+static inline double median3(double a, double b, double c)
 {
-	double lo = fmin(a, b), hi = fmax(a, b);
+	double lo = a < b ? a : b, hi = a < b ? b : a;
 
-	return fmax(lo, fmin(hi, c));
+	c = c < hi ? c : hi;
+	return c > lo ? c : lo;
 }
 
 static void chan_start(struct chan *c, double x)
@@ -339,7 +353,7 @@ static void track_period(struct sg_engine *e, double dt)
 	e->dts[0] = dt;
 	if (!(m >= P_MIN && m <= P_MAX))
 		return;
-	if (m > e->period * 1.5 || m < e->period / 1.5)
+	if (m > e->period * 1.5 || m < e->period * (1.0 / 1.5))
 		e->period = m;
 	else
 		e->period += (m - e->period) * (1.0 / 16.0);
@@ -444,17 +458,37 @@ static void check_limits(struct sg_engine *e, struct sg_event *ev, int max,
 		e->warned = true;
 		push(ev, max, n, SG_EV_EXCEEDED, e->t, e->f, e->cap);
 	}
+	e->limit_run = !isnan(e->warn_since) || !isnan(e->exc_since);
 }
 
 /* Advances the time base to this sample; returns the interval it covers
- * and the number of samples lost before it. */
-static double advance_time(struct sg_engine *e, double ts, uint64_t *nlost)
+ * and the number of samples lost before it. The common case (a timestamp
+ * about one period after the last) stays short. */
+static inline double advance_time(struct sg_engine *e, const struct sg_sample *s,
+				  uint64_t *nlost)
 {
-	double dt;
-	uint64_t lost = e->pending_gap;
+	double ts = s->t_s, dt = ts - e->t;
+	uint64_t lost;
 
+	/* NaN t (first sample), NaN ts and a pending gap all fail this */
+	if (dt > e->dt_lo && dt < e->dt_hi) {
+		e->t = ts;
+		e->dts[1] = e->dts[0];
+		e->dts[0] = dt;
+		e->period += (dt - e->period) * (1.0 / 16.0);
+		if (e->period < e->p_lo || e->period > e->p_hi)
+			update_coefficients(e);
+		*nlost = 0;
+		return dt;
+	}
+	lost = e->pending_gap;
 	e->pending_gap = 0;
+	e->dt_lo = e->coef_period * (1.0 / 1.5);
 	if (!e->started) {
+		chan_start(&e->force, s->force_n);
+		chan_start(&e->shx, s->shear_x_n);
+		chan_start(&e->shy, s->shear_y_n);
+		chan_start(&e->tilt, s->tilt_deg);
 		e->started = true;
 		e->t = isfinite(ts) ? ts : 0.0;
 		e->dts[0] = e->dts[1] = e->period;
@@ -462,7 +496,6 @@ static double advance_time(struct sg_engine *e, double ts, uint64_t *nlost)
 		return e->period;
 	}
 	if (isfinite(ts) && ts > e->t) {
-		dt = ts - e->t;
 		e->t = ts;
 		track_period(e, dt);
 		if (dt > 1.5 * e->period) {
@@ -478,7 +511,7 @@ static double advance_time(struct sg_engine *e, double ts, uint64_t *nlost)
 	}
 	e->lost += lost;
 	*nlost = lost;
-	return dt;
+	return dt > DT_MAX ? DT_MAX : dt;
 }
 
 static void finish_tare(struct sg_engine *e)
@@ -509,20 +542,12 @@ int sg_engine_feed(struct sg_engine *e, const struct sg_sample *s,
 			has &= (uint8_t)~SG_HAS_TILT;
 		extra = has != 0;
 	}
-	if (!e->started) {
-		chan_start(&e->force, x);
-		chan_start(&e->shx, s->shear_x_n);
-		chan_start(&e->shy, s->shear_y_n);
-		chan_start(&e->tilt, s->tilt_deg);
-	}
-	dt = advance_time(e, s->t_s, &nlost);
+	dt = advance_time(e, s, &nlost);
 	alpha = e->alpha;
 	if (nlost) {
 		/* The filter relaxes over the lost samples too. */
 		alpha = 1.0 - pow(e->decay, (double)nlost + 1.0);
 	}
-	if (dt > DT_MAX)
-		dt = DT_MAX;
 
 	e->f = chan_filter(&e->force, x, alpha) - e->force.base;
 	if (extra) {
@@ -616,7 +641,7 @@ int sg_engine_feed(struct sg_engine *e, const struct sg_sample *s,
 		}
 	}
 
-	if (e->f >= e->warn_level || !isnan(e->warn_since))
+	if (e->f >= e->warn_level || e->limit_run)
 		check_limits(e, ev, max, &n);
 	return n;
 }

@@ -377,6 +377,24 @@ double sg_sim_truth_run_above(const struct sg_sim_truth *t, double level,
 	return best;
 }
 
+double sg_sim_truth_first_run(const struct sg_sim_truth *t, double level,
+			      double min_s)
+{
+	double since = NAN;
+
+	for (double x = t->start_s; x <= t->end_s + SCAN_STEP; x += SCAN_STEP) {
+		if (sg_sim_truth_force(t, x) >= level) {
+			if (isnan(since))
+				since = x;
+			if (x - since + SCAN_STEP >= min_s)
+				return since;
+		} else {
+			since = NAN;
+		}
+	}
+	return NAN;
+}
+
 enum sg_sim_verdict sg_sim_truth_verdict(const struct sg_sim_truth *t,
 					 double limit_n, double sustain_s)
 {

@@ -399,6 +399,11 @@ double sg_sim_truth_force(const struct sg_sim_truth *t, double time_s);
 double sg_sim_truth_run_above(const struct sg_sim_truth *t, double level,
 			      double *first);
 
+/* Start of the first run of the clean force at or above level that lasts
+ * at least min_s (NaN if none): where an ideal alarm's timer starts. */
+double sg_sim_truth_first_run(const struct sg_sim_truth *t, double level,
+			      double min_s);
+
 /*
  * Whether a stroke violates limit L (docs/engine.md): with m = SG_SIM_MARGIN,
  *   VIOLATION  the clean force stays >= (1 + m) L for >= 2 * sustain_s

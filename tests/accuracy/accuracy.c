@@ -323,7 +323,7 @@ static void run(const struct scenario *sc, double seconds, uint64_t seed,
 			double first;
 
 			exc_on[i] = true;
-			sg_sim_truth_run_above(&tr[i], LIMIT_N, &first);
+			first = sg_sim_truth_first_run(&tr[i], LIMIT_N, lcfg.sustain_s);
 			if (sg_sim_truth_verdict(&tr[i], LIMIT_N, lcfg.sustain_s) == SG_SIM_VIOLATION)
 				lat[nlat++] = (alarms[a].t - first) * 1000.0;
 		}
@@ -415,15 +415,19 @@ int main(int argc, char **argv)
 			continue;
 		for (int s = 0; s < nseeds; s++) {
 			struct result r;
-			char ch[32] = "-";
+			char ch[32] = "-", label[48];
 
 			run(sc, seconds, 1000 + (uint64_t)s * 7919 + i, &r);
 			ran++;
+			if (nseeds > 1)
+				snprintf(label, sizeof(label), "%s/%d", sc->name, s + 1);
+			else
+				snprintf(label, sizeof(label), "%s", sc->name);
 			if (!isnan(r.dir_med))
 				snprintf(ch, sizeof(ch), "%.1f / %.1f", r.dir_med, r.tilt_med);
-			printf("| %s%s | %zu | %.4f | %zu | %zu | %.2f %% | %.2f %% | %zu/%zu "
+			printf("| %s | %zu | %.4f | %zu | %zu | %.2f %% | %.2f %% | %zu/%zu "
 			       "| %zu/%zu | %zu | %zu | %.1f / %.1f / %.1f | %s | %s |\n",
-			       sc->name, nseeds > 1 ? (s ? " #2+" : "") : "",
+			       label,
 			       r.ntruth, r.f1, r.fp, r.fn, r.peak_med * 100, r.peak_p95 * 100,
 			       r.caught, r.viol, r.wcaught, r.wviol, r.ambiguous,
 			       r.false_exc + r.false_warn,

@@ -279,6 +279,9 @@ void instrument_on_block(struct instrument *inst, const struct sg_block *blk)
 
 	if (!inst->streaming || blk->nchannels != inst->nchannels)
 		return;
+	/* arrival of these samples (LimitExceeded carries it: daemon path latency) */
+	now = now_monotonic_usec();
+	inst->block_arrival_usec = now;
 	if (n > STRIGIL_MAX_SAMPLES_ANY)
 		n = STRIGIL_MAX_SAMPLES_ANY;
 	if (blk->lost_before) {
@@ -338,7 +341,6 @@ void instrument_on_block(struct instrument *inst, const struct sg_block *blk)
 
 	inst->force_n = feed ? sg_engine_force(inst->engine)
 			     : (double)out[n ? n - 1 : 0].force_n;
-	now = now_monotonic_usec();
 	if (now - inst->force_emitted_usec >= SGD_FORCE_EMIT_USEC &&
 	    fabs(inst->force_n - inst->force_emitted) >= 0.001) {
 		inst->force_emitted_usec = now;

@@ -166,7 +166,11 @@ static const char *violation_kind(enum sg_event_type t)
 	}
 }
 
-static int append_violation(sd_bus_message *m, const struct sgd_violation *v)
+/* arrival_us: CLOCK_MONOTONIC µs at which the samples that raised the event
+ * reached the daemon (live signals only; 0 = not sent, e.g. GetViolations).
+ * Lets a client measure the daemon path latency (make bench). */
+static int append_violation(sd_bus_message *m, const struct sgd_violation *v,
+			    uint64_t arrival_us)
 {
 	int r;
 
@@ -180,6 +184,8 @@ static int append_violation(sd_bus_message *m, const struct sgd_violation *v)
 				  "force_n", "d", v->force_n,
 				  "limit_n", "d", v->limit_n,
 				  "region", "s", v->region);
+	if (r >= 0 && arrival_us)
+		r = sd_bus_message_append(m, "{sv}", "arrival_us", "t", arrival_us);
 	if (r < 0)
 		return r;
 	return sd_bus_message_close_container(m);
@@ -507,9 +513,16 @@ static int fill_stroke(sd_bus_message *m, const void *p)
 	return append_stroke(m, a->st, a->region, a->wall_us);
 }
 
+struct violation_arg {
+	const struct sgd_violation *v;
+	uint64_t arrival_us;
+};
+
 static int fill_violation(sd_bus_message *m, const void *p)
 {
-	return append_violation(m, p);
+	const struct violation_arg *a = p;
+
+	return append_violation(m, a->v, a->arrival_us);
 }
 
 static void save_summary(struct session *s)
@@ -590,7 +603,8 @@ static void on_limit(struct session *s, const struct sg_event *ev)
 		return;
 	if (exceeded)
 		save_summary(s);
-	signal_dict(s, exceeded ? "LimitExceeded" : "LimitWarning", fill_violation, &v);
+	signal_dict(s, exceeded ? "LimitExceeded" : "LimitWarning", fill_violation,
+		    &(struct violation_arg){ &v, s->inst->block_arrival_usec });
 	emit(s, exceeded ? "ViolationCount" : "WarningCount");
 }
 
@@ -912,7 +926,7 @@ static int method_get_violations(sd_bus_message *m, void *userdata, sd_bus_error
 	if (r >= 0)
 		r = sd_bus_message_open_container(reply, 'a', "a{sv}");
 	for (i = 0; r >= 0 && i < n; i++)
-		r = append_violation(reply, &rows[i]);
+		r = append_violation(reply, &rows[i], 0);
 	if (r >= 0)
 		r = sd_bus_message_close_container(reply);
 	free(rows);

@@ -395,7 +395,10 @@ static int claims_empty(sd_bus_track *t, void *userdata)
 
 	emit(inst, "Claims");
 	instrument_update_streaming(inst);
-	return 0;
+	/* > 0: handled. sd-bus queues an empty track again for dispatch when the
+	 * handler returns 0, which made this a busy loop flooding Claims
+	 * signals (the bus dropped the daemon before it owned its name). */
+	return 1;
 }
 
 struct instrument *instrument_new(struct daemon *d, const struct sg_device_info *info,
@@ -596,7 +599,9 @@ static int method_open_stream(sd_bus_message *m, void *userdata, sd_bus_error *e
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) < 0)
 		return -errno;
 	setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
-	shutdown(sv[1], SHUT_WR);
+	/* No shutdown(sv[1], SHUT_WR) here: it makes sv[0] read EOF at once,
+	 * so stream_io() closed every stream right after OpenStream. A client
+	 * that writes only gets its junk discarded by stream_io(). */
 	c = calloc(1, sizeof(*c));
 	if (!c) {
 		close(sv[0]);

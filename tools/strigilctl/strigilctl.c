@@ -11,6 +11,18 @@ struct ctl_global ctl;
 
 /* The verbs, in one place. */
 static const struct ctl_verb verbs[] = {
+	{ "status",   verb_status,   "[--json]",
+	  "daemon version, instruments, sessions in progress" },
+	{ "monitor",  verb_monitor,  "[--json] [INSTRUMENT]",
+	  "live view: force against the cap, strokes, warnings and alarms" },
+	{ "calibrate", verb_calibrate, "[--non-interactive --point G...] INSTRUMENT",
+	  "the technician's guided calibration (writes only as the last step)" },
+	{ "profile",  verb_profile,  "add|list|show|edit|delete|regions ...",
+	  "patient profiles: caps per region, target band, conditions" },
+	{ "session",  verb_session,  "start|pause|resume|stop|list|show|report ...",
+	  "treatment sessions and their reports" },
+	{ "export",   verb_export,   "--format csv|fhir [--output FILE] SESSION...",
+	  "strokes and violations as CSV or an HL7 FHIR R4 Bundle" },
 	{ "replay",   verb_replay,   "[--limit N] [--warn-fraction F] [--json] FILE.csv",
 	  "run the engines offline over a recorded trace (JSON Lines)" },
 	{ "simulate", verb_simulate, "[OPTIONS] --out FILE.csv",

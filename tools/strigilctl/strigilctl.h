@@ -33,5 +33,11 @@ struct ctl_verb {
 /* One declaration per verb file (tools/strigilctl/<verb>.c). */
 int verb_replay(int argc, char **argv);
 int verb_simulate(int argc, char **argv);
+int verb_status(int argc, char **argv);
+int verb_monitor(int argc, char **argv);
+int verb_calibrate(int argc, char **argv);
+int verb_profile(int argc, char **argv);
+int verb_session(int argc, char **argv);
+int verb_export(int argc, char **argv);
 
 #endif

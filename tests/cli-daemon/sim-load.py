@@ -1,0 +1,67 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""--load-command for `strigilctl calibrate` against a simulated instrument:
+puts a known static load on it through org.strigil.Strigil1.Debug.Play.
+
+The simulator has no static load, only raised-cosine pulses. A train of
+pulses of peak P, contact 10 ms and gap 0.5 ms is periodic with 11 samples
+at 1 kHz (0, P*(1-cos(2*pi*k/10))/2 for k = 0..9, then 0), whose sum is
+exactly 5*P. Any window of a whole number of periods (--seconds 1.1 = 100
+periods) therefore averages exactly 5*P/11, wherever it starts: a static
+load of L newtons is a train with P = 2.2*L. The train lasts 255 pulses
+(2.8 s); the next step waits until the previous train has ended.
+
+Environment (from strigilctl): STRIGIL_STEP, STRIGIL_LOAD_N,
+STRIGIL_INSTRUMENT_PATH. Ours: SIMLOAD_STATE (a file for the end time of the
+train), SIMLOAD_ADDRESS (the bus), SIMLOAD_SCALE (applied load factor per
+step "point:1000=1.1" style, to make a nonlinear instrument), SIMLOAD_HANG
+(a STRIGIL_LOAD_G at which to write SIMLOAD_HANG_FILE and sleep: for the
+interruption test).
+"""
+import os
+import sys
+import time
+
+import dbus
+
+PULSES = 255
+CONTACT_S = 0.010
+GAP_S = 0.0005
+PERIOD_S = 0.0105
+
+state = os.environ["SIMLOAD_STATE"]
+load_g = float(os.environ["STRIGIL_LOAD_G"])
+load_n = float(os.environ["STRIGIL_LOAD_N"])
+
+hang = os.environ.get("SIMLOAD_HANG")
+if hang and abs(float(hang) - load_g) < 1e-6:
+    with open(os.environ["SIMLOAD_HANG_FILE"], "w") as f:
+        f.write("%d\n" % os.getpid())
+    time.sleep(120)
+    sys.exit(1)
+
+for item in os.environ.get("SIMLOAD_SCALE", "").split():
+    g, factor = item.split("=")
+    if abs(float(g) - load_g) < 1e-6:
+        load_n *= float(factor)
+
+# Wait until the previous train has played out.
+try:
+    end = float(open(state).read())
+    while time.time() < end + 0.2:
+        time.sleep(0.05)
+except (OSError, ValueError):
+    pass
+
+if load_n > 0:
+    bus = dbus.bus.BusConnection(os.environ["SIMLOAD_ADDRESS"])
+    debug = dbus.Interface(bus.get_object("org.strigil.Strigil1",
+                                          os.environ["STRIGIL_INSTRUMENT_PATH"],
+                                          introspect=False),
+                           "org.strigil.Strigil1.Debug")
+    peak = 2.2 * load_n
+    debug.Play(dbus.Array([dbus.Struct((peak, CONTACT_S, GAP_S), signature="ddd")] * PULSES,
+                          signature="(ddd)"))
+    with open(state, "w") as f:
+        f.write("%f" % (time.time() + PULSES * PERIOD_S))
+sys.exit(0)

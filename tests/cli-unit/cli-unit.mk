@@ -1,0 +1,35 @@
+# strigilctl's pure modules (export formats, calibration maths, monitor view,
+# bus helpers), unit tested without a daemon: plain, ASan+UBSan, valgrind.
+CTLU_SRCS  := $(sort $(wildcard tests/cli-unit/test-*.c))
+CTLU_NAMES := $(CTLU_SRCS:tests/cli-unit/%.c=%)
+CTLU_MODS  := tools/strigilctl/ctl-json.c tools/strigilctl/export-fmt.c \
+	      tools/strigilctl/cal-proc.c tools/strigilctl/monitor-view.c \
+	      tools/strigilctl/bus.c
+CTLU_LIBS   = $(call pkgcfg,--libs,libsystemd json-c) $(LIB_LIBS)
+CTLU_CPP   := -Itools/strigilctl
+
+$(BUILD)/obj/tests/cli-unit/%.o: SG_CPPFLAGS += $(CTLU_CPP)
+$(BUILD)/san/tests/cli-unit/%.o: SG_CPPFLAGS += $(CTLU_CPP)
+
+$(BUILD)/tests/cli-unit/%: $(BUILD)/obj/tests/cli-unit/%.o \
+		$(CTLU_MODS:%.c=$(BUILD)/obj/%.o) $(LIBSTRIGIL)
+	@mkdir -p $(@D)
+	$(CC) $(SG_CFLAGS) -o $@ $^ $(CTLU_LIBS)
+$(BUILD)/tests-san/cli-unit/%: $(BUILD)/san/tests/cli-unit/%.o \
+		$(CTLU_MODS:%.c=$(BUILD)/san/%.o) $(LIBSTRIGIL_SAN)
+	@mkdir -p $(@D)
+	$(CC) $(SAN_CFLAGS) -o $@ $^ $(CTLU_LIBS)
+
+.PHONY: check-cli-unit
+check-cli-unit/%: $(BUILD)/tests/cli-unit/% FORCE
+	@$(RUN_TEST) cli-unit-$* $<
+check-cli-asan/%: $(BUILD)/tests-san/cli-unit/% FORCE
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	 $(RUN_TEST) cli-asan-$* $<
+check-cli-valgrind/%: $(BUILD)/tests/cli-unit/% FORCE
+	@$(RUN_TEST) cli-valgrind-$* $(VALGRIND) $<
+
+check-cli-unit: $(CTLU_NAMES:%=check-cli-unit/%) $(CTLU_NAMES:%=check-cli-asan/%) \
+	$(CTLU_NAMES:%=check-cli-valgrind/%)
+CHECK_TARGETS += check-cli-unit
+ALL_TARGETS += $(CTLU_NAMES:%=$(BUILD)/tests/cli-unit/%)

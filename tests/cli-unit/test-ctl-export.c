@@ -1,0 +1,262 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* strigilctl export: CSV layout and quoting, FHIR R4 Bundle structure. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../unit/check.h"
+#include "strigilctl.h"
+#include "ctl-json.h"
+#include "export-fmt.h"
+
+struct ctl_global ctl;
+
+static struct ex_stroke strokes[3];
+static struct ex_violation viol[3];
+
+static void make_sessions(struct ex_session s[2])
+{
+	memset(s, 0, 2 * sizeof(*s));
+	snprintf(s[0].id, sizeof(s[0].id), "12");
+	snprintf(s[0].patient_ref, sizeof(s[0].patient_ref), "pt-0042");
+	snprintf(s[0].instrument_serial, sizeof(s[0].instrument_serial), "SIM0001");
+	snprintf(s[0].instrument_model, sizeof(s[0].instrument_model), "S1");
+	snprintf(s[0].instrument_firmware, sizeof(s[0].instrument_firmware), "1.0.0");
+	snprintf(s[0].region, sizeof(s[0].region), "upper_trapezius, left");	/* needs quoting */
+	snprintf(s[0].state, sizeof(s[0].state), "finished");
+	snprintf(s[0].limit_reason, sizeof(s[0].limit_reason), "region cap 8 N; anticoagulants x0.5");
+	s[0].started_at = 1700000000.0;
+	s[0].ended_at = 1700000060.0;
+	s[0].limit_n = 4.0;
+	for (int i = 0; i < 3; i++) {
+		strokes[i].index = (uint32_t)i + 1;
+		strokes[i].start_s = s[0].started_at + 2.0 * i + 1.0;
+		strokes[i].end_s = strokes[i].start_s + 0.6;
+		strokes[i].peak_n = 3.0 + i;	/* 3, 4, 5 N */
+		strokes[i].mean_n = 1.5 + i * 0.5;
+		strokes[i].impulse_ns = 0.9;
+		strokes[i].above_limit_s = i == 2 ? 0.2 : 0.0;
+		strokes[i].limit_n = 4.0;
+	}
+	viol[0] = (struct ex_violation){ EX_WARNING, strokes[1].start_s + 0.3, 3.8, 4.0, 0, "" };
+	viol[1] = (struct ex_violation){ EX_EXCEEDED, strokes[2].start_s + 0.3, 4.9, 4.0, 0, "" };
+	viol[2] = (struct ex_violation){ EX_CAP, s[0].started_at + 50, NAN, 4.0, 0, "strokes" };
+	s[0].strokes = strokes;
+	s[0].nstrokes = 3;
+	s[0].violations = viol;
+	s[0].nviolations = 3;
+	/* A second session of the same patient on the same instrument, no strokes. */
+	s[1] = s[0];
+	snprintf(s[1].id, sizeof(s[1].id), "13");
+	s[1].strokes = NULL;
+	s[1].nstrokes = 0;
+	s[1].violations = NULL;
+	s[1].nviolations = 0;
+	s[1].ended_at = NAN;
+	snprintf(s[1].state, sizeof(s[1].state), "running");
+}
+
+static size_t count_lines(const char *s, const char *prefix)
+{
+	size_t n = 0;
+
+	for (const char *p = s; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+		if (!prefix || strncmp(p, prefix, strlen(prefix)) == 0)
+			n++;
+	return n;
+}
+
+static void test_csv(void)
+{
+	struct ex_session s[2];
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	make_sessions(s);
+	ex_link_violations(&s[0]);
+	CHECK(!strokes[0].warned && !strokes[0].exceeded, "stroke 1 is clean");
+	CHECK(strokes[1].warned && !strokes[1].exceeded, "stroke 2 warned");
+	CHECK(strokes[2].exceeded, "stroke 3 exceeded");
+	CHECK_EQ_INT(viol[1].stroke_index, 3);
+	CHECK_EQ_INT(viol[2].stroke_index, 0);
+	CHECK(ex_write_csv(f, s, 2) == 0, "csv written");
+	fclose(f);
+	CHECK(strncmp(buf, "session,patient_ref,instrument,region,kind,index,", 48) == 0,
+	      "header: %.60s", buf);
+	CHECK_EQ_INT(count_lines(buf, NULL), 1 + 3 + 3);
+	CHECK_EQ_INT(count_lines(buf, "12,pt-0042,SIM0001,\"upper_trapezius, left\",stroke,"), 3);
+	CHECK(strstr(buf, ",stroke,3,2023-11-14T22:13:25.000Z,5.000,5.600,0.600,5.000,2.500,"
+		  "0.900,0.200,4.000,,exceeded\r\n") != NULL, "stroke 3 row: %s", buf);
+	CHECK(strstr(buf, ",exceeded,3,") != NULL, "violation row linked to its stroke");
+	CHECK(strstr(buf, ",cap,,") != NULL && strstr(buf, ",strokes\r\n"), "cap row");
+	/* Every row has the header's number of fields (outside quotes). */
+	{
+		size_t want = 0, line = 0;
+		bool q = false;
+		size_t fields = 1;
+
+		for (const char *p = buf; *p; p++) {
+			if (*p == '"')
+				q = !q;
+			else if (*p == ',' && !q)
+				fields++;
+			else if (*p == '\n' && !q) {
+				if (line == 0)
+					want = fields;
+				CHECK_EQ_INT(fields, want);
+				fields = 1;
+				line++;
+			}
+		}
+		CHECK_EQ_INT(want, 17);
+	}
+	free(buf);
+
+	/* Quoting of quotes. */
+	buf = NULL;
+	f = open_memstream(&buf, &len);
+	ex_csv_field(f, "a \"b\", c");
+	fclose(f);
+	CHECK(strcmp(buf, "\"a \"\"b\"\", c\"") == 0, "quoted: %s", buf);
+	free(buf);
+
+	CHECK_EQ_INT(ex_violation_kind_parse("exceeded"), EX_EXCEEDED);
+	CHECK_EQ_INT(ex_violation_kind_parse("warning"), EX_WARNING);
+	CHECK_EQ_INT(ex_violation_kind_parse("bogus"), 0);
+}
+
+static struct json_object *find_full_url(struct json_object *entries, const char *url)
+{
+	for (size_t i = 0; i < json_object_array_length(entries); i++) {
+		struct json_object *e = json_object_array_get_idx(entries, i);
+
+		if (strcmp(cj_str(e, "fullUrl", ""), url) == 0)
+			return cj_get(e, "resource");
+	}
+	return NULL;
+}
+
+static void check_quantity(struct json_object *q, const char *unit, double value)
+{
+	CHECK(q != NULL, "quantity present");
+	CHECK(strcmp(cj_str(q, "unit", ""), unit) == 0, "unit %s", cj_str(q, "unit", ""));
+	CHECK(strcmp(cj_str(q, "code", ""), unit) == 0, "code %s", cj_str(q, "code", ""));
+	CHECK(strcmp(cj_str(q, "system", ""), "http://unitsofmeasure.org") == 0, "UCUM");
+	if (!isnan(value))
+		CHECK_NEAR(cj_num(q, "value", NAN), value, 1e-9);
+}
+
+static void test_fhir(void)
+{
+	struct ex_session s[2];
+	struct json_object *b, *entries, *again;
+	size_t n, nobs = 0, npat = 0, ndev = 0, nproc = 0, nflag = 0;
+	const char *text;
+
+	make_sessions(s);
+	ex_link_violations(&s[0]);
+	b = ex_fhir_bundle(s, 2, 1700000100.0);
+	CHECK(b != NULL, "bundle");
+	CHECK(strcmp(cj_str(b, "resourceType", ""), "Bundle") == 0, "resourceType");
+	CHECK(strcmp(cj_str(b, "type", ""), "collection") == 0, "Bundle.type");
+	CHECK(strcmp(cj_str(b, "timestamp", ""), "2023-11-14T22:15:00.000Z") == 0, "timestamp %s",
+	      cj_str(b, "timestamp", ""));
+	entries = cj_get(b, "entry");
+	CHECK(entries && json_object_is_type(entries, json_type_array), "entries");
+	n = json_object_array_length(entries);
+	/* 1 patient + 1 device (shared) + 2 procedures + 3 strokes + 3 violations. */
+	CHECK_EQ_INT(n, 10);
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *e = json_object_array_get_idx(entries, i);
+		struct json_object *r = cj_get(e, "resource");
+		const char *rt = cj_str(r, "resourceType", "");
+
+		CHECK(strncmp(cj_str(e, "fullUrl", ""), "urn:uuid:", 9) == 0 &&
+		      strlen(cj_str(e, "fullUrl", "")) == 45, "fullUrl %s", cj_str(e, "fullUrl", ""));
+		if (!strcmp(rt, "Patient")) {
+			npat++;
+			CHECK(!cj_has(r, "name"), "pseudonymous patient has no name");
+			CHECK(strcmp(cj_str(json_object_array_get_idx(cj_get(r, "identifier"), 0),
+					    "value", ""), "pt-0042") == 0, "patient ref");
+		} else if (!strcmp(rt, "Device")) {
+			ndev++;
+			CHECK(strcmp(cj_str(r, "serialNumber", ""), "SIM0001") == 0, "serial");
+		} else if (!strcmp(rt, "Procedure")) {
+			nproc++;
+			CHECK(find_full_url(entries, cj_str(cj_get(r, "subject"), "reference", "")),
+			      "procedure subject resolves");
+		} else if (!strcmp(rt, "Observation")) {
+			struct json_object *code = cj_get(r, "code");
+			struct json_object *coding = json_object_array_get_idx(cj_get(code, "coding"), 0);
+			struct json_object *subj = find_full_url(entries,
+				cj_str(cj_get(r, "subject"), "reference", ""));
+			struct json_object *dev = find_full_url(entries,
+				cj_str(cj_get(r, "device"), "reference", ""));
+
+			nobs++;
+			CHECK(strcmp(cj_str(r, "status", ""), "final") == 0, "status");
+			CHECK(coding && *cj_str(coding, "system", "") && *cj_str(coding, "code", ""),
+			      "Observation.code.coding");
+			CHECK(subj && !strcmp(cj_str(subj, "resourceType", ""), "Patient"),
+			      "subject is the Patient");
+			CHECK(dev && !strcmp(cj_str(dev, "resourceType", ""), "Device"),
+			      "device is the Device");
+			if (!strcmp(cj_str(coding, "code", ""), "stroke-peak-force")) {
+				struct json_object *comp = cj_get(r, "component");
+
+				check_quantity(cj_get(r, "valueQuantity"), "N", NAN);
+				CHECK(comp && json_object_array_length(comp) >= 3, "components");
+				check_quantity(cj_get(json_object_array_get_idx(comp, 1),
+						      "valueQuantity"), "N", NAN);
+				check_quantity(cj_get(json_object_array_get_idx(comp, 2),
+						      "valueQuantity"), "s", 0.6);
+				CHECK(cj_has(cj_get(r, "effectivePeriod"), "start"), "period");
+				check_quantity(cj_get(json_object_array_get_idx(
+					cj_get(r, "referenceRange"), 0), "high"), "N", 4.0);
+			}
+			if (cj_has(r, "interpretation"))
+				nflag++;
+		}
+	}
+	CHECK_EQ_INT(npat, 1);
+	CHECK_EQ_INT(ndev, 1);
+	CHECK_EQ_INT(nproc, 2);
+	CHECK_EQ_INT(nobs, 6);
+	/* Strokes 2 and 3 + the warning and exceeded events. */
+	CHECK_EQ_INT(nflag, 4);
+
+	/* The peak of stroke 3 is exactly 5 N and flagged critical. */
+	text = json_object_to_json_string_ext(b, JSON_C_TO_STRING_PLAIN |
+					      JSON_C_TO_STRING_NOSLASHESCAPE);
+	CHECK(strstr(text, "\"value\":5.000,\"unit\":\"N\",\"system\":\"http://unitsofmeasure.org\","
+		      "\"code\":\"N\"") != NULL, "stroke 3 peak quantity");
+	CHECK(strstr(text, "\"code\":\"HH\"") != NULL, "critical high flag");
+	CHECK(strstr(text, "NaN") == NULL && strstr(text, "nan") == NULL, "no NaN in JSON");
+	/* The output parses back as JSON. */
+	again = json_tokener_parse(text);
+	CHECK(again != NULL, "parses back");
+	json_object_put(again);
+	json_object_put(b);
+}
+
+static void test_iso(void)
+{
+	char buf[40];
+
+	cj_iso8601(0.0, buf, sizeof(buf));
+	CHECK(strcmp(buf, "1970-01-01T00:00:00.000Z") == 0, "%s", buf);
+	cj_iso8601(1700000000.9996, buf, sizeof(buf));
+	CHECK(strcmp(buf, "2023-11-14T22:13:21.000Z") == 0, "rounding carries: %s", buf);
+	cj_iso8601(NAN, buf, sizeof(buf));
+	CHECK(buf[0] == '\0', "NaN gives empty");
+}
+
+int main(void)
+{
+	test_csv();
+	test_fhir();
+	test_iso();
+	return check_exit("test-ctl-export");
+}

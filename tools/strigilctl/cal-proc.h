@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The technician's calibration procedure, as pure maths over readings:
+ * zero windows (unloaded), reference loads (mass in grams, repeated), an
+ * optional verification load. Least squares by libstrigil's
+ * sg_calibration_fit; pass/fail against tolerances; certificate as JSON and
+ * text. calibrate.c does the talking (D-Bus, prompts) and writes the result
+ * only as the very last step.
+ */
+#ifndef STRIGILCTL_CAL_PROC_H
+#define STRIGILCTL_CAL_PROC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <json-c/json.h>
+
+#include "strigil.h"
+
+#define CAL_MAX_ZERO 8
+#define CAL_MAX_POINTS (SG_FIT_MAX_POINTS - CAL_MAX_ZERO)
+
+struct cal_reading {
+	double mean;		/* raw counts */
+	double stddev;		/* raw counts */
+	uint64_t n;		/* samples averaged */
+};
+
+struct cal_point {
+	double grams;		/* reference mass */
+	struct cal_reading r;
+};
+
+struct cal_tolerance {
+	double linearity_pct;	/* max |residual| in % of span */
+	double repeat_pct;	/* spread of repeated loads, % of span */
+	double verify_pct;	/* verification error, % of span */
+	double zero_noise_n;	/* stddev unloaded */
+	double zero_drift_n;	/* spread of the unloaded windows */
+};
+
+void cal_tolerance_default(struct cal_tolerance *t);
+
+struct cal_input {
+	struct cal_reading zero[CAL_MAX_ZERO];
+	unsigned nzero;
+	struct cal_point point[CAL_MAX_POINTS];
+	unsigned npoints;
+	bool have_verify;
+	struct cal_point verify;
+	struct cal_tolerance tol;
+};
+
+struct cal_result {
+	struct sg_fit fit;		/* scale N/count, offset counts */
+	double span_n;			/* largest reference load */
+	double zero_noise_n;
+	double zero_drift_n;
+	double repeat_n;		/* largest spread of one repeated load */
+	double repeat_pct;
+	unsigned repeated_loads;	/* loads measured more than once */
+	double verify_load_n;		/* NaN if none */
+	double verify_measured_n;
+	double verify_error_n;
+	double verify_pct;
+	bool ok_linearity, ok_repeat, ok_verify, ok_zero_noise, ok_zero_drift, ok_sign;
+	bool pass;
+	char why[512];			/* failed checks as sentences, "" if pass */
+};
+
+double cal_grams_to_newtons(double grams);
+
+/*
+ * -EINVAL: fewer than one zero window or one reference load, or a
+ * non-finite/negative mass; -EDOM: the loads are all equal or the
+ * readings did not move (no fit); -ERANGE: the reading falls as the load
+ * rises (masses entered in the wrong order, or the load cell is wired
+ * backwards), which the device cannot store.
+ */
+int cal_evaluate(const struct cal_input *in, struct cal_result *res);
+
+/* Parses "500" or "500g" or "0.5kg" into grams (> 0, <= 100 kg); -EINVAL. */
+int cal_parse_mass(const char *s, double *grams);
+
+struct cal_identity {
+	const char *serial, *model, *firmware, *technician;
+	int64_t date_s, due_s;		/* unix seconds */
+	double old_scale, old_offset;	/* NaN if none */
+	int64_t old_date_s;
+	bool written;			/* the device now holds this calibration */
+};
+
+/* The calibration certificate. */
+struct json_object *cal_certificate_json(const struct cal_input *in,
+					 const struct cal_result *res,
+					 const struct cal_identity *id);
+void cal_certificate_text(FILE *f, const struct cal_input *in,
+			  const struct cal_result *res, const struct cal_identity *id);
+
+#endif

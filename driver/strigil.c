@@ -11,14 +11,15 @@
  * Lifetime: the IIO device (and our state inside iio_priv()) is allocated
  * with devm on the interface, so it lives until the driver is unbound and
  * the last file reference on /dev/iio:deviceN is gone (the IIO core holds
- * the refcount). disconnect() unregisters the IIO device first (which
- * wakes blocked readers, who then get -ENODEV), then marks us disconnected
- * under io_mutex and kills the anchored URBs. Every entry point checks the
- * disconnected flag under io_mutex.
+ * the refcount). disconnect() marks us disconnected under io_mutex (every
+ * entry point checks the flag under io_mutex), deactivates the buffer,
+ * unregisters the IIO device (which wakes blocked readers, who then get
+ * -ENODEV), then kills whatever URB is still anchored.
  */
 
 #include <linux/bitops.h>
 #include <linux/crc32.h>
+#include <linux/delay.h>
 #include <linux/kernel.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
@@ -27,6 +28,7 @@
 #include <linux/string.h>
 #include <linux/usb.h>
 #include <linux/iio/buffer.h>
+#include <linux/iio/buffer_impl.h>
 #include <linux/iio/iio.h>
 #include <linux/iio/kfifo_buf.h>
 #include <linux/iio/sysfs.h>
@@ -974,15 +976,40 @@ static int strigil_probe(struct usb_interface *intf,
 static void strigil_disconnect(struct usb_interface *intf)
 {
 	struct strigil *st = usb_get_intfdata(intf);
+	struct iio_dev *indio_dev = st->indio_dev;
+	bool was_streaming;
 
-	/* Unregister first: disables the buffer and wakes blocked readers. */
-	iio_device_unregister(st->indio_dev);
-
+	/* From here every entry point fails with -ENODEV. */
 	mutex_lock(&st->io_mutex);
 	st->disconnected = true;
 	mutex_unlock(&st->io_mutex);
 
+	/*
+	 * The IIO core of 6.1 reads indio_dev->info without a lock in
+	 * iio_buffer_read(): a reader between its "buffer active" check and
+	 * the hwfifo flush dereferences info after iio_device_unregister()
+	 * cleared it (seen here as a NULL dereference in iio_buffer_ready
+	 * under plug/unplug stress). Deactivating the buffer first sends
+	 * readers down the drain path, which never touches info; the pause
+	 * lets a reader that was preempted inside that window leave it.
+	 */
+	was_streaming = iio_buffer_enabled(indio_dev);
+	if (was_streaming) {
+		iio_update_buffers(indio_dev, NULL, indio_dev->buffer);
+		msleep(20);
+	}
+
+	/* Unregister: wakes blocked readers, who then get -ENODEV. */
+	iio_device_unregister(indio_dev);
+
+	/* Kill whatever is still in flight (nothing, normally). */
 	strigil_stop_urbs(st);
+
+	/* A live device (driver unbind) is told to stop; best effort. */
+	if (was_streaming && interface_to_usbdev(intf)->state !=
+			     USB_STATE_NOTATTACHED)
+		strigil_ctrl_out(st, STRIGIL_REQ_STOP, 0, NULL, 0);
+
 	usb_set_intfdata(intf, NULL);
 	/* devm releases URBs, the usb_device reference and the IIO device. */
 }

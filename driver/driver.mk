@@ -9,8 +9,10 @@
 # Kbuild writes its output next to the sources, so the sources are copied
 # into $(BUILD)/kmod first: the tree stays clean.
 
-KDIR ?= $(shell d=/lib/modules/$$(uname -r)/build; if [ -d $$d ]; then echo $$d; \
+ifeq ($(origin KDIR),undefined)
+KDIR := $(shell d=/lib/modules/$$(uname -r)/build; if [ -d $$d ]; then echo $$d; \
 	  else ls -d /usr/src/linux-headers-*-amd64 2>/dev/null | sort -V | tail -n1; fi)
+endif
 KMOD_DIR := $(BUILD)/kmod
 KMOD_SRCS := Kbuild driver/Kbuild driver/strigil.c include/strigil/protocol.h
 KMOD := $(KMOD_DIR)/driver/strigil.ko

@@ -525,9 +525,6 @@ static void check_limits(struct sg_engine *e, struct sg_event *ev, int max,
 	e->limit_run = !isnan(e->warn_since) || !isnan(e->exc_since);
 }
 
-/* Advances the time base to this sample; returns the interval it covers
- * and the number of samples lost before it. The common case (a timestamp
- * about one period after the last) stays short. */
 /* Everything but "about one period after the last timestamp": the first
  * sample, NaN or backwards time, gaps, rate changes. */
 __attribute__((noinline))

@@ -265,8 +265,8 @@ int main(int argc, char **argv)
 		goto fail;
 	}
 	log_info("ready on %s, state in %s", SGD_BUS_NAME, o.state_dir);
-	sd_notifyf(0, "READY=1\nSTATUS=Serving %u simulated instrument(s); waiting for instruments",
-		   o.simulate);
+	sd_notify(0, "READY=1");
+	manager_notify_status(&d);
 	r = sd_event_loop(d.event);
 	daemon_free(&d);
 	return r < 0 ? 1 : 0;

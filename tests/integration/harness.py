@@ -188,7 +188,7 @@ class Harness:
             raise RuntimeError("polkit mock did not start")
         bus.close()
 
-    def start_daemon(self, extra=()):
+    def start_daemon(self, extra=(), hotplug=False):
         self.daemon_log = open(os.path.join(self.tmp, "strigild.log"), "a+")
         env = dict(os.environ,
                    ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:exitcode=66",
@@ -197,7 +197,7 @@ class Harness:
         self.daemon_proc = subprocess.Popen(
             [STRIGILD, "--address", self.address, "--state-dir", self.state,
              "--policy", POLICY, "--simulate", str(self.simulate),
-             "--sim-signal", self.sim_signal, "--no-hotplug"] + list(extra),
+             "--sim-signal", self.sim_signal] + ([] if hotplug else ["--no-hotplug"]) + list(extra),
             stdout=self.daemon_log, stderr=subprocess.STDOUT, env=env)
         if not wait_for(lambda: self.bus.name_has_owner(NAME) or
                         self.daemon_proc.poll() is not None):

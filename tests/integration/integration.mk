@@ -11,3 +11,10 @@ check-integration/%: $(BUILD)/strigild-san FORCE
 
 check-integration: $(INTEG_NAMES:%=check-integration/%)
 CHECK_TARGETS += check-integration
+
+# make bench: strigild figures (normal build), printed, never asserted.
+.PHONY: bench-daemon
+bench-daemon: $(BUILD)/strigild
+	@STRIGILD=$(abspath $(BUILD))/strigild SG_TOP=$(TOP) /usr/bin/python3 tests/integration/bench_daemon.py \
+	 | grep -v '^ok:'
+BENCH_TARGETS += bench-daemon

@@ -105,6 +105,22 @@ try:
                  "expired calibration refuses a session")
     check(nsess() == 4, "no session added by the refusals (%d)" % nsess())
     h.stop_daemon()
+
+    # a clinic policy that allows expired calibration: the session is marked
+    lenient = os.path.join(h.tmp, "lenient.conf")
+    with open(POLICY) as f:
+        text = f.read()
+    check("allow_expired = no" in text, "the shipped policy refuses expired calibration")
+    with open(lenient, "w") as f:
+        f.write(text.replace("allow_expired = no", "allow_expired = yes"))
+    h.start_daemon(extra=["--policy", lenient])
+    check(not plain(h.prop(SIM2, "Instrument", "CalibrationValid")),
+          "the (simulated) device kept its expired calibration across the restart")
+    s = h.manager.StartSession(SIM2, base, "upper_back")
+    check("calibration-expired" in plain(h.prop(s, "Session", "Flags")),
+          "lenient policy: session starts, marked calibration-expired (%s)" % plain(h.prop(s, "Session", "Flags")))
+    h.iface(s, "Session").Stop()
+    h.stop_daemon()
 finally:
     h.cleanup()
 finish()

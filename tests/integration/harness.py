@@ -194,8 +194,10 @@ class Harness:
                    ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:exitcode=66",
                    UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1")
         env.pop("JOURNAL_STREAM", None)
+        # STRIGILD_WRAPPER: e.g. "valgrind --error-exitcode=99 --leak-check=full"
+        wrapper = os.environ.get("STRIGILD_WRAPPER", "").split()
         self.daemon_proc = subprocess.Popen(
-            [STRIGILD, "--address", self.address, "--state-dir", self.state,
+            wrapper + [STRIGILD, "--address", self.address, "--state-dir", self.state,
              "--policy", POLICY, "--simulate", str(self.simulate),
              "--sim-signal", self.sim_signal] + ([] if hotplug else ["--no-hotplug"]) + list(extra),
             stdout=self.daemon_log, stderr=subprocess.STDOUT, env=env)

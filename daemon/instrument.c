@@ -284,6 +284,9 @@ void instrument_on_block(struct instrument *inst, const struct sg_block *blk)
 		inst->lost_samples += blk->nsamples;
 		return;
 	}
+	/* arrival of these samples (LimitExceeded carries it: daemon path latency) */
+	now = now_monotonic_usec();
+	inst->block_arrival_usec = now;
 	if (n > STRIGIL_MAX_SAMPLES_ANY)
 		n = STRIGIL_MAX_SAMPLES_ANY;
 	if (blk->lost_before) {
@@ -343,7 +346,6 @@ void instrument_on_block(struct instrument *inst, const struct sg_block *blk)
 
 	inst->force_n = feed ? sg_engine_force(inst->engine)
 			     : (double)out[n ? n - 1 : 0].force_n;
-	now = now_monotonic_usec();
 	if (now - inst->force_emitted_usec >= SGD_FORCE_EMIT_USEC &&
 	    fabs(inst->force_n - inst->force_emitted) >= 0.001) {
 		inst->force_emitted_usec = now;
@@ -601,6 +603,9 @@ static int method_open_stream(sd_bus_message *m, void *userdata, sd_bus_error *e
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) < 0)
 		return -errno;
 	setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+	/* No shutdown(sv[1], SHUT_WR) here: it makes sv[0] read EOF at once,
+	 * so stream_io() closed every stream right after OpenStream. A client
+	 * that writes only gets its junk discarded by stream_io(). */
 	c = calloc(1, sizeof(*c));
 	if (!c) {
 		close(sv[0]);

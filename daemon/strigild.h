@@ -113,6 +113,7 @@ struct instrument {
 	uint64_t sample_index;		/* samples since first streamed (incl. lost) */
 	uint64_t engine_base;		/* sample_index at the engine's time 0 */
 	uint64_t unplugged_usec;	/* monotonic time of an unplug while streaming */
+	uint64_t block_arrival_usec;	/* monotonic time the block in instrument_on_block() arrived */
 	double force_n;			/* live, NaN when not streaming */
 	uint64_t force_emitted_usec;
 	double force_emitted;

@@ -574,10 +574,12 @@ static void on_stroke(struct session *s, const struct sg_event *ev)
 	if (ev->stroke.peak_n > s->rec.peak_n)
 		s->rec.peak_n = ev->stroke.peak_n;
 	s->rec.load_s = sg_engine_load_seconds(s->inst->engine);
-	save_summary(s);
+	/* as for limits: the signal right after its own row's commit; the
+	 * summary (rebuilt from the rows at the end anyway) after it */
 	signal_dict(s, "StrokeCompleted", fill_stroke, &a);
 	sd_bus_emit_properties_changed(s->d->bus, s->path, SGD_IFACE_SESSION, "StrokeCount",
 				       "SecondsUnderLoad", "PeakN", NULL);
+	save_summary(s);
 }
 
 static void on_limit(struct session *s, const struct sg_event *ev)

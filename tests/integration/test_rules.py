@@ -81,7 +81,17 @@ try:
     check("anticoagulants" in p["LimitSource"], "LimitSource says anticoagulants (%s)" % p["LimitSource"])
     check(any("anticoagulants" in r for r in p["LimitReasons"]), "LimitReasons (%s)" % p["LimitReasons"])
     check("precaution" in p["Flags"], "flag precaution (%s)" % p["Flags"])
+    # ---- Delete: refused while a session uses the profile, then soft ----
+    expect_error(lambda: h.iface(anti, "Profile").Delete(), ERR + "Busy", "Delete a profile in use")
     h.iface(s, "Session").Stop()
+    nprof = len(plain(h.prop(ROOT, "Manager", "Profiles")))
+    h.iface(anti, "Profile").Delete()
+    check(len(plain(h.prop(ROOT, "Manager", "Profiles"))) == nprof - 1 and
+          anti not in plain(h.prop(ROOT, "Manager", "Profiles")), "Delete removes the profile object")
+    check(plain(h.prop(s, "Session", "Profile")) == anti and len(h.iface(s, "Session").GetStrokes()) == 0,
+          "the session's record keeps its profile path")
+    expect_error(lambda: h.manager.StartSession(SIM1, anti, "upper_back"), ERR + "NoSuchObject",
+                 "a deleted profile cannot start a session")
 
     # ---- calibration: expired refuses, history kept --------------------------------
     inst2 = h.iface(SIM2, "Instrument")

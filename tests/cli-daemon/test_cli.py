@@ -94,6 +94,7 @@ def test_profiles(h):
           "profile regions lists the policy's regions and conditions")
     region = regions[0]
     h.region = region
+    h.regions = regions
 
     rc, out, err = ctl(h, "profile", "add", "pt-cli-1", "--display-name", "AB",
                        "--max-force", "10", "--region-cap", "%s=6" % region,
@@ -212,8 +213,11 @@ def test_session_monitor_report_export(h, tmp):
                        "--override-reason", "GP cleared, letter on file")
     check(rc == 0 and "Started session" in out, "override starts it (%d: %s)" % (rc, err))
     sid = out.split()[2].rstrip(":") if rc == 0 else "0"
+    h.sid_override = sid
     s = ctl_json(h, "session", "show", sid)
     check(s and "override" in s.get("Flags", []), "override recorded in the session flags")
+    rc, out, err = ctl(h, "session", "show", sid)
+    check("GP cleared" in out, "session show gives the override reason")
     rc, out, err = ctl(h, "session", "stop", sid)
     check(rc == 0 and "Stopped session" in out, "session stop")
 
@@ -250,6 +254,16 @@ def test_session_monitor_report_export(h, tmp):
               "monitor shows the last stroke:\n" + pane(sock))
         view = pane(sock)
         check("LIMIT EXCEEDED" in view, "monitor shows the alarm:\n" + view)
+        debug.Unplug()
+        check(wait_for(lambda: "UNPLUGGED" in pane(sock), GUARD_S),
+              "monitor shows the instrument unplugged:\n" + pane(sock))
+        debug.Replug()
+        check(wait_for(lambda: "instrument plugged in" in pane(sock) and
+                       "SIM0001 S1  connected" in pane(sock), GUARD_S),
+              "monitor shows it plugged in again:\n" + pane(sock))
+        check(wait_for(lambda: h.prop(spath, "Session", "State") == "running", GUARD_S),
+              "the session runs again after the re-plug")
+        view = pane(sock)
         check("last stroke #%d" % len(strokes) in view and "rate " in view,
               "monitor shows last stroke and rate")
         check(tmux_fmt(sock, "#{alternate_on}") == "1", "monitor uses the alternate screen")
@@ -265,6 +279,52 @@ def test_session_monitor_report_export(h, tmp):
     finally:
         subprocess.run(["tmux", "-S", sock, "kill-server"], stderr=subprocess.DEVNULL)
 
+    # Region change: caps recomputed, shown by show.
+    other = [r for r in h.regions if r != h.region][0]
+    rc, out, err = ctl(h, "session", "region", sid, other)
+    check(rc == 0 and h.prop(spath, "Session", "Region") == other,
+          "session region (%d: %s)" % (rc, err.strip()))
+    rc, out, err = ctl(h, "session", "region", sid, "no_such_region")
+    check(rc == 2 and h.prop(spath, "Session", "Region") == other,
+          "unknown region refused, nothing changes (%d: %s)" % (rc, err.strip()))
+    rc, out, err = ctl(h, "session", "region", sid, h.region)
+    limit = h.prop(spath, "Session", "EffectiveLimitN")
+
+    # Without a terminal, --json: one JSON line per event, Ctrl-C ends it.
+    env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:exitcode=66")
+    mon = subprocess.Popen([CTL, "--address", h.address, "--json", "monitor", "SIM0001"],
+                           env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           universal_newlines=True)
+    lines = []
+    first = mon.stdout.readline()	# the session line: subscribed by then
+    lines.append(first)
+    debug.Play(dbus.Array([dbus.Struct((limit * 1.6, 0.6, 0.6), signature="ddd")],
+                          signature="(ddd)"))
+    want = {"stroke", "exceeded"}
+    seen = set()
+    end = time.monotonic() + GUARD_S
+    while want - seen and time.monotonic() < end:
+        line = mon.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        try:
+            seen.add(json.loads(line)["event"])
+        except (ValueError, KeyError):
+            check(False, "monitor --json line is JSON: %r" % line)
+    mon.send_signal(signal.SIGINT)
+    try:
+        rest, err = mon.communicate(timeout=GUARD_S)
+    except subprocess.TimeoutExpired:
+        mon.kill()
+        rest, err = mon.communicate()
+    check(json.loads(first).get("event") == "session", "monitor --json starts with the "
+          "session: %r" % first)
+    check(want <= seen, "monitor --json reports the stroke and the violation: %s" % lines)
+    check(mon.returncode == 0 and "Sanitizer" not in err,
+          "monitor --json ends cleanly on SIGINT (%d: %s)" % (mon.returncode, err[-300:]))
+    strokes = strokes + [(limit * 1.6, 0.6, 0.6)]
+
     # Pause, resume, stop and the report.
     rc, out, err = ctl(h, "session", "pause", sid)
     check(rc == 0 and h.prop(spath, "Session", "State") == "paused", "session pause")
@@ -276,15 +336,15 @@ def test_session_monitor_report_export(h, tmp):
     summary = json.loads(out) if rc == 0 else {}
     check(summary.get("strokes") == len(strokes), "stop --json summary: %s" % summary)
     nviol = summary.get("violations", 0)
-    check(nviol >= 2, "both over-limit strokes produced violations (%d)" % nviol)
+    check(nviol >= 3, "every over-limit stroke produced a violation (%d)" % nviol)
 
     rep = ctl_json(h, "session", "report", sid)
     if rep:
         check(len(rep["strokes"]) == len(strokes), "report --json: every stroke")
         over = [s for s in rep["strokes"] if s["peak_n"] > s["limit_n"]]
-        check(len(over) == 2, "report --json: two strokes over the limit")
+        check(len(over) == 3, "report --json: three strokes over the limit")
     rc, out, err = ctl(h, "session", "report", sid)
-    check(rc == 0 and out.count("  OVER") == 2 and "exceeded" in out and
+    check(rc == 0 and out.count("  OVER") == 3 and "exceeded" in out and
           "anticoagulants" in out, "report (text):\n" + out)
     rc, out, err = ctl(h, "session", "list")
     check(rc == 0 and "finished" in out, "session list")
@@ -297,7 +357,7 @@ def test_session_monitor_report_export(h, tmp):
     srows = [r for r in rows if r["kind"] == "stroke"]
     check(len(srows) == len(strokes), "csv: one row per stroke (%d)" % len(srows))
     check(len([r for r in rows if r["kind"] == "exceeded"]) == nviol, "csv: violations")
-    check(len([r for r in srows if r["flag"] == "exceeded"]) == 2, "csv: strokes flagged")
+    check(len([r for r in srows if r["flag"] == "exceeded"]) == 3, "csv: strokes flagged")
     check(all(r["patient_ref"] == "pt-cli-1" and r["session"] == sid for r in rows),
           "csv: patient reference and session on every row")
     peaks = sorted(float(r["peak_n"]) for r in srows)
@@ -334,11 +394,17 @@ def test_session_monitor_report_export(h, tmp):
     else:
         check(bool(obs), "every Observation: status, code, Patient/Device refs, UCUM N")
     flagged = [o for o in sobs if o.get("interpretation")]
-    check(len(flagged) == 2 and all(o["interpretation"][0]["coding"][0]["code"] == "HH"
-                                    for o in flagged), "the two violating strokes are flagged HH")
+    check(len(flagged) == 3 and all(o["interpretation"][0]["coding"][0]["code"] == "HH"
+                                    for o in flagged), "the violating strokes are flagged HH")
     pat = [e["resource"] for e in entries if e["resource"]["resourceType"] == "Patient"][0]
     check(pat["identifier"][0]["value"] == "pt-cli-1" and "name" not in pat,
           "Patient is the pseudonymous reference only")
+
+    rc, out, err = ctl(h, "--json", "export", "--format", "fhir", sid, h.sid_override)
+    b2 = json.loads(out) if rc == 0 else {}
+    kinds = [e["resource"]["resourceType"] for e in b2.get("entry", [])]
+    check(kinds.count("Patient") == 2 and kinds.count("Device") == 1 and
+          kinds.count("Procedure") == 2, "two sessions, two patients, one device: %s" % kinds)
 
     rc, out, err = ctl(h, "export", "--format", "fhir", "--output",
                        os.path.join(tmp, "none.json"), "99999")
@@ -449,6 +515,27 @@ def test_calibration(h, tmp):
           "text certificate")
     rc, out, err = ctl(h, "status")
     check("SIM0002" in out and "valid until" in out, "status shows the new due date")
+
+    # Interactive: answers on standard input (Enter to place, masses, id, y).
+    inter = ["calibrate", "--seconds", "0.55", "--zero-readings", "1", "--load-command", load,
+             "SIM0002"]
+    before = get_cal(h, SIM2)
+    rc, out, err = ctl(h, *inter, stdin="\n500\n\n", timeout=120,
+                       env_extra=calibrate_env(h, tmp))
+    check(rc == 130 and "input ended" in err and get_cal(h, SIM2) == before,
+          "interactive: end of input mid-way changes nothing (%d: %s)" % (rc, err[-300:]))
+    answers = "\n" + "500\n\n" + "1000\n\n" + "\n" + "700\n\n" + "tk 02\n" + "tk02\n" + "y\n"
+    rc, out, err = ctl(h, *inter, stdin=answers, timeout=120, env_extra=calibrate_env(h, tmp))
+    after = get_cal(h, SIM2)
+    check(rc == 0 and after["technician"] == "tk02",
+          "interactive calibration written after the confirmation (%d: %s)" % (rc, err[-500:]))
+    check("Place 1000.0 g" in err and "Technician id" in err and "1-16 printable" in err,
+          "interactive prompts, a bad technician id asked again")
+    check(abs(after["scale"][0] / true_scale - 1) < 2e-3, "interactive fit recovers the gain")
+    rc, out, err = ctl(h, *inter, stdin=answers.replace("y\n", "n\n"), timeout=120,
+                       env_extra=calibrate_env(h, tmp))
+    check(rc == 0 and "Not written" in err and get_cal(h, SIM2) == after,
+          "declining the write changes nothing (%d)" % rc)
 
 
 def test_completion(h):

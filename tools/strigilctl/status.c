@@ -111,6 +111,8 @@ int verb_status(int argc, char **argv)
 		if (sp && ctl_session_active(cj_str(sp, "State", NULL)))
 			json_object_array_add(sess, session_json(path, sp, objs));
 	}
+	cj_sort_by_str(insts, "serial");
+	cj_sort_by_int(sess, "id");
 	json_object_object_add(out, "instruments", insts);
 	json_object_object_add(out, "sessions", sess);
 

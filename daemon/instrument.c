@@ -1,0 +1,1078 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Instruments: one D-Bus object per serial, kept across re-plug. Backends
+ * (simulated, IIO, libusb) hand in blocks of raw counts; here they are
+ * calibrated, fed to the engine (live force, strokes, limits), to the
+ * calibration procedure (ReadPoint) and to OpenStream() sockets.
+ * Streaming runs only while someone needs it: a claim, an open stream, a
+ * pending ReadPoint or a session.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "stream.h"
+#include "strigild.h"
+
+#define MAX_STREAMS_PER_INSTRUMENT	16
+#define STREAM_SNDBUF			(64 * 1024)
+
+struct stream_client {
+	struct stream_client *next;
+	struct instrument *inst;
+	int fd;
+	sd_event_source *io;
+	uint64_t index;
+	uint32_t dropped;
+	uint32_t lost;
+};
+
+struct read_point {
+	struct read_point *next;
+	sd_bus_message *m;
+	uint64_t want, n;
+	double mean[STRIGIL_MAX_CHANNELS];
+	double m2[STRIGIL_MAX_CHANNELS];
+};
+
+static const char *const channel_names[STRIGIL_MAX_CHANNELS] = {
+	"normal", "shear_x", "shear_y", "tilt",
+};
+
+/* Fresh engine state; sample times restart at 0 (session time). */
+void instrument_reset_engine(struct instrument *inst, const struct sg_limit_config *lc)
+{
+	struct sg_limit_config none;
+
+	if (!lc) {
+		sg_limit_config_default(&none);
+		none.limit_n = 0;
+		none.max_strokes = 0;
+		none.max_load_s = 0;
+		lc = &none;
+	}
+	sg_engine_init(inst->engine, &inst->d->stroke_config, lc);
+	inst->engine_base = inst->sample_index;
+}
+
+static void emit(struct instrument *inst, const char *prop)
+{
+	sd_bus_emit_properties_changed(inst->d->bus, inst->path, SGD_IFACE_INSTRUMENT,
+				       prop, NULL);
+}
+
+struct instrument *instrument_find_serial(struct daemon *d, const char *serial)
+{
+	struct instrument *i;
+
+	for (i = d->instruments; i; i = i->next)
+		if (strcmp(i->info.serial, serial) == 0)
+			return i;
+	return NULL;
+}
+
+struct instrument *instrument_find_path(struct daemon *d, const char *path)
+{
+	struct instrument *i;
+
+	for (i = d->instruments; i; i = i->next)
+		if (strcmp(i->path, path) == 0)
+			return i;
+	return NULL;
+}
+
+bool instrument_calibration_valid(const struct instrument *inst, int64_t now_s)
+{
+	return inst->cal.cal_date > 0 && (inst->cal.due_date == 0 || now_s < inst->cal.due_date);
+}
+
+/* ---- streaming ------------------------------------------------------- */
+
+static bool streaming_wanted(struct instrument *inst)
+{
+	if (!inst->connected)
+		return false;
+	if (inst->session && inst->session->state == SESSION_RUNNING)
+		return true;
+	return sd_bus_track_count(inst->claims) > 0 || inst->streams || inst->reads;
+}
+
+static void reads_fail(struct instrument *inst, const char *name, const char *msg)
+{
+	while (inst->reads) {
+		struct read_point *rp = inst->reads;
+
+		inst->reads = rp->next;
+		sd_bus_reply_method_errorf(rp->m, name, "%s", msg);
+		sd_bus_message_unref(rp->m);
+		free(rp);
+	}
+}
+
+void instrument_update_streaming(struct instrument *inst)
+{
+	bool want = streaming_wanted(inst);
+	int r;
+
+	if (want == inst->streaming)
+		return;
+	if (want) {
+		r = inst->ops->start(inst);
+		if (r < 0) {
+			log_err("%s: cannot start streaming: %s", inst->info.serial, strerror(-r));
+			reads_fail(inst, SGD_ERR_DEVICE_ERROR,
+				   "The instrument refused to start streaming.");
+			return;
+		}
+		inst->streaming = true;
+		/* A session keeps its engine state across a re-plug. */
+		if (!inst->session)
+			instrument_reset_engine(inst, NULL);
+		log_debug("%s: streaming at %u Hz", inst->info.serial, inst->rate_hz);
+	} else {
+		if (inst->connected)
+			inst->ops->stop(inst);
+		inst->streaming = false;
+		inst->force_n = NAN;
+		emit(inst, "ForceN");
+		log_debug("%s: streaming stopped", inst->info.serial);
+	}
+	emit(inst, "Streaming");
+}
+
+void instrument_set_alert(struct instrument *inst, enum strigil_alert a)
+{
+	if (inst->alert == a)
+		return;
+	inst->alert = a;
+	if (inst->connected && inst->ops->set_alert) {
+		int r = inst->ops->set_alert(inst, a);
+
+		if (r < 0)
+			log_warn("%s: SET_ALERT failed: %s", inst->info.serial, strerror(-r));
+	}
+	emit(inst, "Alert");
+}
+
+static void stream_client_free(struct stream_client *c)
+{
+	struct stream_client **pp;
+
+	for (pp = &c->inst->streams; *pp; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	sd_event_source_disable_unref(c->io);
+	close(c->fd);
+	free(c);
+}
+
+static void streams_send(struct instrument *inst, const struct strigil_stream_sample *smp,
+			 unsigned n, uint32_t lost)
+{
+	struct stream_client *c, *next;
+	struct {
+		struct strigil_stream_hdr h;
+		struct strigil_stream_sample s[STRIGIL_STREAM_MAX_SAMPLES];
+	} pkt;
+
+	memcpy(pkt.s, smp, n * sizeof(*smp));
+	for (c = inst->streams; c; c = next) {
+		ssize_t w;
+
+		next = c->next;
+		c->lost += lost;
+		pkt.h = (struct strigil_stream_hdr){
+			.magic = STRIGIL_STREAM_MAGIC,
+			.version = STRIGIL_STREAM_VERSION,
+			.count = (uint16_t)n,
+			.first_index = c->index,
+			.dropped = c->dropped,
+			.lost = c->lost,
+		};
+		w = send(c->fd, &pkt, sizeof(pkt.h) + n * sizeof(*smp),
+			 MSG_DONTWAIT | MSG_NOSIGNAL);
+		c->index += n;
+		if (w >= 0) {
+			c->dropped = 0;
+			c->lost = 0;
+		} else if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) {
+			/* The reader is slow: drop, count, never block or queue. */
+			c->dropped += n;
+		} else {
+			log_debug("%s: stream client gone: %m", inst->info.serial);
+			stream_client_free(c);
+			instrument_update_streaming(inst);
+		}
+	}
+}
+
+static void read_point_add(struct read_point *rp, unsigned nch, const int32_t *raw)
+{
+	unsigned k;
+
+	rp->n++;
+	for (k = 0; k < nch; k++) {
+		double x = raw[k], delta = x - rp->mean[k];
+
+		rp->mean[k] += delta / (double)rp->n;
+		rp->m2[k] += delta * (x - rp->mean[k]);
+	}
+}
+
+static void read_point_finish(struct instrument *inst, struct read_point *rp)
+{
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	unsigned k;
+	int r;
+
+	r = sd_bus_message_new_method_return(rp->m, &reply);
+	if (r >= 0)
+		r = sd_bus_message_open_container(reply, 'a', "(sddt)");
+	for (k = 0; r >= 0 && k < inst->nchannels; k++) {
+		double sd = rp->n > 1 ? sqrt(rp->m2[k] / (double)(rp->n - 1)) : 0;
+
+		r = sd_bus_message_append(reply, "(sddt)", channel_names[inst->channels[k]],
+					  rp->mean[k], sd, (uint64_t)rp->n);
+	}
+	if (r >= 0)
+		r = sd_bus_message_close_container(reply);
+	if (r >= 0)
+		r = sd_bus_send(NULL, reply, NULL);
+	if (r < 0)
+		log_warn("%s: ReadPoint reply failed: %s", inst->info.serial, strerror(-r));
+}
+
+static void reads_feed(struct instrument *inst, const int32_t *raw)
+{
+	struct read_point **pp = &inst->reads;
+
+	while (*pp) {
+		struct read_point *rp = *pp;
+
+		read_point_add(rp, inst->nchannels, raw);
+		if (rp->n >= rp->want) {
+			*pp = rp->next;
+			read_point_finish(inst, rp);
+			sd_bus_message_unref(rp->m);
+			free(rp);
+			continue;
+		}
+		pp = &rp->next;
+	}
+}
+
+/* The hot path: O(channels) per sample, no allocation. */
+void instrument_on_block(struct instrument *inst, const struct sg_block *blk)
+{
+	struct strigil_stream_sample out[STRIGIL_MAX_SAMPLES_ANY];
+	struct sg_event ev[SG_MAX_EVENTS_PER_SAMPLE];
+	struct session *s = inst->session;
+	bool feed = !s || s->state == SESSION_RUNNING;
+	unsigned i, k, n = blk->nsamples;
+	uint64_t now;
+
+	if (!inst->streaming || blk->nchannels != inst->nchannels)
+		return;
+	/* arrival of these samples (LimitExceeded carries it: daemon path latency) */
+	now = now_monotonic_usec();
+	inst->block_arrival_usec = now;
+	if (n > STRIGIL_MAX_SAMPLES_ANY)
+		n = STRIGIL_MAX_SAMPLES_ANY;
+	if (blk->lost_before) {
+		inst->lost_samples += blk->lost_before;
+		inst->sample_index += blk->lost_before;
+		if (s)
+			s->lost_samples += blk->lost_before;
+		if (feed)
+			sg_engine_gap(inst->engine, blk->lost_before);
+		else if (s)
+			s->paused_samples += blk->lost_before;
+		emit(inst, "LostSamples");
+	}
+	for (i = 0; i < n; i++) {
+		struct sg_sample smp = {
+			.t_s = (double)(inst->sample_index - inst->engine_base) / inst->rate_hz,
+		};
+		double v[STRIGIL_MAX_CHANNELS] = { 0 };
+		int nev;
+
+		for (k = 0; k < inst->nchannels; k++)
+			v[inst->channels[k]] = sg_calibration_apply(&inst->cal, inst->channels[k],
+								    blk->raw[i][k]);
+		smp.force_n = v[STRIGIL_CH_NORMAL];
+		smp.shear_x_n = v[STRIGIL_CH_SHEAR_X];
+		smp.shear_y_n = v[STRIGIL_CH_SHEAR_Y];
+		smp.tilt_deg = v[STRIGIL_CH_TILT];
+		if (inst->info.channel_mask & (STRIGIL_CH_BIT(STRIGIL_CH_SHEAR_X) |
+					       STRIGIL_CH_BIT(STRIGIL_CH_SHEAR_Y)))
+			smp.has |= SG_HAS_SHEAR;
+		if (inst->info.channel_mask & STRIGIL_CH_BIT(STRIGIL_CH_TILT))
+			smp.has |= SG_HAS_TILT;
+
+		out[i] = (struct strigil_stream_sample){
+			.t_s = smp.t_s, .force_n = (float)smp.force_n,
+			.shear_x_n = (float)smp.shear_x_n, .shear_y_n = (float)smp.shear_y_n,
+			.tilt_deg = (float)smp.tilt_deg, .has = smp.has, .flags = blk->flags,
+		};
+		if (inst->reads)
+			reads_feed(inst, blk->raw[i]);
+		if (feed) {
+			nev = sg_engine_feed(inst->engine, &smp, ev, SG_MAX_EVENTS_PER_SAMPLE);
+			if (nev > 0 && s)
+				session_on_events(s, ev, nev);
+			/* session_on_events may end the session (never frees inst). */
+			s = inst->session;
+			feed = !s || s->state == SESSION_RUNNING;
+		} else if (s) {
+			s->paused_samples++;
+		}
+		inst->sample_index++;
+		if (!inst->streaming)
+			return;
+	}
+	if (inst->streams)
+		streams_send(inst, out, n, blk->lost_before);
+
+	inst->force_n = feed ? sg_engine_force(inst->engine)
+			     : (double)out[n ? n - 1 : 0].force_n;
+	if (now - inst->force_emitted_usec >= SGD_FORCE_EMIT_USEC &&
+	    fabs(inst->force_n - inst->force_emitted) >= 0.001) {
+		inst->force_emitted_usec = now;
+		inst->force_emitted = inst->force_n;
+		emit(inst, "ForceN");
+	}
+}
+
+void instrument_set_connected(struct instrument *inst, bool connected)
+{
+	if (inst->connected == connected)
+		return;
+	inst->connected = connected;
+	log_info("%s: %s", inst->info.serial, connected ? "connected" : "disconnected");
+	if (connected && inst->unplugged_usec) {
+		/* What the instrument would have sent while unplugged is lost. */
+		uint64_t lost = (now_monotonic_usec() - inst->unplugged_usec) * inst->rate_hz / 1000000u;
+
+		inst->unplugged_usec = 0;
+		inst->lost_samples += lost;
+		inst->sample_index += lost;
+		if (inst->session) {
+			inst->session->lost_samples += lost;
+			inst->session->paused_samples += lost;
+		}
+		emit(inst, "LostSamples");
+	}
+	if (!connected) {
+		/* The backend is gone; nothing to stop. */
+		if (inst->streaming) {
+			inst->unplugged_usec = now_monotonic_usec();
+			inst->streaming = false;
+			inst->force_n = NAN;
+			emit(inst, "Streaming");
+			emit(inst, "ForceN");
+		}
+		reads_fail(inst, SGD_ERR_DISCONNECTED,
+			   "The instrument was unplugged during the measurement; plug it in and repeat.");
+		inst->alert = STRIGIL_ALERT_OFF;
+	}
+	emit(inst, "Connected");
+	if (inst->session)
+		session_on_connected(inst->session, connected);
+	instrument_update_streaming(inst);
+}
+
+/* ---- lifetime ---------------------------------------------------------- */
+
+static int claims_empty(sd_bus_track *t, void *userdata)
+{
+	struct instrument *inst = userdata;
+
+	emit(inst, "Claims");
+	instrument_update_streaming(inst);
+	/* 0 would make sd-bus queue the (still empty) track again at once */
+	return 1;
+}
+
+struct instrument *instrument_new(struct daemon *d, const struct sg_device_info *info,
+				  const struct backend_ops *ops, void *backend)
+{
+	struct instrument *inst = calloc(1, sizeof(*inst));
+	struct sgd_instrument_rec rec = { 0 };
+	unsigned ch;
+	int r;
+
+	if (!inst)
+		return NULL;
+	inst->d = d;
+	inst->info = *info;
+	inst->ops = ops;
+	inst->backend = backend;
+	inst->force_n = NAN;
+	inst->rate_hz = info->default_rate_hz ? info->default_rate_hz : 1000;
+	for (ch = 0; ch < STRIGIL_MAX_CHANNELS; ch++)
+		if (info->channel_mask & STRIGIL_CH_BIT(ch))
+			inst->channels[inst->nchannels++] = (uint8_t)ch;
+	inst->engine = sg_engine_new(&d->stroke_config, NULL);
+	r = sd_bus_path_encode(SGD_PATH_INSTRUMENT, info->serial, &inst->path);
+	if (!inst->engine || r < 0)
+		goto fail;
+	r = sd_bus_track_new(d->bus, &inst->claims, claims_empty, inst);
+	if (r < 0)
+		goto fail;
+	sd_bus_track_set_recursive(inst->claims, true);
+
+	snprintf(rec.serial, sizeof(rec.serial), "%s", info->serial);
+	snprintf(rec.model, sizeof(rec.model), "%s", info->model);
+	snprintf(rec.firmware, sizeof(rec.firmware), "%s", info->firmware);
+	rec.first_seen_us = rec.last_seen_us = (int64_t)now_realtime_usec();
+	r = sgd_store_instrument_seen(d->store, &rec);
+	if (r < 0)
+		log_warn("%s: cannot record instrument: %s", info->serial,
+			 sgd_store_errmsg(d->store));
+	return inst;
+fail:
+	sg_engine_free(inst->engine);
+	free(inst->path);
+	free(inst);
+	return NULL;
+}
+
+/* Adds it to the daemon and announces it. inst->cal must be set. */
+void instrument_publish(struct instrument *inst)
+{
+	struct daemon *d = inst->d;
+	struct sgd_calibration_rec *hist = NULL;
+	size_t n = 0;
+
+	inst->next = d->instruments;
+	d->instruments = inst;
+	inst->connected = true;
+	/* The device's own calibration starts the history if it is new. */
+	if (inst->cal.cal_date > 0 &&
+	    sgd_store_calibration_list(d->store, inst->info.serial, &hist, &n) >= 0 &&
+	    (n == 0 || hist[0].cal.cal_date != inst->cal.cal_date ||
+	     memcmp(hist[0].cal.scale, inst->cal.scale, sizeof(inst->cal.scale)) != 0)) {
+		struct sgd_calibration_rec rec = { 0 };
+
+		snprintf(rec.instrument, sizeof(rec.instrument), "%s", inst->info.serial);
+		rec.written_us = (int64_t)now_realtime_usec();
+		rec.cal = inst->cal;
+		if (sgd_store_calibration_add(d->store, &rec) < 0)
+			log_warn("%s: cannot record calibration: %s", inst->info.serial,
+				 sgd_store_errmsg(d->store));
+	}
+	free(hist);
+	log_info("%s: new %s instrument %s firmware %s (%s)", inst->info.serial,
+		 inst->ops->name, inst->info.model, inst->info.firmware, inst->path);
+	sd_bus_emit_object_added(d->bus, inst->path);
+	sd_bus_emit_signal(d->bus, SGD_ROOT, SGD_IFACE_MANAGER, "InstrumentAdded", "o",
+			   inst->path);
+	manager_emit_changed(d, "Instruments");
+}
+
+void instrument_free(struct instrument *inst)
+{
+	while (inst->streams)
+		stream_client_free(inst->streams);
+	reads_fail(inst, SGD_ERR_DISCONNECTED, "The instrument went away.");
+	if (inst->ops && inst->ops->destroy)
+		inst->ops->destroy(inst);
+	sd_bus_track_unref(inst->claims);
+	sg_engine_free(inst->engine);
+	free(inst->path);
+	free(inst);
+}
+
+void instrument_remove(struct instrument *inst)
+{
+	struct daemon *d = inst->d;
+	struct instrument **pp;
+
+	instrument_set_connected(inst, false);
+	if (inst->session)
+		session_detach_instrument(inst->session);
+	for (pp = &d->instruments; *pp; pp = &(*pp)->next)
+		if (*pp == inst) {
+			*pp = inst->next;
+			break;
+		}
+	sd_bus_emit_object_removed(d->bus, inst->path);
+	sd_bus_emit_signal(d->bus, SGD_ROOT, SGD_IFACE_MANAGER, "InstrumentRemoved", "o",
+			   inst->path);
+	manager_emit_changed(d, "Instruments");
+	instrument_free(inst);
+}
+
+/* ---- D-Bus ------------------------------------------------------------ */
+
+static int need_connected(struct instrument *inst, sd_bus_error *error)
+{
+	if (inst->connected)
+		return 0;
+	return sd_bus_error_setf(error, SGD_ERR_DISCONNECTED,
+				 "Instrument %s is unplugged; plug it in and retry.",
+				 inst->info.serial);
+}
+
+static int method_claim(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	struct instrument *inst = userdata;
+	int r;
+
+	r = sd_bus_track_add_sender(inst->claims, m);
+	if (r < 0)
+		return r;
+	emit(inst, "Claims");
+	instrument_update_streaming(inst);
+	return sd_bus_reply_method_return(m, NULL);
+}
+
+static int method_release(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	struct instrument *inst = userdata;
+	int r;
+
+	if (sd_bus_track_count_sender(inst->claims, m) <= 0)
+		return sd_bus_error_setf(error, SGD_ERR_NOT_CLAIMED,
+					 "You hold no claim on instrument %s.", inst->info.serial);
+	r = sd_bus_track_remove_sender(inst->claims, m);
+	if (r < 0)
+		return r;
+	emit(inst, "Claims");
+	instrument_update_streaming(inst);
+	return sd_bus_reply_method_return(m, NULL);
+}
+
+static int method_tare(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	struct instrument *inst = userdata;
+	int r = need_connected(inst, error);
+
+	if (r < 0)
+		return r;
+	if (!inst->streaming)
+		return sd_bus_error_setf(error, SGD_ERR_NOT_CLAIMED,
+					 "Instrument %s is not streaming; Claim() it or start a session first.",
+					 inst->info.serial);
+	sg_engine_tare(inst->engine);
+	return sd_bus_reply_method_return(m, NULL);
+}
+
+static int stream_io(sd_event_source *src, int fd, uint32_t revents, void *userdata)
+{
+	struct stream_client *c = userdata;
+	struct instrument *inst = c->inst;
+	char buf[64];
+
+	/* Clients never send; anything readable is EOF or junk to discard. */
+	if (!(revents & (EPOLLHUP | EPOLLERR)) && recv(fd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+		return 0;
+	stream_client_free(c);
+	instrument_update_streaming(inst);
+	return 0;
+}
+
+static int method_open_stream(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	struct instrument *inst = userdata;
+	struct stream_client *c, *it;
+	int sv[2], sndbuf = STREAM_SNDBUF, r;
+	unsigned count = 0;
+
+	for (it = inst->streams; it; it = it->next)
+		count++;
+	if (count >= MAX_STREAMS_PER_INSTRUMENT)
+		return sd_bus_error_setf(error, SGD_ERR_BUSY,
+					 "Instrument %s already has %u open streams; close one first.",
+					 inst->info.serial, count);
+	r = need_connected(inst, error);
+	if (r < 0)
+		return r;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) < 0)
+		return -errno;
+	setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+	/* No shutdown(sv[1], SHUT_WR) here: it makes sv[0] read EOF at once,
+	 * so stream_io() closed every stream right after OpenStream. A client
+	 * that writes only gets its junk discarded by stream_io(). */
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		close(sv[0]);
+		close(sv[1]);
+		return -ENOMEM;
+	}
+	c->inst = inst;
+	c->fd = sv[0];
+	r = sd_event_add_io(inst->d->event, &c->io, c->fd, EPOLLIN, stream_io, c);
+	if (r < 0) {
+		close(sv[0]);
+		close(sv[1]);
+		free(c);
+		return r;
+	}
+	c->next = inst->streams;
+	inst->streams = c;
+	r = sd_bus_reply_method_return(m, "h", sv[1]);
+	close(sv[1]);
+	if (r < 0) {
+		stream_client_free(c);
+		return r;
+	}
+	instrument_update_streaming(inst);
+	return 1;
+}
+
+static int method_read_point(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	struct instrument *inst = userdata;
+	struct read_point *rp;
+	double seconds;
+	int r;
+
+	r = sd_bus_message_read(m, "d", &seconds);
+	if (r < 0)
+		return r;
+	if (!double_ok(seconds) || seconds < 0.1 || seconds > 30)
+		return error_invalid(error, "ReadPoint needs 0.1 to 30 seconds, got %g.", seconds);
+	r = need_connected(inst, error);
+	if (r < 0)
+		return r;
+	if (sd_bus_track_count_sender(inst->claims, m) <= 0)
+		return sd_bus_error_setf(error, SGD_ERR_NOT_CLAIMED,
+					 "Claim() instrument %s before reading calibration points.",
+					 inst->info.serial);
+	rp = calloc(1, sizeof(*rp));
+	if (!rp)
+		return -ENOMEM;
+	rp->m = sd_bus_message_ref(m);
+	rp->want = (uint64_t)ceil(seconds * inst->rate_hz);
+	rp->next = inst->reads;
+	inst->reads = rp;
+	instrument_update_streaming(inst);
+	return 1;	/* answered when enough samples were averaged */
+}
+
+static int append_calibration(sd_bus_message *reply, const struct instrument *inst,
+			      const struct sg_calibration *c, int64_t written_us,
+			      const char *actor)
+{
+	int64_t now = (int64_t)(now_realtime_usec() / 1000000u);
+	double v[STRIGIL_MAX_CHANNELS];
+	unsigned k;
+	int r;
+
+	r = sd_bus_message_open_container(reply, 'a', "{sv}");
+	if (r < 0)
+		return r;
+	r = sd_bus_message_append(reply, "{sv}{sv}{sv}{sv}",
+				  "date", "t", (uint64_t)(c->cal_date > 0 ? c->cal_date : 0) * 1000000u,
+				  "due", "t", (uint64_t)(c->due_date > 0 ? c->due_date : 0) * 1000000u,
+				  "technician", "s", c->technician,
+				  "valid", "b", c->cal_date > 0 && (c->due_date == 0 || now < c->due_date));
+	if (r < 0)
+		return r;
+	r = sd_bus_message_open_container(reply, 'e', "sv");
+	if (r >= 0)
+		r = sd_bus_message_append(reply, "s", "channels");
+	if (r >= 0)
+		r = sd_bus_message_open_container(reply, 'v', "as");
+	if (r >= 0)
+		r = sd_bus_message_open_container(reply, 'a', "s");
+	for (k = 0; r >= 0 && k < inst->nchannels; k++)
+		r = sd_bus_message_append(reply, "s", channel_names[inst->channels[k]]);
+	if (r >= 0)
+		r = sd_bus_message_close_container(reply);
+	if (r >= 0)
+		r = sd_bus_message_close_container(reply);
+	if (r >= 0)
+		r = sd_bus_message_close_container(reply);
+	if (r < 0)
+		return r;
+	for (k = 0; k < inst->nchannels; k++)
+		v[k] = c->offset[inst->channels[k]];
+	r = sd_bus_message_open_container(reply, 'e', "sv");
+	if (r >= 0)
+		r = sd_bus_message_append(reply, "s", "offset");
+	if (r >= 0)
+		r = sd_bus_message_open_container(reply, 'v', "ad");
+	if (r >= 0)
+		r = sd_bus_message_append_array(reply, 'd', v, inst->nchannels * sizeof(double));
+	if (r >= 0)
+		r = sd_bus_message_close_container(reply);
+	if (r >= 0)
+		r = sd_bus_message_close_container(reply);
+	if (r < 0)
+		return r;
+	for (k = 0; k < inst->nchannels; k++)
+		v[k] = c->scale[inst->channels[k]];
+	r = sd_bus_message_open_container(reply, 'e', "sv");
+	if (r >= 0)
+		r = sd_bus_message_append(reply, "s", "scale");
+	if (r >= 0)
+		r = sd_bus_message_open_container(reply, 'v', "ad");
+	if (r >= 0)
+		r = sd_bus_message_append_array(reply, 'd', v, inst->nchannels * sizeof(double));
+	if (r >= 0)
+		r = sd_bus_message_close_container(reply);
+	if (r >= 0)
+		r = sd_bus_message_close_container(reply);
+	if (r < 0)
+		return r;
+	if (written_us >= 0) {
+		r = sd_bus_message_append(reply, "{sv}{sv}", "written_at", "t", (uint64_t)written_us,
+					  "actor", "s", actor);
+		if (r < 0)
+			return r;
+	}
+	return sd_bus_message_close_container(reply);
+}
+
+static int method_get_calibration(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	struct instrument *inst = userdata;
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	int r;
+
+	r = sd_bus_message_new_method_return(m, &reply);
+	if (r >= 0)
+		r = append_calibration(reply, inst, &inst->cal, -1, NULL);
+	if (r < 0)
+		return r;
+	return sd_bus_send(NULL, reply, NULL);
+}
+
+static int method_get_calibration_history(sd_bus_message *m, void *userdata,
+					  sd_bus_error *error)
+{
+	struct instrument *inst = userdata;
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	struct sgd_calibration_rec *hist = NULL;
+	size_t n = 0, i;
+	int r;
+
+	r = sgd_store_calibration_list(inst->d->store, inst->info.serial, &hist, &n);
+	if (r < 0)
+		return error_storage(error, r, "read the calibration history");
+	r = sd_bus_message_new_method_return(m, &reply);
+	if (r >= 0)
+		r = sd_bus_message_open_container(reply, 'a', "a{sv}");
+	for (i = 0; r >= 0 && i < n; i++)
+		r = append_calibration(reply, inst, &hist[i].cal, hist[i].written_us,
+				       hist[i].actor);
+	if (r >= 0)
+		r = sd_bus_message_close_container(reply);
+	free(hist);
+	if (r < 0)
+		return r;
+	return sd_bus_send(NULL, reply, NULL);
+}
+
+static int read_double_array(sd_bus_message *m, double *out, unsigned want,
+			     const char *key, sd_bus_error *error)
+{
+	const void *p;
+	size_t sz;
+	int r;
+
+	r = sd_bus_message_read_array(m, 'd', &p, &sz);
+	if (r < 0)
+		return r;
+	if (sz != want * sizeof(double))
+		return error_invalid(error, "Calibration key '%s' needs %u values (one per channel), got %zu.",
+				     key, want, sz / sizeof(double));
+	memcpy(out, p, sz);
+	return 0;
+}
+
+static int write_calibration(sd_bus_message *m, void *userdata, sd_bus_error *error);
+
+static int method_write_calibration(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	int r = write_calibration(m, userdata, error);
+
+	return r < 0 ? error_malformed(error, r) : r;
+}
+
+static int write_calibration(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	struct instrument *inst = userdata;
+	struct sg_calibration c = inst->cal;
+	struct strigil_calibration wire;
+	struct sgd_calibration_rec rec = { 0 };
+	double offset[STRIGIL_MAX_CHANNELS], scale[STRIGIL_MAX_CHANNELS];
+	bool have_tech = false, have_due = false, have_off = false, have_scale = false;
+	uint64_t date_us = now_realtime_usec(), due_us = 0;
+	const char *tech = NULL;
+	unsigned k;
+	uid_t uid = (uid_t)-1;
+	sd_bus_creds *creds = NULL;
+	int r;
+
+	r = sd_bus_message_enter_container(m, 'a', "{sv}");
+	if (r < 0)
+		return r;
+	while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+		const char *key;
+
+		r = sd_bus_message_read(m, "s", &key);
+		if (r < 0)
+			return r;
+		if (strcmp(key, "technician") == 0) {
+			r = sd_bus_message_read(m, "v", "s", &tech);
+			have_tech = true;
+		} else if (strcmp(key, "date") == 0) {
+			r = sd_bus_message_read(m, "v", "t", &date_us);
+		} else if (strcmp(key, "due") == 0) {
+			r = sd_bus_message_read(m, "v", "t", &due_us);
+			have_due = true;
+		} else if (strcmp(key, "offset") == 0 || strcmp(key, "scale") == 0) {
+			bool is_off = key[0] == 'o';
+
+			r = sd_bus_message_enter_container(m, 'v', "ad");
+			if (r < 0)
+				goto bad_type;
+			r = read_double_array(m, is_off ? offset : scale, inst->nchannels, key, error);
+			if (r < 0)
+				return r;
+			r = sd_bus_message_exit_container(m);
+			if (is_off)
+				have_off = true;
+			else
+				have_scale = true;
+		} else {
+			return error_invalid(error, "Unknown calibration key '%s' (known: technician, date, due, offset, scale).",
+					     key);
+		}
+		if (r < 0)
+			goto bad_type;
+		r = sd_bus_message_exit_container(m);
+		if (r < 0)
+			return r;
+	}
+	if (r < 0)
+		return r;
+	r = sd_bus_message_exit_container(m);
+	if (r < 0)
+		return r;
+
+	if (!have_tech || !have_due || !have_off || !have_scale)
+		return error_invalid(error, "WriteCalibration needs technician, due, offset and scale.");
+	if (!*tech || strlen(tech) >= sizeof(c.technician))
+		return error_invalid(error, "Technician id must be 1 to %zu characters.",
+				     sizeof(c.technician) - 1);
+	for (k = 0; tech[k]; k++)
+		if (tech[k] < 0x21 || tech[k] > 0x7e)
+			return error_invalid(error, "Technician id must be printable ASCII without spaces.");
+	if (date_us == 0 || due_us <= date_us)
+		return error_invalid(error, "The due date must come after the calibration date.");
+	for (k = 0; k < inst->nchannels; k++) {
+		if (!double_ok(offset[k]) || fabs(offset[k]) > 2147483647.0)
+			return error_invalid(error, "Offset of channel %s is not a finite raw count.",
+					     channel_names[inst->channels[k]]);
+		if (!double_ok(scale[k]) || scale[k] <= 0 || scale[k] > 1.0)
+			return error_invalid(error, "Scale of channel %s must be finite, > 0 and <= 1 unit per count.",
+					     channel_names[inst->channels[k]]);
+	}
+	r = need_connected(inst, error);
+	if (r < 0)
+		return r;
+
+	memset(&c, 0, sizeof(c));
+	c.channel_mask = inst->info.channel_mask;
+	for (k = 0; k < inst->nchannels; k++) {
+		c.offset[inst->channels[k]] = offset[k];
+		c.scale[inst->channels[k]] = scale[k];
+	}
+	c.cal_date = (int64_t)(date_us / 1000000u);
+	c.due_date = (int64_t)(due_us / 1000000u);
+	snprintf(c.technician, sizeof(c.technician), "%s", tech);
+	r = sg_calibration_to_wire(&c, &wire);
+	if (r < 0)
+		return error_invalid(error, "The calibration does not fit the instrument's format (offset or scale out of range).");
+	/* What the device will store, exactly (rounded to its resolution). */
+	r = sg_calibration_from_wire(&wire, &c);
+	if (r < 0)
+		return error_invalid(error, "The calibration does not round-trip through the wire format.");
+	if (inst->ops->write_calibration) {
+		r = inst->ops->write_calibration(inst, &c);
+		if (r < 0)
+			return sd_bus_error_setf(error, SGD_ERR_DEVICE_ERROR,
+						 "Instrument %s refused the calibration (%s); the old one is still active.",
+						 inst->info.serial, strerror(-r));
+	}
+	inst->cal = c;
+	if (sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID, &creds) >= 0)
+		sd_bus_creds_get_euid(creds, &uid);
+	sd_bus_creds_unref(creds);
+	snprintf(rec.instrument, sizeof(rec.instrument), "%s", inst->info.serial);
+	snprintf(rec.actor, sizeof(rec.actor), "uid:%d", (int)uid);
+	rec.written_us = (int64_t)now_realtime_usec();
+	rec.cal = c;
+	r = sgd_store_calibration_add(inst->d->store, &rec);
+	if (r < 0)
+		log_err("%s: calibration written to the device but not recorded: %s",
+			inst->info.serial, sgd_store_errmsg(inst->d->store));
+	log_info("%s: calibration written by technician %s (uid %d), due %lld",
+		 inst->info.serial, c.technician, (int)uid, (long long)c.due_date);
+	sd_bus_emit_properties_changed(inst->d->bus, inst->path, SGD_IFACE_INSTRUMENT,
+				       "CalibrationDate", "CalibrationDue", "CalibrationValid",
+				       "CalibrationTechnician", NULL);
+	return sd_bus_reply_method_return(m, NULL);
+bad_type:
+	return error_invalid(error, "A calibration key has the wrong type (technician s, date t, due t, offset ad, scale ad).");
+}
+
+static int prop_get(sd_bus *bus, const char *path, const char *interface,
+		    const char *property, sd_bus_message *reply, void *userdata,
+		    sd_bus_error *error)
+{
+	struct instrument *inst = userdata;
+	int64_t now = (int64_t)(now_realtime_usec() / 1000000u);
+	unsigned k;
+	int r;
+
+	if (strcmp(property, "Serial") == 0)
+		return sd_bus_message_append(reply, "s", inst->info.serial);
+	if (strcmp(property, "Model") == 0)
+		return sd_bus_message_append(reply, "s", inst->info.model);
+	if (strcmp(property, "Firmware") == 0)
+		return sd_bus_message_append(reply, "s", inst->info.firmware);
+	if (strcmp(property, "Backend") == 0)
+		return sd_bus_message_append(reply, "s", inst->ops->name);
+	if (strcmp(property, "Connected") == 0)
+		return sd_bus_message_append(reply, "b", inst->connected);
+	if (strcmp(property, "SampleRateHz") == 0)
+		return sd_bus_message_append(reply, "u", inst->rate_hz);
+	if (strcmp(property, "Channels") == 0) {
+		r = sd_bus_message_open_container(reply, 'a', "s");
+		for (k = 0; r >= 0 && k < inst->nchannels; k++)
+			r = sd_bus_message_append(reply, "s", channel_names[inst->channels[k]]);
+		return r < 0 ? r : sd_bus_message_close_container(reply);
+	}
+	if (strcmp(property, "CalibrationDate") == 0)
+		return sd_bus_message_append(reply, "t",
+			(uint64_t)(inst->cal.cal_date > 0 ? inst->cal.cal_date : 0) * 1000000u);
+	if (strcmp(property, "CalibrationDue") == 0)
+		return sd_bus_message_append(reply, "t",
+			(uint64_t)(inst->cal.due_date > 0 ? inst->cal.due_date : 0) * 1000000u);
+	if (strcmp(property, "CalibrationValid") == 0)
+		return sd_bus_message_append(reply, "b", instrument_calibration_valid(inst, now));
+	if (strcmp(property, "CalibrationTechnician") == 0)
+		return sd_bus_message_append(reply, "s", inst->cal.technician);
+	if (strcmp(property, "LostSamples") == 0)
+		return sd_bus_message_append(reply, "t", inst->lost_samples);
+	if (strcmp(property, "ForceN") == 0)
+		return sd_bus_message_append(reply, "d", inst->force_n);
+	if (strcmp(property, "Streaming") == 0)
+		return sd_bus_message_append(reply, "b", inst->streaming);
+	if (strcmp(property, "Claims") == 0)
+		return sd_bus_message_append(reply, "u", sd_bus_track_count(inst->claims));
+	if (strcmp(property, "ActiveSession") == 0)
+		return sd_bus_message_append(reply, "o", inst->session ? inst->session->path : "/");
+	if (strcmp(property, "Alert") == 0)
+		return sd_bus_message_append(reply, "s",
+					     inst->alert == STRIGIL_ALERT_EXCEEDED ? "exceeded" :
+					     inst->alert == STRIGIL_ALERT_WARNING ? "warning" : "off");
+	return sd_bus_error_setf(error, SD_BUS_ERROR_UNKNOWN_PROPERTY, "Unknown property %s.", property);
+}
+
+#define P(name, sig, flags) SD_BUS_PROPERTY(name, sig, prop_get, 0, flags)
+#define CHANGE SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE
+#define CONST SD_BUS_VTABLE_PROPERTY_CONST
+
+const sd_bus_vtable instrument_vtable[] = {
+	SD_BUS_VTABLE_START(0),
+	P("Serial", "s", CONST),
+	P("Model", "s", CONST),
+	P("Firmware", "s", CONST),
+	P("Backend", "s", CONST),
+	P("Connected", "b", CHANGE),
+	P("SampleRateHz", "u", CHANGE),
+	P("Channels", "as", CONST),
+	P("CalibrationDate", "t", CHANGE),
+	P("CalibrationDue", "t", CHANGE),
+	P("CalibrationValid", "b", CHANGE),
+	P("CalibrationTechnician", "s", CHANGE),
+	P("LostSamples", "t", CHANGE),
+	P("ForceN", "d", CHANGE),
+	P("Streaming", "b", CHANGE),
+	P("Claims", "u", CHANGE),
+	P("ActiveSession", "o", CHANGE),
+	P("Alert", "s", CHANGE),
+	SD_BUS_METHOD_WITH_ARGS("Claim", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_claim,
+				SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("Release", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_release,
+				SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("Tare", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_tare,
+				SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("OpenStream", SD_BUS_NO_ARGS, SD_BUS_RESULT("h", fd),
+				method_open_stream, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("ReadPoint", SD_BUS_ARGS("d", seconds),
+				SD_BUS_RESULT("a(sddt)", channels), method_read_point,
+				SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("GetCalibration", SD_BUS_NO_ARGS,
+				SD_BUS_RESULT("a{sv}", calibration), method_get_calibration,
+				SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("WriteCalibration", SD_BUS_ARGS("a{sv}", calibration),
+				SD_BUS_NO_RESULT, method_write_calibration,
+				SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("GetCalibrationHistory", SD_BUS_NO_ARGS,
+				SD_BUS_RESULT("aa{sv}", history), method_get_calibration_history,
+				SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_VTABLE_END
+};
+
+static int instrument_find(sd_bus *bus, const char *path, const char *interface,
+			   void *userdata, void **found, sd_bus_error *error)
+{
+	struct instrument *inst = instrument_find_path(userdata, path);
+
+	if (!inst)
+		return 0;
+	*found = inst;
+	return 1;
+}
+
+static int instrument_enumerate(sd_bus *bus, const char *prefix, void *userdata,
+				char ***nodes, sd_bus_error *error)
+{
+	struct daemon *d = userdata;
+	struct instrument *i;
+	size_t n = 0, k = 0;
+	char **v;
+
+	for (i = d->instruments; i; i = i->next)
+		n++;
+	v = calloc(n + 1, sizeof(char *));
+	if (!v)
+		return -ENOMEM;
+	for (i = d->instruments; i; i = i->next) {
+		v[k] = strdup(i->path);
+		if (!v[k]) {
+			while (k)
+				free(v[--k]);
+			free(v);
+			return -ENOMEM;
+		}
+		k++;
+	}
+	*nodes = v;
+	return 1;
+}
+
+int instrument_setup_bus(struct daemon *d)
+{
+	int r;
+
+	r = sd_bus_add_fallback_vtable(d->bus, NULL, SGD_PATH_INSTRUMENT, SGD_IFACE_INSTRUMENT,
+				       instrument_vtable, instrument_find, d);
+	if (r < 0)
+		return r;
+	return sd_bus_add_node_enumerator(d->bus, NULL, SGD_PATH_INSTRUMENT,
+					  instrument_enumerate, d);
+}

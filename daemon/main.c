@@ -1,0 +1,278 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * strigild: the Strigil instrument daemon. One sd-event loop drives the
+ * bus, the instruments (udev hotplug, IIO, libusb, simulated), sessions
+ * with per-sample enforcement and the SQLite store.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <systemd/sd-daemon.h>
+
+#include "strigild.h"
+
+enum bus_kind { BUS_SYSTEM, BUS_USER, BUS_ADDRESS };
+
+struct options {
+	enum bus_kind bus;
+	const char *address;
+	const char *state_dir;
+	const char *policy;
+	unsigned simulate;
+	bool sim_flat;
+	bool hotplug;
+	bool verbose;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: strigild [OPTIONS]\n"
+		"The Strigil instrument daemon (D-Bus name " SGD_BUS_NAME ").\n\n"
+		"  --system             use the system bus (default)\n"
+		"  --user               use the user's session bus\n"
+		"  --address ADDR       use a private bus (tests, demo)\n"
+		"  --state-dir DIR      database directory (default $STATE_DIRECTORY\n"
+		"                       or /var/lib/strigil)\n"
+		"  --policy FILE        clinic policy (default /etc/strigil/policy.conf)\n"
+		"  --simulate N         add N simulated instruments (SIM0001...)\n"
+		"  --sim-signal KIND    realistic (default) or flat (tests)\n"
+		"  --no-hotplug         do not watch udev for real instruments\n"
+		"  --verbose            debug messages\n"
+		"  --help, --version\n");
+}
+
+static int parse_args(int argc, char **argv, struct options *o)
+{
+	enum { O_SYSTEM = 256, O_USER, O_ADDRESS, O_STATE, O_POLICY, O_SIM, O_SIGNAL,
+	       O_NOHOTPLUG, O_VERBOSE, O_VERSION };
+	static const struct option longopts[] = {
+		{ "system", no_argument, NULL, O_SYSTEM },
+		{ "user", no_argument, NULL, O_USER },
+		{ "address", required_argument, NULL, O_ADDRESS },
+		{ "state-dir", required_argument, NULL, O_STATE },
+		{ "policy", required_argument, NULL, O_POLICY },
+		{ "simulate", required_argument, NULL, O_SIM },
+		{ "sim-signal", required_argument, NULL, O_SIGNAL },
+		{ "no-hotplug", no_argument, NULL, O_NOHOTPLUG },
+		{ "verbose", no_argument, NULL, O_VERBOSE },
+		{ "version", no_argument, NULL, O_VERSION },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) >= 0) {
+		char *end;
+		unsigned long v;
+
+		switch (c) {
+		case O_SYSTEM: o->bus = BUS_SYSTEM; break;
+		case O_USER: o->bus = BUS_USER; break;
+		case O_ADDRESS: o->bus = BUS_ADDRESS; o->address = optarg; break;
+		case O_STATE: o->state_dir = optarg; break;
+		case O_POLICY: o->policy = optarg; break;
+		case O_SIM:
+			errno = 0;
+			v = strtoul(optarg, &end, 10);
+			if (errno || *end || end == optarg || v > 64) {
+				fprintf(stderr, "strigild: --simulate needs 0 to 64, got '%s'\n", optarg);
+				return -EINVAL;
+			}
+			o->simulate = (unsigned)v;
+			break;
+		case O_SIGNAL:
+			if (strcmp(optarg, "flat") == 0)
+				o->sim_flat = true;
+			else if (strcmp(optarg, "realistic") == 0)
+				o->sim_flat = false;
+			else {
+				fprintf(stderr, "strigild: --sim-signal is 'realistic' or 'flat'\n");
+				return -EINVAL;
+			}
+			break;
+		case O_NOHOTPLUG: o->hotplug = false; break;
+		case O_VERBOSE: o->verbose = true; break;
+		case O_VERSION: printf("strigild %s\n", SG_VERSION_STRING); exit(0);
+		case 'h': usage(stdout); exit(0);
+		default: usage(stderr); return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "strigild: unexpected argument '%s'\n", argv[optind]);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int bus_open(const struct options *o, sd_bus **ret)
+{
+	sd_bus *bus = NULL;
+	int r;
+
+	switch (o->bus) {
+	case BUS_SYSTEM: return sd_bus_open_system(ret);
+	case BUS_USER: return sd_bus_open_user(ret);
+	case BUS_ADDRESS: break;
+	}
+	r = sd_bus_new(&bus);
+	if (r >= 0)
+		r = sd_bus_set_address(bus, o->address);
+	if (r >= 0)
+		r = sd_bus_set_bus_client(bus, true);
+	if (r >= 0)
+		r = sd_bus_negotiate_fds(bus, true);
+	if (r >= 0)
+		r = sd_bus_start(bus);
+	if (r < 0) {
+		sd_bus_unref(bus);
+		return r;
+	}
+	*ret = bus;
+	return 0;
+}
+
+static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+	struct daemon *d = userdata;
+
+	log_info("signal %d, exiting", (int)si->ssi_signo);
+	sd_notify(0, "STOPPING=1");
+	return sd_event_exit(d->event, 0);
+}
+
+static void daemon_free(struct daemon *d)
+{
+	while (d->sessions) {
+		struct session *s = d->sessions;
+
+		d->sessions = s->next;
+		session_free(s);
+	}
+	while (d->instruments) {
+		struct instrument *i = d->instruments;
+
+		d->instruments = i->next;
+		instrument_free(i);
+	}
+	hotplug_free(d);	/* after the instruments: their backends use libusb */
+	while (d->profiles) {
+		struct profile *p = d->profiles;
+
+		d->profiles = p->next;
+		profile_free(p);
+	}
+	auth_free(d);
+	if (d->bus)
+		sd_bus_flush_close_unref(d->bus);
+	sgd_store_close(d->store);
+	sgd_policy_free(d->policy);
+	sd_event_unref(d->event);
+}
+
+int main(int argc, char **argv)
+{
+	struct options o = { .bus = BUS_SYSTEM, .hotplug = true };
+	struct daemon d = { 0 };
+	char err[512];
+	sigset_t ss;
+	int r, n;
+
+	if (parse_args(argc, argv, &o) < 0)
+		return 2;
+	log_setup(o.verbose);
+	if (!o.state_dir)
+		o.state_dir = getenv("STATE_DIRECTORY") ?: "/var/lib/strigil";
+	if (!o.policy)
+		o.policy = "/etc/strigil/policy.conf";
+
+	r = sgd_policy_load(o.policy, &d.policy, err, sizeof(err));
+	if (r < 0) {
+		log_err("bad clinic policy, not starting: %s", err);
+		return 1;
+	}
+	if (mkdir(o.state_dir, 0700) < 0 && errno != EEXIST) {
+		log_err("cannot create state directory %s: %m", o.state_dir);
+		goto fail;
+	}
+	r = sgd_store_open(o.state_dir, &d.store, err, sizeof(err));
+	if (r < 0) {
+		log_err("cannot open the database in %s: %s", o.state_dir, err);
+		goto fail;
+	}
+	n = sgd_store_mark_interrupted(d.store, (int64_t)now_realtime_usec());
+	if (n > 0)
+		log_warn("%d session(s) were interrupted by a previous crash", n);
+
+	sg_stroke_config_default(&d.stroke_config);
+	errors_register();
+	r = sd_event_default(&d.event);
+	if (r < 0)
+		goto fail_r;
+	sigemptyset(&ss);
+	sigaddset(&ss, SIGTERM);
+	sigaddset(&ss, SIGINT);
+	sigprocmask(SIG_BLOCK, &ss, NULL);
+	sd_event_add_signal(d.event, NULL, SIGTERM, on_signal, &d);
+	sd_event_add_signal(d.event, NULL, SIGINT, on_signal, &d);
+	sd_event_set_watchdog(d.event, true);
+
+	r = bus_open(&o, &d.bus);
+	if (r < 0) {
+		log_err("cannot connect to the bus: %s", strerror(-r));
+		goto fail;
+	}
+	r = sd_bus_attach_event(d.bus, d.event, SD_EVENT_PRIORITY_NORMAL);
+	if (r >= 0)
+		r = auth_setup(&d);
+	if (r >= 0)
+		r = manager_setup_bus(&d);
+	if (r >= 0)
+		r = instrument_setup_bus(&d);
+	if (r >= 0)
+		r = profile_setup_bus(&d);
+	if (r >= 0)
+		r = session_setup_bus(&d);
+	if (r >= 0 && o.simulate)
+		r = sim_setup_bus(&d);
+	if (r < 0)
+		goto fail_r;
+	r = profiles_load(&d);
+	if (r >= 0)
+		r = sessions_load(&d);
+	if (r < 0)
+		goto fail_r;
+	d.simulate = o.simulate > 0;
+	d.sim_flat = o.sim_flat;
+	if (o.simulate) {
+		r = sim_add_instruments(&d, o.simulate, o.sim_flat);
+		if (r < 0)
+			goto fail_r;
+	}
+	if (o.hotplug) {
+		r = hotplug_setup(&d);
+		if (r < 0)
+			log_warn("hotplug disabled: %s", strerror(-r));
+	}
+	r = sd_bus_request_name(d.bus, SGD_BUS_NAME, 0);
+	if (r < 0) {
+		log_err("cannot own %s (bus policy?): %s", SGD_BUS_NAME, strerror(-r));
+		goto fail;
+	}
+	log_info("ready on %s, state in %s", SGD_BUS_NAME, o.state_dir);
+	sd_notifyf(0, "READY=1\nSTATUS=Serving %u simulated instrument(s); waiting for instruments",
+		   o.simulate);
+	r = sd_event_loop(d.event);
+	daemon_free(&d);
+	return r < 0 ? 1 : 0;
+fail_r:
+	log_err("start-up failed: %s", strerror(-r));
+fail:
+	daemon_free(&d);
+	return 1;
+}

@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* org.strigil.Strigil1.Manager at /org/strigil/Strigil1. */
+#include <errno.h>
+#include <string.h>
+
+#include "strigild.h"
+
+void manager_emit_changed(struct daemon *d, const char *property)
+{
+	sd_bus_emit_properties_changed(d->bus, SGD_ROOT, SGD_IFACE_MANAGER, property, NULL);
+}
+
+static int prop_get(sd_bus *bus, const char *path, const char *interface,
+		    const char *property, sd_bus_message *reply, void *userdata,
+		    sd_bus_error *error)
+{
+	struct daemon *d = userdata;
+	size_t i;
+	int r;
+
+	if (strcmp(property, "Version") == 0)
+		return sd_bus_message_append(reply, "s", SG_VERSION_STRING);
+	if (strcmp(property, "Instruments") == 0) {
+		struct instrument *it;
+
+		r = sd_bus_message_open_container(reply, 'a', "o");
+		for (it = d->instruments; r >= 0 && it; it = it->next)
+			r = sd_bus_message_append(reply, "o", it->path);
+		return r < 0 ? r : sd_bus_message_close_container(reply);
+	}
+	if (strcmp(property, "Sessions") == 0) {
+		struct session *s;
+
+		r = sd_bus_message_open_container(reply, 'a', "o");
+		for (s = d->sessions; r >= 0 && s; s = s->next)
+			r = sd_bus_message_append(reply, "o", s->path);
+		return r < 0 ? r : sd_bus_message_close_container(reply);
+	}
+	if (strcmp(property, "Profiles") == 0) {
+		struct profile *p;
+
+		r = sd_bus_message_open_container(reply, 'a', "o");
+		for (p = d->profiles; r >= 0 && p; p = p->next)
+			r = sd_bus_message_append(reply, "o", p->path);
+		return r < 0 ? r : sd_bus_message_close_container(reply);
+	}
+	if (strcmp(property, "Regions") == 0) {
+		r = sd_bus_message_open_container(reply, 'a', "s");
+		for (i = 0; r >= 0 && i < d->policy->nregions; i++)
+			r = sd_bus_message_append(reply, "s", d->policy->regions[i].name);
+		return r < 0 ? r : sd_bus_message_close_container(reply);
+	}
+	if (strcmp(property, "Conditions") == 0) {
+		r = sd_bus_message_open_container(reply, 'a', "s");
+		for (i = 0; r >= 0 && i < d->policy->nconditions; i++)
+			r = sd_bus_message_append(reply, "s", d->policy->conditions[i].name);
+		return r < 0 ? r : sd_bus_message_close_container(reply);
+	}
+	return sd_bus_error_setf(error, SD_BUS_ERROR_UNKNOWN_PROPERTY, "Unknown property %s.", property);
+}
+
+#define CHANGE SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE
+#define CONST SD_BUS_VTABLE_PROPERTY_CONST
+
+static const sd_bus_vtable manager_vtable[] = {
+	SD_BUS_VTABLE_START(0),
+	SD_BUS_PROPERTY("Version", "s", prop_get, 0, CONST),
+	SD_BUS_PROPERTY("Instruments", "ao", prop_get, 0, CHANGE),
+	SD_BUS_PROPERTY("Sessions", "ao", prop_get, 0, CHANGE),
+	SD_BUS_PROPERTY("Profiles", "ao", prop_get, 0, CHANGE),
+	SD_BUS_PROPERTY("Regions", "as", prop_get, 0, CONST),
+	SD_BUS_PROPERTY("Conditions", "as", prop_get, 0, CONST),
+	SD_BUS_METHOD_WITH_ARGS("CreateProfile", SD_BUS_ARGS("a{sv}", properties),
+				SD_BUS_RESULT("o", profile), method_create_profile,
+				SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("StartSession",
+				SD_BUS_ARGS("o", instrument, "o", profile, "s", region),
+				SD_BUS_RESULT("o", session), method_start_session,
+				SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("StartSessionWithOptions",
+				SD_BUS_ARGS("o", instrument, "o", profile, "s", region,
+					    "a{sv}", options),
+				SD_BUS_RESULT("o", session), method_start_session_options,
+				SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_SIGNAL_WITH_ARGS("InstrumentAdded", SD_BUS_ARGS("o", instrument), 0),
+	SD_BUS_SIGNAL_WITH_ARGS("InstrumentRemoved", SD_BUS_ARGS("o", instrument), 0),
+	SD_BUS_VTABLE_END
+};
+
+int manager_setup_bus(struct daemon *d)
+{
+	int r;
+
+	r = sd_bus_add_object_manager(d->bus, NULL, SGD_ROOT);
+	if (r < 0)
+		return r;
+	return sd_bus_add_object_vtable(d->bus, NULL, SGD_ROOT, SGD_IFACE_MANAGER,
+					manager_vtable, d);
+}

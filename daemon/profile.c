@@ -1,0 +1,534 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Patient profiles: org.strigil.Strigil1.Profile objects backed by the
+ * store. a{sv} input is decoded into a copy, validated by the rules module
+ * against the clinic policy, stored, and only then made visible: bad input
+ * changes nothing.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "strigild.h"
+
+static int profile_new(struct daemon *d, const struct sgd_profile *sp, struct profile **ret)
+{
+	struct profile *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return -ENOMEM;
+	if (asprintf(&p->path, SGD_PATH_PROFILE "/%" PRId64, sp->id) < 0) {
+		free(p);
+		return -ENOMEM;
+	}
+	p->d = d;
+	p->p = *sp;
+	/* keep the list ordered by id: append */
+	{
+		struct profile **pp = &d->profiles;
+
+		while (*pp)
+			pp = &(*pp)->next;
+		*pp = p;
+	}
+	*ret = p;
+	return 0;
+}
+
+void profile_free(struct profile *p)
+{
+	free(p->path);
+	free(p);
+}
+
+struct profile *profile_find_path(struct daemon *d, const char *path)
+{
+	struct profile *p;
+
+	for (p = d->profiles; p; p = p->next)
+		if (strcmp(p->path, path) == 0)
+			return p;
+	return NULL;
+}
+
+int profiles_load(struct daemon *d)
+{
+	struct sgd_profile *list = NULL;
+	size_t n = 0, i;
+	int r;
+
+	r = sgd_store_profile_list(d->store, &list, &n);
+	if (r < 0) {
+		log_err("cannot load profiles: %s", sgd_store_errmsg(d->store));
+		return r;
+	}
+	for (i = 0; i < n; i++) {
+		struct profile *p;
+
+		r = profile_new(d, &list[i], &p);
+		if (r < 0)
+			break;
+	}
+	free(list);
+	return r < 0 ? r : 0;
+}
+
+/* ---- a{sv} decoding ----------------------------------------------------- */
+
+static int bad_type(sd_bus_error *error, const char *key, const char *want)
+{
+	return error_invalid(error, "Profile key '%s' must be of type %s.", key, want);
+}
+
+static struct sgd_region_cap *region_entry(struct sgd_profile *p, const char *region)
+{
+	size_t i;
+
+	for (i = 0; i < p->nregion_caps; i++)
+		if (strcmp(p->region_caps[i].region, region) == 0)
+			return &p->region_caps[i];
+	return NULL;
+}
+
+enum region_field { RF_CAP, RF_STROKES, RF_SECONDS };
+
+/* Replaces one field of every region entry by the map in the message. */
+static int apply_region_map(struct sgd_profile *p, sd_bus_message *m, const char *key,
+			    enum region_field f, sd_bus_error *error)
+{
+	const char *sig = f == RF_STROKES ? "a{su}" : "a{sd}";
+	const char *entry = f == RF_STROKES ? "su" : "sd";
+	char msg[256];
+	size_t i;
+	int r;
+
+	r = sd_bus_message_enter_container(m, 'v', sig);
+	if (r < 0)
+		return bad_type(error, key, sig);
+	r = sd_bus_message_enter_container(m, 'a', sig + 1);
+	if (r < 0)
+		return r;
+	for (i = 0; i < p->nregion_caps; i++) {
+		if (f == RF_CAP)
+			p->region_caps[i].cap_n = 0;
+		else if (f == RF_STROKES)
+			p->region_caps[i].max_strokes = 0;
+		else
+			p->region_caps[i].max_load_s = 0;
+	}
+	while ((r = sd_bus_message_enter_container(m, 'e', entry)) > 0) {
+		struct sgd_region_cap c = { 0 }, *old;
+		const char *region;
+		double dv = 0;
+		uint32_t uv = 0;
+		enum sgd_profile_error pe;
+
+		if (f == RF_STROKES)
+			r = sd_bus_message_read(m, entry, &region, &uv);
+		else
+			r = sd_bus_message_read(m, entry, &region, &dv);
+		if (r < 0)
+			return r;
+		if (strlen(region) >= sizeof(c.region))
+			return error_invalid(error, "Region name in '%s' is too long.", key);
+		old = region_entry(p, region);
+		if (old)
+			c = *old;
+		else
+			snprintf(c.region, sizeof(c.region), "%s", region);
+		if (f == RF_CAP)
+			c.cap_n = dv;
+		else if (f == RF_STROKES)
+			c.max_strokes = uv;
+		else
+			c.max_load_s = dv;
+		pe = sgd_profile_set_region_cap(p, &c, msg, sizeof(msg));
+		if (pe != SGD_PROFILE_OK)
+			return error_invalid(error, "%s", msg);
+		r = sd_bus_message_exit_container(m);
+		if (r < 0)
+			return r;
+	}
+	if (r < 0)
+		return r;
+	r = sd_bus_message_exit_container(m);
+	if (r < 0)
+		return r;
+	return sd_bus_message_exit_container(m);
+}
+
+static int read_variant(sd_bus_message *m, const char *key, char type, void *out,
+			sd_bus_error *error)
+{
+	char sig[2] = { type, 0 };
+	int r;
+
+	r = sd_bus_message_enter_container(m, 'v', sig);
+	if (r < 0)
+		return bad_type(error, key, sig);
+	r = sd_bus_message_read_basic(m, type, out);
+	if (r < 0)
+		return r;
+	return sd_bus_message_exit_container(m);
+}
+
+static int apply_dict(struct daemon *d, sd_bus_message *m, struct sgd_profile *p,
+		      sd_bus_error *error);
+
+int profile_apply_dict(struct daemon *d, sd_bus_message *m, struct sgd_profile *p,
+		       sd_bus_error *error)
+{
+	int r = apply_dict(d, m, p, error);
+
+	return r < 0 ? error_malformed(error, r) : r;
+}
+
+static int apply_dict(struct daemon *d, sd_bus_message *m, struct sgd_profile *p,
+		      sd_bus_error *error)
+{
+	enum sgd_profile_error pe = SGD_PROFILE_OK;
+	char msg[256] = "";
+	int r;
+
+	r = sd_bus_message_enter_container(m, 'a', "{sv}");
+	if (r < 0)
+		return r;
+	while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+		const char *key, *s;
+		double v;
+		uint32_t u;
+
+		r = sd_bus_message_read(m, "s", &key);
+		if (r < 0)
+			return r;
+		if (strcmp(key, "patient_ref") == 0) {
+			r = read_variant(m, key, 's', &s, error);
+			if (r >= 0)
+				pe = sgd_profile_set_patient_ref(p, s, msg, sizeof(msg));
+		} else if (strcmp(key, "display_name") == 0) {
+			r = read_variant(m, key, 's', &s, error);
+			if (r >= 0)
+				pe = sgd_profile_set_display_name(p, s, msg, sizeof(msg));
+		} else if (strcmp(key, "max_force_n") == 0) {
+			r = read_variant(m, key, 'd', &v, error);
+			p->max_force_n = v;
+		} else if (strcmp(key, "target_min_n") == 0) {
+			r = read_variant(m, key, 'd', &v, error);
+			p->target_low_n = v;
+		} else if (strcmp(key, "target_max_n") == 0) {
+			r = read_variant(m, key, 'd', &v, error);
+			p->target_high_n = v;
+		} else if (strcmp(key, "max_strokes") == 0) {
+			r = read_variant(m, key, 'u', &u, error);
+			p->max_strokes = u;
+		} else if (strcmp(key, "max_load_s") == 0) {
+			r = read_variant(m, key, 'd', &v, error);
+			p->max_load_s = v;
+		} else if (strcmp(key, "region_caps_n") == 0) {
+			r = apply_region_map(p, m, key, RF_CAP, error);
+		} else if (strcmp(key, "region_max_strokes") == 0) {
+			r = apply_region_map(p, m, key, RF_STROKES, error);
+		} else if (strcmp(key, "region_max_seconds") == 0) {
+			r = apply_region_map(p, m, key, RF_SECONDS, error);
+		} else if (strcmp(key, "conditions") == 0) {
+			r = sd_bus_message_enter_container(m, 'v', "as");
+			if (r < 0)
+				return bad_type(error, key, "as");
+			r = sd_bus_message_enter_container(m, 'a', "s");
+			if (r < 0)
+				return r;
+			p->nconditions = 0;
+			while (pe == SGD_PROFILE_OK &&
+			       (r = sd_bus_message_read(m, "s", &s)) > 0)
+				pe = sgd_profile_add_condition(p, s, msg, sizeof(msg));
+			if (r < 0)
+				return r;
+			if (pe == SGD_PROFILE_OK) {
+				r = sd_bus_message_exit_container(m);
+				if (r >= 0)
+					r = sd_bus_message_exit_container(m);
+			}
+		} else {
+			return error_invalid(error,
+				"Unknown profile key '%s' (known: patient_ref, display_name, max_force_n, "
+				"target_min_n, target_max_n, max_strokes, max_load_s, region_caps_n, "
+				"region_max_strokes, region_max_seconds, conditions).", key);
+		}
+		if (r < 0)
+			return r;
+		if (pe != SGD_PROFILE_OK)
+			return error_invalid(error, "%s", msg);
+		r = sd_bus_message_exit_container(m);
+		if (r < 0)
+			return r;
+	}
+	if (r < 0)
+		return r;
+	r = sd_bus_message_exit_container(m);
+	if (r < 0)
+		return r;
+	/* Drop region entries that no longer set anything. */
+	{
+		size_t i, k = 0;
+
+		for (i = 0; i < p->nregion_caps; i++) {
+			const struct sgd_region_cap *c = &p->region_caps[i];
+
+			if (c->cap_n != 0 || c->max_strokes || c->max_load_s != 0)
+				p->region_caps[k++] = *c;
+		}
+		p->nregion_caps = k;
+	}
+	pe = sgd_profile_validate(d->policy, p, msg, sizeof(msg));
+	if (pe != SGD_PROFILE_OK)
+		return error_invalid(error, "%s", msg);
+	return 0;
+}
+
+static int store_error(struct daemon *d, sd_bus_error *error, int r, const char *what)
+{
+	if (r == -EEXIST)
+		return sd_bus_error_setf(error, SGD_ERR_INVALID_ARGUMENT,
+					 "Another profile already uses that patient reference.");
+	log_err("storage: %s: %s", what, sgd_store_errmsg(d->store));
+	return error_storage(error, r, what);
+}
+
+int method_create_profile(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	struct daemon *d = userdata;
+	struct sgd_profile *p = NULL;
+	struct profile *obj;
+	int r;
+
+	p = malloc(sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	sgd_profile_init(p);
+	r = profile_apply_dict(d, m, p, error);
+	if (r < 0)
+		goto out;
+	if (!p->patient_ref[0]) {
+		r = error_invalid(error, "A profile needs a patient_ref (a pseudonymous reference, never a name).");
+		goto out;
+	}
+	r = sgd_store_profile_create(d->store, p, (int64_t)now_realtime_usec());
+	if (r < 0) {
+		r = store_error(d, error, r, "create the profile");
+		goto out;
+	}
+	r = profile_new(d, p, &obj);
+	if (r < 0)
+		goto out;
+	log_info("profile %" PRId64 " created (%s)", p->id, p->patient_ref);
+	sd_bus_emit_object_added(d->bus, obj->path);
+	manager_emit_changed(d, "Profiles");
+	r = sd_bus_reply_method_return(m, "o", obj->path);
+out:
+	free(p);
+	return r;
+}
+
+static int method_update(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	struct profile *obj = userdata;
+	struct daemon *d = obj->d;
+	struct sgd_profile *p = malloc(sizeof(*p));
+	int r;
+
+	if (!p)
+		return -ENOMEM;
+	*p = obj->p;
+	r = profile_apply_dict(d, m, p, error);
+	if (r < 0)
+		goto out;
+	r = sgd_store_profile_update(d->store, p, (int64_t)now_realtime_usec());
+	if (r < 0) {
+		r = store_error(d, error, r, "update the profile");
+		goto out;
+	}
+	obj->p = *p;
+	sd_bus_emit_properties_changed(d->bus, obj->path, SGD_IFACE_PROFILE, "PatientRef",
+				       "DisplayName", "MaxForceN", "RegionCapsN", "TargetMinN",
+				       "TargetMaxN", "MaxStrokes", "MaxSecondsUnderLoad",
+				       "RegionMaxStrokes", "RegionMaxSeconds", "Conditions",
+				       "ModifiedAt", NULL);
+	r = sd_bus_reply_method_return(m, NULL);
+out:
+	free(p);
+	return r;
+}
+
+static int method_delete(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	struct profile *obj = userdata;
+	struct daemon *d = obj->d;
+	struct profile **pp;
+	struct session *s;
+	int r;
+
+	for (s = d->sessions; s; s = s->next)
+		if (s->inst && s->rec.profile_id == obj->p.id)
+			return sd_bus_error_setf(error, SGD_ERR_BUSY,
+						 "Profile is used by the session in progress %s; stop it first.",
+						 s->path);
+	r = sgd_store_profile_delete(d->store, obj->p.id, (int64_t)now_realtime_usec());
+	if (r < 0)
+		return store_error(d, error, r, "delete the profile");
+	r = sd_bus_reply_method_return(m, NULL);
+	sd_bus_emit_object_removed(d->bus, obj->path);
+	for (pp = &d->profiles; *pp; pp = &(*pp)->next)
+		if (*pp == obj) {
+			*pp = obj->next;
+			break;
+		}
+	log_info("profile %" PRId64 " deleted", obj->p.id);
+	profile_free(obj);
+	manager_emit_changed(d, "Profiles");
+	return r;
+}
+
+static int append_region_map(sd_bus_message *reply, const struct sgd_profile *p,
+			     enum region_field f)
+{
+	const char *sig = f == RF_STROKES ? "{su}" : "{sd}";
+	size_t i;
+	int r;
+
+	r = sd_bus_message_open_container(reply, 'a', sig);
+	for (i = 0; r >= 0 && i < p->nregion_caps; i++) {
+		const struct sgd_region_cap *c = &p->region_caps[i];
+
+		if (f == RF_CAP && c->cap_n > 0)
+			r = sd_bus_message_append(reply, "{sd}", c->region, c->cap_n);
+		else if (f == RF_STROKES && c->max_strokes)
+			r = sd_bus_message_append(reply, "{su}", c->region, c->max_strokes);
+		else if (f == RF_SECONDS && c->max_load_s > 0)
+			r = sd_bus_message_append(reply, "{sd}", c->region, c->max_load_s);
+	}
+	return r < 0 ? r : sd_bus_message_close_container(reply);
+}
+
+static int prop_get(sd_bus *bus, const char *path, const char *interface,
+		    const char *property, sd_bus_message *reply, void *userdata,
+		    sd_bus_error *error)
+{
+	struct profile *obj = userdata;
+	const struct sgd_profile *p = &obj->p;
+	char buf[SGD_NAME_MAX * 2 + 2];
+	size_t i;
+	int r;
+
+	if (strcmp(property, "Id") == 0)
+		return sd_bus_message_append(reply, "t", (uint64_t)p->id);
+	if (strcmp(property, "PatientRef") == 0)
+		return sd_bus_message_append(reply, "s", p->patient_ref);
+	if (strcmp(property, "DisplayName") == 0)
+		return sd_bus_message_append(reply, "s", p->display_name);
+	if (strcmp(property, "MaxForceN") == 0)
+		return sd_bus_message_append(reply, "d", p->max_force_n);
+	if (strcmp(property, "TargetMinN") == 0)
+		return sd_bus_message_append(reply, "d", p->target_low_n);
+	if (strcmp(property, "TargetMaxN") == 0)
+		return sd_bus_message_append(reply, "d", p->target_high_n);
+	if (strcmp(property, "MaxStrokes") == 0)
+		return sd_bus_message_append(reply, "u", p->max_strokes);
+	if (strcmp(property, "MaxSecondsUnderLoad") == 0)
+		return sd_bus_message_append(reply, "d", p->max_load_s);
+	if (strcmp(property, "RegionCapsN") == 0)
+		return append_region_map(reply, p, RF_CAP);
+	if (strcmp(property, "RegionMaxStrokes") == 0)
+		return append_region_map(reply, p, RF_STROKES);
+	if (strcmp(property, "RegionMaxSeconds") == 0)
+		return append_region_map(reply, p, RF_SECONDS);
+	if (strcmp(property, "Conditions") == 0) {
+		r = sd_bus_message_open_container(reply, 'a', "s");
+		for (i = 0; r >= 0 && i < p->nconditions; i++)
+			r = sd_bus_message_append(reply, "s",
+				sgd_profile_condition_str(&p->conditions[i], buf, sizeof(buf)));
+		return r < 0 ? r : sd_bus_message_close_container(reply);
+	}
+	if (strcmp(property, "CreatedAt") == 0)
+		return sd_bus_message_append(reply, "t", (uint64_t)p->created_us);
+	if (strcmp(property, "ModifiedAt") == 0)
+		return sd_bus_message_append(reply, "t", (uint64_t)p->updated_us);
+	return sd_bus_error_setf(error, SD_BUS_ERROR_UNKNOWN_PROPERTY, "Unknown property %s.", property);
+}
+
+#define P(name, sig, flags) SD_BUS_PROPERTY(name, sig, prop_get, 0, flags)
+#define CHANGE SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE
+#define CONST SD_BUS_VTABLE_PROPERTY_CONST
+
+static const sd_bus_vtable profile_vtable[] = {
+	SD_BUS_VTABLE_START(0),
+	P("Id", "t", CONST),
+	P("PatientRef", "s", CHANGE),
+	P("DisplayName", "s", CHANGE),
+	P("MaxForceN", "d", CHANGE),
+	P("RegionCapsN", "a{sd}", CHANGE),
+	P("TargetMinN", "d", CHANGE),
+	P("TargetMaxN", "d", CHANGE),
+	P("MaxStrokes", "u", CHANGE),
+	P("MaxSecondsUnderLoad", "d", CHANGE),
+	P("RegionMaxStrokes", "a{su}", CHANGE),
+	P("RegionMaxSeconds", "a{sd}", CHANGE),
+	P("Conditions", "as", CHANGE),
+	P("CreatedAt", "t", CONST),
+	P("ModifiedAt", "t", CHANGE),
+	SD_BUS_METHOD_WITH_ARGS("Update", SD_BUS_ARGS("a{sv}", properties), SD_BUS_NO_RESULT,
+				method_update, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("Delete", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_delete,
+				SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_VTABLE_END
+};
+
+static int profile_find(sd_bus *bus, const char *path, const char *interface,
+			void *userdata, void **found, sd_bus_error *error)
+{
+	struct profile *p = profile_find_path(userdata, path);
+
+	if (!p)
+		return 0;
+	*found = p;
+	return 1;
+}
+
+static int profile_enumerate(sd_bus *bus, const char *prefix, void *userdata,
+			     char ***nodes, sd_bus_error *error)
+{
+	struct daemon *d = userdata;
+	struct profile *p;
+	size_t n = 0, k = 0;
+	char **v;
+
+	for (p = d->profiles; p; p = p->next)
+		n++;
+	v = calloc(n + 1, sizeof(char *));
+	if (!v)
+		return -ENOMEM;
+	for (p = d->profiles; p; p = p->next) {
+		v[k] = strdup(p->path);
+		if (!v[k]) {
+			while (k)
+				free(v[--k]);
+			free(v);
+			return -ENOMEM;
+		}
+		k++;
+	}
+	*nodes = v;
+	return 1;
+}
+
+int profile_setup_bus(struct daemon *d)
+{
+	int r;
+
+	r = sd_bus_add_fallback_vtable(d->bus, NULL, SGD_PATH_PROFILE, SGD_IFACE_PROFILE,
+				       profile_vtable, profile_find, d);
+	if (r < 0)
+		return r;
+	return sd_bus_add_node_enumerator(d->bus, NULL, SGD_PATH_PROFILE, profile_enumerate, d);
+}

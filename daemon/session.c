@@ -1,0 +1,1188 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Sessions: one patient, one instrument, one body region at a time.
+ * Start runs the clinical rules (contraindications, precautions, the
+ * strictest cap, calibration policy); the instrument's engine then checks
+ * every sample. Every stroke and violation is committed to the database
+ * BEFORE its signal goes out, so a client never saw anything a crash
+ * could lose. Finished and interrupted sessions stay available as objects
+ * (reports), read back from storage.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <systemd/sd-journal.h>
+
+#include "strigild.h"
+
+struct session_extra {
+	char override_reason[SGD_OVERRIDE_REASON_MAX];
+	char override_contra[SGD_CONDITIONS_TEXT_MAX];
+	uint32_t warnings;
+};
+
+const char *session_state_str(enum session_state st)
+{
+	switch (st) {
+	case SESSION_RUNNING: return "running";
+	case SESSION_PAUSED: return "paused";
+	case SESSION_DISCONNECTED: return "disconnected";
+	case SESSION_FINISHED: return "finished";
+	case SESSION_INTERRUPTED: return "interrupted";
+	}
+	return "unknown";
+}
+
+static enum sgd_session_state store_state(enum session_state st)
+{
+	switch (st) {
+	case SESSION_RUNNING: return SGD_SESSION_RUNNING;
+	case SESSION_PAUSED:
+	case SESSION_DISCONNECTED: return SGD_SESSION_PAUSED;
+	case SESSION_FINISHED: return SGD_SESSION_FINISHED;
+	case SESSION_INTERRUPTED: return SGD_SESSION_INTERRUPTED;
+	}
+	return SGD_SESSION_INTERRUPTED;
+}
+
+static void emit(struct session *s, const char *prop)
+{
+	sd_bus_emit_properties_changed(s->d->bus, s->path, SGD_IFACE_SESSION, prop, NULL);
+}
+
+struct session *session_find_path(struct daemon *d, const char *path)
+{
+	struct session *s;
+
+	for (s = d->sessions; s; s = s->next)
+		if (strcmp(s->path, path) == 0)
+			return s;
+	return NULL;
+}
+
+void session_free(struct session *s)
+{
+	free(s->extra);
+	free(s->path);
+	free(s->instrument_path);
+	free(s->profile_path);
+	free(s);
+}
+
+static struct session *session_alloc(struct daemon *d, const struct sgd_session *rec)
+{
+	struct session *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->d = d;
+	s->rec = *rec;
+	s->extra = calloc(1, sizeof(*s->extra));
+	if (!s->extra ||
+	    asprintf(&s->path, SGD_PATH_SESSION "/%" PRId64, rec->id) < 0 ||
+	    asprintf(&s->profile_path, SGD_PATH_PROFILE "/%" PRId64, rec->profile_id) < 0 ||
+	    sd_bus_path_encode(SGD_PATH_INSTRUMENT, rec->instrument, &s->instrument_path) < 0) {
+		session_free(s);
+		return NULL;
+	}
+	/* append: the list is ordered by id */
+	{
+		struct session **pp = &d->sessions;
+
+		while (*pp)
+			pp = &(*pp)->next;
+		*pp = s;
+	}
+	return s;
+}
+
+int sessions_load(struct daemon *d)
+{
+	struct sgd_session *list = NULL;
+	size_t n = 0, i;
+
+	if (sgd_store_session_list(d->store, 0, &list, &n) < 0) {
+		log_err("cannot load sessions: %s", sgd_store_errmsg(d->store));
+		return -EIO;
+	}
+	for (i = 0; i < n; i++) {
+		struct session *s = session_alloc(d, &list[i]);
+
+		if (!s) {
+			free(list);
+			return -ENOMEM;
+		}
+		s->state = list[i].state == SGD_SESSION_FINISHED ? SESSION_FINISHED
+								  : SESSION_INTERRUPTED;
+	}
+	free(list);
+	return 0;
+}
+
+/* ---- a{sv} records ----------------------------------------------------- */
+
+static int append_stroke(sd_bus_message *m, const struct sg_stroke *st, const char *region,
+			 int64_t wall_us)
+{
+	int r;
+
+	r = sd_bus_message_open_container(m, 'a', "{sv}");
+	if (r < 0)
+		return r;
+	r = sd_bus_message_append(m, "{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}",
+				  "index", "u", st->index,
+				  "time", "t", (uint64_t)wall_us,
+				  "start_s", "d", st->start_s,
+				  "end_s", "d", st->end_s,
+				  "duration_s", "d", st->duration_s,
+				  "peak_n", "d", st->peak_n,
+				  "mean_n", "d", st->mean_n,
+				  "impulse_ns", "d", st->impulse_ns,
+				  "above_limit_s", "d", st->above_limit_s,
+				  "limit_n", "d", st->limit_n,
+				  "region", "s", region);
+	if (r >= 0 && (st->has & SG_HAS_SHEAR))
+		r = sd_bus_message_append(m, "{sv}{sv}", "peak_shear_n", "d", st->peak_shear_n,
+					  "direction_deg", "d", st->direction_deg);
+	if (r >= 0 && (st->has & SG_HAS_TILT))
+		r = sd_bus_message_append(m, "{sv}", "mean_tilt_deg", "d", st->mean_tilt_deg);
+	if (r < 0)
+		return r;
+	return sd_bus_message_close_container(m);
+}
+
+static const char *violation_kind(enum sg_event_type t)
+{
+	switch (t) {
+	case SG_EV_WARNING: return "warning";
+	case SG_EV_EXCEEDED: return "exceeded";
+	case SG_EV_CAP_STROKES: return "cap_strokes";
+	case SG_EV_CAP_TIME: return "cap_time";
+	default: return "other";
+	}
+}
+
+/* arrival_us: CLOCK_MONOTONIC µs at which the samples that raised the event
+ * reached the daemon (live signals only; 0 = not sent, e.g. GetViolations).
+ * Lets a client measure the daemon path latency (make bench). */
+static int append_violation(sd_bus_message *m, const struct sgd_violation *v,
+			    uint64_t arrival_us)
+{
+	int r;
+
+	r = sd_bus_message_open_container(m, 'a', "{sv}");
+	if (r < 0)
+		return r;
+	r = sd_bus_message_append(m, "{sv}{sv}{sv}{sv}{sv}{sv}",
+				  "kind", "s", violation_kind(v->type),
+				  "time", "t", (uint64_t)v->wall_us,
+				  "t_s", "d", v->t_s,
+				  "force_n", "d", v->force_n,
+				  "limit_n", "d", v->limit_n,
+				  "region", "s", v->region);
+	if (r >= 0 && arrival_us)
+		r = sd_bus_message_append(m, "{sv}", "arrival_us", "t", arrival_us);
+	if (r < 0)
+		return r;
+	return sd_bus_message_close_container(m);
+}
+
+/* ---- limits -------------------------------------------------------------- */
+
+static void apply_limits(struct session *s, const struct sgd_limits *l)
+{
+	s->limits = *l;
+	s->rec.limit_n = l->limit_n;
+	s->rec.max_strokes = l->max_strokes;
+	s->rec.max_load_s = l->max_load_s;
+	snprintf(s->rec.region, sizeof(s->rec.region), "%s", l->region);
+	sgd_limits_reasons_str(l, s->rec.reasons, sizeof(s->rec.reasons));
+}
+
+static void engine_limits(const struct sgd_limits *l, struct sg_limit_config *lc)
+{
+	sg_limit_config_default(lc);
+	sgd_limits_to_engine(l, lc);
+}
+
+/* "Contraindicated" with the conditions and what the clinician can do. */
+static int error_contraindicated(struct daemon *d, const struct sgd_limits *l,
+				 sd_bus_error *error)
+{
+	char names[SGD_CONDITIONS_TEXT_MAX];
+
+	sgd_limits_contra_str(l, names, sizeof(names));
+	return sd_bus_error_setf(error, SGD_ERR_CONTRAINDICATED,
+				 "Treatment of region %s is contraindicated for this patient (%s). %s",
+				 l->region, names,
+				 l->contra_overridable
+				 ? "An authorized clinician may override with a recorded reason (StartSessionWithOptions, override_reason)."
+				 : "The clinic policy does not allow an override.");
+}
+
+static int evaluate(struct daemon *d, const struct sgd_profile *p, const char *region,
+		    struct sgd_limits *l, sd_bus_error *error)
+{
+	char msg[256];
+	int r;
+
+	if (!string_ok(region, SGD_NAME_MAX - 1))
+		return error_invalid(error, "The region name is too long or not text.");
+	if (*region && !sgd_policy_region(d->policy, region))
+		return error_invalid(error, "Unknown body region '%s' (see the Manager's Regions property).",
+				     region);
+	r = sgd_rules_evaluate(d->policy, p, region, l, msg, sizeof(msg));
+	if (r < 0)
+		return error_invalid(error, "%s", msg);
+	return 0;
+}
+
+/* ---- starting ------------------------------------------------------------- */
+
+static void journal_session(struct session *s, const char *event, int prio, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void journal_session(struct session *s, const char *event, int prio, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_msg(prio, "session %" PRId64 ": %s", s->rec.id, msg);
+	sd_journal_send("MESSAGE=session %" PRId64 ": %s", s->rec.id, msg,
+			"PRIORITY=%d", prio,
+			"SYSLOG_IDENTIFIER=strigild",
+			"STRIGIL_EVENT=%s", event,
+			"STRIGIL_SESSION=%" PRId64, s->rec.id,
+			"STRIGIL_INSTRUMENT=%s", s->rec.instrument,
+			"STRIGIL_PROFILE=%" PRId64, s->rec.profile_id,
+			"STRIGIL_REGION=%s", s->rec.region,
+			"STRIGIL_LIMIT_N=%.3f", s->rec.limit_n,
+			NULL);
+}
+
+static int caller_actor(sd_bus_message *m, char *buf, size_t len)
+{
+	sd_bus_creds *creds = NULL;
+	uid_t uid = (uid_t)-1;
+	int r;
+
+	r = sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID, &creds);
+	if (r >= 0)
+		r = sd_bus_creds_get_euid(creds, &uid);
+	sd_bus_creds_unref(creds);
+	if (r < 0)
+		snprintf(buf, len, "bus:%s", sd_bus_message_get_sender(m) ?: "?");
+	else
+		snprintf(buf, len, "uid:%u", (unsigned)uid);
+	return 0;
+}
+
+static int start_session(struct daemon *d, sd_bus_message *m, const char *inst_path,
+			 const char *prof_path, const char *region, const char *override_reason,
+			 const char *note, sd_bus_error *error)
+{
+	struct instrument *inst = instrument_find_path(d, inst_path);
+	struct profile *prof = profile_find_path(d, prof_path);
+	int64_t now_s = (int64_t)(now_realtime_usec() / 1000000u);
+	struct sgd_limits *l = NULL;
+	struct sgd_session rec = { 0 };
+	struct sgd_audit audit = { 0 };
+	struct sg_limit_config lc;
+	enum sgd_cal_verdict cv;
+	struct session *s;
+	char msg[256];
+	int r;
+
+	if (!inst)
+		return sd_bus_error_setf(error, SGD_ERR_NO_SUCH_OBJECT,
+					 "No instrument %s (see the Manager's Instruments).", inst_path);
+	if (!prof)
+		return sd_bus_error_setf(error, SGD_ERR_NO_SUCH_OBJECT,
+					 "No profile %s (see the Manager's Profiles).", prof_path);
+	if (override_reason && !string_ok(override_reason, SGD_OVERRIDE_REASON_MAX - 1))
+		return error_invalid(error, "The override reason is too long or not text.");
+	if (note && !string_ok(note, SGD_STRING_MAX))
+		return error_invalid(error, "The note is too long or not text (at most %d bytes).",
+				     SGD_STRING_MAX);
+	l = malloc(sizeof(*l));
+	if (!l)
+		return -ENOMEM;
+	r = evaluate(d, &prof->p, region, l, error);
+	if (r < 0)
+		goto out;
+	if (!inst->connected) {
+		r = sd_bus_error_setf(error, SGD_ERR_DISCONNECTED,
+				      "Instrument %s is unplugged; plug it in and retry.",
+				      inst->info.serial);
+		goto out;
+	}
+	if (inst->session) {
+		r = sd_bus_error_setf(error, SGD_ERR_BUSY,
+				      "Instrument %s already runs session %s; stop it first.",
+				      inst->info.serial, inst->session->path);
+		goto out;
+	}
+	if (l->verdict == SGD_VERDICT_CONTRAINDICATED) {
+		if (!override_reason) {
+			r = error_contraindicated(d, l, error);
+			goto out;
+		}
+		r = sgd_rules_check_override(d->policy, l, override_reason, msg, sizeof(msg));
+		if (r == -EPERM) {
+			r = sd_bus_error_setf(error, SGD_ERR_CONTRAINDICATED, "%s", msg);
+			goto out;
+		}
+		if (r < 0) {
+			r = error_invalid(error, "%s", msg);
+			goto out;
+		}
+		rec.flags |= SGD_SESSION_F_OVERRIDE;
+	}
+	cv = sgd_rules_check_calibration(d->policy, inst->cal.cal_date, inst->cal.due_date,
+					 now_s, msg, sizeof(msg));
+	switch (cv) {
+	case SGD_CAL_OK:
+		break;
+	case SGD_CAL_MISSING_ALLOWED:
+		rec.flags |= SGD_SESSION_F_UNCALIBRATED;
+		break;
+	case SGD_CAL_EXPIRED_ALLOWED:
+		rec.flags |= SGD_SESSION_F_CAL_EXPIRED;
+		break;
+	case SGD_CAL_MISSING_REFUSED:
+		r = sd_bus_error_setf(error, SGD_ERR_NOT_CALIBRATED,
+				      "Instrument %s is not calibrated: %s", inst->info.serial, msg);
+		goto out;
+	case SGD_CAL_EXPIRED_REFUSED:
+		r = sd_bus_error_setf(error, SGD_ERR_CALIBRATION_EXPIRED,
+				      "Instrument %s: %s", inst->info.serial, msg);
+		goto out;
+	}
+
+	rec.profile_id = prof->p.id;
+	snprintf(rec.instrument, sizeof(rec.instrument), "%s", inst->info.serial);
+	rec.state = SGD_SESSION_RUNNING;
+	rec.started_us = rec.updated_us = (int64_t)now_realtime_usec();
+	if (rec.flags & SGD_SESSION_F_OVERRIDE) {
+		caller_actor(m, audit.actor, sizeof(audit.actor));
+		snprintf(audit.action, sizeof(audit.action), "override_contraindication");
+		audit.at_us = rec.started_us;
+		audit.profile_id = prof->p.id;
+		sgd_limits_contra_str(l, audit.conditions, sizeof(audit.conditions));
+		snprintf(audit.reason, sizeof(audit.reason), "%s", override_reason);
+	}
+	{
+		/* the record carries the limits: fill through a temporary session */
+		struct session tmp = { .rec = rec };
+
+		apply_limits(&tmp, l);
+		rec = tmp.rec;
+	}
+	r = sgd_store_session_create(d->store, &rec,
+				     (rec.flags & SGD_SESSION_F_OVERRIDE) ? &audit : NULL);
+	if (r < 0) {
+		log_err("storage: %s", sgd_store_errmsg(d->store));
+		r = error_storage(error, r, "record the new session");
+		goto out;
+	}
+	s = session_alloc(d, &rec);
+	if (!s) {
+		r = -ENOMEM;
+		goto out;
+	}
+	s->state = SESSION_RUNNING;
+	s->inst = inst;
+	s->profile = prof->p;
+	apply_limits(s, l);
+	if (rec.flags & SGD_SESSION_F_OVERRIDE) {
+		snprintf(s->extra->override_reason, sizeof(s->extra->override_reason), "%s",
+			 override_reason);
+		snprintf(s->extra->override_contra, sizeof(s->extra->override_contra), "%s",
+			 audit.conditions);
+	}
+	inst->session = s;
+	engine_limits(l, &lc);
+	instrument_reset_engine(inst, &lc);
+	instrument_set_alert(inst, STRIGIL_ALERT_OFF);
+
+	sd_bus_emit_object_added(d->bus, s->path);
+	manager_emit_changed(d, "Sessions");
+	sd_bus_emit_properties_changed(d->bus, inst->path, SGD_IFACE_INSTRUMENT,
+				       "ActiveSession", NULL);
+	instrument_update_streaming(inst);
+	journal_session(s, "session-start", LOG_INFO,
+			"started on %s for profile %" PRId64 " in %s, limit %.2f N (%s)%s%s%s",
+			inst->info.serial, prof->p.id, s->rec.region, l->limit_n,
+			l->reasons[l->winner].text,
+			(rec.flags & SGD_SESSION_F_UNCALIBRATED) ? ", UNCALIBRATED instrument" :
+			(rec.flags & SGD_SESSION_F_CAL_EXPIRED) ? ", calibration EXPIRED" : "",
+			note && *note ? "; note: " : "", note ? note : "");
+	if (rec.flags & SGD_SESSION_F_OVERRIDE)
+		journal_session(s, "contraindication-override", LOG_WARNING,
+				"contraindication (%s) overridden by %s: %s", audit.conditions,
+				audit.actor, override_reason);
+	r = sd_bus_reply_method_return(m, "o", s->path);
+out:
+	free(l);
+	return r;
+}
+
+int method_start_session(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	const char *ipath, *ppath, *region;
+	int r;
+
+	r = sd_bus_message_read(m, "oos", &ipath, &ppath, &region);
+	if (r < 0)
+		return r;
+	return start_session(userdata, m, ipath, ppath, region, NULL, NULL, error);
+}
+
+static int start_session_options(sd_bus_message *m, void *userdata, sd_bus_error *error);
+
+int method_start_session_options(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	int r = start_session_options(m, userdata, error);
+
+	return r < 0 ? error_malformed(error, r) : r;
+}
+
+static int start_session_options(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	const char *ipath, *ppath, *region, *reason = NULL, *note = NULL;
+	int r;
+
+	r = sd_bus_message_read(m, "oos", &ipath, &ppath, &region);
+	if (r < 0)
+		return r;
+	r = sd_bus_message_enter_container(m, 'a', "{sv}");
+	if (r < 0)
+		return r;
+	while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+		const char *key, **dst;
+
+		r = sd_bus_message_read(m, "s", &key);
+		if (r < 0)
+			return r;
+		if (strcmp(key, "override_reason") == 0)
+			dst = &reason;
+		else if (strcmp(key, "note") == 0)
+			dst = &note;
+		else
+			return error_invalid(error, "Unknown session option '%s' (known: override_reason, note).",
+					     key);
+		r = sd_bus_message_read(m, "v", "s", dst);
+		if (r < 0)
+			return error_invalid(error, "Session option '%s' must be a string.", key);
+		r = sd_bus_message_exit_container(m);
+		if (r < 0)
+			return r;
+	}
+	if (r < 0)
+		return r;
+	if (reason && !*reason)
+		return error_invalid(error, "An override needs a reason (override_reason must not be empty).");
+	return start_session(userdata, m, ipath, ppath, region, reason, note, error);
+}
+
+/* ---- enforcement (called per engine event from the sample path) -------- */
+
+static void signal_dict(struct session *s, const char *name, int (*fill)(sd_bus_message *, const void *),
+			const void *arg)
+{
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *sig = NULL;
+	int r;
+
+	r = sd_bus_message_new_signal(s->d->bus, &sig, s->path, SGD_IFACE_SESSION, name);
+	if (r >= 0)
+		r = fill(sig, arg);
+	if (r >= 0)
+		r = sd_bus_send(s->d->bus, sig, NULL);
+	if (r < 0)
+		log_err("session %" PRId64 ": cannot emit %s: %s", s->rec.id, name, strerror(-r));
+}
+
+struct stroke_arg {
+	const struct sg_stroke *st;
+	const char *region;
+	int64_t wall_us;
+};
+
+static int fill_stroke(sd_bus_message *m, const void *p)
+{
+	const struct stroke_arg *a = p;
+
+	return append_stroke(m, a->st, a->region, a->wall_us);
+}
+
+struct violation_arg {
+	const struct sgd_violation *v;
+	uint64_t arrival_us;
+};
+
+static int fill_violation(sd_bus_message *m, const void *p)
+{
+	const struct violation_arg *a = p;
+
+	return append_violation(m, a->v, a->arrival_us);
+}
+
+static void save_summary(struct session *s)
+{
+	int r = sgd_store_session_update(s->d->store, &s->rec, (int64_t)now_realtime_usec());
+
+	if (r < 0)
+		log_err("session %" PRId64 ": cannot update summary: %s", s->rec.id,
+			sgd_store_errmsg(s->d->store));
+}
+
+static void on_stroke(struct session *s, const struct sg_event *ev)
+{
+	struct stroke_arg a = { .st = &ev->stroke, .region = s->rec.region,
+				.wall_us = (int64_t)now_realtime_usec() };
+	int r;
+
+	r = sgd_store_add_stroke(s->d->store, s->rec.id, s->rec.region, &ev->stroke, a.wall_us,
+				 NULL);
+	if (r < 0) {
+		/* Never signal what is not on disk. */
+		journal_session(s, "storage-error", LOG_ERR, "stroke %u NOT stored: %s",
+				ev->stroke.index, sgd_store_errmsg(s->d->store));
+		return;
+	}
+	s->rec.stroke_count++;
+	if (ev->stroke.peak_n > s->rec.peak_n)
+		s->rec.peak_n = ev->stroke.peak_n;
+	s->rec.load_s = sg_engine_load_seconds(s->inst->engine);
+	save_summary(s);
+	signal_dict(s, "StrokeCompleted", fill_stroke, &a);
+	sd_bus_emit_properties_changed(s->d->bus, s->path, SGD_IFACE_SESSION, "StrokeCount",
+				       "SecondsUnderLoad", "PeakN", NULL);
+}
+
+static void on_limit(struct session *s, const struct sg_event *ev)
+{
+	struct sgd_violation v = {
+		.session_id = s->rec.id,
+		.wall_us = (int64_t)now_realtime_usec(),
+		.type = ev->type,
+		.t_s = ev->t_s,
+		.force_n = ev->force_n,
+		.limit_n = ev->limit_n,
+	};
+	bool exceeded = ev->type == SG_EV_EXCEEDED;
+	int r;
+
+	/* The tool alarms first, before any disk write: the patient comes
+	 * first, and a slow or failed disk must neither delay nor silence it. */
+	if (exceeded || s->inst->alert != STRIGIL_ALERT_EXCEEDED)
+		instrument_set_alert(s->inst, exceeded ? STRIGIL_ALERT_EXCEEDED
+						       : STRIGIL_ALERT_WARNING);
+	snprintf(v.region, sizeof(v.region), "%s", s->rec.region);
+	r = sgd_store_add_violation(s->d->store, &v);
+	if (exceeded)
+		s->rec.violation_count++;
+	else
+		s->extra->warnings++;
+	/* The signal follows the commit of its own record, and nothing else:
+	 * the session summary (a cache of the rows, rebuilt from them when the
+	 * session ends) is saved after it, so one fsync, not two, stands
+	 * between the sample and the signal (make bench, daemon path). */
+	if (r >= 0) {
+		signal_dict(s, exceeded ? "LimitExceeded" : "LimitWarning", fill_violation,
+			    &(struct violation_arg){ &v, s->inst->block_arrival_usec });
+		emit(s, exceeded ? "ViolationCount" : "WarningCount");
+	} else {
+		journal_session(s, "storage-error", LOG_ERR, "%s NOT stored: %s",
+				violation_kind(ev->type), sgd_store_errmsg(s->d->store));
+	}
+	if (!exceeded)
+		return;
+	sd_journal_send("MESSAGE=session %" PRId64 ": force %.2f N above the limit %.2f N in %s",
+			s->rec.id, ev->force_n, ev->limit_n, s->rec.region,
+			"PRIORITY=%d", LOG_WARNING,
+			"SYSLOG_IDENTIFIER=strigild",
+			"STRIGIL_EVENT=limit-exceeded",
+			"STRIGIL_SESSION=%" PRId64, s->rec.id,
+			"STRIGIL_INSTRUMENT=%s", s->rec.instrument,
+			"STRIGIL_REGION=%s", s->rec.region,
+			"STRIGIL_FORCE_N=%.3f", ev->force_n,
+			"STRIGIL_LIMIT_N=%.3f", ev->limit_n,
+			"STRIGIL_T_S=%.3f", ev->t_s,
+			NULL);
+	log_warn("session %" PRId64 ": LIMIT EXCEEDED %.2f N > %.2f N (%s)", s->rec.id,
+		 ev->force_n, ev->limit_n, s->rec.region);
+	if (r >= 0)
+		save_summary(s);
+}
+
+static void on_cap(struct session *s, const struct sg_event *ev)
+{
+	const char *cap = ev->type == SG_EV_CAP_STROKES ? "strokes" : "time";
+	bool *sent = ev->type == SG_EV_CAP_STROKES ? &s->cap_strokes_sent : &s->cap_time_sent;
+	struct sgd_violation v = {
+		.session_id = s->rec.id,
+		.wall_us = (int64_t)now_realtime_usec(),
+		.type = ev->type,
+		.t_s = ev->t_s,
+		.force_n = ev->force_n,
+		.limit_n = ev->limit_n,
+	};
+	int r;
+
+	if (*sent)
+		return;
+	*sent = true;
+	snprintf(v.region, sizeof(v.region), "%s", s->rec.region);
+	r = sgd_store_add_violation(s->d->store, &v);
+	journal_session(s, "session-cap", LOG_NOTICE, "%s cap reached in %s", cap, s->rec.region);
+	if (r < 0)
+		return;
+	sd_bus_emit_signal(s->d->bus, s->path, SGD_IFACE_SESSION, "SessionCapReached", "s", cap);
+}
+
+void session_on_events(struct session *s, const struct sg_event *ev, int n)
+{
+	int i;
+
+	for (i = 0; i < n && s->inst; i++) {
+		switch (ev[i].type) {
+		case SG_EV_STROKE:
+			on_stroke(s, &ev[i]);
+			break;
+		case SG_EV_WARNING:
+		case SG_EV_EXCEEDED:
+			on_limit(s, &ev[i]);
+			break;
+		case SG_EV_CAP_STROKES:
+		case SG_EV_CAP_TIME:
+			on_cap(s, &ev[i]);
+			break;
+		case SG_EV_RELEASE:
+			instrument_set_alert(s->inst, STRIGIL_ALERT_OFF);
+			break;
+		case SG_EV_CONTACT:
+			break;
+		}
+	}
+}
+
+static void set_state(struct session *s, enum session_state st)
+{
+	int r;
+
+	if (s->state == st)
+		return;
+	s->state = st;
+	s->rec.state = store_state(st);
+	r = sgd_store_session_set_state(s->d->store, s->rec.id, s->rec.state,
+					(int64_t)now_realtime_usec());
+	if (r < 0)
+		log_err("session %" PRId64 ": cannot store state: %s", s->rec.id,
+			sgd_store_errmsg(s->d->store));
+	emit(s, "State");
+}
+
+static void resume_engine(struct session *s)
+{
+	if (s->paused_samples) {
+		sg_engine_gap(s->inst->engine, s->paused_samples);
+		s->paused_samples = 0;
+	}
+}
+
+void session_on_connected(struct session *s, bool connected)
+{
+	if (!connected && s->state == SESSION_RUNNING) {
+		set_state(s, SESSION_DISCONNECTED);
+		journal_session(s, "instrument-unplugged", LOG_WARNING,
+				"instrument unplugged, session paused");
+	} else if (connected && s->state == SESSION_DISCONNECTED) {
+		resume_engine(s);
+		set_state(s, SESSION_RUNNING);
+		journal_session(s, "instrument-replugged", LOG_INFO,
+				"instrument back, session resumed (%" PRIu64 " samples lost so far)",
+				s->lost_samples);
+	}
+	emit(s, "LostSamples");
+}
+
+/* Ends a live session: the record is final before anyone is told. */
+static int session_end(struct session *s, enum sgd_session_state final, sd_bus_error *error)
+{
+	struct instrument *inst = s->inst;
+	struct sgd_session out;
+	int r;
+
+	if (inst && s->state == SESSION_RUNNING) {
+		struct sg_event ev[SG_MAX_EVENTS_PER_SAMPLE];
+		int n = sg_engine_flush(inst->engine, ev, SG_MAX_EVENTS_PER_SAMPLE);
+
+		if (n > 0)
+			session_on_events(s, ev, n);
+	}
+	r = sgd_store_session_update(s->d->store, &s->rec, (int64_t)now_realtime_usec());
+	if (r >= 0)
+		r = sgd_store_session_finish(s->d->store, s->rec.id, final,
+					     (int64_t)now_realtime_usec(), &out);
+	if (r < 0) {
+		log_err("storage: %s", sgd_store_errmsg(s->d->store));
+		return error ? error_storage(error, r, "finish the session") : r;
+	}
+	s->rec = out;
+	s->state = final == SGD_SESSION_FINISHED ? SESSION_FINISHED : SESSION_INTERRUPTED;
+	s->inst = NULL;
+	if (inst) {
+		inst->session = NULL;
+		instrument_set_alert(inst, STRIGIL_ALERT_OFF);
+		sd_bus_emit_properties_changed(s->d->bus, inst->path, SGD_IFACE_INSTRUMENT,
+					       "ActiveSession", NULL);
+		instrument_update_streaming(inst);
+	}
+	sd_bus_emit_properties_changed(s->d->bus, s->path, SGD_IFACE_SESSION, "State", "EndedAt",
+				       "StrokeCount", "ViolationCount", "SecondsUnderLoad", "PeakN",
+				       NULL);
+	journal_session(s, "session-end", LOG_INFO,
+			"%s: %u strokes, %u violations, %.1f s under load, peak %.2f N",
+			session_state_str(s->state), s->rec.stroke_count, s->rec.violation_count,
+			s->rec.load_s, s->rec.peak_n);
+	return 0;
+}
+
+void session_detach_instrument(struct session *s)
+{
+	session_end(s, SGD_SESSION_ABORTED, NULL);
+}
+
+/* ---- methods -------------------------------------------------------------- */
+
+static int need_live(struct session *s, sd_bus_error *error)
+{
+	if (s->inst)
+		return 0;
+	return sd_bus_error_setf(error, SGD_ERR_INVALID_STATE,
+				 "Session %" PRId64 " is %s; only its records can be read.",
+				 s->rec.id, session_state_str(s->state));
+}
+
+static int method_set_region(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	struct session *s = userdata;
+	struct sgd_limits *l;
+	struct sg_limit_config lc;
+	const char *region;
+	char names[SGD_CONDITIONS_TEXT_MAX];
+	int r;
+
+	r = sd_bus_message_read(m, "s", &region);
+	if (r < 0)
+		return r;
+	r = need_live(s, error);
+	if (r < 0)
+		return r;
+	l = malloc(sizeof(*l));
+	if (!l)
+		return -ENOMEM;
+	r = evaluate(s->d, &s->profile, region, l, error);
+	if (r < 0)
+		goto out;
+	if (l->verdict == SGD_VERDICT_CONTRAINDICATED) {
+		/* An override covers exactly the conditions it named. */
+		sgd_limits_contra_str(l, names, sizeof(names));
+		if (!(s->rec.flags & SGD_SESSION_F_OVERRIDE) ||
+		    strcmp(names, s->extra->override_contra) != 0) {
+			r = error_contraindicated(s->d, l, error);
+			goto out;
+		}
+	}
+	apply_limits(s, l);
+	engine_limits(l, &lc);
+	sg_engine_set_limit(s->inst->engine, &lc);
+	s->cap_strokes_sent = s->cap_time_sent = false;
+	save_summary(s);
+	journal_session(s, "region-change", LOG_INFO, "region %s, limit %.2f N (%s)",
+			s->rec.region, l->limit_n, l->reasons[l->winner].text);
+	sd_bus_emit_properties_changed(s->d->bus, s->path, SGD_IFACE_SESSION, "Region",
+				       "EffectiveLimitN", "LimitSource", "LimitReasons",
+				       "TargetMinN", "TargetMaxN", "MaxStrokes",
+				       "MaxSecondsUnderLoad", "Flags", NULL);
+	r = sd_bus_reply_method_return(m, NULL);
+out:
+	free(l);
+	return r;
+}
+
+static int method_pause(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	struct session *s = userdata;
+	int r = need_live(s, error);
+
+	if (r < 0)
+		return r;
+	if (s->state != SESSION_RUNNING)
+		return sd_bus_error_setf(error, SGD_ERR_INVALID_STATE,
+					 "Session %" PRId64 " is %s, not running.", s->rec.id,
+					 session_state_str(s->state));
+	set_state(s, SESSION_PAUSED);
+	instrument_set_alert(s->inst, STRIGIL_ALERT_OFF);
+	instrument_update_streaming(s->inst);
+	return sd_bus_reply_method_return(m, NULL);
+}
+
+static int method_resume(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	struct session *s = userdata;
+	int r = need_live(s, error);
+
+	if (r < 0)
+		return r;
+	if (s->state == SESSION_DISCONNECTED || !s->inst->connected)
+		return sd_bus_error_setf(error, SGD_ERR_DISCONNECTED,
+					 "Instrument %s is unplugged; the session resumes by itself when it is back.",
+					 s->inst->info.serial);
+	if (s->state != SESSION_PAUSED)
+		return sd_bus_error_setf(error, SGD_ERR_INVALID_STATE,
+					 "Session %" PRId64 " is %s, not paused.", s->rec.id,
+					 session_state_str(s->state));
+	resume_engine(s);
+	set_state(s, SESSION_RUNNING);
+	instrument_update_streaming(s->inst);
+	return sd_bus_reply_method_return(m, NULL);
+}
+
+static int append_summary(sd_bus_message *m, const struct session *s)
+{
+	int r;
+
+	r = sd_bus_message_open_container(m, 'a', "{sv}");
+	if (r < 0)
+		return r;
+	r = sd_bus_message_append(m, "{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}",
+				  "id", "t", (uint64_t)s->rec.id,
+				  "state", "s", session_state_str(s->state),
+				  "region", "s", s->rec.region,
+				  "started_at", "t", (uint64_t)s->rec.started_us,
+				  "ended_at", "t", (uint64_t)s->rec.ended_us,
+				  "strokes", "u", s->rec.stroke_count,
+				  "violations", "u", s->rec.violation_count,
+				  "warnings", "u", s->extra->warnings,
+				  "seconds_under_load", "d", s->rec.load_s,
+				  "peak_n", "d", s->rec.peak_n,
+				  "effective_limit_n", "d", s->rec.limit_n,
+				  "flags", "u", s->rec.flags,
+				  "lost_samples", "t", s->lost_samples);
+	if (r < 0)
+		return r;
+	return sd_bus_message_close_container(m);
+}
+
+static int method_stop(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	struct session *s = userdata;
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	int r = need_live(s, error);
+
+	if (r < 0)
+		return r;
+	r = session_end(s, SGD_SESSION_FINISHED, error);
+	if (r < 0)
+		return r;
+	r = sd_bus_message_new_method_return(m, &reply);
+	if (r >= 0)
+		r = append_summary(reply, s);
+	if (r < 0)
+		return r;
+	return sd_bus_send(NULL, reply, NULL);
+}
+
+static int method_get_strokes(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	struct session *s = userdata;
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	struct sgd_stroke_row *rows = NULL;
+	size_t n = 0, i;
+	int r;
+
+	r = sgd_store_session_strokes(s->d->store, s->rec.id, &rows, &n);
+	if (r < 0)
+		return error_storage(error, r, "read the strokes");
+	r = sd_bus_message_new_method_return(m, &reply);
+	if (r >= 0)
+		r = sd_bus_message_open_container(reply, 'a', "a{sv}");
+	for (i = 0; r >= 0 && i < n; i++)
+		r = append_stroke(reply, &rows[i].stroke, rows[i].region, rows[i].wall_us);
+	if (r >= 0)
+		r = sd_bus_message_close_container(reply);
+	free(rows);
+	if (r < 0)
+		return r;
+	return sd_bus_send(NULL, reply, NULL);
+}
+
+static int method_get_violations(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	struct session *s = userdata;
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	struct sgd_violation *rows = NULL;
+	size_t n = 0, i;
+	int r;
+
+	r = sgd_store_session_violations(s->d->store, s->rec.id, &rows, &n);
+	if (r < 0)
+		return error_storage(error, r, "read the violations");
+	r = sd_bus_message_new_method_return(m, &reply);
+	if (r >= 0)
+		r = sd_bus_message_open_container(reply, 'a', "a{sv}");
+	for (i = 0; r >= 0 && i < n; i++)
+		r = append_violation(reply, &rows[i], 0);
+	if (r >= 0)
+		r = sd_bus_message_close_container(reply);
+	free(rows);
+	if (r < 0)
+		return r;
+	return sd_bus_send(NULL, reply, NULL);
+}
+
+/* ---- properties ------------------------------------------------------------ */
+
+/* Reasons are stored one per line, the winner suffixed " (strictest)". */
+#define STRICTEST " (strictest)"
+
+static int append_reasons(sd_bus_message *reply, const char *text, bool only_winner)
+{
+	const char *p = text;
+	int r = 0;
+
+	if (!only_winner)
+		r = sd_bus_message_open_container(reply, 'a', "s");
+	while (r >= 0 && *p) {
+		const char *eol = strchr(p, '\n');
+		size_t len = eol ? (size_t)(eol - p) : strlen(p);
+		size_t sl = strlen(STRICTEST);
+		bool winner = len >= sl && memcmp(p + len - sl, STRICTEST, sl) == 0;
+		char line[SGD_REASON_TEXT_MAX + 16];
+
+		if (winner)
+			len -= sl;
+		if (len >= sizeof(line))
+			len = sizeof(line) - 1;
+		memcpy(line, p, len);
+		line[len] = 0;
+		if (!only_winner && len)
+			r = sd_bus_message_append(reply, "s", line);
+		else if (only_winner && winner)
+			return sd_bus_message_append(reply, "s", line);
+		p += eol ? (size_t)(eol - p) + 1 : strlen(p);
+	}
+	if (only_winner)
+		return sd_bus_message_append(reply, "s", "");
+	return r < 0 ? r : sd_bus_message_close_container(reply);
+}
+
+static uint32_t stored_warnings(struct session *s)
+{
+	struct sgd_violation *rows = NULL;
+	size_t n = 0, i;
+	uint32_t w = 0;
+
+	if (sgd_store_session_violations(s->d->store, s->rec.id, &rows, &n) < 0)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (rows[i].type == SG_EV_WARNING)
+			w++;
+	free(rows);
+	return w;
+}
+
+static void load_override(struct session *s)
+{
+	struct sgd_audit *a = NULL;
+	size_t n = 0;
+
+	if (s->extra->override_reason[0] || !(s->rec.flags & SGD_SESSION_F_OVERRIDE))
+		return;
+	if (sgd_store_audit_list(s->d->store, s->rec.id, &a, &n) >= 0 && n > 0)
+		snprintf(s->extra->override_reason, sizeof(s->extra->override_reason), "%s",
+			 a[0].reason);
+	free(a);
+}
+
+static int prop_get(sd_bus *bus, const char *path, const char *interface,
+		    const char *property, sd_bus_message *reply, void *userdata,
+		    sd_bus_error *error)
+{
+	struct session *s = userdata;
+	bool live = s->inst != NULL;
+	size_t i;
+	int r;
+
+	if (strcmp(property, "Id") == 0)
+		return sd_bus_message_append(reply, "t", (uint64_t)s->rec.id);
+	if (strcmp(property, "Instrument") == 0)
+		return sd_bus_message_append(reply, "o", s->instrument_path);
+	if (strcmp(property, "Profile") == 0)
+		return sd_bus_message_append(reply, "o", s->profile_path);
+	if (strcmp(property, "Region") == 0)
+		return sd_bus_message_append(reply, "s", s->rec.region);
+	if (strcmp(property, "State") == 0)
+		return sd_bus_message_append(reply, "s", session_state_str(s->state));
+	if (strcmp(property, "StartedAt") == 0)
+		return sd_bus_message_append(reply, "t", (uint64_t)s->rec.started_us);
+	if (strcmp(property, "EndedAt") == 0)
+		return sd_bus_message_append(reply, "t", (uint64_t)s->rec.ended_us);
+	if (strcmp(property, "StrokeCount") == 0)
+		return sd_bus_message_append(reply, "u", s->rec.stroke_count);
+	if (strcmp(property, "ViolationCount") == 0)
+		return sd_bus_message_append(reply, "u", s->rec.violation_count);
+	if (strcmp(property, "WarningCount") == 0)
+		return sd_bus_message_append(reply, "u", live ? s->extra->warnings : stored_warnings(s));
+	if (strcmp(property, "SecondsUnderLoad") == 0)
+		return sd_bus_message_append(reply, "d",
+					     live ? sg_engine_load_seconds(s->inst->engine) : s->rec.load_s);
+	if (strcmp(property, "PeakN") == 0)
+		return sd_bus_message_append(reply, "d", s->rec.peak_n);
+	if (strcmp(property, "EffectiveLimitN") == 0)
+		return sd_bus_message_append(reply, "d", s->rec.limit_n);
+	if (strcmp(property, "LimitSource") == 0)
+		return append_reasons(reply, s->rec.reasons, true);
+	if (strcmp(property, "LimitReasons") == 0)
+		return append_reasons(reply, s->rec.reasons, false);
+	if (strcmp(property, "TargetMinN") == 0)
+		return sd_bus_message_append(reply, "d", live ? s->limits.target_low_n : 0.0);
+	if (strcmp(property, "TargetMaxN") == 0)
+		return sd_bus_message_append(reply, "d", live ? s->limits.target_high_n : 0.0);
+	if (strcmp(property, "MaxStrokes") == 0)
+		return sd_bus_message_append(reply, "u", s->rec.max_strokes);
+	if (strcmp(property, "MaxSecondsUnderLoad") == 0)
+		return sd_bus_message_append(reply, "d", s->rec.max_load_s);
+	if (strcmp(property, "Flags") == 0) {
+		bool precaution = false;
+
+		r = sd_bus_message_open_container(reply, 'a', "s");
+		if (r >= 0 && (s->rec.flags & SGD_SESSION_F_UNCALIBRATED))
+			r = sd_bus_message_append(reply, "s", "uncalibrated");
+		if (r >= 0 && (s->rec.flags & SGD_SESSION_F_CAL_EXPIRED))
+			r = sd_bus_message_append(reply, "s", "calibration-expired");
+		if (r >= 0 && (s->rec.flags & SGD_SESSION_F_OVERRIDE))
+			r = sd_bus_message_append(reply, "s", "override");
+		if (live)
+			for (i = 0; i < s->limits.nreasons; i++)
+				if (s->limits.reasons[i].rule == SGD_RULE_CONDITION_FACTOR ||
+				    s->limits.reasons[i].rule == SGD_RULE_CONDITION_MAX)
+					precaution = true;
+		if (r >= 0 && precaution)
+			r = sd_bus_message_append(reply, "s", "precaution");
+		return r < 0 ? r : sd_bus_message_close_container(reply);
+	}
+	if (strcmp(property, "OverrideReason") == 0) {
+		load_override(s);
+		return sd_bus_message_append(reply, "s", s->extra->override_reason);
+	}
+	if (strcmp(property, "LostSamples") == 0)
+		return sd_bus_message_append(reply, "t", s->lost_samples);
+	return sd_bus_error_setf(error, SD_BUS_ERROR_UNKNOWN_PROPERTY, "Unknown property %s.", property);
+}
+
+#define P(name, sig, flags) SD_BUS_PROPERTY(name, sig, prop_get, 0, flags)
+#define CHANGE SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE
+#define CONST SD_BUS_VTABLE_PROPERTY_CONST
+
+static const sd_bus_vtable session_vtable[] = {
+	SD_BUS_VTABLE_START(0),
+	P("Id", "t", CONST),
+	P("Instrument", "o", CONST),
+	P("Profile", "o", CONST),
+	P("Region", "s", CHANGE),
+	P("State", "s", CHANGE),
+	P("StartedAt", "t", CONST),
+	P("EndedAt", "t", CHANGE),
+	P("StrokeCount", "u", CHANGE),
+	P("ViolationCount", "u", CHANGE),
+	P("WarningCount", "u", CHANGE),
+	P("SecondsUnderLoad", "d", CHANGE),
+	P("PeakN", "d", CHANGE),
+	P("EffectiveLimitN", "d", CHANGE),
+	P("LimitSource", "s", CHANGE),
+	P("LimitReasons", "as", CHANGE),
+	P("TargetMinN", "d", CHANGE),
+	P("TargetMaxN", "d", CHANGE),
+	P("MaxStrokes", "u", CHANGE),
+	P("MaxSecondsUnderLoad", "d", CHANGE),
+	P("Flags", "as", CHANGE),
+	P("OverrideReason", "s", CONST),
+	P("LostSamples", "t", CHANGE),
+	SD_BUS_METHOD_WITH_ARGS("SetRegion", SD_BUS_ARGS("s", region), SD_BUS_NO_RESULT,
+				method_set_region, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("Pause", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_pause,
+				SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("Resume", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_resume,
+				SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("Stop", SD_BUS_NO_ARGS, SD_BUS_RESULT("a{sv}", summary),
+				method_stop, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("GetStrokes", SD_BUS_NO_ARGS, SD_BUS_RESULT("aa{sv}", strokes),
+				method_get_strokes, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("GetViolations", SD_BUS_NO_ARGS,
+				SD_BUS_RESULT("aa{sv}", violations), method_get_violations,
+				SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_SIGNAL_WITH_ARGS("StrokeCompleted", SD_BUS_ARGS("a{sv}", stroke), 0),
+	SD_BUS_SIGNAL_WITH_ARGS("LimitWarning", SD_BUS_ARGS("a{sv}", event), 0),
+	SD_BUS_SIGNAL_WITH_ARGS("LimitExceeded", SD_BUS_ARGS("a{sv}", event), 0),
+	SD_BUS_SIGNAL_WITH_ARGS("SessionCapReached", SD_BUS_ARGS("s", cap), 0),
+	SD_BUS_VTABLE_END
+};
+
+static int session_find(sd_bus *bus, const char *path, const char *interface,
+			void *userdata, void **found, sd_bus_error *error)
+{
+	struct session *s = session_find_path(userdata, path);
+
+	if (!s)
+		return 0;
+	*found = s;
+	return 1;
+}
+
+static int session_enumerate(sd_bus *bus, const char *prefix, void *userdata,
+			     char ***nodes, sd_bus_error *error)
+{
+	struct daemon *d = userdata;
+	struct session *s;
+	size_t n = 0, k = 0;
+	char **v;
+
+	for (s = d->sessions; s; s = s->next)
+		n++;
+	v = calloc(n + 1, sizeof(char *));
+	if (!v)
+		return -ENOMEM;
+	for (s = d->sessions; s; s = s->next) {
+		v[k] = strdup(s->path);
+		if (!v[k]) {
+			while (k)
+				free(v[--k]);
+			free(v);
+			return -ENOMEM;
+		}
+		k++;
+	}
+	*nodes = v;
+	return 1;
+}
+
+int session_setup_bus(struct daemon *d)
+{
+	int r;
+
+	r = sd_bus_add_fallback_vtable(d->bus, NULL, SGD_PATH_SESSION, SGD_IFACE_SESSION,
+				       session_vtable, session_find, d);
+	if (r < 0)
+		return r;
+	return sd_bus_add_node_enumerator(d->bus, NULL, SGD_PATH_SESSION, session_enumerate, d);
+}

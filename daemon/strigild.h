@@ -1,0 +1,240 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * strigild internals shared by the daemon's files. The D-Bus API itself is
+ * documented in docs/dbus-api.md and daemon/org.strigil.Strigil1.xml.
+ */
+#ifndef STRIGILD_H
+#define STRIGILD_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <syslog.h>
+
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include "strigil.h"
+#include "policy.h"
+#include "rules.h"
+#include "storage.h"
+
+#define SGD_BUS_NAME		"org.strigil.Strigil1"
+#define SGD_ROOT		"/org/strigil/Strigil1"
+#define SGD_IFACE_MANAGER	"org.strigil.Strigil1.Manager"
+#define SGD_IFACE_INSTRUMENT	"org.strigil.Strigil1.Instrument"
+#define SGD_IFACE_SESSION	"org.strigil.Strigil1.Session"
+#define SGD_IFACE_PROFILE	"org.strigil.Strigil1.Profile"
+#define SGD_IFACE_DEBUG		"org.strigil.Strigil1.Debug"
+#define SGD_PATH_INSTRUMENT	SGD_ROOT "/instrument"
+#define SGD_PATH_SESSION	SGD_ROOT "/session"
+#define SGD_PATH_PROFILE	SGD_ROOT "/profile"
+
+#define SGD_ERR(n)		"org.strigil.Strigil1.Error." n
+#define SGD_ERR_INVALID_ARGUMENT	SGD_ERR("InvalidArgument")
+#define SGD_ERR_CONTRAINDICATED		SGD_ERR("Contraindicated")
+#define SGD_ERR_NOT_CALIBRATED		SGD_ERR("NotCalibrated")
+#define SGD_ERR_CALIBRATION_EXPIRED	SGD_ERR("CalibrationExpired")
+#define SGD_ERR_NO_SUCH_OBJECT		SGD_ERR("NoSuchObject")
+#define SGD_ERR_BUSY			SGD_ERR("Busy")
+#define SGD_ERR_DISCONNECTED		SGD_ERR("Disconnected")
+#define SGD_ERR_ACCESS_DENIED		SGD_ERR("AccessDenied")
+#define SGD_ERR_NOT_CLAIMED		SGD_ERR("NotClaimed")
+#define SGD_ERR_INVALID_STATE		SGD_ERR("InvalidState")
+#define SGD_ERR_STORAGE_FAILED		SGD_ERR("StorageFailed")
+#define SGD_ERR_DEVICE_ERROR		SGD_ERR("DeviceError")
+
+#define _cleanup_(f)		__attribute__((cleanup(f)))
+
+#define SGD_STRING_MAX		256	/* any free-text argument, bytes */
+#define SGD_FORCE_EMIT_USEC	(1000000 / 30)	/* ForceN changes at most 30 Hz */
+
+struct daemon;
+struct instrument;
+struct session;
+struct profile;
+
+/* ---- logging (log.c) ------------------------------------------------ */
+void log_setup(bool verbose);
+void log_msg(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define log_debug(...)	log_msg(LOG_DEBUG, __VA_ARGS__)
+#define log_info(...)	log_msg(LOG_INFO, __VA_ARGS__)
+#define log_warn(...)	log_msg(LOG_WARNING, __VA_ARGS__)
+#define log_err(...)	log_msg(LOG_ERR, __VA_ARGS__)
+
+/* ---- errors (errors.c) ---------------------------------------------- */
+void errors_register(void);
+/* Sets a typed error from a negative errno of storage (StorageFailed). */
+int error_storage(sd_bus_error *e, int r, const char *what);
+/* Turns a message parsing failure into InvalidArgument (if nothing set yet). */
+int error_malformed(sd_bus_error *e, int r);
+int error_invalid(sd_bus_error *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- authorization (auth.c) ----------------------------------------- */
+int auth_setup(struct daemon *d);
+void auth_free(struct daemon *d);
+/* polkit action of a method, NULL if the method needs none (for docs/tests) */
+const char *auth_action_for(const char *interface, const char *member);
+
+/* ---- backends -------------------------------------------------------- */
+struct backend_ops {
+	const char *name;		/* "simulated", "iio", "usb" */
+	/* Starts streaming at inst->rate_hz; samples come through
+	 * instrument_on_block(). */
+	int (*start)(struct instrument *inst);
+	void (*stop)(struct instrument *inst);
+	int (*set_alert)(struct instrument *inst, enum strigil_alert a);
+	int (*write_calibration)(struct instrument *inst,
+				 const struct sg_calibration *c);
+	void (*destroy)(struct instrument *inst);
+};
+
+/* ---- instruments (instrument.c) ------------------------------------- */
+struct stream_client;
+struct read_point;
+
+struct instrument {
+	struct daemon *d;
+	struct instrument *next;
+	char *path;
+	struct sg_device_info info;
+	const struct backend_ops *ops;
+	void *backend;			/* backend private data */
+	char syspath[256];		/* udev device, "" for simulated */
+	bool connected;
+	bool simulated;
+	unsigned nchannels;
+	uint8_t channels[STRIGIL_MAX_CHANNELS];	/* channel ids present */
+	unsigned rate_hz;
+	struct sg_calibration cal;
+
+	bool streaming;
+	uint64_t lost_samples;
+	uint64_t sample_index;		/* samples since first streamed (incl. lost) */
+	uint64_t engine_base;		/* sample_index at the engine's time 0 */
+	uint64_t unplugged_usec;	/* monotonic time of an unplug while streaming */
+	uint64_t block_arrival_usec;	/* monotonic time the block in instrument_on_block() arrived */
+	double force_n;			/* live, NaN when not streaming */
+	uint64_t force_emitted_usec;
+	double force_emitted;
+	enum strigil_alert alert;
+
+	struct sg_engine *engine;	/* live force, strokes, limits */
+	sd_bus_track *claims;
+	struct stream_client *streams;
+	struct read_point *reads;
+	struct session *session;	/* running/paused/disconnected one */
+};
+
+struct instrument *instrument_new(struct daemon *d, const struct sg_device_info *info,
+				  const struct backend_ops *ops, void *backend);
+void instrument_free(struct instrument *inst);
+/* Adds it to the daemon and announces it on the bus; inst->cal must be set. */
+void instrument_publish(struct instrument *inst);
+void instrument_reset_engine(struct instrument *inst, const struct sg_limit_config *lc);
+struct instrument *instrument_find_serial(struct daemon *d, const char *serial);
+struct instrument *instrument_find_path(struct daemon *d, const char *path);
+/* Removes the object for good (InstrumentRemoved). */
+void instrument_remove(struct instrument *inst);
+/* Backends report plug state and data. */
+void instrument_set_connected(struct instrument *inst, bool connected);
+void instrument_on_block(struct instrument *inst, const struct sg_block *blk);
+/* Re-evaluates whether streaming is wanted (claims, streams, session). */
+void instrument_update_streaming(struct instrument *inst);
+void instrument_set_alert(struct instrument *inst, enum strigil_alert a);
+bool instrument_calibration_valid(const struct instrument *inst, int64_t now_s);
+int instrument_setup_bus(struct daemon *d);
+extern const sd_bus_vtable instrument_vtable[];
+
+/* ---- simulated backend (backend-sim.c) ------------------------------- */
+int sim_add_instruments(struct daemon *d, unsigned n, bool flat);
+int sim_setup_bus(struct daemon *d);
+
+/* ---- real backends (backend-iio.c, backend-usb.c) and hotplug -------- */
+int hotplug_setup(struct daemon *d);
+void hotplug_free(struct daemon *d);
+
+/* ---- profiles (profile.c) -------------------------------------------- */
+struct profile {
+	struct daemon *d;
+	struct profile *next;
+	char *path;
+	struct sgd_profile p;
+};
+
+int profiles_load(struct daemon *d);
+struct profile *profile_find_path(struct daemon *d, const char *path);
+int profile_setup_bus(struct daemon *d);
+void profile_free(struct profile *p);
+/* Applies a{sv} keys to *p (message positioned at the array). */
+int profile_apply_dict(struct daemon *d, sd_bus_message *m, struct sgd_profile *p,
+		       sd_bus_error *error);
+int method_create_profile(sd_bus_message *m, void *userdata, sd_bus_error *error);
+
+/* ---- sessions (session.c) -------------------------------------------- */
+enum session_state {
+	SESSION_RUNNING,
+	SESSION_PAUSED,
+	SESSION_DISCONNECTED,
+	SESSION_FINISHED,
+	SESSION_INTERRUPTED,
+};
+
+struct session {
+	struct daemon *d;
+	struct session *next;
+	char *path;
+	char *instrument_path;
+	char *profile_path;
+	struct instrument *inst;	/* NULL once finished */
+	struct sgd_session rec;		/* storage view */
+	enum session_state state;
+	struct sgd_limits limits;
+	struct sgd_profile profile;	/* snapshot at start */
+	uint64_t paused_samples;	/* engine gap to declare on resume */
+	uint64_t lost_samples;
+	bool cap_strokes_sent, cap_time_sent;
+	struct session_extra *extra;	/* session.c */
+};
+
+int sessions_load(struct daemon *d);
+struct session *session_find_path(struct daemon *d, const char *path);
+int session_setup_bus(struct daemon *d);
+void session_free(struct session *s);
+int method_start_session(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int method_start_session_options(sd_bus_message *m, void *userdata, sd_bus_error *error);
+/* From the instrument's sample path. */
+void session_on_events(struct session *s, const struct sg_event *ev, int n);
+void session_on_connected(struct session *s, bool connected);
+/* The instrument object goes away: the session ends as aborted. */
+void session_detach_instrument(struct session *s);
+const char *session_state_str(enum session_state st);
+
+/* ---- the daemon -------------------------------------------------------- */
+struct daemon {
+	sd_event *event;
+	sd_bus *bus;
+	struct sgd_policy *policy;
+	struct sgd_store *store;
+	struct instrument *instruments;
+	struct profile *profiles;
+	struct session *sessions;
+	unsigned sim_count;
+	bool sim_flat;
+	bool simulate;
+	void *auth;			/* auth.c */
+	void *hotplug;			/* hotplug.c */
+	struct sg_stroke_config stroke_config;
+};
+
+/* Emits PropertiesChanged for the Manager's object lists. */
+void manager_emit_changed(struct daemon *d, const char *property);
+int manager_setup_bus(struct daemon *d);
+
+uint64_t now_realtime_usec(void);
+uint64_t now_monotonic_usec(void);
+/* 0 if s is at most max bytes of valid UTF-8 without control characters. */
+bool string_ok(const char *s, size_t max);
+bool double_ok(double v);
+
+#endif

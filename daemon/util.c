@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Logging, typed errors and small helpers of strigild. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <systemd/sd-journal.h>
+
+#include "strigild.h"
+
+static bool log_verbose;
+static bool log_to_journal;
+
+void log_setup(bool verbose)
+{
+	log_verbose = verbose;
+	/* Under systemd stderr is already the journal; otherwise (tests,
+	 * demo) plain stderr lines are what a developer wants to see. */
+	log_to_journal = getenv("JOURNAL_STREAM") != NULL;
+}
+
+void log_msg(int prio, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (prio == LOG_DEBUG && !log_verbose)
+		return;
+	va_start(ap, fmt);
+	if (log_to_journal) {
+		sd_journal_printv(prio, fmt, ap);
+	} else {
+		fputs("strigild: ", stderr);
+		vfprintf(stderr, fmt, ap);
+		fputc('\n', stderr);
+	}
+	va_end(ap);
+}
+
+/* Clients (strigilctl) get errno values from sd_bus_error_get_errno(). */
+static const sd_bus_error_map strigil_errors[] = {
+	SD_BUS_ERROR_MAP(SGD_ERR_INVALID_ARGUMENT, EINVAL),
+	SD_BUS_ERROR_MAP(SGD_ERR_CONTRAINDICATED, EPERM),
+	SD_BUS_ERROR_MAP(SGD_ERR_NOT_CALIBRATED, ENODATA),
+	SD_BUS_ERROR_MAP(SGD_ERR_CALIBRATION_EXPIRED, ESTALE),
+	SD_BUS_ERROR_MAP(SGD_ERR_NO_SUCH_OBJECT, ENOENT),
+	SD_BUS_ERROR_MAP(SGD_ERR_BUSY, EBUSY),
+	SD_BUS_ERROR_MAP(SGD_ERR_DISCONNECTED, ENODEV),
+	SD_BUS_ERROR_MAP(SGD_ERR_ACCESS_DENIED, EACCES),
+	SD_BUS_ERROR_MAP(SGD_ERR_NOT_CLAIMED, ENOLCK),
+	SD_BUS_ERROR_MAP(SGD_ERR_INVALID_STATE, EALREADY),
+	SD_BUS_ERROR_MAP(SGD_ERR_STORAGE_FAILED, EIO),
+	SD_BUS_ERROR_MAP(SGD_ERR_DEVICE_ERROR, EREMOTEIO),
+	SD_BUS_ERROR_MAP_END
+};
+
+void errors_register(void)
+{
+	sd_bus_error_add_map(strigil_errors);
+}
+
+int error_storage(sd_bus_error *e, int r, const char *what)
+{
+	log_err("storage: %s failed: %s", what, strerror(-r));
+	return sd_bus_error_setf(e, SGD_ERR_STORAGE_FAILED,
+				 "The database refused to %s (%s); nothing was changed. "
+				 "Check the disk and the daemon's journal.",
+				 what, strerror(-r));
+}
+
+int error_invalid(sd_bus_error *e, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	return sd_bus_error_set(e, SGD_ERR_INVALID_ARGUMENT, buf);
+}
+
+int error_malformed(sd_bus_error *e, int r)
+{
+	if (sd_bus_error_is_set(e) || r == -ENOMEM)
+		return r;
+	return sd_bus_error_setf(e, SGD_ERR_INVALID_ARGUMENT,
+				 "Malformed arguments (%s); see docs/dbus-api.md for the types.",
+				 strerror(-r));
+}
+
+static uint64_t now_usec(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+uint64_t now_realtime_usec(void)
+{
+	return now_usec(CLOCK_REALTIME);
+}
+
+uint64_t now_monotonic_usec(void)
+{
+	return now_usec(CLOCK_MONOTONIC);
+}
+
+/* Valid UTF-8, no control characters, at most max bytes. */
+bool string_ok(const char *s, size_t max)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t len = strlen(s);
+
+	if (len > max)
+		return false;
+	while (*p) {
+		unsigned n, i;
+		uint32_t cp;
+
+		if (*p < 0x20 || *p == 0x7f)
+			return false;
+		if (*p < 0x80) {
+			p++;
+			continue;
+		}
+		if ((*p & 0xe0) == 0xc0) {
+			n = 1;
+			cp = *p & 0x1f;
+		} else if ((*p & 0xf0) == 0xe0) {
+			n = 2;
+			cp = *p & 0x0f;
+		} else if ((*p & 0xf8) == 0xf0) {
+			n = 3;
+			cp = *p & 0x07;
+		} else {
+			return false;
+		}
+		for (i = 1; i <= n; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				return false;
+			cp = (cp << 6) | (p[i] & 0x3f);
+		}
+		if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) ||
+		    (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
+			return false;
+		p += n + 1;
+	}
+	return true;
+}
+
+bool double_ok(double v)
+{
+	return isfinite(v);
+}

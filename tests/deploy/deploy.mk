@@ -1,0 +1,37 @@
+# Deployment checks (udev, hwdb, systemd unit, polkit, install, Debian packages).
+# The namespace tests (udev, polkit) need root: make check runs as root here
+# and in CI (scripts/deps.sh installs as root too).
+
+DEPLOY_UNIT    := $(BUILD)/packaging/strigild.service
+DEPLOY_DAEMON  := $(if $(wildcard daemon/daemon.mk),$(STRIGILD))
+DEPLOY_POLICY  := daemon/org.strigil.Strigil1.policy
+
+.PHONY: deploy-check
+deploy-check: deploy-check-udev deploy-check-hwdb deploy-check-unit deploy-check-polkit deploy-check-install deploy-check-deb
+
+deploy-check-udev: FORCE
+	@$(RUN_TEST) deploy-udev tests/deploy/test-udev.sh
+
+deploy-check-hwdb: FORCE
+	@$(RUN_TEST) deploy-hwdb tests/deploy/test-hwdb.sh
+
+deploy-check-unit: $(DEPLOY_UNIT) $(DEPLOY_DAEMON) FORCE
+	@$(RUN_TEST) deploy-unit tests/deploy/test-unit.sh $(DEPLOY_UNIT) $(or $(DEPLOY_DAEMON),daemon-not-built)
+
+deploy-check-polkit: FORCE
+	@$(RUN_TEST) deploy-polkit tests/deploy/test-polkit.sh $(DEPLOY_POLICY) \
+		packaging/polkit/50-strigil.rules daemon
+
+CHECK_TARGETS += deploy-check-udev deploy-check-hwdb deploy-check-unit deploy-check-polkit
+
+# make deb, then a real dpkg -i (maintainer scripts, triggers, DKMS build)
+# into a copy-on-write clone of this machine's root; see test-deb.sh.
+deploy-check-deb: FORCE
+	@$(RUN_TEST) deploy-deb sh -c '$(MAKE) --no-print-directory deb && tests/deploy/test-deb.sh $(DEB_DIR)'
+
+CHECK_TARGETS += deploy-check-deb
+
+deploy-check-install: all FORCE
+	@$(RUN_TEST) deploy-install tests/deploy/test-install.sh
+
+CHECK_TARGETS += deploy-check-install

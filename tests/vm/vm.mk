@@ -1,0 +1,15 @@
+# VM tests: Debian's kernel in QEMU (TCG) with dummy_hcd + FunctionFS,
+# the real strigil module, strigil-gadget and vmtest (lib/iio.c).
+# `make vm-check` (also part of `make check`); see tests/vm/run-vm.sh.
+VMTEST := $(BUILD)/vmtest
+
+$(VMTEST): $(BUILD)/obj/tests/vm/vmtest.o $(LIBSTRIGIL)
+	@mkdir -p $(@D)
+	$(CC) $(SG_CFLAGS) -o $@ $^ $(LIB_LIBS)
+
+.PHONY: vm-check
+vm-check: $(GADGET) $(VMTEST) $(USB_CHECK) FORCE
+	@tests/vm/run-vm.sh $(BUILD)
+
+ALL_TARGETS += $(VMTEST)
+CHECK_TARGETS += vm-check

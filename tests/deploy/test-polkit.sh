@@ -12,7 +12,7 @@ set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 policy=$(realpath "$1") rules=$(realpath "$2") src=$(realpath "$3")
 if [ "${SG_IN_NS:-}" != 1 ]; then
-	SG_IN_NS=1 exec unshare -m --propagation private "$0" "$policy" "$rules" "$src"
+	SG_IN_NS=1 exec unshare -m -p -f --mount-proc --propagation private "$0" "$policy" "$rules" "$src"
 fi
 fail() { echo "FAIL: $*"; exit 1; }
 t=$(mktemp -d)

@@ -279,6 +279,9 @@ void instrument_on_block(struct instrument *inst, const struct sg_block *blk)
 
 	if (!inst->streaming || blk->nchannels != inst->nchannels)
 		return;
+	/* arrival of these samples (LimitExceeded carries it: daemon path latency) */
+	now = now_monotonic_usec();
+	inst->block_arrival_usec = now;
 	if (n > STRIGIL_MAX_SAMPLES_ANY)
 		n = STRIGIL_MAX_SAMPLES_ANY;
 	if (blk->lost_before) {
@@ -338,7 +341,6 @@ void instrument_on_block(struct instrument *inst, const struct sg_block *blk)
 
 	inst->force_n = feed ? sg_engine_force(inst->engine)
 			     : (double)out[n ? n - 1 : 0].force_n;
-	now = now_monotonic_usec();
 	if (now - inst->force_emitted_usec >= SGD_FORCE_EMIT_USEC &&
 	    fabs(inst->force_n - inst->force_emitted) >= 0.001) {
 		inst->force_emitted_usec = now;
@@ -393,7 +395,8 @@ static int claims_empty(sd_bus_track *t, void *userdata)
 
 	emit(inst, "Claims");
 	instrument_update_streaming(inst);
-	return 0;
+	/* 0 would make sd-bus queue the (still empty) track again at once */
+	return 1;
 }
 
 struct instrument *instrument_new(struct daemon *d, const struct sg_device_info *info,
@@ -594,7 +597,9 @@ static int method_open_stream(sd_bus_message *m, void *userdata, sd_bus_error *e
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) < 0)
 		return -errno;
 	setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
-	shutdown(sv[1], SHUT_WR);
+	/* No shutdown(sv[1], SHUT_WR) here: it makes sv[0] read EOF at once,
+	 * so stream_io() closed every stream right after OpenStream. A client
+	 * that writes only gets its junk discarded by stream_io(). */
 	c = calloc(1, sizeof(*c));
 	if (!c) {
 		close(sv[0]);
@@ -784,7 +789,16 @@ static int read_double_array(sd_bus_message *m, double *out, unsigned want,
 	return 0;
 }
 
+static int write_calibration(sd_bus_message *m, void *userdata, sd_bus_error *error);
+
 static int method_write_calibration(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	int r = write_calibration(m, userdata, error);
+
+	return r < 0 ? error_malformed(error, r) : r;
+}
+
+static int write_calibration(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
 	struct instrument *inst = userdata;
 	struct sg_calibration c = inst->cal;

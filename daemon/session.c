@@ -166,7 +166,11 @@ static const char *violation_kind(enum sg_event_type t)
 	}
 }
 
-static int append_violation(sd_bus_message *m, const struct sgd_violation *v)
+/* arrival_us: CLOCK_MONOTONIC µs at which the samples that raised the event
+ * reached the daemon (live signals only; 0 = not sent, e.g. GetViolations).
+ * Lets a client measure the daemon path latency (make bench). */
+static int append_violation(sd_bus_message *m, const struct sgd_violation *v,
+			    uint64_t arrival_us)
 {
 	int r;
 
@@ -180,6 +184,8 @@ static int append_violation(sd_bus_message *m, const struct sgd_violation *v)
 				  "force_n", "d", v->force_n,
 				  "limit_n", "d", v->limit_n,
 				  "region", "s", v->region);
+	if (r >= 0 && arrival_us)
+		r = sd_bus_message_append(m, "{sv}", "arrival_us", "t", arrival_us);
 	if (r < 0)
 		return r;
 	return sd_bus_message_close_container(m);
@@ -439,7 +445,16 @@ int method_start_session(sd_bus_message *m, void *userdata, sd_bus_error *error)
 	return start_session(userdata, m, ipath, ppath, region, NULL, NULL, error);
 }
 
+static int start_session_options(sd_bus_message *m, void *userdata, sd_bus_error *error);
+
 int method_start_session_options(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	int r = start_session_options(m, userdata, error);
+
+	return r < 0 ? error_malformed(error, r) : r;
+}
+
+static int start_session_options(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
 	const char *ipath, *ppath, *region, *reason = NULL, *note = NULL;
 	int r;
@@ -507,9 +522,16 @@ static int fill_stroke(sd_bus_message *m, const void *p)
 	return append_stroke(m, a->st, a->region, a->wall_us);
 }
 
+struct violation_arg {
+	const struct sgd_violation *v;
+	uint64_t arrival_us;
+};
+
 static int fill_violation(sd_bus_message *m, const void *p)
 {
-	return append_violation(m, p);
+	const struct violation_arg *a = p;
+
+	return append_violation(m, a->v, a->arrival_us);
 }
 
 static void save_summary(struct session *s)
@@ -558,40 +580,47 @@ static void on_limit(struct session *s, const struct sg_event *ev)
 	bool exceeded = ev->type == SG_EV_EXCEEDED;
 	int r;
 
-	snprintf(v.region, sizeof(v.region), "%s", s->rec.region);
-	r = sgd_store_add_violation(s->d->store, &v);
-	if (r < 0)
-		journal_session(s, "storage-error", LOG_ERR, "%s NOT stored: %s",
-				violation_kind(ev->type), sgd_store_errmsg(s->d->store));
-	/* The tool alarms even if the disk failed: the patient comes first. */
+	/* The tool alarms first, before any disk write: the patient comes
+	 * first, and a slow or failed disk must neither delay nor silence it. */
 	if (exceeded || s->inst->alert != STRIGIL_ALERT_EXCEEDED)
 		instrument_set_alert(s->inst, exceeded ? STRIGIL_ALERT_EXCEEDED
 						       : STRIGIL_ALERT_WARNING);
-	if (exceeded) {
-		s->rec.violation_count++;
-		sd_journal_send("MESSAGE=session %" PRId64 ": force %.2f N above the limit %.2f N in %s",
-				s->rec.id, ev->force_n, ev->limit_n, s->rec.region,
-				"PRIORITY=%d", LOG_WARNING,
-				"SYSLOG_IDENTIFIER=strigild",
-				"STRIGIL_EVENT=limit-exceeded",
-				"STRIGIL_SESSION=%" PRId64, s->rec.id,
-				"STRIGIL_INSTRUMENT=%s", s->rec.instrument,
-				"STRIGIL_REGION=%s", s->rec.region,
-				"STRIGIL_FORCE_N=%.3f", ev->force_n,
-				"STRIGIL_LIMIT_N=%.3f", ev->limit_n,
-				"STRIGIL_T_S=%.3f", ev->t_s,
-				NULL);
-		log_warn("session %" PRId64 ": LIMIT EXCEEDED %.2f N > %.2f N (%s)", s->rec.id,
-			 ev->force_n, ev->limit_n, s->rec.region);
-	} else {
-		s->extra->warnings++;
-	}
-	if (r < 0)
-		return;
+	snprintf(v.region, sizeof(v.region), "%s", s->rec.region);
+	r = sgd_store_add_violation(s->d->store, &v);
 	if (exceeded)
+		s->rec.violation_count++;
+	else
+		s->extra->warnings++;
+	/* The signal follows the commit of its own record, and nothing else:
+	 * the session summary (a cache of the rows, rebuilt from them when the
+	 * session ends) is saved after it, so one fsync, not two, stands
+	 * between the sample and the signal (make bench, daemon path). */
+	if (r >= 0) {
+		signal_dict(s, exceeded ? "LimitExceeded" : "LimitWarning", fill_violation,
+			    &(struct violation_arg){ &v, s->inst->block_arrival_usec });
+		emit(s, exceeded ? "ViolationCount" : "WarningCount");
+	} else {
+		journal_session(s, "storage-error", LOG_ERR, "%s NOT stored: %s",
+				violation_kind(ev->type), sgd_store_errmsg(s->d->store));
+	}
+	if (!exceeded)
+		return;
+	sd_journal_send("MESSAGE=session %" PRId64 ": force %.2f N above the limit %.2f N in %s",
+			s->rec.id, ev->force_n, ev->limit_n, s->rec.region,
+			"PRIORITY=%d", LOG_WARNING,
+			"SYSLOG_IDENTIFIER=strigild",
+			"STRIGIL_EVENT=limit-exceeded",
+			"STRIGIL_SESSION=%" PRId64, s->rec.id,
+			"STRIGIL_INSTRUMENT=%s", s->rec.instrument,
+			"STRIGIL_REGION=%s", s->rec.region,
+			"STRIGIL_FORCE_N=%.3f", ev->force_n,
+			"STRIGIL_LIMIT_N=%.3f", ev->limit_n,
+			"STRIGIL_T_S=%.3f", ev->t_s,
+			NULL);
+	log_warn("session %" PRId64 ": LIMIT EXCEEDED %.2f N > %.2f N (%s)", s->rec.id,
+		 ev->force_n, ev->limit_n, s->rec.region);
+	if (r >= 0)
 		save_summary(s);
-	signal_dict(s, exceeded ? "LimitExceeded" : "LimitWarning", fill_violation, &v);
-	emit(s, exceeded ? "ViolationCount" : "WarningCount");
 }
 
 static void on_cap(struct session *s, const struct sg_event *ev)
@@ -912,7 +941,7 @@ static int method_get_violations(sd_bus_message *m, void *userdata, sd_bus_error
 	if (r >= 0)
 		r = sd_bus_message_open_container(reply, 'a', "a{sv}");
 	for (i = 0; r >= 0 && i < n; i++)
-		r = append_violation(reply, &rows[i]);
+		r = append_violation(reply, &rows[i], 0);
 	if (r >= 0)
 		r = sd_bus_message_close_container(reply);
 	free(rows);

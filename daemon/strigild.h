@@ -66,6 +66,8 @@ void log_msg(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)
 void errors_register(void);
 /* Sets a typed error from a negative errno of storage (StorageFailed). */
 int error_storage(sd_bus_error *e, int r, const char *what);
+/* Turns a message parsing failure into InvalidArgument (if nothing set yet). */
+int error_malformed(sd_bus_error *e, int r);
 int error_invalid(sd_bus_error *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* ---- authorization (auth.c) ----------------------------------------- */
@@ -111,6 +113,7 @@ struct instrument {
 	uint64_t sample_index;		/* samples since first streamed (incl. lost) */
 	uint64_t engine_base;		/* sample_index at the engine's time 0 */
 	uint64_t unplugged_usec;	/* monotonic time of an unplug while streaming */
+	uint64_t block_arrival_usec;	/* monotonic time the block in instrument_on_block() arrived */
 	double force_n;			/* live, NaN when not streaming */
 	uint64_t force_emitted_usec;
 	double force_emitted;

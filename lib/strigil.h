@@ -183,6 +183,9 @@ struct sg_stroke_config {
 	/* Additions (0 in a zeroed struct means "default"). */
 	double baseline_tau_s;	/* 2.0: zero tracking time constant, unloaded */
 	double tare_s;		/* 0.100: averaging time of sg_engine_tare() */
+	double mains_hz;	/* 0: off; 50 or 60: notch the mains hum
+				 * (Q 5, +0.6 ms delay, needs rate >= 4 x
+				 * mains; see docs/engine.md) */
 };
 
 void sg_stroke_config_default(struct sg_stroke_config *c);
@@ -398,6 +401,11 @@ double sg_sim_truth_force(const struct sg_sim_truth *t, double time_s);
  * NULL) gets the time it first reaches the level (NaN if never). */
 double sg_sim_truth_run_above(const struct sg_sim_truth *t, double level,
 			      double *first);
+
+/* Start of the first run of the clean force at or above level that lasts
+ * at least min_s (NaN if none): where an ideal alarm's timer starts. */
+double sg_sim_truth_first_run(const struct sg_sim_truth *t, double level,
+			      double min_s);
 
 /*
  * Whether a stroke violates limit L (docs/engine.md): with m = SG_SIM_MARGIN,

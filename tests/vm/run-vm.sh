@@ -73,7 +73,7 @@ done <"$vm/order"
 cp "$vm/kmod/driver/strigil.ko" "$root/lib/modules/strigil.ko"
 
 # programs and the shared libraries they need
-for p in "$build/strigil-gadget" "$build/vmtest"; do
+for p in "$build/strigil-gadget" "$build/vmtest" "$build/usb-check"; do
 	cp "$p" "$root/bin/"
 	ldd "$p" | awk '/=>/ { print $3 } /^\t\/lib/ { print $1 }' | while read -r lib; do
 		[ -f "$lib" ] || continue
@@ -86,7 +86,8 @@ for ld in /lib64/ld-linux-x86-64.so.2; do
 	mkdir -p "$root$(dirname "$ld")"
 	cp -L "$ld" "$root$ld"
 done
-cp "$top/tests/vm/init" "$root/init"
+# VM_INIT: another init for the VM (make bench: tests/perf/vm-bench.sh)
+cp "${VM_INIT:-$top/tests/vm/init}" "$root/init"
 chmod 755 "$root/init"
 
 (cd "$root" && find . | cpio -o -H newc --quiet) | gzip -1 >"$vm/initramfs.gz"

@@ -23,3 +23,11 @@ bench-table: $(BENCH_TABLE_DEPS)
 
 BENCH_TARGETS := $(filter-out bench-engine bench-store,$(BENCH_TARGETS)) bench-table
 ALL_TARGETS += $(SGBENCH)
+
+# make check: the measuring path itself works (functional checks, no timing):
+# arrival_us on every LimitExceeded, OpenStream packets and their index, a
+# stalled stream reader leaves the others alone. strigild as the ASan build.
+.PHONY: check-perf-smoke
+check-perf-smoke: $(STRIGILD_SAN) $(SGBENCH) FORCE
+	@$(RUN_TEST) perf-smoke /usr/bin/python3 tests/perf/smoke.py $(BUILD) $(STRIGILD_SAN)
+CHECK_TARGETS += check-perf-smoke

@@ -17,3 +17,12 @@ $(STRIGILD_SAN): $(STRIGILD_SRCS:%.c=$(BUILD)/san/%.o) $(SGD_CORE_SAN_A) $(BUILD
 	$(CC) $(SAN_CFLAGS) -o $@ $^ $(STRIGILD_CORE_LIBS) $(STRIGILD_LIBS) $(LIB_LIBS)
 
 ALL_TARGETS += $(STRIGILD)
+
+# make demo: a private bus, strigild with a simulated instrument, a patient
+# on anticoagulants, live strokes and alarms (daemon/demo.py).
+DEMO_TARGET := demo-daemon
+.PHONY: demo-daemon
+demo-daemon: $(STRIGILD)
+	-@$(MAKE) --no-print-directory $(BUILD)/strigilctl >/dev/null 2>&1 || \
+	 echo "demo: strigilctl did not build; showing events without its monitor"
+	@STRIGILD=$(abspath $(BUILD))/strigild /usr/bin/python3 daemon/demo.py

@@ -395,9 +395,7 @@ static int claims_empty(sd_bus_track *t, void *userdata)
 
 	emit(inst, "Claims");
 	instrument_update_streaming(inst);
-	/* > 0: handled. sd-bus queues an empty track again for dispatch when the
-	 * handler returns 0, which made this a busy loop flooding Claims
-	 * signals (the bus dropped the daemon before it owned its name). */
+	/* 0 would make sd-bus queue the (still empty) track again at once */
 	return 1;
 }
 
@@ -791,7 +789,16 @@ static int read_double_array(sd_bus_message *m, double *out, unsigned want,
 	return 0;
 }
 
+static int write_calibration(sd_bus_message *m, void *userdata, sd_bus_error *error);
+
 static int method_write_calibration(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	int r = write_calibration(m, userdata, error);
+
+	return r < 0 ? error_malformed(error, r) : r;
+}
+
+static int write_calibration(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
 	struct instrument *inst = userdata;
 	struct sg_calibration c = inst->cal;

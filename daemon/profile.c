@@ -99,6 +99,7 @@ static int apply_region_map(struct sgd_profile *p, sd_bus_message *m, const char
 			    enum region_field f, sd_bus_error *error)
 {
 	const char *sig = f == RF_STROKES ? "a{su}" : "a{sd}";
+	const char *entry = f == RF_STROKES ? "su" : "sd";
 	char msg[256];
 	size_t i;
 	int r;
@@ -117,7 +118,7 @@ static int apply_region_map(struct sgd_profile *p, sd_bus_message *m, const char
 		else
 			p->region_caps[i].max_load_s = 0;
 	}
-	while ((r = sd_bus_message_enter_container(m, 'e', sig + 2)) > 0) {
+	while ((r = sd_bus_message_enter_container(m, 'e', entry)) > 0) {
 		struct sgd_region_cap c = { 0 }, *old;
 		const char *region;
 		double dv = 0;
@@ -125,9 +126,9 @@ static int apply_region_map(struct sgd_profile *p, sd_bus_message *m, const char
 		enum sgd_profile_error pe;
 
 		if (f == RF_STROKES)
-			r = sd_bus_message_read(m, "su", &region, &uv);
+			r = sd_bus_message_read(m, entry, &region, &uv);
 		else
-			r = sd_bus_message_read(m, "sd", &region, &dv);
+			r = sd_bus_message_read(m, entry, &region, &dv);
 		if (r < 0)
 			return r;
 		if (strlen(region) >= sizeof(c.region))
@@ -173,8 +174,19 @@ static int read_variant(sd_bus_message *m, const char *key, char type, void *out
 	return sd_bus_message_exit_container(m);
 }
 
+static int apply_dict(struct daemon *d, sd_bus_message *m, struct sgd_profile *p,
+		      sd_bus_error *error);
+
 int profile_apply_dict(struct daemon *d, sd_bus_message *m, struct sgd_profile *p,
 		       sd_bus_error *error)
+{
+	int r = apply_dict(d, m, p, error);
+
+	return r < 0 ? error_malformed(error, r) : r;
+}
+
+static int apply_dict(struct daemon *d, sd_bus_message *m, struct sgd_profile *p,
+		      sd_bus_error *error)
 {
 	enum sgd_profile_error pe = SGD_PROFILE_OK;
 	char msg[256] = "";

@@ -445,7 +445,16 @@ int method_start_session(sd_bus_message *m, void *userdata, sd_bus_error *error)
 	return start_session(userdata, m, ipath, ppath, region, NULL, NULL, error);
 }
 
+static int start_session_options(sd_bus_message *m, void *userdata, sd_bus_error *error);
+
 int method_start_session_options(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	int r = start_session_options(m, userdata, error);
+
+	return r < 0 ? error_malformed(error, r) : r;
+}
+
+static int start_session_options(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
 	const char *ipath, *ppath, *region, *reason = NULL, *note = NULL;
 	int r;

@@ -66,6 +66,8 @@ void log_msg(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)
 void errors_register(void);
 /* Sets a typed error from a negative errno of storage (StorageFailed). */
 int error_storage(sd_bus_error *e, int r, const char *what);
+/* Turns a message parsing failure into InvalidArgument (if nothing set yet). */
+int error_malformed(sd_bus_error *e, int r);
 int error_invalid(sd_bus_error *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* ---- authorization (auth.c) ----------------------------------------- */

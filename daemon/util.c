@@ -82,6 +82,15 @@ int error_invalid(sd_bus_error *e, const char *fmt, ...)
 	return sd_bus_error_set(e, SGD_ERR_INVALID_ARGUMENT, buf);
 }
 
+int error_malformed(sd_bus_error *e, int r)
+{
+	if (sd_bus_error_is_set(e) || r == -ENOMEM)
+		return r;
+	return sd_bus_error_setf(e, SGD_ERR_INVALID_ARGUMENT,
+				 "Malformed arguments (%s); see docs/dbus-api.md for the types.",
+				 strerror(-r));
+}
+
 static uint64_t now_usec(clockid_t clk)
 {
 	struct timespec ts;

@@ -35,7 +35,11 @@
 #include <strigil/protocol.h>
 
 #define STRIGIL_NUM_URBS	8
+#define STRIGIL_MAX_URB_ERRORS	50
 #define STRIGIL_MIN_PACKET	(STRIGIL_FRAME_HDR_SIZE + 4)
+/* docs/protocol.md 2.2, the same bounds as libstrigil's decoder */
+#define STRIGIL_SEQ_MAX_GAP	(1U << 24)
+#define STRIGIL_SEQ_STALE_WINDOW 1024U
 #define STRIGIL_CAL_CRC_LEN	offsetof(struct strigil_calibration, crc32)
 
 static const char * const strigil_labels[STRIGIL_MAX_CHANNELS] = {
@@ -90,16 +94,16 @@ struct strigil {
 	bool clock_set;
 	u32 next_seq;
 	u8 last_count;
-	u32 last_t0;
-	u64 dev_us;		/* device clock extended to 64 bits */
-	u64 base_us;		/* device time at stream start ... */
-	s64 base_ns;		/* ... and the IIO clock at that moment */
+	u64 stream_pos;		/* samples since START, lost ones included */
+	s64 base_ns;		/* IIO clock of the stream's first sample */
 	u16 last_flags;
 	u64 frames_ok;
 	u64 samples_ok;
 	u64 frames_bad;
 	u64 samples_lost;
 	u64 urb_errors;
+	u64 resyncs;
+	unsigned int consecutive_errors;
 
 	struct usb_anchor anchor;
 	struct urb *urbs[STRIGIL_NUM_URBS];
@@ -251,35 +255,35 @@ static int strigil_read_cal(struct strigil *st)
 
 /* ---- stream ------------------------------------------------------------- */
 
-/* Pushes every sample of a valid frame; called with st->lock held. */
+/*
+ * Pushes every sample of a valid frame; called with st->lock held.
+ * Timestamps count samples at the configured rate from the first frame
+ * of the stream, lost ones included (docs/protocol.md 2.3): the device
+ * clock is not synchronised to ours.
+ */
 static void strigil_push_frame(struct strigil *st, const u8 *buf,
-			       unsigned int count, u32 t0)
+			       unsigned int count)
 {
 	const __le32 *p = (const __le32 *)(buf + STRIGIL_FRAME_HDR_SIZE);
 	unsigned int i, k;
 
 	if (!st->clock_set) {
-		/* Map the device clock onto the IIO clock at stream start. */
 		st->clock_set = true;
-		st->dev_us = t0;
-		st->base_us = t0;
+		st->stream_pos = 0;
 		st->base_ns = iio_get_time_ns(st->indio_dev) -
 			      div_s64((s64)(count - 1) * NSEC_PER_SEC, st->rate);
-	} else {
-		st->dev_us += (u32)(t0 - st->last_t0);
 	}
-	st->last_t0 = t0;
 
 	for (i = 0; i < count; i++) {
 		s64 ts = st->base_ns +
-			 (s64)(st->dev_us - st->base_us) * NSEC_PER_USEC +
-			 div_s64((s64)i * NSEC_PER_SEC, st->rate);
+			 (s64)div_u64(st->stream_pos * NSEC_PER_SEC, st->rate);
 
 		memset(&st->scan, 0, sizeof(st->scan));
 		for (k = 0; k < st->nch; k++)
 			st->scan.raw[k] = (s32)get_unaligned_le32(p++);
 		iio_push_to_buffers_with_timestamp(st->indio_dev, &st->scan,
 						   ts);
+		st->stream_pos++;
 	}
 }
 
@@ -289,7 +293,8 @@ static void strigil_handle_frame(struct strigil *st, const u8 *buf,
 {
 	const struct strigil_frame_hdr *hdr = (const void *)buf;
 	unsigned int count, max;
-	u32 seq, gap;
+	u32 seq, ahead, behind;
+	u64 lost;
 
 	if (len < STRIGIL_FRAME_HDR_SIZE)
 		goto bad;
@@ -304,13 +309,21 @@ static void strigil_handle_frame(struct strigil *st, const u8 *buf,
 	if (len != STRIGIL_FRAME_HDR_SIZE + count * st->nch * 4)
 		goto bad;
 
+	/* Sequence rule of docs/protocol.md 2.2 (RFC 1982 arithmetic) */
 	seq = le32_to_cpu(hdr->seq);
-	if (st->have_seq) {
-		gap = seq - st->next_seq;
-		if (gap >= 0x80000000U)		/* older than expected */
-			goto bad;
-		/* Lost frames: estimate their samples from the last size. */
-		st->samples_lost += (u64)gap * st->last_count;
+	if (st->have_seq && seq != st->next_seq) {
+		ahead = seq - st->next_seq;
+		behind = st->next_seq - seq;
+		if (ahead <= STRIGIL_SEQ_MAX_GAP) {
+			/* lost frames: as many samples as the last one each */
+			lost = (u64)ahead * st->last_count;
+			st->samples_lost += lost;
+			st->stream_pos += lost;
+		} else if (behind <= STRIGIL_SEQ_STALE_WINDOW) {
+			goto bad;		/* stale or duplicate */
+		} else {
+			st->resyncs++;		/* device restart: loss unknown */
+		}
 	}
 	st->have_seq = true;
 	st->next_seq = seq + 1;
@@ -318,7 +331,7 @@ static void strigil_handle_frame(struct strigil *st, const u8 *buf,
 	st->last_flags = le16_to_cpu(hdr->flags) & STRIGIL_STATUS_KNOWN;
 	st->frames_ok++;
 	st->samples_ok += count;
-	strigil_push_frame(st, buf, count, le32_to_cpu(hdr->timestamp_us));
+	strigil_push_frame(st, buf, count);
 	return;
 bad:
 	st->frames_bad++;
@@ -341,11 +354,20 @@ static void strigil_urb_complete(struct urb *urb)
 	default:
 		spin_lock_irqsave(&st->lock, flags);
 		st->urb_errors++;
+		/* A device that only errors is not polled forever. */
+		if (++st->consecutive_errors > STRIGIL_MAX_URB_ERRORS &&
+		    st->streaming) {
+			st->streaming = false;
+			dev_err(&st->intf->dev,
+				"%d transfer errors in a row (last %d): stream stopped\n",
+				STRIGIL_MAX_URB_ERRORS, urb->status);
+		}
 		spin_unlock_irqrestore(&st->lock, flags);
 		goto resubmit;
 	}
 
 	spin_lock_irqsave(&st->lock, flags);
+	st->consecutive_errors = 0;
 	if (st->streaming)
 		strigil_handle_frame(st, urb->transfer_buffer,
 				     min(urb->actual_length,
@@ -390,6 +412,7 @@ static int strigil_buffer_postenable(struct iio_dev *indio_dev)
 	st->streaming = true;
 	st->have_seq = false;
 	st->clock_set = false;
+	st->consecutive_errors = 0;
 	spin_unlock_irqrestore(&st->lock, flags);
 
 	for (i = 0; i < STRIGIL_NUM_URBS; i++) {
@@ -624,6 +647,7 @@ STRIGIL_COUNTER_SHOW(bad_frames, frames_bad)
 STRIGIL_COUNTER_SHOW(frames, frames_ok)
 STRIGIL_COUNTER_SHOW(samples, samples_ok)
 STRIGIL_COUNTER_SHOW(urb_errors, urb_errors)
+STRIGIL_COUNTER_SHOW(resyncs, resyncs)
 
 static ssize_t status_flags_show(struct device *dev,
 				 struct device_attribute *attr, char *buf)
@@ -739,6 +763,7 @@ static IIO_DEVICE_ATTR_RO(bad_frames, 0);
 static IIO_DEVICE_ATTR_RO(frames, 0);
 static IIO_DEVICE_ATTR_RO(samples, 0);
 static IIO_DEVICE_ATTR_RO(urb_errors, 0);
+static IIO_DEVICE_ATTR_RO(resyncs, 0);
 static IIO_DEVICE_ATTR_RO(status_flags, 0);
 static IIO_DEVICE_ATTR(alert, 0644, alert_show, alert_store, 0);
 static IIO_DEVICE_ATTR(calibration, 0600, calibration_show,
@@ -757,6 +782,7 @@ static struct attribute *strigil_attrs[] = {
 	&iio_dev_attr_frames.dev_attr.attr,
 	&iio_dev_attr_samples.dev_attr.attr,
 	&iio_dev_attr_urb_errors.dev_attr.attr,
+	&iio_dev_attr_resyncs.dev_attr.attr,
 	&iio_dev_attr_status_flags.dev_attr.attr,
 	&iio_dev_attr_alert.dev_attr.attr,
 	&iio_dev_attr_calibration.dev_attr.attr,

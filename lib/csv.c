@@ -218,10 +218,12 @@ static int read_header(struct sg_csv_reader *r)
 static struct sg_csv_reader *finish_open(struct sg_csv_reader *r, char *err,
 					 size_t errlen)
 {
-	if (read_header(r) < 0) {
+	int rc = read_header(r);
+
+	if (rc < 0) {
 		copy_err(r, err, errlen);
 		sg_csv_close(r);
-		errno = EINVAL;
+		errno = -rc;
 		return NULL;
 	}
 	return r;

@@ -41,7 +41,11 @@ struct chan {
 	double m1, m2;		/* previous two inputs (m1 the newest) */
 	double y;		/* low-pass output */
 	double base;		/* tracked zero */
+	double n1, n2;		/* mains notch state (transposed direct form II) */
 };
+
+#define NOTCH_Q 5.0		/* -3 dB width f0/5: mains +-1 % sits deep inside */
+#define NOTCH_MIN_HZ 40.0	/* never notch the force band itself */
 
 /* What a stroke accumulates; copied at a dip so the dip can be undone. */
 struct accum {
@@ -64,7 +68,7 @@ struct sg_engine {
 	bool started;
 	double t;		/* engine time of the last sample */
 	double period;		/* estimated sample period */
-	double dts[2];		/* last two accepted intervals */
+	double last_dt;		/* the last interval */
 	double coef_period;	/* period the coefficients were computed for */
 	double dt_lo, dt_hi;	/* fast path: dt_lo < interval < dt_hi */
 	double p_lo, p_hi;	/* coefficients valid for this period range */
@@ -76,6 +80,8 @@ struct sg_engine {
 	double decay;		/* 1 - alpha */
 	double kbase;		/* baseline gain per sample */
 	double delay;		/* chain delay (s) */
+	bool notch;		/* mains notch active at this rate */
+	double nb0, nb1, na1, na2;	/* notch: b2 = b0 */
 
 	/* channels */
 	struct chan force, shx, shy, tilt;
@@ -103,6 +109,7 @@ struct sg_engine {
 	bool warned, exceeded;
 	bool limit_run;		/* a warning-level run is being timed */
 	bool cap_strokes_done, cap_time_done;
+	double cap_time_at;	/* load_s that raises SG_EV_CAP_TIME, or +inf */
 };
 
 size_t sg_engine_size(void)
@@ -135,6 +142,7 @@ void sg_stroke_config_default(struct sg_stroke_config *c)
 		.nominal_rate_hz = 1000.0,
 		.baseline_tau_s = 2.0,
 		.tare_s = 0.100,
+		.mains_hz = 0.0,
 	};
 }
 
@@ -165,7 +173,8 @@ int sg_stroke_config_check(const struct sg_stroke_config *c)
 	    !in_range(c->lowpass_hz, 0.5, 10000.0) ||
 	    !in_range(c->nominal_rate_hz, 10.0, 20000.0) ||
 	    !(c->baseline_tau_s == 0.0 || in_range(c->baseline_tau_s, 0.05, 3600.0)) ||
-	    !(c->tare_s == 0.0 || in_range(c->tare_s, 0.001, 10.0)))
+	    !(c->tare_s == 0.0 || in_range(c->tare_s, 0.001, 10.0)) ||
+	    !(c->mains_hz == 0.0 || in_range(c->mains_hz, 40.0, 70.0)))
 		return -EINVAL;
 	return 0;
 }
@@ -209,6 +218,8 @@ static void sanitize_stroke(struct sg_stroke_config *out,
 		out->baseline_tau_s = d.baseline_tau_s;
 	if (!in_range(out->tare_s, 0.001, 10.0))
 		out->tare_s = d.tare_s;
+	if (!in_range(out->mains_hz, 40.0, 70.0))
+		out->mains_hz = 0.0;
 }
 
 static void sanitize_limit(struct sg_limit_config *out,
@@ -230,6 +241,29 @@ static void sanitize_limit(struct sg_limit_config *out,
 		out->max_load_s = 0.0;
 }
 
+/* The mains notch (RBJ biquad, unity gain at DC). It needs >= 4 samples
+ * per mains period: with fewer, the median before it (which must come
+ * first, or a spike would ring through the notch) distorts the hum, and a
+ * notch near Nyquist rings on every stroke edge. */
+static void setup_notch(struct sg_engine *e, double p)
+{
+	double fs = 1.0 / p, f = e->sc.mains_hz, w, cw, a;
+
+	e->notch = false;
+	if (!(f >= NOTCH_MIN_HZ) || f > 0.25 * fs)
+		return;
+	w = 2.0 * M_PI * f * p;
+	cw = cos(w);
+	a = sin(w) / (2.0 * NOTCH_Q);
+	e->nb0 = 1.0 / (1.0 + a);
+	e->nb1 = -2.0 * cw / (1.0 + a);
+	e->na1 = e->nb1;
+	e->na2 = (1.0 - a) / (1.0 + a);
+	e->notch = true;
+	/* low-frequency group delay of a notch: 1 / (Q w0) */
+	e->delay += 1.0 / (NOTCH_Q * 2.0 * M_PI * f);
+}
+
 /* Coefficients for the current period estimate. The low-pass is the
  * impulse-invariant one-pole filter, so its cut-off is the same in Hz at
  * every rate; its delay at low frequency is decay/alpha samples. */
@@ -242,6 +276,7 @@ static void update_coefficients(struct sg_engine *e)
 	e->kbase = 1.0 - exp(-p / e->sc.baseline_tau_s);
 	/* median-of-3: one sample; low-pass: decay/alpha samples */
 	e->delay = p + p * e->decay / e->alpha;
+	setup_notch(e, p);
 	e->coef_period = p;
 	/* intervals taken as "one period" by the fast path */
 	e->dt_lo = p * (1.0 / 1.5);
@@ -255,6 +290,8 @@ static void apply_limit(struct sg_engine *e)
 {
 	double cap = e->lc.limit_n;
 
+	e->cap_time_at = e->lc.max_load_s > 0 && !e->cap_time_done ?
+			 e->lc.max_load_s : INFINITY;
 	if (!(cap > 0.0) || !isfinite(cap)) {
 		e->cap = INFINITY;
 		e->warn_level = INFINITY;
@@ -285,11 +322,11 @@ void sg_engine_set_limit(struct sg_engine *e, const struct sg_limit_config *lc)
 	double old_cap = e->cap, old_warn = e->warn_level;
 
 	sanitize_limit(&n, lc);
-	/* A new cap value re-arms the session caps it moved past. */
+	/* A new cap value re-arms its event (raised at once if reached). */
 	if (n.max_strokes != e->lc.max_strokes)
-		e->cap_strokes_done = n.max_strokes && e->strokes >= n.max_strokes;
+		e->cap_strokes_done = false;
 	if (n.max_load_s != e->lc.max_load_s)
-		e->cap_time_done = n.max_load_s > 0 && e->load_s >= n.max_load_s;
+		e->cap_time_done = false;
 	e->lc = n;
 	apply_limit(e);
 	/* A different cap is a different alarm: it may fire in this stroke. */
@@ -326,31 +363,48 @@ static inline double median3(double a, double b, double c)
 	return c > lo ? c : lo;
 }
 
-static void chan_start(struct chan *c, double x)
+/* Starts a channel at x as if x had always been there. */
+static void chan_start(const struct sg_engine *e, struct chan *c, double x)
 {
 	c->m1 = c->m2 = c->y = isfinite(x) ? x : 0.0;
+	/* notch steady state for a constant input (unity DC gain, b1 = a1,
+	 * 1 + a2 = 2 b0): both states x (1 - b0) */
+	c->n1 = c->n2 = e->notch ? c->y * (1.0 - e->nb0) : 0.0;
 }
 
-/* Median of three then low-pass; returns the low-pass output. */
-static inline double chan_filter(struct chan *c, double x, double alpha)
+static inline double notch(const struct sg_engine *e, struct chan *c, double x)
+{
+	double y = e->nb0 * x + c->n1;
+
+	c->n1 = e->nb1 * x - e->na1 * y + c->n2;
+	c->n2 = e->nb0 * x - e->na2 * y;
+	return y;
+}
+
+/* Median of three, mains notch if configured, low-pass; returns the
+ * low-pass output. */
+static inline double chan_filter(const struct sg_engine *e, struct chan *c, double x,
+				 double alpha)
 {
 	double m = median3(c->m2, c->m1, x);
 
 	c->m2 = c->m1;
 	c->m1 = x;
+	if (__builtin_expect(e->notch, 0))
+		m = notch(e, c, m);
 	c->y += alpha * (m - c->y);
 	return c->y;
 }
 
-/* Robust period estimate: the median of the last three intervals follows a
- * real rate change after two samples but ignores one long interval (a gap)
- * or a short one (jitter); small changes are smoothed. */
+/* Robust period estimate for an interval outside the fast path's range:
+ * the median of (period, previous interval, this interval) ignores one
+ * long interval (a gap) or short one (jitter) but follows a real rate
+ * change after two intervals; small changes are smoothed. */
 static void track_period(struct sg_engine *e, double dt)
 {
-	double m = median3(e->dts[1], e->dts[0], dt);
+	double m = median3(e->period, e->last_dt, dt);
 
-	e->dts[1] = e->dts[0];
-	e->dts[0] = dt;
+	e->last_dt = dt;
 	if (!(m >= P_MIN && m <= P_MAX))
 		return;
 	if (m > e->period * 1.5 || m < e->period * (1.0 / 1.5))
@@ -390,6 +444,7 @@ static void remember_start(struct sg_engine *e, double t)
 
 /* Ends the contact begun at t_on; the last loaded sample came before
  * t_end. Emits the stroke if long enough, then the release. */
+__attribute__((noinline))
 static void end_contact(struct sg_engine *e, double t_end, double now,
 			struct sg_event *ev, int max, int *n)
 {
@@ -446,6 +501,7 @@ static inline bool sustained(struct sg_engine *e, double *since, double level)
 	return e->t - *since + e->period >= e->lc.sustain_s - 1e-9;
 }
 
+__attribute__((noinline))
 static void check_limits(struct sg_engine *e, struct sg_event *ev, int max,
 			 int *n)
 {
@@ -464,34 +520,25 @@ static void check_limits(struct sg_engine *e, struct sg_event *ev, int max,
 /* Advances the time base to this sample; returns the interval it covers
  * and the number of samples lost before it. The common case (a timestamp
  * about one period after the last) stays short. */
-static inline double advance_time(struct sg_engine *e, const struct sg_sample *s,
-				  uint64_t *nlost)
+/* Everything but "about one period after the last timestamp": the first
+ * sample, NaN or backwards time, gaps, rate changes. */
+__attribute__((noinline))
+static double advance_time_slow(struct sg_engine *e, const struct sg_sample *s,
+				uint64_t *nlost)
 {
 	double ts = s->t_s, dt = ts - e->t;
-	uint64_t lost;
+	uint64_t lost = e->pending_gap;
 
-	/* NaN t (first sample), NaN ts and a pending gap all fail this */
-	if (dt > e->dt_lo && dt < e->dt_hi) {
-		e->t = ts;
-		e->dts[1] = e->dts[0];
-		e->dts[0] = dt;
-		e->period += (dt - e->period) * (1.0 / 16.0);
-		if (e->period < e->p_lo || e->period > e->p_hi)
-			update_coefficients(e);
-		*nlost = 0;
-		return dt;
-	}
-	lost = e->pending_gap;
 	e->pending_gap = 0;
 	e->dt_lo = e->coef_period * (1.0 / 1.5);
 	if (!e->started) {
-		chan_start(&e->force, s->force_n);
-		chan_start(&e->shx, s->shear_x_n);
-		chan_start(&e->shy, s->shear_y_n);
-		chan_start(&e->tilt, s->tilt_deg);
+		chan_start(e, &e->force, s->force_n);
+		chan_start(e, &e->shx, s->shear_x_n);
+		chan_start(e, &e->shy, s->shear_y_n);
+		chan_start(e, &e->tilt, s->tilt_deg);
 		e->started = true;
 		e->t = isfinite(ts) ? ts : 0.0;
-		e->dts[0] = e->dts[1] = e->period;
+		e->last_dt = e->period;
 		*nlost = 0;
 		return e->period;
 	}
@@ -514,6 +561,27 @@ static inline double advance_time(struct sg_engine *e, const struct sg_sample *s
 	return dt > DT_MAX ? DT_MAX : dt;
 }
 
+/* Advances the time base to this sample; returns the interval it covers
+ * and the number of samples lost before it. The common case (a timestamp
+ * about one period after the last) stays short. */
+static inline double advance_time(struct sg_engine *e, const struct sg_sample *s,
+				  uint64_t *nlost)
+{
+	double ts = s->t_s, dt = ts - e->t;
+
+	/* NaN t (first sample), NaN ts and a pending gap all fail this */
+	if (__builtin_expect(dt > e->dt_lo && dt < e->dt_hi, 1)) {
+		e->t = ts;
+		e->last_dt = dt;
+		e->period += (dt - e->period) * (1.0 / 16.0);
+		if (__builtin_expect(e->period < e->p_lo || e->period > e->p_hi, 0))
+			update_coefficients(e);
+		*nlost = 0;
+		return dt;
+	}
+	return advance_time_slow(e, s, nlost);
+}
+
 static void finish_tare(struct sg_engine *e)
 {
 	double n = (double)(e->tare_n ? e->tare_n : 1);
@@ -524,80 +592,127 @@ static void finish_tare(struct sg_engine *e)
 	e->tare_left = 0.0;
 }
 
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+/* Shear and tilt (rare): filters them, returns the valid SG_HAS_* bits. */
+__attribute__((noinline))
+static uint8_t filter_extra(struct sg_engine *e, const struct sg_sample *s, double alpha)
+{
+	uint8_t has = s->has & (SG_HAS_SHEAR | SG_HAS_TILT);
+
+	if (!isfinite(s->shear_x_n) || !isfinite(s->shear_y_n))
+		has &= (uint8_t)~SG_HAS_SHEAR;
+	if (!isfinite(s->tilt_deg))
+		has &= (uint8_t)~SG_HAS_TILT;
+	if (has & SG_HAS_SHEAR) {
+		e->fsx = chan_filter(e, &e->shx, s->shear_x_n, alpha) - e->shx.base;
+		e->fsy = chan_filter(e, &e->shy, s->shear_y_n, alpha) - e->shy.base;
+	}
+	if (has & SG_HAS_TILT)
+		e->ftilt = chan_filter(e, &e->tilt, s->tilt_deg, alpha);
+	return has;
+}
+
+__attribute__((noinline))
+static void accumulate_extra(struct sg_engine *e, uint8_t has, double dt)
+{
+	struct accum *a = &e->acc;
+
+	a->has |= has;
+	a->ext_s += dt;
+	if (has & SG_HAS_SHEAR) {
+		double m2 = e->fsx * e->fsx + e->fsy * e->fsy;
+
+		if (m2 > a->shear2_max)
+			a->shear2_max = m2;
+		a->sx += e->fsx * dt;
+		a->sy += e->fsy * dt;
+	}
+	if (has & SG_HAS_TILT)
+		a->tilt += e->ftilt * dt;
+}
+
+__attribute__((noinline))
+static void tare_step(struct sg_engine *e, double dt)
+{
+	e->tare_sum += e->force.y;
+	e->tare_sx += e->shx.y;
+	e->tare_sy += e->shy.y;
+	e->tare_n++;
+	e->tare_left -= dt;
+	if (e->tare_left <= 0.0)
+		finish_tare(e);
+	e->f = 0.0;
+}
+
+__attribute__((noinline))
+static void begin_contact(struct sg_engine *e, struct sg_event *ev, int max, int *n)
+{
+	e->state = ST_CONTACT;
+	e->t_on = e->t;
+	memset(&e->acc, 0, sizeof(e->acc));
+	e->acc.peak = -INFINITY;
+	e->warned = e->exceeded = false;
+	push(ev, max, n, SG_EV_CONTACT, e->t, e->f, active_limit(e));
+}
+
+__attribute__((noinline))
+static void cap_time_reached(struct sg_engine *e, struct sg_event *ev, int max, int *n)
+{
+	if (e->lc.max_load_s > 0 && !e->cap_time_done) {
+		e->cap_time_done = true;
+		push(ev, max, n, SG_EV_CAP_TIME, e->t, e->f, active_limit(e));
+	}
+	e->cap_time_at = INFINITY;
+}
+
 int sg_engine_feed(struct sg_engine *e, const struct sg_sample *s,
 		   struct sg_event *ev, int max)
 {
 	uint64_t nlost;
-	double dt, alpha, x = s->force_n;
-	uint8_t has = s->has & (SG_HAS_SHEAR | SG_HAS_TILT);
-	bool extra = has != 0;
+	double dt, alpha, f, x = s->force_n;
+	uint8_t has = 0;
 	int n = 0;
 
-	if (!isfinite(x))
+	if (unlikely(!isfinite(x)))
 		return 0;	/* a sample without force carries nothing */
-	if (extra) {
-		if (!isfinite(s->shear_x_n) || !isfinite(s->shear_y_n))
-			has &= (uint8_t)~SG_HAS_SHEAR;
-		if (!isfinite(s->tilt_deg))
-			has &= (uint8_t)~SG_HAS_TILT;
-		extra = has != 0;
-	}
 	dt = advance_time(e, s, &nlost);
 	alpha = e->alpha;
-	if (nlost) {
+	if (unlikely(nlost)) {
 		/* The filter relaxes over the lost samples too. */
 		alpha = 1.0 - pow(e->decay, (double)nlost + 1.0);
 	}
-
-	e->f = chan_filter(&e->force, x, alpha) - e->force.base;
-	if (extra) {
-		if (has & SG_HAS_SHEAR) {
-			e->fsx = chan_filter(&e->shx, s->shear_x_n, alpha) - e->shx.base;
-			e->fsy = chan_filter(&e->shy, s->shear_y_n, alpha) - e->shy.base;
-		}
-		if (has & SG_HAS_TILT)
-			e->ftilt = chan_filter(&e->tilt, s->tilt_deg, alpha);
-	}
-
-	if (e->tare_left > 0.0) {
-		e->tare_sum += e->force.y;
-		e->tare_sx += e->shx.y;
-		e->tare_sy += e->shy.y;
-		e->tare_n++;
-		e->tare_left -= dt;
-		if (e->tare_left <= 0.0)
-			finish_tare(e);
-		e->f = 0.0;
+	f = chan_filter(e, &e->force, x, alpha) - e->force.base;
+	e->f = f;
+	if (unlikely(s->has & (SG_HAS_SHEAR | SG_HAS_TILT)))
+		has = filter_extra(e, s, alpha);
+	if (unlikely(e->tare_left > 0.0)) {
+		tare_step(e, dt);
 		return 0;
 	}
 
 	switch (e->state) {
 	case ST_IDLE:
-		if (e->f >= e->sc.contact_on_n) {
-			e->state = ST_CONTACT;
-			e->t_on = e->t;
-			memset(&e->acc, 0, sizeof(e->acc));
-			e->acc.peak = -INFINITY;
-			e->warned = e->exceeded = false;
-			push(ev, max, &n, SG_EV_CONTACT, e->t, e->f, active_limit(e));
+		if (unlikely(f >= e->sc.contact_on_n)) {
+			begin_contact(e, ev, max, &n);
 			break;
 		}
 		/* Unloaded: follow the zero (load cells drift). */
-		e->force.base += e->kbase * (e->f);
-		if (extra) {
+		e->force.base += e->kbase * f;
+		if (unlikely(has & SG_HAS_SHEAR)) {
 			e->shx.base += e->kbase * e->fsx;
 			e->shy.base += e->kbase * e->fsy;
 		}
 		break;
 	case ST_CONTACT:
-		if (e->f < e->sc.contact_off_n) {
+		if (unlikely(f < e->sc.contact_off_n)) {
 			e->state = ST_DIP;
 			e->t_dip = e->t;
 			e->saved = e->acc;
 		}
 		break;
 	case ST_DIP:
-		if (e->f >= e->sc.contact_on_n) {
+		if (f >= e->sc.contact_on_n) {
 			e->state = ST_CONTACT;	/* a short dip: same stroke */
 		} else if (e->t - e->t_dip >= e->sc.merge_gap_s) {
 			e->acc = e->saved;
@@ -608,7 +723,6 @@ int sg_engine_feed(struct sg_engine *e, const struct sg_sample *s,
 
 	if (e->state != ST_IDLE) {
 		struct accum *a = &e->acc;
-		double f = e->f;
 
 		if (f > a->peak)
 			a->peak = f;
@@ -616,32 +730,16 @@ int sg_engine_feed(struct sg_engine *e, const struct sg_sample *s,
 		a->loaded_s += dt;
 		if (f > e->cap)
 			a->above_s += dt;
-		if (extra) {
-			a->has |= has;
-			a->ext_s += dt;
-			if (has & SG_HAS_SHEAR) {
-				double m2 = e->fsx * e->fsx + e->fsy * e->fsy;
-
-				if (m2 > a->shear2_max)
-					a->shear2_max = m2;
-				a->sx += e->fsx * dt;
-				a->sy += e->fsy * dt;
-			}
-			if (has & SG_HAS_TILT)
-				a->tilt += e->ftilt * dt;
-		}
+		if (unlikely(has))
+			accumulate_extra(e, has, dt);
 		if (e->state == ST_CONTACT) {
 			e->load_s += dt;
-			if (e->lc.max_load_s > 0 && !e->cap_time_done &&
-			    e->load_s >= e->lc.max_load_s) {
-				e->cap_time_done = true;
-				push(ev, max, &n, SG_EV_CAP_TIME, e->t, e->f,
-				     active_limit(e));
-			}
+			if (unlikely(e->load_s >= e->cap_time_at))
+				cap_time_reached(e, ev, max, &n);
 		}
 	}
 
-	if (e->f >= e->warn_level || e->limit_run)
+	if (unlikely(f >= e->warn_level || e->limit_run))
 		check_limits(e, ev, max, &n);
 	return n;
 }

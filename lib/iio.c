@@ -726,6 +726,7 @@ int sg_iio_counters(struct sg_iio *io, struct sg_iio_counters *c)
 		{ "lost_samples", offsetof(struct sg_iio_counters, lost_samples) },
 		{ "bad_frames", offsetof(struct sg_iio_counters, bad_frames) },
 		{ "urb_errors", offsetof(struct sg_iio_counters, urb_errors) },
+		{ "resyncs", offsetof(struct sg_iio_counters, resyncs) },
 	};
 	char buf[32], *end;
 	size_t i;

@@ -102,6 +102,7 @@ struct sg_iio_counters {
 	uint64_t lost_samples;	/* estimated from sequence gaps */
 	uint64_t bad_frames;	/* malformed or stale frames dropped */
 	uint64_t urb_errors;	/* transfer errors */
+	uint64_t resyncs;	/* sequence jumps accepted, loss unknown */
 };
 
 /* Driver counters (cumulative since the device was bound). */

@@ -355,14 +355,37 @@ double sg_sim_truth_force(const struct sg_sim_truth *t, double time_s)
 	return f;
 }
 
+/* The time span [*a, *b] outside which the clean force stays below level
+ * (the envelope times at most 1 + tremor): scans need only cover it. */
+static bool level_window(const struct sg_sim_truth *t, double level, double *a, double *b)
+{
+	double dur = t->end_s - t->start_s, fall = dur - t->rise_s - t->plateau_s;
+	double e = level / (1.0 + t->tremor), q;
+
+	if (level <= 0.0 || e <= 0.0) {
+		*a = t->start_s;
+		*b = t->end_s;
+		return true;
+	}
+	if (e > t->envelope_n)
+		return false;
+	/* envelope = P/2 (1 - cos(pi u / rise)) >= e  <=>  u >= rise/pi acos(1 - 2e/P) */
+	q = acos(fmax(-1.0, fmin(1.0, 1.0 - 2.0 * e / t->envelope_n))) / M_PI;
+	*a = t->start_s + q * t->rise_s - SCAN_STEP;
+	*b = t->start_s + t->rise_s + t->plateau_s + (1.0 - q) * fall + SCAN_STEP;
+	return true;
+}
+
 double sg_sim_truth_run_above(const struct sg_sim_truth *t, double level,
 			      double *first)
 {
-	double best = 0.0, since = NAN;
+	double best = 0.0, since = NAN, a, b;
 
 	if (first)
 		*first = NAN;
-	for (double x = t->start_s; x <= t->end_s + SCAN_STEP; x += SCAN_STEP) {
+	if (!level_window(t, level, &a, &b))
+		return 0.0;
+	for (double x = a; x <= b + SCAN_STEP; x += SCAN_STEP) {
 		if (sg_sim_truth_force(t, x) >= level) {
 			if (isnan(since))
 				since = x;
@@ -380,9 +403,11 @@ double sg_sim_truth_run_above(const struct sg_sim_truth *t, double level,
 double sg_sim_truth_first_run(const struct sg_sim_truth *t, double level,
 			      double min_s)
 {
-	double since = NAN;
+	double since = NAN, a, b;
 
-	for (double x = t->start_s; x <= t->end_s + SCAN_STEP; x += SCAN_STEP) {
+	if (!level_window(t, level, &a, &b))
+		return NAN;
+	for (double x = a; x <= b + SCAN_STEP; x += SCAN_STEP) {
 		if (sg_sim_truth_force(t, x) >= level) {
 			if (isnan(since))
 				since = x;
@@ -411,9 +436,22 @@ enum sg_sim_verdict sg_sim_truth_verdict(const struct sg_sim_truth *t,
 
 static double truth_peak(const struct sg_sim_truth *t)
 {
-	double peak = 0.0;
+	double peak = 0.0, a = 0, b = 0, at = 0, step = 1e-3;
 
-	for (double x = t->start_s; x <= t->end_s; x += SCAN_STEP)
+	/* the maximum is at least envelope x (1 - tremor) x (1 - dip) and a
+	 * dip is shorter than the span where the envelope is above 0.8 P */
+	if (!level_window(t, 0.8 * t->envelope_n, &a, &b))
+		return 0.0;
+	/* coarse (1 ms: tremor and dips are >= 10 ms wide), then refined */
+	for (double x = a; x <= b; x += step) {
+		double f = sg_sim_truth_force(t, x);
+
+		if (f > peak) {
+			peak = f;
+			at = x;
+		}
+	}
+	for (double x = at - step; x <= at + step; x += 1e-5)
 		peak = fmax(peak, sg_sim_truth_force(t, x));
 	return peak;
 }

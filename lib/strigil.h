@@ -183,6 +183,9 @@ struct sg_stroke_config {
 	/* Additions (0 in a zeroed struct means "default"). */
 	double baseline_tau_s;	/* 2.0: zero tracking time constant, unloaded */
 	double tare_s;		/* 0.100: averaging time of sg_engine_tare() */
+	double mains_hz;	/* 0: off; 50 or 60: notch the mains hum
+				 * (Q 5, +0.6 ms delay, needs rate >= 4 x
+				 * mains; see docs/engine.md) */
 };
 
 void sg_stroke_config_default(struct sg_stroke_config *c);

@@ -30,6 +30,7 @@ struct scenario {
 	const char *name;
 	const char *what;
 	void (*setup)(struct sg_sim_config *c);
+	double mains_hz;	/* engine's mains notch (0: off) */
 };
 
 struct alarm {
@@ -115,23 +116,25 @@ static void sc_clinic(struct sg_sim_config *c)
 }
 
 static const struct scenario scenarios[] = {
-	{ "clean", "0.02 N noise only", sc_clean },
-	{ "noise", "0.10 N RMS white noise", sc_noise },
-	{ "hum50", "0.10 N mains hum at 50 Hz", sc_hum50 },
-	{ "hum60", "0.10 N mains hum at 60 Hz", sc_hum60 },
-	{ "drift", "baseline wander, slope up to 0.01 N/s", sc_drift },
-	{ "spikes", "2 spikes/s of 15-45 N, single samples", sc_spikes },
-	{ "drops", "lost frames: 1-12 samples, ~1.3 % lost", sc_drops },
-	{ "dips", "strum dips in 40 % of strokes", sc_dips },
-	{ "rate100", "100 Hz sampling", sc_r100 },
-	{ "rate500", "500 Hz sampling", sc_r500 },
-	{ "rate2000", "2000 Hz sampling", sc_r2000 },
-	{ "jitter", "+-0.3 ms timestamp jitter", sc_jitter },
-	{ "nantime", "no timestamps (NaN): nominal rate", sc_nantime },
-	{ "sheartilt", "shear X/Y and tilt channels", sc_shear },
-	{ "light", "light strokes 3.5+-1 N at 1 Hz", sc_light },
-	{ "heavy", "heavy strokes 10+-3 N at 0.3 Hz", sc_heavy },
-	{ "clinic", "all of the above at once", sc_clinic },
+	{ "clean", "0.02 N noise only", sc_clean, 0 },
+	{ "noise", "0.10 N RMS white noise", sc_noise, 0 },
+	{ "hum50", "0.10 N mains hum at 50 Hz", sc_hum50, 0 },
+	{ "hum60", "0.10 N mains hum at 60 Hz", sc_hum60, 0 },
+	{ "hum50notch", "0.10 N hum at 50 Hz, engine notch at 50 Hz", sc_hum50, 50 },
+	{ "hum60notch", "0.10 N hum at 60 Hz, engine notch at 60 Hz", sc_hum60, 60 },
+	{ "drift", "baseline wander, slope up to 0.01 N/s", sc_drift, 0 },
+	{ "spikes", "2 spikes/s of 15-45 N, single samples", sc_spikes, 0 },
+	{ "drops", "lost frames: 1-12 samples, ~1.3 % lost", sc_drops, 0 },
+	{ "dips", "strum dips in 40 % of strokes", sc_dips, 0 },
+	{ "rate100", "100 Hz sampling", sc_r100, 0 },
+	{ "rate500", "500 Hz sampling", sc_r500, 0 },
+	{ "rate2000", "2000 Hz sampling", sc_r2000, 0 },
+	{ "jitter", "+-0.3 ms timestamp jitter", sc_jitter, 0 },
+	{ "nantime", "no timestamps (NaN): nominal rate", sc_nantime, 0 },
+	{ "sheartilt", "shear X/Y and tilt channels", sc_shear, 0 },
+	{ "light", "light strokes 3.5+-1 N at 1 Hz", sc_light, 0 },
+	{ "heavy", "heavy strokes 10+-3 N at 0.3 Hz", sc_heavy, 0 },
+	{ "clinic", "all of the above at once", sc_clinic, 0 },
 };
 
 /* ---- helpers ---------------------------------------------------------- */
@@ -220,6 +223,7 @@ static void run(const struct scenario *sc, double seconds, uint64_t seed,
 		exit(2);
 	}
 	sg_stroke_config_default(&scfg);
+	scfg.mains_hz = sc->mains_hz;
 	sg_limit_config_default(&lcfg);
 	lcfg.limit_n = LIMIT_N;
 	e = sg_engine_new(&scfg, &lcfg);

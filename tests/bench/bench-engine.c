@@ -24,7 +24,9 @@
 
 #include "strigil.h"
 
-#define TRACE_N (1u << 20)	/* samples generated once, replayed */
+#define TRACE_MAX (1u << 20)	/* samples generated once, replayed */
+
+static size_t trace_n = TRACE_MAX;	/* a power of two */
 #define RATE 1000.0
 #define SCALE (1.0 / 40000.0)	/* N per count */
 #define OFFSET 8000.0		/* counts at zero */
@@ -51,7 +53,7 @@ static void make_trace(void)
 
 	sg_sim_config_default(&c);
 	c.seed = 42;
-	c.duration_s = TRACE_N / RATE;
+	c.duration_s = (double)trace_n / RATE;
 	c.noise_n = 0.05;
 	c.hum_n = 0.05;
 	c.spike_rate_hz = 0.5;
@@ -59,18 +61,18 @@ static void make_trace(void)
 	c.over_prob = 0.2;
 	c.over_n = 11.0;
 	sim = sg_sim_new(&c);
-	raw = malloc(TRACE_N * sizeof(*raw));
-	force = malloc(TRACE_N * sizeof(*force));
+	raw = malloc(trace_n * sizeof(*raw));
+	force = malloc(trace_n * sizeof(*force));
 	if (!sim || !raw || !force) {
 		fprintf(stderr, "bench-engine: out of memory\n");
 		exit(1);
 	}
-	while (ntrace < TRACE_N && sg_sim_next(sim, &s) == 1) {
+	while (ntrace < trace_n && sg_sim_next(sim, &s) == 1) {
 		force[ntrace] = s.force_n;
 		raw[ntrace] = (int32_t)lrint(s.force_n / SCALE + OFFSET);
 		ntrace++;
 	}
-	for (size_t i = ntrace; i < TRACE_N; i++) {	/* (never, without drops) */
+	for (size_t i = ntrace; i < trace_n; i++) {	/* (never, without drops) */
 		force[i] = 0.0;
 		raw[i] = (int32_t)OFFSET;
 	}
@@ -99,7 +101,7 @@ static void make_frames(void)
 	const unsigned per = STRIGIL_MAX_SAMPLES_PER_FRAME(1);
 	int32_t in[STRIGIL_MAX_SAMPLES_ANY][STRIGIL_MAX_CHANNELS] = { { 0 } };
 
-	nframes = TRACE_N / per;
+	nframes = trace_n / per;
 	frames = malloc(nframes * sizeof(*frames));
 	frame_len = malloc(nframes);
 	if (!frames || !frame_len) {
@@ -163,7 +165,7 @@ __attribute__((noinline)) static uint64_t engine_loop(struct sg_engine *e, uint6
 	for (uint64_t k = 0; k < n; k++) {
 		struct sg_sample s = {
 			.t_s = (double)k * (1.0 / RATE),
-			.force_n = force[k & (TRACE_N - 1)],
+			.force_n = force[k & (trace_n - 1)],
 		};
 
 		events += (uint64_t)sg_engine_feed(e, &s, ev, SG_MAX_EVENTS_PER_SAMPLE);
@@ -275,6 +277,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "Usage: bench-engine [--loop N]\n");
 		return 2;
 	}
+	if (loop_n)
+		trace_n = 1u << 16;	/* under callgrind: keep the setup short */
 	make_trace();
 	make_frames();
 	if (loop_n) {

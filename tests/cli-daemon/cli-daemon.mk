@@ -10,9 +10,15 @@ $(STRIGILCTL_SAN): $(CTL_SAN_SRCS:%.c=$(BUILD)/san/%.o) $(BUILD)/libstrigil-san.
 	$(CC) $(SAN_CFLAGS) -o $@ $^ $(call pkgcfg,--libs,libsystemd json-c) $(LIB_LIBS)
 
 .PHONY: check-cli-daemon check-cli-docs
+ifeq ($(words $(wildcard daemon/daemon.mk tests/integration/harness.py)),2)
 check-cli-daemon: $(STRIGILCTL_SAN) $(BUILD)/strigild-san FORCE
 	@SG_TOP=$(TOP) STRIGILCTL=$(TOP)/$(STRIGILCTL_SAN) STRIGILD=$(TOP)/$(BUILD)/strigild-san \
 	 $(RUN_TEST) cli-daemon /usr/bin/python3 tests/cli-daemon/test_cli.py
+else
+# Not a pass: said loudly, and counted nowhere, until strigild is in the tree.
+check-cli-daemon:
+	@echo "SKIP: cli-daemon (strigild or tests/integration/harness.py not in this tree)"
+endif
 
 # The man page renders without warnings; completion offers verbs and options.
 check-cli-docs: $(BUILD)/man/strigilctl.1 FORCE

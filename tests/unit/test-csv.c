@@ -200,6 +200,10 @@ static void test_files(void)
 	CHECK(strcmp(err, "/nonexistent/trace.csv: No such file or directory") == 0,
 	      "message '%s'", err);
 
+	r = sg_csv_open("/", err, sizeof(err));
+	CHECK(r == NULL && errno == EIO, "a directory opened");
+	CHECK(strcmp(err, "/:1: read error: Is a directory") == 0, "message '%s'", err);
+
 	fd = mkstemp(path);
 	CHECK(fd >= 0, "mkstemp");
 	if (fd < 0)

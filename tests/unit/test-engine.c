@@ -649,6 +649,121 @@ static void test_flush_and_small_buffers(void)
 	sg_engine_free(e);
 }
 
+/* 0..1 on [t0, t1] with half-cosine ramps of length r. */
+static double envelope(double t, double t0, double t1, double r)
+{
+	double w = fmin(fmin((t - t0) / r, (t1 - t) / r), 1.0);
+
+	return w <= 0 ? 0.0 : 0.5 * (1.0 - cos(M_PI * w));
+}
+
+/* Mains notch: 0.5 N of hum on a 4 N plateau. */
+static double hum_peak(double rate, double hum_hz, double mains_hz, double *delay)
+{
+	struct sg_stroke_config sc;
+	struct sg_limit_config lc;
+	struct sg_engine *e;
+	struct sg_event ev[SG_MAX_EVENTS_PER_SAMPLE];
+	double peak = NAN;
+
+	sg_stroke_config_default(&sc);
+	sc.mains_hz = mains_hz;
+	sc.nominal_rate_hz = rate;
+	sg_limit_config_default(&lc);
+	e = sg_engine_new(&sc, &lc);
+	for (int k = 0; k < (int)(3 * rate); k++) {
+		double t = k / rate;
+		struct sg_sample s = { .t_s = t };
+		int n;
+
+		/* hand force rises over tens of ms, never in one step */
+		s.force_n = 4.0 * envelope(t, 1.0, 2.0, 0.060) + 0.5 * sin(2 * M_PI * hum_hz * t + 0.3);
+		n = sg_engine_feed(e, &s, ev, SG_MAX_EVENTS_PER_SAMPLE);
+		for (int i = 0; i < n; i++)
+			if (ev[i].type == SG_EV_STROKE)
+				peak = ev[i].stroke.peak_n;
+	}
+	*delay = sg_engine_delay(e);
+	sg_engine_free(e);
+	return peak;
+}
+
+static void test_mains_notch(void)
+{
+	double d0, d1, p, p0;
+	struct sg_stroke_config sc;
+
+	p = hum_peak(1000, 50, 0, &d0);
+	CHECK(p > 4.25, "no notch: hum rides on the peak (%g)", p);
+	p = hum_peak(1000, 50, 50, &d1);
+	CHECK_NEAR(p, 4.0, 0.04);
+	CHECK(d1 > d0 && d1 - d0 < 0.001, "notch delay %g", d1 - d0);
+	p = hum_peak(2000, 60, 60, &d1);
+	CHECK_NEAR(p, 4.0, 0.04);
+	p = hum_peak(500, 50, 50, &d1);
+	CHECK_NEAR(p, 4.0, 0.04);
+	/* below 4 samples per mains period there is no notch */
+	p0 = hum_peak(200, 60, 0, &d0);
+	p = hum_peak(200, 60, 60, &d1);
+	CHECK_NEAR(d1, d0, 1e-12);
+	CHECK_NEAR(p, p0, 1e-12);
+	sg_stroke_config_default(&sc);
+	sc.mains_hz = 55;
+	CHECK_EQ_INT(sg_stroke_config_check(&sc), 0);
+	sc.mains_hz = 400;
+	CHECK_EQ_INT(sg_stroke_config_check(&sc), -EINVAL);
+}
+
+/* Garbage in (NaN, infinities, huge values, time going anywhere, gaps,
+ * tares and limit changes at random): no crash, no sanitizer report, and
+ * every event is well formed. */
+static void test_garbage(void)
+{
+	static const double special[] = { NAN, INFINITY, -INFINITY, 1e300, -1e300, 0.0,
+					  -0.0, 1e-300, 5.0, -5.0, 1e9 };
+	struct sg_engine *e = engine(3.0, 1000);
+	struct sg_limit_config lc;
+	struct sg_event ev[SG_MAX_EVENTS_PER_SAMPLE];
+	uint64_t x = 88172645463325252ull;
+	int bad = 0, total = 0;
+
+	sg_limit_config_default(&lc);
+	for (int k = 0; k < 200000; k++) {
+		struct sg_sample s = { 0 };
+		int n;
+
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		s.t_s = (x & 7) == 0 ? special[(x >> 8) % 11] : k * 0.001 + (double)((x >> 20) & 0xff) * 1e-5;
+		s.force_n = (x & 0x30) == 0 ? special[(x >> 12) % 11] : (double)((x >> 24) & 0xfff) / 256.0;
+		s.shear_x_n = special[(x >> 36) % 11];
+		s.shear_y_n = (double)((x >> 40) & 0xff) / 64.0;
+		s.tilt_deg = special[(x >> 48) % 11];
+		s.has = (uint8_t)((x >> 56) & 0xff);
+		if ((x & 0xfff) == 1)
+			sg_engine_gap(e, (x >> 16) & 0xffff);
+		if ((x & 0xffff) == 2)
+			sg_engine_tare(e);
+		if ((x & 0x3fff) == 3) {
+			lc.limit_n = special[(x >> 30) % 11];
+			lc.max_strokes = (uint32_t)((x >> 40) & 7);
+			lc.max_load_s = (double)((x >> 44) & 7);
+			sg_engine_set_limit(e, &lc);
+		}
+		n = sg_engine_feed(e, &s, ev, (int)((x >> 60) & 7) + 1);
+		total += n;
+		for (int i = 0; i < n; i++)
+			if (ev[i].type < SG_EV_STROKE || ev[i].type > SG_EV_RELEASE)
+				bad++;
+	}
+	total += sg_engine_flush(e, ev, SG_MAX_EVENTS_PER_SAMPLE);
+	CHECK_EQ_INT(bad, 0);
+	CHECK(total > 0, "some events from garbage (%d)", total);
+	(void)sg_engine_stroke_rate(e);
+	sg_engine_free(e);
+}
+
 int main(void)
 {
 	test_defaults_and_checks();
@@ -667,5 +782,7 @@ int main(void)
 	test_nan_timestamps_and_gaps();
 	test_shear_tilt_and_rate();
 	test_flush_and_small_buffers();
+	test_mains_notch();
+	test_garbage();
 	return check_exit("test-engine");
 }

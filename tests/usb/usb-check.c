@@ -6,10 +6,14 @@
  * the device back when it exits.
  *
  *   usb-check [--serial S] [--rate HZ] [--seconds N] [--pattern] [--allow-lost]
+ *             [--expect-bad]
  *       info, calibration write + read-back + restore, refused calibration,
  *       alert + status, STALLed requests, streaming N seconds (default 2)
  *       with every frame valid; --pattern also checks every sample against
  *       the gadget's test pattern (raw_k(n+1) - raw_k(n) = 2k+1 mod P).
+ *       --expect-bad: the device sends bad frames (strigil-gadget
+ *       --bad-every N): they must be counted and dropped, and the samples
+ *       that got through must still follow the pattern.
  *   usb-check --until-disconnect N
  *       streams until the device goes away (unplug it meanwhile): passes
  *       if the disconnect is reported within N seconds.
@@ -37,7 +41,7 @@ static unsigned failures;
 } while (0)
 
 struct stream_state {
-	bool pattern, have_prev, allow_lost;
+	bool pattern, have_prev, allow_lost, expect_bad;
 	unsigned nch;
 	int32_t prev[STRIGIL_MAX_CHANNELS];
 	uint64_t samples, lost, pattern_errors, disconnects, errors;
@@ -157,6 +161,7 @@ int main(int argc, char **argv)
 		{ "seconds",          required_argument, NULL, 'n' },
 		{ "pattern",          no_argument,       NULL, 'p' },
 		{ "allow-lost",       no_argument,       NULL, 'l' },
+		{ "expect-bad",       no_argument,       NULL, 'b' },
 		{ "until-disconnect", required_argument, NULL, 'u' },
 		{}
 	};
@@ -177,6 +182,7 @@ int main(int argc, char **argv)
 		case 'n': seconds = atof(optarg); break;
 		case 'p': st.pattern = true; break;
 		case 'l': st.allow_lost = true; break;
+		case 'b': st.expect_bad = true; break;
 		case 'u': until = atof(optarg); break;
 		default: return 2;
 		}
@@ -223,8 +229,8 @@ int main(int argc, char **argv)
 		       (unsigned long long)s->dec.frames_stale,
 		       (unsigned long long)s->transfer_errors);
 		EXPECT(st.samples > 0, "no samples");
-		EXPECT(s->dec.frames_bad == 0, "%llu bad frames",
-		       (unsigned long long)s->dec.frames_bad);
+		EXPECT(st.expect_bad ? s->dec.frames_bad > 0 : s->dec.frames_bad == 0,
+		       "%llu bad frames", (unsigned long long)s->dec.frames_bad);
 		EXPECT(st.allow_lost || st.lost == 0, "%llu samples lost",
 		       (unsigned long long)st.lost);
 		EXPECT(st.pattern_errors == 0, "%llu samples off the test pattern",

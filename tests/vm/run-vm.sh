@@ -73,7 +73,7 @@ done <"$vm/order"
 cp "$vm/kmod/driver/strigil.ko" "$root/lib/modules/strigil.ko"
 
 # programs and the shared libraries they need
-for p in "$build/strigil-gadget" "$build/vmtest"; do
+for p in "$build/strigil-gadget" "$build/vmtest" "$build/usb-check"; do
 	cp "$p" "$root/bin/"
 	ldd "$p" | awk '/=>/ { print $3 } /^\t\/lib/ { print $1 }' | while read -r lib; do
 		[ -f "$lib" ] || continue

@@ -8,7 +8,7 @@ $(VMTEST): $(BUILD)/obj/tests/vm/vmtest.o $(LIBSTRIGIL)
 	$(CC) $(SG_CFLAGS) -o $@ $^ $(LIB_LIBS)
 
 .PHONY: vm-check
-vm-check: $(GADGET) $(VMTEST) FORCE
+vm-check: $(GADGET) $(VMTEST) $(USB_CHECK) FORCE
 	@tests/vm/run-vm.sh $(BUILD)
 
 ALL_TARGETS += $(VMTEST)

@@ -78,9 +78,18 @@ static int wait_device(bool present, double timeout, char id[SG_IIO_ID_MAX])
 		if (n < 0)
 			return n;
 		if (present && n > 0) {
-			if (id)
-				memcpy(id, ids[0], SG_IIO_ID_MAX);
-			return 0;
+			char node[64];
+
+			/*
+			 * sysfs shows the device before devtmpfs has its node
+			 * (udev users get the event after both): wait for it.
+			 */
+			snprintf(node, sizeof(node), "/dev/%s", ids[0]);
+			if (access(node, F_OK) == 0) {
+				if (id)
+					memcpy(id, ids[0], SG_IIO_ID_MAX);
+				return 0;
+			}
 		}
 		if (!present && n == 0)
 			return 0;

@@ -40,7 +40,7 @@
 
 #define CAL_CRC_LEN	offsetof(struct strigil_calibration, crc32)
 
-enum signal_kind { SIG_PATTERN, SIG_STROKES, SIG_CSV };
+enum signal_kind { SIG_PATTERN, SIG_SIM, SIG_CSV };
 
 struct options {
 	const char *configfs;
@@ -481,39 +481,67 @@ static double rng_uniform(void)
 	       9007199254740992.0;
 }
 
-/* Strokes: half-sine pulses at 0.5 Hz, 60 % duty, 6 N peak, small noise. */
-static void strokes_value(uint64_t n, unsigned rate, double *v)
-{
-	double t = (double)n / rate, period = 2.0, duty = 0.6;
-	double ph = fmod(t, period) / period;
-	double f = ph < duty ? 6.0 * sin(M_PI * ph / duty) : 0.0;
-	double noise = (rng_uniform() - 0.5) * 0.02;
+static struct sg_sim *sim;
+static struct sg_csv_reader *csv;
 
-	v[STRIGIL_CH_NORMAL] = f + noise;
-	v[STRIGIL_CH_SHEAR_X] = 0.3 * f;
-	v[STRIGIL_CH_SHEAR_Y] = 0.1 * f;
-	v[STRIGIL_CH_TILT] = 30.0 + 5.0 * sin(2 * M_PI * t / period);
+/* The engine helper's simulator, restarted (same seed) at every START. */
+static void sim_restart(unsigned rate)
+{
+	struct sg_sim_config c;
+
+	sg_sim_free(sim);
+	sg_sim_config_default(&c);
+	c.seed = opt.seed;
+	c.rate_hz = rate;
+	c.duration_s = 0;	/* endless */
+	c.has = (opt.model >= STRIGIL_MODEL_S3 ? SG_HAS_SHEAR : 0) |
+		(opt.model == STRIGIL_MODEL_S4 ? SG_HAS_TILT : 0);
+	sim = sg_sim_new(&c);
+	if (!sim)
+		die("cannot create the simulator");
 }
 
-static FILE *csv_file;
-
-/* CSV playback: t_s,force_n[,shear_x_n,shear_y_n,tilt_deg]; loops. */
-static void csv_value(double *v)
+static void csv_restart(void)
 {
-	char line[512];
+	char err[256];
 
-	for (int tries = 0; tries < 2; tries++) {
-		while (fgets(line, sizeof(line), csv_file)) {
-			double t;
-			int got = sscanf(line, "%lf,%lf,%lf,%lf,%lf", &t, &v[0],
-					 &v[1], &v[2], &v[3]);
+	sg_csv_close(csv);
+	csv = sg_csv_open(opt.csv, err, sizeof(err));
+	if (!csv)
+		die("%s", err);
+}
 
-			if (got >= 2)
-				return;
-		}
-		rewind(csv_file);
+static void sample_to_values(const struct sg_sample *smp, double *v)
+{
+	v[STRIGIL_CH_NORMAL] = smp->force_n;
+	v[STRIGIL_CH_SHEAR_X] = smp->has & SG_HAS_SHEAR ? smp->shear_x_n : 0;
+	v[STRIGIL_CH_SHEAR_Y] = smp->has & SG_HAS_SHEAR ? smp->shear_y_n : 0;
+	v[STRIGIL_CH_TILT] = smp->has & SG_HAS_TILT ? smp->tilt_deg : 0;
+}
+
+/* Next physical values (N, deg) of the sim or the CSV trace (looping). */
+static void next_values(double *v)
+{
+	struct sg_sample smp;
+	char err[256];
+	int r;
+
+	if (opt.signal == SIG_SIM) {
+		if (sg_sim_next(sim, &smp) != 1)
+			memset(&smp, 0, sizeof(smp));
+		sample_to_values(&smp, v);
+		return;
 	}
-	v[0] = v[1] = v[2] = v[3] = 0;
+	r = sg_csv_next(csv, &smp, err, sizeof(err));
+	if (r == 0) {
+		csv_restart();
+		r = sg_csv_next(csv, &smp, err, sizeof(err));
+	}
+	if (r < 0)
+		die("%s", err);
+	if (r == 0)
+		memset(&smp, 0, sizeof(smp));
+	sample_to_values(&smp, v);
 }
 
 static int32_t to_raw(const struct strigil_calibration *c, unsigned ch,
@@ -536,27 +564,13 @@ static size_t encode_frame(uint8_t *buf, uint32_t seq, uint32_t t0,
 			   uint16_t flags, uint8_t mask,
 			   int32_t (*raw)[STRIGIL_MAX_CHANNELS], unsigned count)
 {
-	struct strigil_frame_hdr h = {
-		.type = STRIGIL_FRAME_TYPE_SAMPLES,
-		.version = STRIGIL_FRAME_VERSION,
-		.sample_count = (uint8_t)count,
-		.channel_mask = mask,
-		.seq = htole32(seq),
-		.timestamp_us = htole32(t0),
-		.flags = htole16(flags),
-	};
-	unsigned nch = sg_popcount8(mask), i, k;
-	size_t off = sizeof(h);
+	int len = sg_encode_frame(buf, STRIGIL_FRAME_MAX_SIZE, seq, t0, flags,
+				  mask, (const int32_t (*)[STRIGIL_MAX_CHANNELS])raw,
+				  count);
 
-	memcpy(buf, &h, sizeof(h));
-	for (i = 0; i < count; i++)
-		for (k = 0; k < nch; k++) {
-			uint32_t le = htole32((uint32_t)raw[i][k]);
-
-			memcpy(buf + off, &le, 4);
-			off += 4;
-		}
-	return off;
+	if (len < 0)
+		die("cannot encode a frame of %u samples", count);
+	return (size_t)len;
 }
 
 static int write_frame(int ep, const void *buf, size_t len)
@@ -637,6 +651,10 @@ static void *stream_main(void *arg)
 			gen = stream_gen;
 			t_start = now_us();
 			sent = 0;
+			if (opt.signal == SIG_SIM)
+				sim_restart(rate_hz);
+			else if (opt.signal == SIG_CSV)
+				csv_restart();
 		}
 		rate = rate_hz;
 		c = cal;
@@ -663,10 +681,8 @@ static void *stream_main(void *arg)
 		for (i = 0; i < count; i++) {
 			uint64_t n = n_global + i;
 
-			if (opt.signal == SIG_STROKES)
-				strokes_value(n, rate, v);
-			else if (opt.signal == SIG_CSV)
-				csv_value(v);
+			if (opt.signal != SIG_PATTERN)
+				next_values(v);
 			for (k = 0, slot = 0; k < STRIGIL_MAX_CHANNELS; k++) {
 				if (!(mask & STRIGIL_CH_BIT(k)))
 					continue;
@@ -879,8 +895,9 @@ static void usage(FILE *f)
 "  --model 1|3|4         S1 (normal), S3 (+shear), S4 (+tilt); default 1\n"
 "  --serial STR          serial number (default SG0001)\n"
 "  --cal-file PATH       calibration storage (created with defaults)\n"
-"  --signal KIND         pattern (test pattern, default), strokes\n"
-"  --csv PATH            play back a CSV trace (t_s,force_n,...)\n"
+"  --signal KIND         pattern (test pattern, default) or sim (libstrigil's\n"
+"                        simulator: realistic strokes)\n"
+"  --csv PATH            play back a CSV trace (docs/trace-format.md), looping\n"
 "  --udc NAME            UDC to bind (default: the first one)\n"
 "  --no-bind             set up, but let the caller write <gadget>/UDC\n"
 "  --name NAME           configfs gadget name (default strigil)\n"
@@ -931,10 +948,10 @@ static void parse_args(int argc, char **argv)
 		case 'S':
 			if (!strcmp(optarg, "pattern"))
 				opt.signal = SIG_PATTERN;
-			else if (!strcmp(optarg, "strokes"))
-				opt.signal = SIG_STROKES;
+			else if (!strcmp(optarg, "sim"))
+				opt.signal = SIG_SIM;
 			else
-				die("--signal: pattern or strokes");
+				die("--signal: pattern or sim");
 			break;
 		case 'C': opt.csv = optarg; opt.signal = SIG_CSV; break;
 		case 'u': opt.udc = optarg; break;
@@ -966,8 +983,8 @@ int main(int argc, char **argv)
 
 	parse_args(argc, argv);
 	rng_state = opt.seed ? opt.seed : 1;
-	if (opt.csv && !(csv_file = fopen(opt.csv, "r")))
-		die("%s: %s", opt.csv, strerror(errno));
+	if (opt.csv)
+		csv_restart();	/* fail early on a bad file */
 	make_info();
 	load_cal();
 
@@ -1059,8 +1076,8 @@ int main(int argc, char **argv)
 	close(ep0);
 	umount(opt.ffs_dir);
 	gadget_teardown();
-	if (csv_file)
-		fclose(csv_file);
+	sg_csv_close(csv);
+	sg_sim_free(sim);
 	logmsg("stopped");
 	return 0;
 }

@@ -1,0 +1,91 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""make demo: strigild with a simulated instrument on a private bus.
+
+Starts a private dbus-daemon (our bus policy) with a polkit mock that
+grants every Strigil action, strigild with one simulated instrument
+(realistic signal from libstrigil's simulator), creates a demo patient on
+anticoagulants, shows the cap and the reasons behind it, starts a session
+and shows strokes and limit alarms live until Ctrl-C or DEMO_SECONDS
+(default 30): with `strigilctl monitor` when it is built, else with the
+event lines printed here. Everything is cleaned up at the end.
+"""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+sys.path.insert(0, os.path.join(TOP, "tests", "integration"))
+os.environ.setdefault("STRIGILD", os.path.join(TOP, "build", "strigild"))
+import harness  # noqa: E402
+from harness import ACTIONS, Harness, SIM1, dbus, plain, pump  # noqa: E402
+
+seconds = float(os.environ.get("DEMO_SECONDS", "30"))
+region = os.environ.get("DEMO_REGION", "upper_back")
+stop = False
+
+
+def on_sigint(*_):
+    global stop
+    stop = True
+
+
+signal.signal(signal.SIGINT, on_sigint)
+signal.signal(signal.SIGTERM, on_sigint)
+
+h = Harness(simulate=1, sim_signal="realistic")
+h.set_allowed(ACTIONS)
+try:
+    h.start_daemon()
+    print("strigild is up on a private bus: %s" % h.address)
+    pid = h.create_profile(patient_ref="demo-0001", display_name="J.D.",
+                           max_force_n=dbus.Double(10.0),
+                           conditions=dbus.Array(["anticoagulants"], signature="s"))
+    spath = h.manager.StartSession(SIM1, pid, region)
+    p = plain(h.props(spath, "Session"))
+    print("\nPatient demo-0001 (J.D.), on anticoagulants; region %s" % region)
+    print("  effective limit: %.2f N  <- %s" % (p["EffectiveLimitN"], p["LimitSource"]))
+    for r in p["LimitReasons"]:
+        print("    - %s" % r)
+    print("\nSession %s running for %.0f s (Ctrl-C to stop)...\n" % (spath, seconds))
+    sys.stdout.flush()
+
+    ctl = os.path.join(TOP, "build", "strigilctl")
+    end = time.monotonic() + seconds
+    if os.access(ctl, os.X_OK) and sys.stdout.isatty():
+        mon = subprocess.Popen([ctl, "--address", h.address, "monitor", "SIM0001"])
+        while not stop and time.monotonic() < end and mon.poll() is None:
+            pump(0.1)
+        if mon.poll() is None:
+            mon.send_signal(signal.SIGINT)
+            mon.wait()
+    else:
+        shown = 0
+        while not stop and time.monotonic() < end:
+            pump(0.05)
+            for path, iface, member, args in h.signals[shown:]:
+                if path != spath:
+                    continue
+                a = plain(args[0]) if args else {}
+                if member == "StrokeCompleted":
+                    print("stroke %3d  peak %5.2f N  %.2f s%s" % (
+                        a["index"], a["peak_n"], a["duration_s"],
+                        "   above the limit for %.2f s" % a["above_limit_s"] if a["above_limit_s"] > 0 else ""))
+                elif member == "LimitWarning":
+                    print("  warning  %.2f N: 90%% of the %.2f N limit reached" % (a["force_n"], a["limit_n"]))
+                elif member == "LimitExceeded":
+                    print("  ALARM    %.2f N above the %.2f N limit (tool vibrates, LED red)" % (
+                        a["force_n"], a["limit_n"]))
+                elif member == "SessionCapReached":
+                    print("  session cap reached: %s" % args[0])
+                sys.stdout.flush()
+            shown = len(h.signals)
+    summary = plain(h.iface(spath, "Session").Stop())
+    print("\nSession finished: %d strokes, %d limit alarms, %.1f s under load, peak %.2f N" % (
+        summary["strokes"], summary["violations"], summary["seconds_under_load"], summary["peak_n"]))
+    h.stop_daemon()
+finally:
+    h.cleanup()
+sys.exit(1 if harness.failures else 0)

@@ -38,6 +38,7 @@ STRIGILD = os.path.join(BUILD, "strigild")
 SGBENCH = os.path.join(BUILD, "perf", "sgbench")
 BENCH_ENGINE = os.path.join(BUILD, "bench", "bench-engine")
 BENCH_STORE = os.path.join(BUILD, "dunit", "bench-store")
+BENCH_CORE = os.path.join(BUILD, "bench-core")
 POLICY = os.path.join(TOP, "daemon", "policy.conf")
 BUS_POLICY = os.path.join(TOP, "daemon", "org.strigil.Strigil1.conf")
 
@@ -136,6 +137,22 @@ def collect_callgrind():
     else:
         notes.append("callgrind: no figure (%s)" % out.strip()[-200:])
     callgrind = False
+
+
+def bench_core():
+    """The core helper's decoder and CSV figures."""
+    if not os.access(BENCH_CORE, os.X_OK):
+        return
+    log("decoder and CSV reader (bench-core)")
+    rc, out = run([BENCH_CORE])
+    with open(os.path.join(OUT, "bench-core.txt"), "w") as f:
+        f.write(out)
+    m = re.search(r"decode mask 0x01 x 12 samples:\s*([\d.]+) ns/frame,\s*([\d.]+) M samples/s", out)
+    if rc == 0 and m:
+        results["decode_msps"] = float(m.group(2))
+    m = re.search(r"csv read .*?([\d.]+) MB/s", out)
+    if rc == 0 and m:
+        results["csv_mbps"] = float(m.group(1))
 
 
 def bench_store():
@@ -521,6 +538,9 @@ def table():
             ">= 50 M/s", r["engine_full_msps"] >= 50)
     else:
         na("1", "engine throughput", ">= 50 M/s")
+    if "decode_msps" in r:
+        row("1", "frame decoder alone, 12-sample S1 frames (bench-core); CSV reader",
+            "%.1f M samples/s; %.1f MB/s" % (r["decode_msps"], r.get("csv_mbps", 0)), "", None)
     if "engine_ipsample" in r:
         row("1", "instructions per sample (callgrind, same path)",
             "%.1f" % r["engine_ipsample"], "", None)
@@ -630,6 +650,7 @@ def main():
     t0 = time.monotonic()
     if "engine" in parts:
         bench_engine()
+        bench_core()
     if "store" in parts:
         bench_store()
     if "daemon" in parts:

@@ -573,11 +573,11 @@ def table():
             goal = "<= 5 %, <= 10 MB" if n == 32 else ""
             ok = (a["cpu_pct"] <= 5 and a["rss_mb"] <= 10) if n == 32 else None
             row("4", "strigild, %d simulated instrument%s at 1 kHz, sessions running: CPU of "
-                "one core, RSS (peak); LimitExceeded in %.0f s, daemon path p50/p99"
+                "one core, RSS (peak), wake-ups/s; LimitExceeded in %.0f s, daemon path p50/p99"
                 % (n, "s" if n > 1 else "", MEASURE_S),
-                "%.2f %%, %.1f MB (%.1f); %d, %.2f/%.2f ms"
-                % (a["cpu_pct"], a["rss_mb"], a["hwm_mb"], a["exceeded"], a["lat_p50"],
-                   a["lat_p99"]), goal, ok)
+                "%.2f %%, %.1f MB (%.1f), %.0f /s; %d, %.2f/%.2f ms"
+                % (a["cpu_pct"], a["rss_mb"], a["hwm_mb"], a["wakeups_per_s"], a["exceeded"],
+                   a["lat_p50"], a["lat_p99"]), goal, ok)
         else:
             na("4", "strigild with %d instruments" % n, "")
     if "idle" in r:

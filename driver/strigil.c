@@ -99,6 +99,7 @@ struct strigil {
 	u64 stream_pos;		/* samples since START, lost ones included */
 	s64 base_ns;		/* IIO clock of the stream's first sample */
 	u16 last_flags;
+	u16 seen_flags;		/* OR since status_flags_seen was read */
 	u64 frames_ok;
 	u64 samples_ok;
 	u64 frames_bad;
@@ -331,6 +332,7 @@ static void strigil_handle_frame(struct strigil *st, const u8 *buf,
 	st->next_seq = seq + 1;
 	st->last_count = count;
 	st->last_flags = le16_to_cpu(hdr->flags) & STRIGIL_STATUS_KNOWN;
+	st->seen_flags |= st->last_flags;
 	st->frames_ok++;
 	st->samples_ok += count;
 	strigil_push_frame(st, buf, count);
@@ -664,6 +666,25 @@ static ssize_t status_flags_show(struct device *dev,
 	return sysfs_emit(buf, "0x%04x\n", v);
 }
 
+/*
+ * Latched flags: a frame with OVERLOAD or SENSOR_FAULT between two reads
+ * of the buffer must not go unnoticed. Reading clears (one reader: the
+ * process that owns the buffer).
+ */
+static ssize_t status_flags_seen_show(struct device *dev,
+				      struct device_attribute *attr, char *buf)
+{
+	struct strigil *st = strigil_from_dev(dev);
+	unsigned long flags;
+	u16 v;
+
+	spin_lock_irqsave(&st->lock, flags);
+	v = st->seen_flags;
+	st->seen_flags = 0;
+	spin_unlock_irqrestore(&st->lock, flags);
+	return sysfs_emit(buf, "0x%04x\n", v);
+}
+
 static ssize_t alert_show(struct device *dev, struct device_attribute *attr,
 			  char *buf)
 {
@@ -767,6 +788,7 @@ static IIO_DEVICE_ATTR_RO(samples, 0);
 static IIO_DEVICE_ATTR_RO(urb_errors, 0);
 static IIO_DEVICE_ATTR_RO(resyncs, 0);
 static IIO_DEVICE_ATTR_RO(status_flags, 0);
+static IIO_DEVICE_ATTR(status_flags_seen, 0400, status_flags_seen_show, NULL, 0);
 static IIO_DEVICE_ATTR(alert, 0644, alert_show, alert_store, 0);
 static IIO_DEVICE_ATTR(calibration, 0600, calibration_show,
 		       calibration_store, 0);
@@ -786,6 +808,7 @@ static struct attribute *strigil_attrs[] = {
 	&iio_dev_attr_urb_errors.dev_attr.attr,
 	&iio_dev_attr_resyncs.dev_attr.attr,
 	&iio_dev_attr_status_flags.dev_attr.attr,
+	&iio_dev_attr_status_flags_seen.dev_attr.attr,
 	&iio_dev_attr_alert.dev_attr.attr,
 	&iio_dev_attr_calibration.dev_attr.attr,
 	NULL

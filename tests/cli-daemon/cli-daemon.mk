@@ -28,3 +28,8 @@ check-cli-docs: $(BUILD)/man/strigilctl.1 FORCE
 	 tools/strigilctl/strigilctl.bash-completion
 
 CHECK_TARGETS += check-cli-daemon check-cli-docs
+
+# tests/cli/*.mk (core, engine) name $(STRIGILCTL) before tools/strigilctl/
+# defines it (sorted include order), so on a fresh clone nothing builds it
+# for them. Stated here once, literally, until those fragments do it.
+check-cli-replay check-cli-simulate: $(BUILD)/strigilctl

@@ -435,6 +435,10 @@ def test_calibration(h, tmp):
                              "scale": dbus.Array([true_scale * 1.2], signature="d")},
                             signature="sv")
     inst.WriteCalibration(wrong)
+    # Our own claim keeps SIM0002 streaming between the strigilctl runs, so a
+    # pulse train left over from one run plays out in real time instead of
+    # freezing and spilling into the next run's zero (see sim-load.py).
+    inst.Claim()
     before = get_cal(h, SIM2)
     hist_before = len(plain(inst.GetCalibrationHistory()))
     load = "/usr/bin/python3 " + os.path.join(HERE, "sim-load.py")
@@ -470,11 +474,14 @@ def test_calibration(h, tmp):
           % (p.returncode, err.strip()[-300:]))
     check(get_cal(h, SIM2) == before, "interrupted calibration changed nothing")
     check(len(plain(inst.GetCalibrationHistory())) == hist_before, "history unchanged")
-    try:
-        os.unlink(os.path.join(tmp, "simload.state"))
-    except OSError:
-        pass
-    time.sleep(3)	# let a half-played train end (not an assertion)
+
+    # A noisy zero stops the procedure before any mass is asked for.
+    rc, out, err = ctl(h, *common, "--point", "500", "--max-noise", "0.001",
+                       "--technician", "tk-noisy", "SIM0002",
+                       env_extra=calibrate_env(h, tmp))
+    check(rc == 1 and "not quiet enough" in err and "reading point" not in err and
+          "unchanged" in err, "noisy zero stops early (%d: %s)" % (rc, err.strip()[-300:]))
+    check(get_cal(h, SIM2) == before, "early stop changed nothing")
 
     # A nonlinear instrument (1000 g reads as 1100 g) fails and changes nothing.
     rc, out, err = ctl(h, *common, "--point", "500,1000", "--technician", "tk-bad", "SIM0002",
@@ -535,7 +542,8 @@ def test_calibration(h, tmp):
     rc, out, err = ctl(h, *inter, stdin=answers.replace("y\n", "n\n"), timeout=120,
                        env_extra=calibrate_env(h, tmp))
     check(rc == 0 and "Not written" in err and get_cal(h, SIM2) == after,
-          "declining the write changes nothing (%d)" % rc)
+          "declining the write changes nothing (%d: %s)" % (rc, err[-1500:]))
+    inst.Release()
 
 
 def test_completion(h):

@@ -42,3 +42,11 @@ deploy-check-security: $(DEPLOY_DAEMON) FORCE
 	@$(RUN_TEST) deploy-security tests/deploy/test-security.sh $(or $(DEPLOY_DAEMON),daemon-not-built)
 
 CHECK_TARGETS += deploy-check-security
+
+# The whole chain in a VM with a real systemd (tests/vm/chain/run-chain.sh):
+# each CHAIN line is a recorded test vm-chain-NAME. About 2 minutes (TCG).
+.PHONY: vm-chain-check
+vm-chain-check: $(GADGET) $(DEPLOY_DAEMON) FORCE
+	@tests/vm/chain/run-chain.sh $(BUILD)
+
+CHECK_TARGETS += vm-chain-check

@@ -1304,6 +1304,23 @@ int sgd_store_mark_interrupted(struct sgd_store *s, int64_t now_us)
  * Strokes and violations
  * ==================================================================== */
 
+int sgd_store_begin(struct sgd_store *s)
+{
+	if (!s)
+		return -EINVAL;
+	return tx_begin(s);
+}
+
+int sgd_store_end(struct sgd_store *s, int r)
+{
+	if (!s)
+		return -EINVAL;
+	if (r < 0)
+		return tx_rollback(s, r);
+	r = tx_commit(s);
+	return r < 0 ? tx_rollback(s, r) : 0;
+}
+
 int sgd_store_add_stroke(struct sgd_store *s, int64_t session_id,
 			 const char *region, const struct sg_stroke *k,
 			 int64_t wall_us, int64_t *row_id)

@@ -195,6 +195,15 @@ struct sgd_violation {
 
 /* v->id is set on success. */
 int sgd_store_add_violation(struct sgd_store *s, struct sgd_violation *v);
+
+/* One durable commit (one fsync) for several single-statement calls:
+ * sgd_store_add_stroke, sgd_store_add_violation, sgd_store_session_update
+ * (not the calls that run their own transaction). sgd_store_end(s, r)
+ * commits if r >= 0, else rolls back everything since sgd_store_begin;
+ * returns r, or the commit's error (then nothing was stored). The daemon
+ * stores a record and the session summary it changes together this way. */
+int sgd_store_begin(struct sgd_store *s);
+int sgd_store_end(struct sgd_store *s, int r);
 int sgd_store_session_violations(struct sgd_store *s, int64_t session_id,
 				 struct sgd_violation **out, size_t *n);
 

@@ -214,7 +214,8 @@ static int cmd_stream(const char *address, double seconds, int npaths, char **pa
 {
 	sd_bus *bus = connect_bus(address);
 	struct pollfd pfd[MAX_STREAMS];
-	uint64_t samples = 0, dropped = 0, lost = 0, packets = 0, bad = 0, t0, t1, end;
+	uint64_t samples = 0, dropped = 0, lost = 0, packets = 0, bad = 0, gaps = 0, t0, t1, end;
+	uint64_t next[MAX_STREAMS] = { 0 };	/* expected first_index per stream */
 	struct {
 		struct strigil_stream_hdr h;
 		struct strigil_stream_sample s[STRIGIL_STREAM_MAX_SAMPLES];
@@ -243,6 +244,10 @@ static int cmd_stream(const char *address, double seconds, int npaths, char **pa
 					bad++;
 					continue;
 				}
+				/* every sample is delivered or counted as dropped */
+				if (pkt.h.first_index != next[i] + pkt.h.dropped)
+					gaps++;
+				next[i] = pkt.h.first_index + pkt.h.count;
 				packets++;
 				samples += pkt.h.count;
 				dropped += pkt.h.dropped;
@@ -256,9 +261,9 @@ static int cmd_stream(const char *address, double seconds, int npaths, char **pa
 	}
 	t1 = now_usec();
 	printf("streams=%d seconds=%.2f samples=%" PRIu64 " rate=%.0f packets=%" PRIu64
-	       " dropped=%" PRIu64 " lost=%" PRIu64 " bad=%" PRIu64 "\n", npaths,
+	       " dropped=%" PRIu64 " lost=%" PRIu64 " bad=%" PRIu64 " gaps=%" PRIu64 "\n", npaths,
 	       (double)(t1 - t0) / 1e6, samples, (double)samples * 1e6 / (double)(t1 - t0),
-	       packets, dropped, lost, bad);
+	       packets, dropped, lost, bad, gaps);
 	for (i = 0; i < npaths; i++)
 		close(pfd[i].fd);
 	sd_bus_flush_close_unref(bus);

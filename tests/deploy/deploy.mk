@@ -51,3 +51,10 @@ vm-chain-check: FORCE
 	@tests/vm/chain/run-chain.sh $(BUILD)
 
 CHECK_TARGETS += vm-chain-check
+
+# Heavier variant, not in make check: the same install test in a fresh
+# debootstrap'ed Debian 12 (downloads a minimal system and the packages'
+# dependencies from the mirror apt uses; a few minutes).
+.PHONY: deb-chroot-check
+deb-chroot-check: FORCE
+	@$(RUN_TEST) deploy-deb-chroot sh -c '$(MAKE) --no-print-directory deb && tests/deploy/test-deb.sh $(DEB_DIR) --debootstrap'

@@ -5,6 +5,7 @@
  * by the event loop only while streaming.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -117,7 +118,8 @@ static const struct backend_ops iio_ops = {
 	.destroy = iio_destroy,
 };
 
-int iio_attach(struct daemon *d, struct udev_device *dev)
+static int iio_attach_id(struct daemon *d, const char *sys_root, const char *dev_root,
+			 const char *id, const char *syspath)
 {
 	struct iio_backend *b = calloc(1, sizeof(*b));
 	struct sg_calibration cal;
@@ -127,14 +129,16 @@ int iio_attach(struct daemon *d, struct udev_device *dev)
 
 	if (!b)
 		return -ENOMEM;
-	r = sg_iio_open(NULL, NULL, udev_device_get_sysname(dev), &b->io);
+	r = sg_iio_open(sys_root, dev_root, id, &b->io);
 	if (r < 0) {
 		free(b);
 		return r;
 	}
-	cal_ok = sg_iio_read_calibration(b->io, &cal) >= 0;
-	inst = hotplug_bind(d, sg_iio_info(b->io), &cal, cal_ok, &iio_ops, b,
-			    udev_device_get_syspath(dev));
+	r = sg_iio_read_calibration(b->io, &cal);
+	cal_ok = r >= 0;
+	if (!cal_ok)
+		log_warn("%s: cannot read the calibration: %s", id, strerror(-r));
+	inst = hotplug_bind(d, sg_iio_info(b->io), &cal, cal_ok, &iio_ops, b, syspath);
 	if (!inst) {
 		sg_iio_close(b->io);
 		free(b);
@@ -142,6 +146,34 @@ int iio_attach(struct daemon *d, struct udev_device *dev)
 	}
 	b->inst = inst;
 	return 0;
+}
+
+int iio_attach(struct daemon *d, struct udev_device *dev)
+{
+	return iio_attach_id(d, NULL, NULL, udev_device_get_sysname(dev),
+			     udev_device_get_syspath(dev));
+}
+
+int iio_scan_root(struct daemon *d, const char *sys_root, const char *dev_root)
+{
+	char ids[16][SG_IIO_ID_MAX];
+	int n, i, r;
+
+	n = sg_iio_list(sys_root, ids, 16);
+	if (n < 0)
+		return n;
+	for (i = 0; i < n && i < 16; i++) {
+		char syspath[1024];
+		int len = snprintf(syspath, sizeof(syspath), "%s/bus/iio/devices/%s",
+				   sys_root, ids[i]);
+
+		if (len < 0 || (size_t)len >= sizeof(((struct instrument *)0)->syspath))
+			return -ENAMETOOLONG;
+		r = iio_attach_id(d, sys_root, dev_root, ids[i], syspath);
+		if (r < 0)
+			log_warn("%s: cannot open the IIO instrument: %s", syspath, strerror(-r));
+	}
+	return n;
 }
 
 #else	/* libstrigil without the IIO source (lib/sg-iio.h) */
@@ -152,6 +184,11 @@ bool iio_available(void)
 }
 
 int iio_attach(struct daemon *d, struct udev_device *dev)
+{
+	return -EOPNOTSUPP;
+}
+
+int iio_scan_root(struct daemon *d, const char *sys_root, const char *dev_root)
 {
 	return -EOPNOTSUPP;
 }

@@ -233,10 +233,21 @@ int sim_add_instruments(struct daemon *d, unsigned n, bool flat)
 		inst->cal.channel_mask = info.channel_mask;
 		inst->cal.offset[STRIGIL_CH_NORMAL] = SIM_OFFSET;
 		inst->cal.scale[STRIGIL_CH_NORMAL] = SIM_SCALE;
-		/* Calibrated at midnight today, due in a year. */
+		/* Calibrated at midnight today, due in a year... */
 		inst->cal.cal_date = now - now % 86400;
 		inst->cal.due_date = inst->cal.cal_date + 365 * 86400;
 		snprintf(inst->cal.technician, sizeof(inst->cal.technician), "factory");
+		/* ...unless it was written since: a real device keeps what it was
+		 * given, so the simulated one gets back its newest record. */
+		{
+			struct sgd_calibration_rec *hist = NULL;
+			size_t nh = 0;
+
+			if (sgd_store_calibration_list(d->store, info.serial, &hist, &nh) >= 0 &&
+			    nh > 0 && hist[0].cal.channel_mask == info.channel_mask)
+				inst->cal = hist[0].cal;
+			free(hist);
+		}
 		instrument_publish(inst);
 	}
 	return 0;

@@ -20,6 +20,7 @@ TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.join(TOP, "tests", "integration"))
 os.environ.setdefault("STRIGILD", os.path.join(TOP, "build", "strigild"))
 import harness  # noqa: E402
+harness.verbose = False
 from harness import ACTIONS, Harness, SIM1, dbus, plain, pump  # noqa: E402
 
 seconds = float(os.environ.get("DEMO_SECONDS", "30"))

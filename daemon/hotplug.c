@@ -78,8 +78,10 @@ void hotplug_unbind(struct daemon *d, const char *syspath)
 {
 	struct instrument *inst;
 
+	/* Connected may already be false: the backend saw the device go
+	 * (ENODEV, libusb disconnect) before udev's "remove" came. */
 	for (inst = d->instruments; inst; inst = inst->next)
-		if (!inst->simulated && inst->connected &&
+		if (!inst->simulated && inst->syspath[0] &&
 		    strcmp(inst->syspath, syspath) == 0)
 			break;
 	if (!inst)

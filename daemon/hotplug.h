@@ -10,6 +10,8 @@
 /* backend-iio.c: a strigil IIO device appeared ("add" or at start-up). */
 int iio_attach(struct daemon *d, struct udev_device *dev);
 bool iio_available(void);
+/* Test support (--iio-root): instruments under a fake sysfs/dev tree. */
+int iio_scan_root(struct daemon *d, const char *sys_root, const char *dev_root);
 
 /* backend-usb.c: a Strigil USB device without a kernel driver. */
 int usb_setup(struct daemon *d);

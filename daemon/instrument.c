@@ -277,8 +277,13 @@ void instrument_on_block(struct instrument *inst, const struct sg_block *blk)
 	unsigned i, k, n = blk->nsamples;
 	uint64_t now;
 
-	if (!inst->streaming || blk->nchannels != inst->nchannels)
+	if (!inst->streaming)
 		return;
+	if (blk->nchannels != inst->nchannels) {
+		/* a backend bug or a device that changed under us: count, skip */
+		inst->lost_samples += blk->nsamples;
+		return;
+	}
 	/* arrival of these samples (LimitExceeded carries it: daemon path latency) */
 	now = now_monotonic_usec();
 	inst->block_arrival_usec = now;
@@ -382,6 +387,7 @@ void instrument_set_connected(struct instrument *inst, bool connected)
 		inst->alert = STRIGIL_ALERT_OFF;
 	}
 	emit(inst, "Connected");
+	manager_notify_status(inst->d);
 	if (inst->session)
 		session_on_connected(inst->session, connected);
 	instrument_update_streaming(inst);

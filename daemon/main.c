@@ -14,7 +14,7 @@
 
 #include <systemd/sd-daemon.h>
 
-#include "strigild.h"
+#include "hotplug.h"
 
 enum bus_kind { BUS_SYSTEM, BUS_USER, BUS_ADDRESS };
 
@@ -27,6 +27,7 @@ struct options {
 	bool sim_flat;
 	bool hotplug;
 	bool verbose;
+	char *iio_sys, *iio_dev;		/* --iio-root (tests) */
 };
 
 static void usage(FILE *f)
@@ -43,6 +44,8 @@ static void usage(FILE *f)
 		"  --simulate N         add N simulated instruments (SIM0001...)\n"
 		"  --sim-signal KIND    realistic (default) or flat (tests)\n"
 		"  --no-hotplug         do not watch udev for real instruments\n"
+		"  --iio-root SYS:DEV   (tests) also open the IIO instruments of a fake\n"
+		"                       sysfs tree SYS with character devices in DEV\n"
 		"  --verbose            debug messages\n"
 		"  --help, --version\n");
 }
@@ -50,7 +53,7 @@ static void usage(FILE *f)
 static int parse_args(int argc, char **argv, struct options *o)
 {
 	enum { O_SYSTEM = 256, O_USER, O_ADDRESS, O_STATE, O_POLICY, O_SIM, O_SIGNAL,
-	       O_NOHOTPLUG, O_VERBOSE, O_VERSION };
+	       O_NOHOTPLUG, O_VERBOSE, O_VERSION, O_IIO_ROOT };
 	static const struct option longopts[] = {
 		{ "system", no_argument, NULL, O_SYSTEM },
 		{ "user", no_argument, NULL, O_USER },
@@ -60,6 +63,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "simulate", required_argument, NULL, O_SIM },
 		{ "sim-signal", required_argument, NULL, O_SIGNAL },
 		{ "no-hotplug", no_argument, NULL, O_NOHOTPLUG },
+		{ "iio-root", required_argument, NULL, O_IIO_ROOT },
 		{ "verbose", no_argument, NULL, O_VERBOSE },
 		{ "version", no_argument, NULL, O_VERSION },
 		{ "help", no_argument, NULL, 'h' },
@@ -97,6 +101,19 @@ static int parse_args(int argc, char **argv, struct options *o)
 			}
 			break;
 		case O_NOHOTPLUG: o->hotplug = false; break;
+		case O_IIO_ROOT: {
+			char *colon = strchr(optarg, ':');
+
+			if (!colon || colon == optarg || !colon[1]) {
+				fprintf(stderr, "strigild: --iio-root needs SYS:DEV\n");
+				return -EINVAL;
+			}
+			free(o->iio_sys);
+			free(o->iio_dev);
+			o->iio_sys = strndup(optarg, (size_t)(colon - optarg));
+			o->iio_dev = strdup(colon + 1);
+			break;
+		}
 		case O_VERBOSE: o->verbose = true; break;
 		case O_VERSION: printf("strigild %s\n", SG_VERSION_STRING); exit(0);
 		case 'h': usage(stdout); exit(0);
@@ -259,20 +276,26 @@ int main(int argc, char **argv)
 		if (r < 0)
 			log_warn("hotplug disabled: %s", strerror(-r));
 	}
+	if (o.iio_sys && iio_scan_root(&d, o.iio_sys, o.iio_dev) < 0)
+		log_warn("no IIO instrument under %s", o.iio_sys);
 	r = sd_bus_request_name(d.bus, SGD_BUS_NAME, 0);
 	if (r < 0) {
 		log_err("cannot own %s (bus policy?): %s", SGD_BUS_NAME, strerror(-r));
 		goto fail;
 	}
 	log_info("ready on %s, state in %s", SGD_BUS_NAME, o.state_dir);
-	sd_notifyf(0, "READY=1\nSTATUS=Serving %u simulated instrument(s); waiting for instruments",
-		   o.simulate);
+	sd_notify(0, "READY=1");
+	manager_notify_status(&d);
 	r = sd_event_loop(d.event);
 	daemon_free(&d);
+	free(o.iio_sys);
+	free(o.iio_dev);
 	return r < 0 ? 1 : 0;
 fail_r:
 	log_err("start-up failed: %s", strerror(-r));
 fail:
 	daemon_free(&d);
+	free(o.iio_sys);
+	free(o.iio_dev);
 	return 1;
 }

@@ -3,11 +3,27 @@
 #include <errno.h>
 #include <string.h>
 
+#include <systemd/sd-daemon.h>
+
 #include "strigild.h"
+
+void manager_notify_status(struct daemon *d)
+{
+	struct instrument *i;
+	struct session *s;
+	unsigned ni = 0, ns = 0;
+
+	for (i = d->instruments; i; i = i->next)
+		ni += i->connected;
+	for (s = d->sessions; s; s = s->next)
+		ns += s->inst != NULL;
+	sd_notifyf(0, "STATUS=%u instrument(s) connected, %u session(s) in progress", ni, ns);
+}
 
 void manager_emit_changed(struct daemon *d, const char *property)
 {
 	sd_bus_emit_properties_changed(d->bus, SGD_ROOT, SGD_IFACE_MANAGER, property, NULL);
+	manager_notify_status(d);
 }
 
 static int prop_get(sd_bus *bus, const char *path, const char *interface,

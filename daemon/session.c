@@ -66,6 +66,8 @@ struct session *session_find_path(struct daemon *d, const char *path)
 
 void session_free(struct session *s)
 {
+	free(s->limits);
+	free(s->profile);
 	free(s->extra);
 	free(s->path);
 	free(s->instrument_path);
@@ -195,7 +197,8 @@ static int append_violation(sd_bus_message *m, const struct sgd_violation *v,
 
 static void apply_limits(struct session *s, const struct sgd_limits *l)
 {
-	s->limits = *l;
+	if (s->limits)
+		*s->limits = *l;
 	s->rec.limit_n = l->limit_n;
 	s->rec.max_strokes = l->max_strokes;
 	s->rec.max_load_s = l->max_load_s;
@@ -397,9 +400,19 @@ static int start_session(struct daemon *d, sd_bus_message *m, const char *inst_p
 		r = -ENOMEM;
 		goto out;
 	}
+	s->limits = malloc(sizeof(*s->limits));
+	s->profile = malloc(sizeof(*s->profile));
+	if (!s->limits || !s->profile) {
+		/* the row exists: close it rather than leave it running */
+		sgd_store_session_finish(d->store, rec.id, SGD_SESSION_ABORTED,
+					 (int64_t)now_realtime_usec(), NULL);
+		s->state = SESSION_INTERRUPTED;
+		r = -ENOMEM;
+		goto out;
+	}
 	s->state = SESSION_RUNNING;
 	s->inst = inst;
-	s->profile = prof->p;
+	*s->profile = prof->p;
 	apply_limits(s, l);
 	if (rec.flags & SGD_SESSION_F_OVERRIDE) {
 		snprintf(s->extra->override_reason, sizeof(s->extra->override_reason), "%s",
@@ -753,6 +766,10 @@ static int session_end(struct session *s, enum sgd_session_state final, sd_bus_e
 	s->rec = out;
 	s->state = final == SGD_SESSION_FINISHED ? SESSION_FINISHED : SESSION_INTERRUPTED;
 	s->inst = NULL;
+	free(s->limits);
+	free(s->profile);
+	s->limits = NULL;
+	s->profile = NULL;
 	if (inst) {
 		inst->session = NULL;
 		instrument_set_alert(inst, STRIGIL_ALERT_OFF);
@@ -763,6 +780,7 @@ static int session_end(struct session *s, enum sgd_session_state final, sd_bus_e
 	sd_bus_emit_properties_changed(s->d->bus, s->path, SGD_IFACE_SESSION, "State", "EndedAt",
 				       "StrokeCount", "ViolationCount", "SecondsUnderLoad", "PeakN",
 				       NULL);
+	manager_notify_status(s->d);
 	journal_session(s, "session-end", LOG_INFO,
 			"%s: %u strokes, %u violations, %.1f s under load, peak %.2f N",
 			session_state_str(s->state), s->rec.stroke_count, s->rec.violation_count,
@@ -804,7 +822,7 @@ static int method_set_region(sd_bus_message *m, void *userdata, sd_bus_error *er
 	l = malloc(sizeof(*l));
 	if (!l)
 		return -ENOMEM;
-	r = evaluate(s->d, &s->profile, region, l, error);
+	r = evaluate(s->d, s->profile, region, l, error);
 	if (r < 0)
 		goto out;
 	if (l->verdict == SGD_VERDICT_CONTRAINDICATED) {
@@ -1069,9 +1087,9 @@ static int prop_get(sd_bus *bus, const char *path, const char *interface,
 	if (strcmp(property, "LimitReasons") == 0)
 		return append_reasons(reply, s->rec.reasons, false);
 	if (strcmp(property, "TargetMinN") == 0)
-		return sd_bus_message_append(reply, "d", live ? s->limits.target_low_n : 0.0);
+		return sd_bus_message_append(reply, "d", live ? s->limits->target_low_n : 0.0);
 	if (strcmp(property, "TargetMaxN") == 0)
-		return sd_bus_message_append(reply, "d", live ? s->limits.target_high_n : 0.0);
+		return sd_bus_message_append(reply, "d", live ? s->limits->target_high_n : 0.0);
 	if (strcmp(property, "MaxStrokes") == 0)
 		return sd_bus_message_append(reply, "u", s->rec.max_strokes);
 	if (strcmp(property, "MaxSecondsUnderLoad") == 0)
@@ -1087,9 +1105,9 @@ static int prop_get(sd_bus *bus, const char *path, const char *interface,
 		if (r >= 0 && (s->rec.flags & SGD_SESSION_F_OVERRIDE))
 			r = sd_bus_message_append(reply, "s", "override");
 		if (live)
-			for (i = 0; i < s->limits.nreasons; i++)
-				if (s->limits.reasons[i].rule == SGD_RULE_CONDITION_FACTOR ||
-				    s->limits.reasons[i].rule == SGD_RULE_CONDITION_MAX)
+			for (i = 0; i < s->limits->nreasons; i++)
+				if (s->limits->reasons[i].rule == SGD_RULE_CONDITION_FACTOR ||
+				    s->limits->reasons[i].rule == SGD_RULE_CONDITION_MAX)
 					precaution = true;
 		if (r >= 0 && precaution)
 			r = sd_bus_message_append(reply, "s", "precaution");

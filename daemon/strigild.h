@@ -189,8 +189,9 @@ struct session {
 	struct instrument *inst;	/* NULL once finished */
 	struct sgd_session rec;		/* storage view */
 	enum session_state state;
-	struct sgd_limits limits;
-	struct sgd_profile profile;	/* snapshot at start */
+	/* Only while live (finished sessions stay small in memory): */
+	struct sgd_limits *limits;	/* for the current region */
+	struct sgd_profile *profile;	/* snapshot at start */
 	uint64_t paused_samples;	/* engine gap to declare on resume */
 	uint64_t lost_samples;
 	bool cap_strokes_sent, cap_time_sent;
@@ -229,6 +230,8 @@ struct daemon {
 
 /* Emits PropertiesChanged for the Manager's object lists. */
 void manager_emit_changed(struct daemon *d, const char *property);
+/* sd_notify STATUS= line: instruments connected, sessions in progress. */
+void manager_notify_status(struct daemon *d);
 int manager_setup_bus(struct daemon *d);
 
 uint64_t now_realtime_usec(void);

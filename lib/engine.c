@@ -354,13 +354,21 @@ void sg_engine_gap(struct sg_engine *e, uint64_t nlost)
 		e->dt_lo = INFINITY;	/* the next sample takes the slow path */
 }
 
-/* Plain comparisons (fmin/fmax are library calls with NaN rules). */
+/* Plain comparisons, each one minsd/maxsd (fmin/fmax are library calls
+ * with NaN rules); no branch, so noise cannot cause mispredictions. */
+static inline double dmin(double a, double b)
+{
+	return a < b ? a : b;
+}
+
+static inline double dmax(double a, double b)
+{
+	return a > b ? a : b;
+}
+
 static inline double median3(double a, double b, double c)
 {
-	double lo = a < b ? a : b, hi = a < b ? b : a;
-
-	c = c < hi ? c : hi;
-	return c > lo ? c : lo;
+	return dmax(dmin(a, b), dmin(dmax(a, b), c));
 }
 
 /* Starts a channel at x as if x had always been there. */
@@ -517,9 +525,6 @@ static void check_limits(struct sg_engine *e, struct sg_event *ev, int max,
 	e->limit_run = !isnan(e->warn_since) || !isnan(e->exc_since);
 }
 
-/* Advances the time base to this sample; returns the interval it covers
- * and the number of samples lost before it. The common case (a timestamp
- * about one period after the last) stays short. */
 /* Everything but "about one period after the last timestamp": the first
  * sample, NaN or backwards time, gaps, rate changes. */
 __attribute__((noinline))

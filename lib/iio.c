@@ -153,6 +153,21 @@ static int parse_ll(const char *s, long long min, long long max,
 	return 0;
 }
 
+static int parse_ull(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (*s < '0' || *s > '9')
+		return -EPROTO;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s || *end)
+		return -EPROTO;
+	*out = v;
+	return 0;
+}
+
 static int read_ll(const struct sg_iio *io, const char *name, long long min,
 		   long long max, long long *out)
 {
@@ -454,6 +469,19 @@ int sg_iio_write_calibration_wire(struct sg_iio *io,
 	return write_attr_bytes(io, "calibration", blob, sizeof(*blob));
 }
 
+int sg_iio_write_calibration(struct sg_iio *io, const struct sg_calibration *cal)
+{
+	struct strigil_calibration w;
+	int r;
+
+	if (cal->channel_mask != io->info.channel_mask)
+		return -EINVAL;
+	r = sg_calibration_to_wire(cal, &w);
+	if (r < 0)
+		return r;
+	return sg_iio_write_calibration_wire(io, &w);
+}
+
 int sg_iio_set_alert(struct sg_iio *io, enum strigil_alert alert)
 {
 	static const char *const names[] = { "off", "warning", "exceeded" };
@@ -649,7 +677,7 @@ static int32_t elem_value(const uint8_t *scan, const struct scan_elem *e)
 int sg_iio_read(struct sg_iio *io, sg_block_fn fn, void *userdata)
 {
 	struct sg_block blk;
-	struct sg_iio_counters c;
+	uint64_t lost_now;
 	char buf[32];
 	ssize_t n;
 	unsigned nscans, i, k;
@@ -670,10 +698,12 @@ int sg_iio_read(struct sg_iio *io, sg_block_fn fn, void *userdata)
 		return 0;
 	nscans = (unsigned)n / io->scan_bytes;
 
-	if (sg_iio_counters(io, &c) == 0) {
-		if (c.lost_samples >= io->lost_seen)
-			lost = c.lost_samples - io->lost_seen;
-		io->lost_seen = c.lost_samples;
+	/* Two small sysfs reads per call (the kernel wakes us ~100 times/s). */
+	if (read_attr(io, "lost_samples", buf, sizeof(buf)) > 0 &&
+	    parse_ull(buf, &lost_now) == 0) {
+		if (lost_now >= io->lost_seen)
+			lost = lost_now - io->lost_seen;
+		io->lost_seen = lost_now;
 	}
 	if (read_attr(io, "status_flags", buf, sizeof(buf)) > 0 &&
 	    parse_ll(buf, 0, 0xffff, &f) == 0)
@@ -728,20 +758,18 @@ int sg_iio_counters(struct sg_iio *io, struct sg_iio_counters *c)
 		{ "urb_errors", offsetof(struct sg_iio_counters, urb_errors) },
 		{ "resyncs", offsetof(struct sg_iio_counters, resyncs) },
 	};
-	char buf[32], *end;
+	char buf[32];
 	size_t i;
 	int r;
 
 	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
-		unsigned long long v;
+		uint64_t v;
 
 		if ((r = read_attr(io, map[i].name, buf, sizeof(buf))) < 0)
 			return r;
-		errno = 0;
-		v = strtoull(buf, &end, 10);
-		if (errno || end == buf || *end)
+		if (parse_ull(buf, &v) < 0)
 			return -EPROTO;
-		*(uint64_t *)((char *)c + map[i].off) = v;
+		memcpy((char *)c + map[i].off, &v, sizeof(v));
 	}
 	return 0;
 }

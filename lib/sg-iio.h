@@ -66,6 +66,14 @@ int sg_iio_read_calibration_wire(struct sg_iio *io,
 int sg_iio_write_calibration_wire(struct sg_iio *io,
 				  const struct strigil_calibration *blob);
 
+/*
+ * The same from a struct sg_calibration (sg_calibration_to_wire fills
+ * version, size and CRC). -EINVAL if its channel mask is not the
+ * device's or a value does not fit the wire format.
+ */
+int sg_iio_write_calibration(struct sg_iio *io,
+			     const struct sg_calibration *cal);
+
 int sg_iio_set_alert(struct sg_iio *io, enum strigil_alert alert);
 
 /*

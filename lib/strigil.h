@@ -237,14 +237,22 @@ struct sg_engine;
 size_t sg_engine_size(void);
 void sg_engine_init(struct sg_engine *e, const struct sg_stroke_config *sc,
 		    const struct sg_limit_config *lc);
-/* Changes the active cap (e.g. region change); takes effect immediately. */
+/* Changes the active cap (e.g. region change); takes effect with the next
+ * sample. A different cap re-arms the warning/exceeded of the current
+ * stroke; a changed session cap re-arms its event. Out-of-range fields are
+ * replaced by defaults (check with sg_limit_config_check() first). */
 void sg_engine_set_limit(struct sg_engine *e, const struct sg_limit_config *lc);
-/* Re-zero: next samples define the unloaded baseline. */
+/* Re-zero: the next tare_s of samples define the unloaded baseline. A
+ * stroke in progress is abandoned (no events); no events while taring. */
 void sg_engine_tare(struct sg_engine *e);
-/* Feeds one sample; returns the number of events written to ev[] (<= max). */
+/* Feeds one sample; returns the number of events written to ev[] (<= max).
+ * Pass max = SG_MAX_EVENTS_PER_SAMPLE: events beyond max are lost. A sample
+ * with a non-finite force is ignored (returns 0); shear/tilt that are not
+ * finite are ignored for that sample. */
 int sg_engine_feed(struct sg_engine *e, const struct sg_sample *s,
 		   struct sg_event *ev, int max);
-/* Marks a gap of n lost samples (so filters and timing stay honest). */
+/* Marks a gap of n lost samples (so filters and timing stay honest); with
+ * timestamps the engine also infers gaps itself (never counted twice). */
 void sg_engine_gap(struct sg_engine *e, uint64_t nlost);
 /* End of input: closes a stroke in progress if it is long enough. */
 int sg_engine_flush(struct sg_engine *e, struct sg_event *ev, int max);

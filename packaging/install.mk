@@ -26,7 +26,8 @@ STRIGILD ?= $(BUILD)/strigild
 SG_DKMS_CONF := $(wildcard driver/dkms.conf)
 SG_DAEMON_FILES := $(wildcard daemon/org.strigil.Strigil1.conf daemon/org.strigil.Strigil1.policy daemon/policy.conf)
 
-# The unit names the daemon by its installed path.
+# The unit names the daemon by its installed path (make install writes its
+# own copy for its LIBEXECDIR; this one is for the checks).
 $(BUILD)/packaging/strigild.service: packaging/systemd/strigild.service packaging/install.mk
 	@mkdir -p $(@D)
 	sed 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' $< >$@
@@ -35,11 +36,19 @@ INSTALL      ?= install
 INSTALL_DATA := $(INSTALL) -D -m 0644
 INSTALL_PROG := $(INSTALL) -D -m 0755
 
-.PHONY: install
-install: all $(BUILD)/packaging/strigild.service
+# "programs" builds only what make install installs (not the tests and
+# tools); the variables come from fragments included after this one, hence
+# the sub-make in the recipe.
+.PHONY: install programs
+programs:
+	@$(MAKE) --no-print-directory $(STRIGILCTL) $(if $(wildcard daemon/daemon.mk),$(STRIGILD)) $(CLI_MAN)
+
+install: programs
 	$(INSTALL_PROG) $(STRIGILCTL) $(DESTDIR)$(BINDIR)/strigilctl
 	$(if $(wildcard $(STRIGILD)),$(INSTALL_PROG) $(STRIGILD) $(DESTDIR)$(LIBEXECDIR)/strigild,@echo "install: no $(STRIGILD) (daemon not built), skipped" >&2)
-	$(INSTALL_DATA) $(BUILD)/packaging/strigild.service $(DESTDIR)$(UNITDIR)/strigild.service
+	@mkdir -p $(DESTDIR)$(UNITDIR)
+	sed 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' packaging/systemd/strigild.service >$(DESTDIR)$(UNITDIR)/strigild.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/strigild.service
 	$(INSTALL_DATA) packaging/systemd/strigil.sysusers $(DESTDIR)$(SYSUSERSDIR)/strigil.conf
 	$(INSTALL_DATA) packaging/systemd/strigil.tmpfiles $(DESTDIR)$(TMPFILESDIR)/strigil.conf
 	$(INSTALL_DATA) udev/70-strigil.rules $(DESTDIR)$(UDEVDIR)/rules.d/70-strigil.rules

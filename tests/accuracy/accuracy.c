@@ -47,6 +47,7 @@ struct result {
 	size_t ambiguous;
 	double lat_p50, lat_p95, lat_max;	/* ms */
 	double dir_med, tilt_med;	/* deg, NaN if no channels */
+	double start_med, end_med;	/* ms, detected - true, signed */
 	uint64_t samples, dropped;
 	bool pass;
 };
@@ -208,8 +209,8 @@ static void run(const struct scenario *sc, double seconds, uint64_t seed,
 	struct alarm *alarms = NULL;
 	size_t ndet = 0, capdet = 0, nal = 0, capal = 0, ntr;
 	const struct sg_sim_truth *tr;
-	double *perr, *lat, *derr, *terr;
-	size_t nperr = 0, nlat = 0, nderr = 0, nterr = 0;
+	double *perr, *lat, *derr, *terr, *serr, *eerr;
+	size_t nperr = 0, nlat = 0, nderr = 0, nterr = 0, nserr = 0;
 	bool *used, *exc_on, *warn_on;
 	int k;
 
@@ -274,6 +275,8 @@ static void run(const struct scenario *sc, double seconds, uint64_t seed,
 	perr = xcalloc(ntr, sizeof(*perr));
 	derr = xcalloc(ntr, sizeof(*derr));
 	terr = xcalloc(ntr, sizeof(*terr));
+	serr = xcalloc(ntr, sizeof(*serr));
+	eerr = xcalloc(ntr, sizeof(*eerr));
 	for (size_t i = 0; i < ntr; i++) {
 		long best = -1;
 		double bo = 0.0;
@@ -292,6 +295,8 @@ static void run(const struct scenario *sc, double seconds, uint64_t seed,
 		used[best] = true;
 		r->tp++;
 		perr[nperr++] = fabs(det[best].peak_n - tr[i].peak_n) / tr[i].peak_n;
+		serr[nserr] = (det[best].start_s - tr[i].start_s) * 1000.0;
+		eerr[nserr++] = (det[best].end_s - tr[i].end_s) * 1000.0;
 		if ((tr[i].has & SG_HAS_SHEAR) && (det[best].has & SG_HAS_SHEAR))
 			derr[nderr++] = angle_diff(det[best].direction_deg, tr[i].direction_deg);
 		if ((tr[i].has & SG_HAS_TILT) && (det[best].has & SG_HAS_TILT))
@@ -306,6 +311,8 @@ static void run(const struct scenario *sc, double seconds, uint64_t seed,
 	r->peak_p95 = quantile(perr, nperr, 0.95);
 	r->dir_med = quantile(derr, nderr, 0.5);
 	r->tilt_med = quantile(terr, nterr, 0.5);
+	r->start_med = quantile(serr, nserr, 0.5);
+	r->end_med = quantile(eerr, nserr, 0.5);
 
 	/* Alarms against the verdict of each truth stroke. */
 	exc_on = xcalloc(ntr, sizeof(*exc_on));
@@ -363,6 +370,8 @@ static void run(const struct scenario *sc, double seconds, uint64_t seed,
 	free(perr);
 	free(derr);
 	free(terr);
+	free(serr);
+	free(eerr);
 	free(lat);
 	free(exc_on);
 	free(warn_on);
@@ -410,8 +419,8 @@ int main(int argc, char **argv)
 	       LIMIT_N, nseeds, seconds);
 	printf("| scenario | strokes | F1 | FP | FN | peak err median | peak err p95 "
 	       "| violations caught | warnings caught | ambiguous | false alarms "
-	       "| latency p50/p95/max ms | dir/tilt err deg | verdict |\n");
-	printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+	       "| latency p50/p95/max ms | start/end err ms | dir/tilt err deg | verdict |\n");
+	printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
 	for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++) {
 		const struct scenario *sc = &scenarios[i];
 
@@ -430,12 +439,13 @@ int main(int argc, char **argv)
 			if (!isnan(r.dir_med))
 				snprintf(ch, sizeof(ch), "%.1f / %.1f", r.dir_med, r.tilt_med);
 			printf("| %s | %zu | %.4f | %zu | %zu | %.2f %% | %.2f %% | %zu/%zu "
-			       "| %zu/%zu | %zu | %zu | %.1f / %.1f / %.1f | %s | %s |\n",
+			       "| %zu/%zu | %zu | %zu | %.1f / %.1f / %.1f | %+.0f / %+.0f | %s | %s |\n",
 			       label,
 			       r.ntruth, r.f1, r.fp, r.fn, r.peak_med * 100, r.peak_p95 * 100,
 			       r.caught, r.viol, r.wcaught, r.wviol, r.ambiguous,
 			       r.false_exc + r.false_warn,
-			       r.lat_p50, r.lat_p95, r.lat_max, ch, r.pass ? "pass" : "FAIL");
+			       r.lat_p50, r.lat_p95, r.lat_max, r.start_med, r.end_med, ch,
+			       r.pass ? "pass" : "FAIL");
 			if (!r.pass)
 				failed++;
 		}

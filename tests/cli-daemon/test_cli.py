@@ -94,6 +94,7 @@ def test_profiles(h):
           "profile regions lists the policy's regions and conditions")
     region = regions[0]
     h.region = region
+    h.regions = regions
 
     rc, out, err = ctl(h, "profile", "add", "pt-cli-1", "--display-name", "AB",
                        "--max-force", "10", "--region-cap", "%s=6" % region,
@@ -128,7 +129,10 @@ def test_profiles(h):
     check("anticoagulants" in out and "9.0 N" in out, "profile show (text):\n" + out)
 
     rc, out, err = ctl(h, "profile", "add", "pt-cli-dvt", "--condition", "dvt")
-    check(rc == 0, "profile with a contraindication")
+    check(rc == 0, "profile with a contraindication that cannot be overridden")
+    h.overridable = overridable_contraindication()
+    rc, out, err = ctl(h, "profile", "add", "pt-cli-ovr", "--condition", h.overridable)
+    check(rc == 0, "profile with an overridable contraindication (%s)" % h.overridable)
     rc, out, err = ctl(h, "profile", "add", "pt-cli-del")
     rc, out, err = ctl(h, "profile", "delete", "pt-cli-del")
     check(rc == 0 and "pt-cli-del" not in ctl(h, "profile", "list")[1], "profile delete")
@@ -144,13 +148,36 @@ def test_profiles(h):
     check("pt-cli-denied" not in ctl(h, "profile", "list")[1], "refused profile not created")
 
 
+def overridable_contraindication():
+    """A systemic contraindication the clinic policy lets a clinician override."""
+    cur, found = None, {}
+    for line in open(os.path.join(TOP, "daemon", "policy.conf")):
+        line = line.split("#")[0].strip()
+        if line.startswith("[contraindication "):
+            cur = line[len("[contraindication "):-1].strip()
+            found[cur] = {}
+        elif cur and "=" in line:
+            k, v = (x.strip() for x in line.split("=", 1))
+            found[cur][k] = v
+        elif line.startswith("["):
+            cur = None
+    for name, kv in sorted(found.items()):
+        if kv.get("override") == "yes" and kv.get("local", "no") != "yes":
+            return name
+    check(False, "the shipped policy has an overridable systemic contraindication")
+    return "uncontrolled_hypertension"
+
+
 def start_tmux(h, tmp, cmd):
     sock = os.path.join(tmp, "tmux.sock")
     env = dict(os.environ, TERM="xterm-256color", NO_COLOR="1",
                ASAN_OPTIONS="detect_leaks=1:exitcode=66")
     env.pop("TMUX", None)
     subprocess.run(["tmux", "-S", sock, "-f", "/dev/null", "new-session", "-d", "-x", "100",
-                    "-y", "30", "sh", "-c", cmd + "; echo MONITOR-EXIT=$?; sleep 600"],
+                    "-y", "30", "sh", "-c",
+                    # a trap (not an ignore) keeps the shell alive on Ctrl-C
+                    # and is reset to the default in the monitor
+                    "trap : INT; " + cmd + "; echo MONITOR-EXIT=$?; sleep 600"],
                    env=env, check=True)
     return sock
 
@@ -171,11 +198,26 @@ def test_session_monitor_report_export(h, tmp):
     check(rc == 1 and "Do not treat" in err, "contraindicated: refused with advice (%d: %s)"
           % (rc, err.strip()))
     rc, out, err = ctl(h, "session", "start", "SIM0001", "pt-cli-dvt", h.region,
-                       "--override-reason", "vascular surgeon cleared, letter on file")
+                       "--override-reason", "vascular surgeon cleared")
+    check(rc == 1 and "does not allow" in err, "dvt cannot be overridden (%d: %s)"
+          % (rc, err.strip()))
+    rc, out, err = ctl(h, "session", "start", "SIM0001", "pt-cli-ovr", h.region)
+    check(rc == 1 and "Do not treat" in err, "%s refused without override" % h.overridable)
+    h.set_allowed([a for a in ACTIONS if not a.endswith("override-contraindication")])
+    rc, out, err = ctl(h, "session", "start", "SIM0001", "pt-cli-ovr", h.region,
+                       "--override-reason", "GP cleared, letter on file")
+    h.set_allowed(ACTIONS)
+    check(rc == 4, "override without the override authorization: exit 4 (%d: %s)"
+          % (rc, err.strip()))
+    rc, out, err = ctl(h, "session", "start", "SIM0001", "pt-cli-ovr", h.region,
+                       "--override-reason", "GP cleared, letter on file")
     check(rc == 0 and "Started session" in out, "override starts it (%d: %s)" % (rc, err))
     sid = out.split()[2].rstrip(":") if rc == 0 else "0"
+    h.sid_override = sid
     s = ctl_json(h, "session", "show", sid)
     check(s and "override" in s.get("Flags", []), "override recorded in the session flags")
+    rc, out, err = ctl(h, "session", "show", sid)
+    check("GP cleared" in out, "session show gives the override reason")
     rc, out, err = ctl(h, "session", "stop", sid)
     check(rc == 0 and "Stopped session" in out, "session stop")
 
@@ -212,6 +254,16 @@ def test_session_monitor_report_export(h, tmp):
               "monitor shows the last stroke:\n" + pane(sock))
         view = pane(sock)
         check("LIMIT EXCEEDED" in view, "monitor shows the alarm:\n" + view)
+        debug.Unplug()
+        check(wait_for(lambda: "UNPLUGGED" in pane(sock), GUARD_S),
+              "monitor shows the instrument unplugged:\n" + pane(sock))
+        debug.Replug()
+        check(wait_for(lambda: "instrument plugged in" in pane(sock) and
+                       "SIM0001 S1  connected" in pane(sock), GUARD_S),
+              "monitor shows it plugged in again:\n" + pane(sock))
+        check(wait_for(lambda: h.prop(spath, "Session", "State") == "running", GUARD_S),
+              "the session runs again after the re-plug")
+        view = pane(sock)
         check("last stroke #%d" % len(strokes) in view and "rate " in view,
               "monitor shows last stroke and rate")
         check(tmux_fmt(sock, "#{alternate_on}") == "1", "monitor uses the alternate screen")
@@ -227,6 +279,52 @@ def test_session_monitor_report_export(h, tmp):
     finally:
         subprocess.run(["tmux", "-S", sock, "kill-server"], stderr=subprocess.DEVNULL)
 
+    # Region change: caps recomputed, shown by show.
+    other = [r for r in h.regions if r != h.region][0]
+    rc, out, err = ctl(h, "session", "region", sid, other)
+    check(rc == 0 and h.prop(spath, "Session", "Region") == other,
+          "session region (%d: %s)" % (rc, err.strip()))
+    rc, out, err = ctl(h, "session", "region", sid, "no_such_region")
+    check(rc == 2 and h.prop(spath, "Session", "Region") == other,
+          "unknown region refused, nothing changes (%d: %s)" % (rc, err.strip()))
+    rc, out, err = ctl(h, "session", "region", sid, h.region)
+    limit = h.prop(spath, "Session", "EffectiveLimitN")
+
+    # Without a terminal, --json: one JSON line per event, Ctrl-C ends it.
+    env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:exitcode=66")
+    mon = subprocess.Popen([CTL, "--address", h.address, "--json", "monitor", "SIM0001"],
+                           env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           universal_newlines=True)
+    lines = []
+    first = mon.stdout.readline()	# the session line: subscribed by then
+    lines.append(first)
+    debug.Play(dbus.Array([dbus.Struct((limit * 1.6, 0.6, 0.6), signature="ddd")],
+                          signature="(ddd)"))
+    want = {"stroke", "exceeded"}
+    seen = set()
+    end = time.monotonic() + GUARD_S
+    while want - seen and time.monotonic() < end:
+        line = mon.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        try:
+            seen.add(json.loads(line)["event"])
+        except (ValueError, KeyError):
+            check(False, "monitor --json line is JSON: %r" % line)
+    mon.send_signal(signal.SIGINT)
+    try:
+        rest, err = mon.communicate(timeout=GUARD_S)
+    except subprocess.TimeoutExpired:
+        mon.kill()
+        rest, err = mon.communicate()
+    check(json.loads(first).get("event") == "session", "monitor --json starts with the "
+          "session: %r" % first)
+    check(want <= seen, "monitor --json reports the stroke and the violation: %s" % lines)
+    check(mon.returncode == 0 and "Sanitizer" not in err,
+          "monitor --json ends cleanly on SIGINT (%d: %s)" % (mon.returncode, err[-300:]))
+    strokes = strokes + [(limit * 1.6, 0.6, 0.6)]
+
     # Pause, resume, stop and the report.
     rc, out, err = ctl(h, "session", "pause", sid)
     check(rc == 0 and h.prop(spath, "Session", "State") == "paused", "session pause")
@@ -238,15 +336,15 @@ def test_session_monitor_report_export(h, tmp):
     summary = json.loads(out) if rc == 0 else {}
     check(summary.get("strokes") == len(strokes), "stop --json summary: %s" % summary)
     nviol = summary.get("violations", 0)
-    check(nviol >= 2, "both over-limit strokes produced violations (%d)" % nviol)
+    check(nviol >= 3, "every over-limit stroke produced a violation (%d)" % nviol)
 
     rep = ctl_json(h, "session", "report", sid)
     if rep:
         check(len(rep["strokes"]) == len(strokes), "report --json: every stroke")
         over = [s for s in rep["strokes"] if s["peak_n"] > s["limit_n"]]
-        check(len(over) == 2, "report --json: two strokes over the limit")
+        check(len(over) == 3, "report --json: three strokes over the limit")
     rc, out, err = ctl(h, "session", "report", sid)
-    check(rc == 0 and out.count("  OVER") == 2 and "exceeded" in out and
+    check(rc == 0 and out.count("  OVER") == 3 and "exceeded" in out and
           "anticoagulants" in out, "report (text):\n" + out)
     rc, out, err = ctl(h, "session", "list")
     check(rc == 0 and "finished" in out, "session list")
@@ -259,7 +357,7 @@ def test_session_monitor_report_export(h, tmp):
     srows = [r for r in rows if r["kind"] == "stroke"]
     check(len(srows) == len(strokes), "csv: one row per stroke (%d)" % len(srows))
     check(len([r for r in rows if r["kind"] == "exceeded"]) == nviol, "csv: violations")
-    check(len([r for r in srows if r["flag"] == "exceeded"]) == 2, "csv: strokes flagged")
+    check(len([r for r in srows if r["flag"] == "exceeded"]) == 3, "csv: strokes flagged")
     check(all(r["patient_ref"] == "pt-cli-1" and r["session"] == sid for r in rows),
           "csv: patient reference and session on every row")
     peaks = sorted(float(r["peak_n"]) for r in srows)
@@ -296,11 +394,17 @@ def test_session_monitor_report_export(h, tmp):
     else:
         check(bool(obs), "every Observation: status, code, Patient/Device refs, UCUM N")
     flagged = [o for o in sobs if o.get("interpretation")]
-    check(len(flagged) == 2 and all(o["interpretation"][0]["coding"][0]["code"] == "HH"
-                                    for o in flagged), "the two violating strokes are flagged HH")
+    check(len(flagged) == 3 and all(o["interpretation"][0]["coding"][0]["code"] == "HH"
+                                    for o in flagged), "the violating strokes are flagged HH")
     pat = [e["resource"] for e in entries if e["resource"]["resourceType"] == "Patient"][0]
     check(pat["identifier"][0]["value"] == "pt-cli-1" and "name" not in pat,
           "Patient is the pseudonymous reference only")
+
+    rc, out, err = ctl(h, "--json", "export", "--format", "fhir", sid, h.sid_override)
+    b2 = json.loads(out) if rc == 0 else {}
+    kinds = [e["resource"]["resourceType"] for e in b2.get("entry", [])]
+    check(kinds.count("Patient") == 2 and kinds.count("Device") == 1 and
+          kinds.count("Procedure") == 2, "two sessions, two patients, one device: %s" % kinds)
 
     rc, out, err = ctl(h, "export", "--format", "fhir", "--output",
                        os.path.join(tmp, "none.json"), "99999")
@@ -349,16 +453,18 @@ def test_calibration(h, tmp):
                        GUARD_S)
     check(reached, "calibration reached the 1000 g step")
     p.send_signal(signal.SIGINT)
+    # strigilctl stops its load command; the hung one must be gone too
+    hung_gone = False
+    if reached:
+        pid = int(open(hang_file).read())
+        hung_gone = wait_for(lambda: not os.path.exists("/proc/%d" % pid) or
+                             open("/proc/%d/stat" % pid).read().split()[2] == "Z", GUARD_S)
+    check(hung_gone, "the interrupted load command was stopped")
     try:
         out, err = p.communicate(timeout=GUARD_S)
     except subprocess.TimeoutExpired:
         p.kill()
         out, err = p.communicate()
-    if reached:
-        try:
-            os.kill(int(open(hang_file).read()), signal.SIGTERM)
-        except (OSError, ValueError):
-            pass
     check(p.returncode == 130 and "unchanged" in err,
           "Ctrl-C: exit 130 and says the calibration is unchanged (%d: %s)"
           % (p.returncode, err.strip()[-300:]))
@@ -395,9 +501,10 @@ def test_calibration(h, tmp):
     check(after["technician"] == "tk01" and after["valid"], "technician id written, valid")
     check(abs((after["due"] - after["date"]) / 86400e6 - 180) < 0.01, "due date 180 days")
     hist = plain(inst.GetCalibrationHistory())
-    check(len(hist) == hist_before + 1 and hist[0]["technician"] == "factory" and
-          close(hist[0]["scale"][0], true_scale * 1.2, 1e-12),
-          "the previous calibration is kept in the history")
+    check(len(hist) == hist_before + 1 and
+          any(x["technician"] == "factory" and close(x["scale"][0], true_scale * 1.2, 1e-9)
+              and close(x["offset"][0], true_offset - 150.0, 0.5) for x in hist),
+          "the previous calibration is kept in the history: %s" % hist[:2])
     c = json.load(open(cert)) if os.path.exists(cert) else {}
     check(c.get("result") == "pass" and c.get("written") is True and
           len(c.get("points", [])) == 4 and "verification" in c and
@@ -408,6 +515,27 @@ def test_calibration(h, tmp):
           "text certificate")
     rc, out, err = ctl(h, "status")
     check("SIM0002" in out and "valid until" in out, "status shows the new due date")
+
+    # Interactive: answers on standard input (Enter to place, masses, id, y).
+    inter = ["calibrate", "--seconds", "0.55", "--zero-readings", "1", "--load-command", load,
+             "SIM0002"]
+    before = get_cal(h, SIM2)
+    rc, out, err = ctl(h, *inter, stdin="\n500\n\n", timeout=120,
+                       env_extra=calibrate_env(h, tmp))
+    check(rc == 130 and "input ended" in err and get_cal(h, SIM2) == before,
+          "interactive: end of input mid-way changes nothing (%d: %s)" % (rc, err[-300:]))
+    answers = "\n" + "500\n\n" + "1000\n\n" + "\n" + "700\n\n" + "tk 02\n" + "tk02\n" + "y\n"
+    rc, out, err = ctl(h, *inter, stdin=answers, timeout=120, env_extra=calibrate_env(h, tmp))
+    after = get_cal(h, SIM2)
+    check(rc == 0 and after["technician"] == "tk02",
+          "interactive calibration written after the confirmation (%d: %s)" % (rc, err[-500:]))
+    check("Place 1000.0 g" in err and "Technician id" in err and "1-16 printable" in err,
+          "interactive prompts, a bad technician id asked again")
+    check(abs(after["scale"][0] / true_scale - 1) < 2e-3, "interactive fit recovers the gain")
+    rc, out, err = ctl(h, *inter, stdin=answers.replace("y\n", "n\n"), timeout=120,
+                       env_extra=calibrate_env(h, tmp))
+    check(rc == 0 and "Not written" in err and get_cal(h, SIM2) == after,
+          "declining the write changes nothing (%d)" % rc)
 
 
 def test_completion(h):
@@ -424,6 +552,8 @@ _strigilctl strigilctl "" calibrate
 echo "${COMPREPLY[@]}"
 COMP_WORDS=(strigilctl --address "%s" session start SIM0001 "")
 COMP_CWORD=6
+COMP_LINE="${COMP_WORDS[*]}"
+COMP_POINT=${#COMP_LINE}
 _strigilctl strigilctl "" SIM0001
 echo "${COMPREPLY[@]}"
 ''' % (os.path.join(TOP, "tools", "strigilctl", "strigilctl.bash-completion"),
@@ -443,11 +573,15 @@ def main():
     os.mkdir(tmp)
     try:
         h.start_daemon()
-        test_status_and_errors(h)
-        test_profiles(h)
-        test_session_monitor_report_export(h, tmp)
-        test_calibration(h, tmp)
-        test_completion(h)
+        t0 = time.monotonic()
+        for name, fn in (("status", lambda: test_status_and_errors(h)),
+                         ("profiles", lambda: test_profiles(h)),
+                         ("sessions", lambda: test_session_monitor_report_export(h, tmp)),
+                         ("calibration", lambda: test_calibration(h, tmp)),
+                         ("completion", lambda: test_completion(h))):
+            print("== %s (at %.1f s)" % (name, time.monotonic() - t0), flush=True)
+            fn()
+        print("== done (at %.1f s)" % (time.monotonic() - t0))
         h.stop_daemon()
     except Exception as e:  # a crash is a failure with its story
         import traceback

@@ -42,6 +42,7 @@ static void make_sessions(struct ex_session s[2])
 	viol[0] = (struct ex_violation){ EX_WARNING, strokes[1].start_s + 0.3, 3.8, 4.0, 0, "" };
 	viol[1] = (struct ex_violation){ EX_EXCEEDED, strokes[2].start_s + 0.3, 4.9, 4.0, 0, "" };
 	viol[2] = (struct ex_violation){ EX_CAP, s[0].started_at + 50, NAN, 4.0, 0, "strokes" };
+	strokes[0].start_s = strokes[0].end_s = NAN;	/* times unknown */
 	s[0].strokes = strokes;
 	s[0].nstrokes = 3;
 	s[0].violations = viol;
@@ -148,6 +149,22 @@ static void check_quantity(struct json_object *q, const char *unit, double value
 		CHECK_NEAR(cj_num(q, "value", NAN), value, 1e-9);
 }
 
+/* valueQuantity of the component with this code, or NULL. */
+static struct json_object *component_q(struct json_object *obs, const char *code)
+{
+	struct json_object *comp = cj_get(obs, "component");
+
+	for (size_t i = 0; comp && i < json_object_array_length(comp); i++) {
+		struct json_object *c = json_object_array_get_idx(comp, i);
+		struct json_object *coding = json_object_array_get_idx(
+			cj_get(cj_get(c, "code"), "coding"), 0);
+
+		if (!strcmp(cj_str(coding, "code", ""), code))
+			return cj_get(c, "valueQuantity");
+	}
+	return NULL;
+}
+
 static void test_fhir(void)
 {
 	struct ex_session s[2];
@@ -204,15 +221,20 @@ static void test_fhir(void)
 			CHECK(dev && !strcmp(cj_str(dev, "resourceType", ""), "Device"),
 			      "device is the Device");
 			if (!strcmp(cj_str(coding, "code", ""), "stroke-peak-force")) {
-				struct json_object *comp = cj_get(r, "component");
+				const char *idv = cj_str(json_object_array_get_idx(
+					cj_get(r, "identifier"), 0), "value", "");
+				bool untimed = !strcmp(idv, "12/stroke/1");
 
 				check_quantity(cj_get(r, "valueQuantity"), "N", NAN);
-				CHECK(comp && json_object_array_length(comp) >= 3, "components");
-				check_quantity(cj_get(json_object_array_get_idx(comp, 1),
-						      "valueQuantity"), "N", NAN);
-				check_quantity(cj_get(json_object_array_get_idx(comp, 2),
-						      "valueQuantity"), "s", 0.6);
-				CHECK(cj_has(cj_get(r, "effectivePeriod"), "start"), "period");
+				check_quantity(component_q(r, "stroke-mean-force"), "N", NAN);
+				if (untimed) {
+					/* Unknown times: no period, no duration, not empty. */
+					CHECK(!cj_has(r, "effectivePeriod"), "no period");
+					CHECK(!component_q(r, "stroke-duration"), "no duration");
+				} else {
+					check_quantity(component_q(r, "stroke-duration"), "s", 0.6);
+					CHECK(cj_has(cj_get(r, "effectivePeriod"), "start"), "period");
+				}
 				check_quantity(cj_get(json_object_array_get_idx(
 					cj_get(r, "referenceRange"), 0), "high"), "N", 4.0);
 			}
@@ -234,6 +256,8 @@ static void test_fhir(void)
 		      "\"code\":\"N\"") != NULL, "stroke 3 peak quantity");
 	CHECK(strstr(text, "\"code\":\"HH\"") != NULL, "critical high flag");
 	CHECK(strstr(text, "NaN") == NULL && strstr(text, "nan") == NULL, "no NaN in JSON");
+	CHECK(strstr(text, "{}") == NULL && strstr(text, "[]") == NULL,
+	      "no empty object or array (FHIR forbids them)");
 	/* The output parses back as JSON. */
 	again = json_tokener_parse(text);
 	CHECK(again != NULL, "parses back");

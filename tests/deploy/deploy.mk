@@ -7,7 +7,7 @@ DEPLOY_DAEMON  := $(if $(wildcard daemon/daemon.mk),$(STRIGILD))
 DEPLOY_POLICY  := daemon/org.strigil.Strigil1.policy
 
 .PHONY: deploy-check
-deploy-check: deploy-check-udev deploy-check-hwdb deploy-check-unit deploy-check-polkit deploy-check-install deploy-check-deb
+deploy-check: deploy-check-udev deploy-check-hwdb deploy-check-unit deploy-check-polkit deploy-check-install deploy-check-deb deploy-check-security
 
 deploy-check-udev: FORCE
 	@$(RUN_TEST) deploy-udev tests/deploy/test-udev.sh
@@ -35,3 +35,10 @@ deploy-check-install: all FORCE
 	@$(RUN_TEST) deploy-install tests/deploy/test-install.sh
 
 CHECK_TARGETS += deploy-check-install
+
+# strigild on a real system bus with our bus policy, the real polkitd and
+# our rules: refusals (database unchanged), flood, fuzz. See test-security.sh.
+deploy-check-security: $(DEPLOY_DAEMON) FORCE
+	@$(RUN_TEST) deploy-security tests/deploy/test-security.sh $(or $(DEPLOY_DAEMON),daemon-not-built)
+
+CHECK_TARGETS += deploy-check-security

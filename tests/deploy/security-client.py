@@ -5,7 +5,7 @@
 # expectation fails.
 #
 #   discover                 paths of the instrument and profiles (JSON)
-#   setup INSTR              creates a profile and starts a session on INSTR
+#   setup INSTR              creates a profile, starts a session on INSTR, pauses it
 #   denied ROLE INSTR PROF SESSION
 #                            every state-changing call ROLE must not make is
 #                            refused (bus policy or polkit)
@@ -101,6 +101,11 @@ def mode_setup(instr):
         finish({})
     ok, sess, msg = call(b, ROOT, IF + "Manager", "StartSession", "oos", (instr, prof, str(regions[0])))
     expect(ok, "clinician StartSession (%s %s)" % (sess, msg))
+    if ok:
+        # Paused, the session writes nothing more: the database is stable
+        # and "nothing changed" can be checked exactly.
+        ok, r, msg = call(b, sess, IF + "Session", "Pause")
+        expect(ok, "clinician Session.Pause (%s %s)" % (r, msg))
     finish({"profile": str(prof), "session": str(sess) if ok else "", "region": str(regions[0])})
 
 
@@ -118,7 +123,7 @@ def denied_calls(role, instr, prof, sess):
     if sess:
         treat += [
             ("Session.SetRegion", sess, IF + "Session", "SetRegion", "s", ("neck",)),
-            ("Session.Pause", sess, IF + "Session", "Pause", "", ()),
+            ("Session.Resume", sess, IF + "Session", "Resume", "", ()),
             ("Session.Stop", sess, IF + "Session", "Stop", "", ()),
         ]
     calib = [
@@ -131,7 +136,13 @@ def denied_calls(role, instr, prof, sess):
         ("Instrument.Claim", instr, IF + "Instrument", "Claim", "", ()),
         ("Instrument.OpenStream", instr, IF + "Instrument", "OpenStream", "", ()),
     ]
-    return {"none": treat + calib + monitor, "technician": treat, "clinician": calib}[role]
+    # Reading is for the clinic's groups only (patient profiles are health data).
+    read = [
+        ("ObjectManager.GetManagedObjects", ROOT, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects", "", ()),
+        ("Properties.GetAll(Profile)", prof, "org.freedesktop.DBus.Properties", "GetAll", "s", (IF + "Profile",)),
+        ("Session.GetStrokes", sess or ROOT, IF + "Session", "GetStrokes", "", ()),
+    ]
+    return {"none": read + treat + calib + monitor, "technician": treat, "clinician": calib}[role]
 
 
 def mode_denied(role, instr, prof, sess):
@@ -176,21 +187,24 @@ def mode_flood(instr, nconn, ncalls):
     from dbus.lowlevel import MethodCallMessage
     c = conns[0] if conns else bus()
     replies = {"ok": 0, "err": {}}
-    pending = []
-    for i in range(ncalls):
-        m = MethodCallMessage(NAME, instr, "org.freedesktop.DBus.Properties", "Get")
-        m.append(IF + "Instrument", "LostSamples", signature="ss")
-        pending.append(c.send_message_with_reply(m, None, TIMEOUT))
-    for p in pending:
-        p.block()
-        r = p.get_reply()
-        if r is None:
-            replies["err"]["none"] = replies["err"].get("none", 0) + 1
-        elif r.get_type() == 2:   # METHOD_RETURN
+
+    def on_reply(r):
+        if r.get_type() == 2:     # METHOD_RETURN
             replies["ok"] += 1
         else:
             n = r.get_error_name()
             replies["err"][n] = replies["err"].get(n, 0) + 1
+
+    pending = []
+    for i in range(ncalls):
+        m = MethodCallMessage(NAME, instr, "org.freedesktop.DBus.Properties", "Get")
+        m.append(IF + "Instrument", "LostSamples", signature="ss")
+        pending.append(c.send_message_with_reply(m, on_reply, TIMEOUT, require_main_loop=False))
+    for p in pending:
+        p.block()
+    missing = ncalls - replies["ok"] - sum(replies["err"].values())
+    if missing:
+        replies["err"]["no reply"] = missing
     print("pipelined calls: %d answered, errors %s" % (replies["ok"], replies["err"]))
     # The bus may refuse calls over its pending-reply limit; the daemon must
     # answer every call that reached it.

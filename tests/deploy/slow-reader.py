@@ -55,6 +55,17 @@ def raw_connect(uid):
     return s
 
 
+def first_ok(packets, samples):
+    """The daemon kept the stream open and its queue for us bounded."""
+    if packets == 0:
+        print("stream: nothing was queued (closed or never streamed)", flush=True)
+        return False
+    if samples > 20000:
+        print("stream: %d samples queued for a reader that never reads: unbounded?" % samples, flush=True)
+        return False
+    return True
+
+
 def main():
     instr, ncalls = sys.argv[1], int(sys.argv[2])
     bus = dbus.SystemBus()
@@ -76,21 +87,45 @@ def main():
 
     stop = []
     signal.signal(signal.SIGTERM, lambda *a: stop.append(1))
-    while not stop:
+    deadline = time.monotonic() + 120      # stops by itself if never told
+    while not stop and time.monotonic() < deadline:
         time.sleep(0.2)
+    # Now drain what the daemon queued for us while we did not read (the
+    # daemon keeps sending in real time: stop at the first empty queue).
     stream.setblocking(False)
-    dropped = packets = 0
+    dropped = packets = samples = 0
+    first = None
     try:
-        while packets < 100000:
+        while packets < 1000000:
             p = stream.recv(65536)
-            if len(p) < 24:
+            if not p:
+                print("stream: closed by the daemon", flush=True)
                 break
-            magic, ver, count, first, drop, lost = struct.unpack("<IHHQII", p[:24])
+            magic, ver, count, index, drop, lost = struct.unpack("<IHHQII", p[:24])
+            if magic != 0x31534753:
+                print("stream: bad magic %#x" % magic, flush=True)
+                break
+            if first is None:
+                first = index
             dropped += drop
             packets += 1
+            samples += count
     except BlockingIOError:
         pass
-    print("FIGURE stream_unread_packets_queued=%d stream_samples_dropped=%d" % (packets, dropped), flush=True)
+    # The first packet sent after the drain carries the count of samples
+    # dropped while the queue was full.
+    stream.settimeout(5.0)
+    try:
+        p = stream.recv(65536)
+        if len(p) >= 24:
+            dropped += struct.unpack("<IHHQII", p[:24])[4]
+    except socket.timeout:
+        print("stream: nothing after the drain", flush=True)
+        sys.exit(1)
+    if not first_ok(packets, samples):
+        sys.exit(1)
+    print("FIGURE stream_queued_packets=%d stream_queued_samples=%d stream_samples_dropped=%d"
+          % (packets, samples, dropped), flush=True)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@
 set -eu
 debs=$(realpath "$1")
 if [ "${SG_IN_NS:-}" != 1 ]; then
-	SG_IN_NS=1 exec unshare -m --propagation private "$0" "$debs"
+	SG_IN_NS=1 exec unshare -m -p -f --mount-proc --propagation private "$0" "$debs"
 fi
 fail() { echo "FAIL: $*"; exit 1; }
 ver=$(sed -n '1s/^strigil (\([^)]*\)).*/\1/p' "$(dirname "$0")/../../debian/changelog")

@@ -19,7 +19,7 @@ set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 daemon=$(realpath "$1")
 if [ "${SG_IN_NS:-}" != 1 ]; then
-	SG_IN_NS=1 exec unshare -m --propagation private "$0" "$daemon"
+	SG_IN_NS=1 exec unshare -m -p -f --mount-proc --propagation private "$0" "$daemon"
 fi
 fail() { echo "FAIL: $*"; exit 1; }
 t=$(mktemp -d)
@@ -33,8 +33,12 @@ cleanup() {
 trap cleanup EXIT
 client="$top/tests/deploy/security-client.py"
 xml="$top/daemon/org.strigil.Strigil1.xml"
-as() { u=$1; shift; id=$(pk_user "$u"); [ -n "$id" ] || id=$(id -u "$u")
+uid_of() { id=$(pk_user "$1"); [ -n "$id" ] || id=$(id -u "$1"); echo "$id"; }
+as() { id=$(uid_of "$1"); shift
 	setpriv --reuid="$id" --regid="$id" --init-groups --no-new-privs "$@"; }
+# In the background, with $! the pid of the program itself.
+as_bg() { id=$(uid_of "$1"); shift
+	( exec setpriv --reuid="$id" --regid="$id" --init-groups --no-new-privs "$@" ) & }
 
 pk_bus_policies="$top/daemon/org.strigil.Strigil1.conf"
 pk_setup "$t/pk" "$top/daemon/org.strigil.Strigil1.policy" "$top/packaging/polkit/50-strigil.rules" \
@@ -47,8 +51,8 @@ policy_opt=""; [ -f "$top/daemon/policy.conf" ] && policy_opt="--policy=$top/dae
 # 1. The name belongs to user strigil alone.
 as sgboth /usr/bin/python3 "$client" own-name || fail "a clinic user could own the bus name"
 
-as strigil "$t/strigild" --system --simulate 1 --no-hotplug --state-dir "$t/state" $policy_opt \
-	>"$t/daemon.log" 2>&1 &
+as_bg strigil "$t/strigild" --system --simulate 1 --no-hotplug --state-dir="$t/state" $policy_opt \
+	>"$t/daemon.log" 2>&1
 dpid=$!
 i=0
 until dbus-send --system --print-reply --dest=org.freedesktop.DBus / \
@@ -90,14 +94,16 @@ echo "refusals: database unchanged"
 
 # 3. Flood. A raw client that never reads: many calls with large replies.
 rss0=$(rss)
-as sgclin /usr/bin/python3 "$top/tests/deploy/slow-reader.py" "$instr" 20000 >"$t/slow" 2>&1 &
+as_bg sgclin /usr/bin/python3 "$top/tests/deploy/slow-reader.py" "$instr" 20000 >"$t/slow" 2>&1
 bg_pids="$!"
 as sgclin /usr/bin/python3 "$client" flood "$instr" 200 20000 >"$t/flood" || { cat "$t/flood"; fail "flood"; }
 cat "$t/flood"
 as sgtech /usr/bin/python3 "$client" alive "$instr" 200 || fail "a bystander was blocked during the flood"
 rss1=$(rss)
-kill $bg_pids 2>/dev/null || true; wait $bg_pids 2>/dev/null || true; bg_pids=""
+kill $bg_pids 2>/dev/null || true
+slow_rc=0; wait $bg_pids || slow_rc=$?; bg_pids=""
 cat "$t/slow"
+[ $slow_rc -eq 0 ] || fail "the never-reading client's stream was closed or unbounded"
 kill -0 $dpid || fail "strigild died in the flood"
 echo "FIGURE rss_before_kib=$rss0 rss_after_flood_kib=$rss1 peak_kib=$(hwm)"
 [ $((rss1 - rss0)) -lt 65536 ] || fail "daemon grew by $((rss1 - rss0)) KiB in the flood"

@@ -52,6 +52,8 @@ for f in buffer/enable buffer/length scan_elements/in_force_en sampling_frequenc
 	: >"$t/dev/$f"; chmod 0644 "$t/dev/$f"
 done
 for f in name scan_elements/in_force_index; do : >"$t/dev/$f"; chmod 0444 "$t/dev/$f"; done
+: >"$t/dev/calibration"; chmod 0600 "$t/dev/calibration"    # root-only in the driver
+: >"$t/dev/serial_secret"; chmod 0400 "$t/dev/serial_secret"
 chown -R 0:0 "$t/dev"
 mount --bind "$t/dev" "$dev"
 "$top/udev/strigil-iio-access" "$dev" strigil
@@ -62,6 +64,8 @@ for f in uevent power/control name scan_elements/in_force_index; do
 	[ "$(stat -c %G "$dev/$f")" = root ] || fail "$f given away"
 done
 [ "$(stat -c %a "$dev/name")" = 444 ] || fail "read-only attribute made writable"
+[ "$(stat -c %G:%a "$dev/calibration")" = strigil:660 ] || fail "calibration: $(stat -c %G:%a "$dev/calibration")"
+[ "$(stat -c %G:%a "$dev/serial_secret")" = strigil:440 ] || fail "root-only readable: $(stat -c %G:%a "$dev/serial_secret")"
 umount "$dev"
 if "$top/udev/strigil-iio-access" /tmp strigil 2>/dev/null; then fail "accepted a path outside /sys/devices"; fi
-echo "strigil-iio-access: writable attributes to the group, uevent/power/read-only untouched"
+echo "strigil-iio-access: root-writable and root-only-readable attributes to the group, uevent/power/read-only untouched"

@@ -42,12 +42,14 @@ WAIT_S = 30
 dbus.mainloop.glib.DBusGMainLoop(set_as_default=True)
 
 failures = []
+verbose = True      # print every passed check (the demo turns it off)
 
 
 def check(cond, what):
     """Records a failed expectation and keeps going (all are reported)."""
     if cond:
-        print("ok:", what)
+        if verbose:
+            print("ok:", what)
     else:
         print("FAIL:", what)
         failures.append(what)
@@ -188,16 +190,18 @@ class Harness:
             raise RuntimeError("polkit mock did not start")
         bus.close()
 
-    def start_daemon(self, extra=()):
+    def start_daemon(self, extra=(), hotplug=False):
         self.daemon_log = open(os.path.join(self.tmp, "strigild.log"), "a+")
         env = dict(os.environ,
                    ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:exitcode=66",
                    UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1")
         env.pop("JOURNAL_STREAM", None)
+        # STRIGILD_WRAPPER: e.g. "valgrind --error-exitcode=99 --leak-check=full"
+        wrapper = os.environ.get("STRIGILD_WRAPPER", "").split()
         self.daemon_proc = subprocess.Popen(
-            [STRIGILD, "--address", self.address, "--state-dir", self.state,
+            wrapper + [STRIGILD, "--address", self.address, "--state-dir", self.state,
              "--policy", POLICY, "--simulate", str(self.simulate),
-             "--sim-signal", self.sim_signal, "--no-hotplug"] + list(extra),
+             "--sim-signal", self.sim_signal] + ([] if hotplug else ["--no-hotplug"]) + list(extra),
             stdout=self.daemon_log, stderr=subprocess.STDOUT, env=env)
         if not wait_for(lambda: self.bus.name_has_owner(NAME) or
                         self.daemon_proc.poll() is not None):

@@ -9,5 +9,20 @@ check-integration/%: $(BUILD)/strigild-san FORCE
 	@STRIGILD=$(abspath $(BUILD))/strigild-san SG_TOP=$(TOP) \
 	 $(RUN_TEST) integration-$* /usr/bin/python3 tests/integration/test_$*.py
 
-check-integration: $(INTEG_NAMES:%=check-integration/%)
+# The main paths once more with the normal build under valgrind.
+INTEG_VALGRIND := api session
+check-integration-valgrind/%: $(BUILD)/strigild FORCE
+	@STRIGILD=$(abspath $(BUILD))/strigild SG_TOP=$(TOP) \
+	 STRIGILD_WRAPPER="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect" \
+	 $(RUN_TEST) integration-valgrind-$* /usr/bin/python3 tests/integration/test_$*.py
+
+check-integration: $(INTEG_NAMES:%=check-integration/%) \
+	$(INTEG_VALGRIND:%=check-integration-valgrind/%)
 CHECK_TARGETS += check-integration
+
+# make bench: strigild figures (normal build), printed, never asserted.
+.PHONY: bench-daemon
+bench-daemon: $(BUILD)/strigild
+	@STRIGILD=$(abspath $(BUILD))/strigild SG_TOP=$(TOP) /usr/bin/python3 tests/integration/bench_daemon.py \
+	 | grep -v '^ok:'
+BENCH_TARGETS += bench-daemon

@@ -12,7 +12,8 @@ from harness import *  # noqa: E402,F401,F403
 A = lambda *names: ["org.strigil.Strigil1." + n for n in names]
 h = Harness(simulate=1)
 try:
-    h.start_daemon()
+    # with the udev monitor and libusb set up (no real instrument here)
+    h.start_daemon(hotplug=True)
     pid = h.create_profile(patient_ref="auth-1")
 
     # nothing granted: every method of the table is refused, reads still work

@@ -81,7 +81,17 @@ try:
     check("anticoagulants" in p["LimitSource"], "LimitSource says anticoagulants (%s)" % p["LimitSource"])
     check(any("anticoagulants" in r for r in p["LimitReasons"]), "LimitReasons (%s)" % p["LimitReasons"])
     check("precaution" in p["Flags"], "flag precaution (%s)" % p["Flags"])
+    # ---- Delete: refused while a session uses the profile, then soft ----
+    expect_error(lambda: h.iface(anti, "Profile").Delete(), ERR + "Busy", "Delete a profile in use")
     h.iface(s, "Session").Stop()
+    nprof = len(plain(h.prop(ROOT, "Manager", "Profiles")))
+    h.iface(anti, "Profile").Delete()
+    check(len(plain(h.prop(ROOT, "Manager", "Profiles"))) == nprof - 1 and
+          anti not in plain(h.prop(ROOT, "Manager", "Profiles")), "Delete removes the profile object")
+    check(plain(h.prop(s, "Session", "Profile")) == anti and len(h.iface(s, "Session").GetStrokes()) == 0,
+          "the session's record keeps its profile path")
+    expect_error(lambda: h.manager.StartSession(SIM1, anti, "upper_back"), ERR + "NoSuchObject",
+                 "a deleted profile cannot start a session")
 
     # ---- calibration: expired refuses, history kept --------------------------------
     inst2 = h.iface(SIM2, "Instrument")
@@ -104,6 +114,22 @@ try:
     expect_error(lambda: h.manager.StartSession(SIM2, base, "upper_back"), ERR + "CalibrationExpired",
                  "expired calibration refuses a session")
     check(nsess() == 4, "no session added by the refusals (%d)" % nsess())
+    h.stop_daemon()
+
+    # a clinic policy that allows expired calibration: the session is marked
+    lenient = os.path.join(h.tmp, "lenient.conf")
+    with open(POLICY) as f:
+        text = f.read()
+    check("allow_expired = no" in text, "the shipped policy refuses expired calibration")
+    with open(lenient, "w") as f:
+        f.write(text.replace("allow_expired = no", "allow_expired = yes"))
+    h.start_daemon(extra=["--policy", lenient])
+    check(not plain(h.prop(SIM2, "Instrument", "CalibrationValid")),
+          "the (simulated) device kept its expired calibration across the restart")
+    s = h.manager.StartSession(SIM2, base, "upper_back")
+    check("calibration-expired" in plain(h.prop(s, "Session", "Flags")),
+          "lenient policy: session starts, marked calibration-expired (%s)" % plain(h.prop(s, "Session", "Flags")))
+    h.iface(s, "Session").Stop()
     h.stop_daemon()
 finally:
     h.cleanup()

@@ -259,6 +259,32 @@ int main(void)
 	get(D "buffer/enable", buf, sizeof(buf));
 	CHECK(buf[0] == '0', "enable after stop %s", buf);
 
+	/* writing a calibration: converted, CRC'd, written as one blob */
+	{
+		struct strigil_calibration w;
+		struct sg_calibration c2 = cal;
+		char path[512];
+		FILE *f;
+		size_t n = 0;
+
+		c2.scale[0] = 3e-6;
+		snprintf(c2.technician, sizeof(c2.technician), "bob");
+		CHECK_EQ_INT(sg_iio_write_calibration(io, &c2), 0);
+		snprintf(path, sizeof(path), "%s/" D "calibration", root);
+		f = fopen(path, "rb");
+		if (f) {
+			n = fread(&w, 1, sizeof(w), f);
+			fclose(f);
+		}
+		CHECK_EQ_INT(n, sizeof(w));
+		CHECK_EQ_INT(le32toh(w.ch[0].scale_pu), 3000000);
+		CHECK_EQ_INT((int32_t)le32toh(w.ch[2].offset), -3000);
+		CHECK_EQ_INT(le32toh(w.crc32),
+			     sg_crc32(&w, offsetof(struct strigil_calibration, crc32)));
+		c2.channel_mask = 0x01;
+		CHECK_EQ_INT(sg_iio_write_calibration(io, &c2), -EINVAL);
+	}
+
 	/* nonsense from sysfs is refused, not trusted */
 	put(D "in_voltage0_scale", "0.00x\n");
 	CHECK_EQ_INT(sg_iio_read_calibration(io, &cal), -EPROTO);

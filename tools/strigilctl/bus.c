@@ -24,8 +24,8 @@ static const struct advice advices[] = {
 	{ SG_ERROR_PREFIX "InvalidArgument", EXIT_USAGE,
 	  "The daemon refused the value; correct it and run the command again." },
 	{ SG_ERROR_PREFIX "Contraindicated", EXIT_FAIL,
-	  "Do not treat this region. Only an authorized clinician may override, with "
-	  "'strigilctl session start ... --override-reason TEXT'." },
+	  "Do not treat this region. Where the clinic policy allows it, an authorized "
+	  "clinician may override with 'strigilctl session start ... --override-reason TEXT'." },
 	{ SG_ERROR_PREFIX "NotCalibrated", EXIT_FAIL,
 	  "The instrument has never been calibrated: a technician must run "
 	  "'strigilctl calibrate SERIAL' first." },

@@ -48,12 +48,17 @@ static const char usage[] =
 	"The instrument's calibration changes only at the very end, after a pass;\n"
 	"the previous one is kept in the daemon's history.\n";
 
+static volatile pid_t load_child;
+
 static void on_interrupt(int sig)
 {
 	static const char msg[] = "\nstrigilctl: calibration interrupted; the instrument's "
 				  "calibration is unchanged.\n";
 
 	(void)sig;
+	/* The rig's load command is part of the procedure: it stops too. */
+	if (load_child > 0)
+		kill(-load_child, SIGTERM);
 	if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0) {
 		/* nothing more to do */
 	}
@@ -86,6 +91,8 @@ static int run_load_command(struct cal_ctx *c, const char *step, double grams)
 	if (pid == 0) {
 		char g[32], n[32];
 
+		/* Its own process group, so an interruption stops all of it. */
+		setpgid(0, 0);
 		signal(SIGINT, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
 		snprintf(g, sizeof(g), "%.6f", grams);
@@ -98,6 +105,8 @@ static int run_load_command(struct cal_ctx *c, const char *step, double grams)
 		execl("/bin/sh", "sh", "-c", c->load_cmd, (char *)NULL);
 		_exit(127);
 	}
+	setpgid(pid, pid);	/* no race with the child's own call */
+	load_child = pid;
 	while (waitpid(pid, &status, 0) < 0) {
 		if (errno != EINTR) {
 			fprintf(stderr, "strigilctl: waiting for the load command: %s\n",
@@ -105,6 +114,7 @@ static int run_load_command(struct cal_ctx *c, const char *step, double grams)
 			return EXIT_FAIL;
 		}
 	}
+	load_child = 0;
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		fprintf(stderr, "strigilctl: the load command failed at step %s (%.1f g); "
 			"stopping\n", step, grams);

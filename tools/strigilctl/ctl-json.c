@@ -136,3 +136,32 @@ void cj_print(FILE *f, struct json_object *obj)
 					     JSON_C_TO_STRING_NOSLASHESCAPE), f);
 	fputc('\n', f);
 }
+
+/* json_object_array_sort() has no user data: the key goes through a static. */
+static const char *sort_key;
+
+static int cmp_int(const void *a, const void *b)
+{
+	int64_t x = cj_int(*(struct json_object *const *)a, sort_key, 0);
+	int64_t y = cj_int(*(struct json_object *const *)b, sort_key, 0);
+
+	return x < y ? -1 : x > y;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(cj_str(*(struct json_object *const *)a, sort_key, ""),
+		      cj_str(*(struct json_object *const *)b, sort_key, ""));
+}
+
+void cj_sort_by_int(struct json_object *array, const char *key)
+{
+	sort_key = key;
+	json_object_array_sort(array, cmp_int);
+}
+
+void cj_sort_by_str(struct json_object *array, const char *key)
+{
+	sort_key = key;
+	json_object_array_sort(array, cmp_str);
+}

@@ -33,6 +33,10 @@ void cj_iso8601(double unix_s, char *buf, size_t len);
 /* Last path element of a D-Bus object path ("/a/b/c" -> "c"). */
 const char *cj_path_tail(const char *path);
 
+/* Sorts an array of objects by an integer key, or by a string key. */
+void cj_sort_by_int(struct json_object *array, const char *key);
+void cj_sort_by_str(struct json_object *array, const char *key);
+
 /* Pretty JSON to f, with a newline. */
 void cj_print(FILE *f, struct json_object *obj);
 

@@ -167,6 +167,19 @@ static void add(struct json_object *o, const char *k, struct json_object *v)
 		json_object_object_add(o, k, v);
 }
 
+/* FHIR forbids empty objects and arrays: e.g. a period without times is left out. */
+static void add_nonempty(struct json_object *o, const char *k, struct json_object *v)
+{
+	bool empty = !v || (json_object_is_type(v, json_type_array) ?
+			    json_object_array_length(v) == 0 :
+			    json_object_object_length(v) == 0);
+
+	if (!empty)
+		json_object_object_add(o, k, v);
+	else
+		json_object_put(v);
+}
+
 static void add_str(struct json_object *o, const char *k, const char *v)
 {
 	if (v && *v)
@@ -339,7 +352,7 @@ static struct json_object *stroke_observation(const struct ex_session *se,
 			       "IASTM stroke peak normal force"));
 	add_time(per, "start", st->start_s);
 	add_time(per, "end", st->end_s);
-	add(o, "effectivePeriod", per);
+	add_nonempty(o, "effectivePeriod", per);
 	add(o, "valueQuantity", quantity(st->peak_n, "N", 3));
 	if (st->exceeded || st->warned)
 		add(o, "interpretation", interpretation(st->exceeded));
@@ -355,7 +368,7 @@ static struct json_object *stroke_observation(const struct ex_session *se,
 	if ((c = component("time-above-limit", "Time above the force limit",
 			   st->above_limit_s, "s", 3)))
 		json_object_array_add(comps, c);
-	add(o, "component", comps);
+	add_nonempty(o, "component", comps);
 	if (st->exceeded || st->warned) {
 		struct json_object *notes = json_object_new_array();
 		struct json_object *nt = json_object_new_object();
@@ -503,7 +516,7 @@ struct json_object *ex_fhir_bundle(const struct ex_session *s, size_t n, double 
 			add(pr, "subject", ref(patient[i], NULL));
 			add_time(per, "start", se->started_at);
 			add_time(per, "end", se->ended_at);
-			add(pr, "performedPeriod", per);
+			add_nonempty(pr, "performedPeriod", per);
 			if (se->region[0]) {
 				struct json_object *sites = json_object_new_array();
 				struct json_object *site = json_object_new_object();

@@ -122,7 +122,8 @@ int mon_render(FILE *f, const struct mon_state *m, int width, bool color)
 
 	mon_bar(bar, bw, m->force_n, m->limit_n, &max);
 	if (isfinite(m->force_n))
-		fprintf(f, "force %s%6.2f N%s [%s%s%s]" EOL, fc, m->force_n, color ? SGR_OFF : "",
+		fprintf(f, "force %s%6.2f N%s [%s%s%s]" EOL, fc,
+			fabs(m->force_n) < 0.005 ? 0.0 : m->force_n, color ? SGR_OFF : "",
 			fc, bar, color ? SGR_OFF : "");
 	else
 		fprintf(f, "force     -- N [%s]" EOL, bar);

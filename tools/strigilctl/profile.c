@@ -313,6 +313,7 @@ static int profile_list(sd_bus *bus)
 		json_object_object_add(p, "Path", json_object_new_string(path));
 		json_object_array_add(out, json_object_get(p));
 	}
+	cj_sort_by_int(out, "Id");
 	if (ctl.json) {
 		cj_print(stdout, out);
 	} else {

@@ -107,6 +107,7 @@ static int session_list(sd_bus *bus, bool active_only)
 				       json_object_new_int64(cj_int(p, "ViolationCount", 0)));
 		json_object_array_add(out, o);
 	}
+	cj_sort_by_int(out, "id");
 	if (ctl.json) {
 		cj_print(stdout, out);
 	} else {

@@ -73,7 +73,7 @@ int verb_status(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
-	struct json_object *objs = NULL, *mgr, *out, *insts, *sess;
+	struct json_object *objs = NULL, *mgr = NULL, *out, *insts, *sess;
 	sd_bus *bus = NULL;
 	int c, r;
 
@@ -94,7 +94,10 @@ int verb_status(int argc, char **argv)
 	r = ctl_managed_objects(bus, &objs);
 	if (r)
 		goto out;
-	mgr = ctl_object_props(objs, SG_ROOT, SG_IFACE_MANAGER);
+	/* GetManagedObjects lists the objects below the root, not the root. */
+	r = ctl_bus_get_all(bus, SG_ROOT, SG_IFACE_MANAGER, &mgr);
+	if (r)
+		goto out;
 	out = json_object_new_object();
 	insts = json_object_new_array();
 	sess = json_object_new_array();
@@ -108,6 +111,8 @@ int verb_status(int argc, char **argv)
 		if (sp && ctl_session_active(cj_str(sp, "State", NULL)))
 			json_object_array_add(sess, session_json(path, sp, objs));
 	}
+	cj_sort_by_str(insts, "serial");
+	cj_sort_by_int(sess, "id");
 	json_object_object_add(out, "instruments", insts);
 	json_object_object_add(out, "sessions", sess);
 
@@ -151,6 +156,7 @@ int verb_status(int argc, char **argv)
 	json_object_put(out);
 	r = EXIT_OK;
 out:
+	json_object_put(mgr);
 	json_object_put(objs);
 	sd_bus_flush_close_unref(bus);
 	return r;

@@ -63,6 +63,8 @@ try:
     warnings = [plain(s[3][0]) for s in h.signals_of("LimitWarning", spath)]
     check(len(warnings) == 2, "LimitWarning for the two strokes above 90%% of the cap (%d)" % len(warnings))
     check("exceeded" in alerts, "the tool's alert went to 'exceeded' (%s)" % alerts)
+    live = [s for s in h.signals_of("PropertiesChanged", SIM1) if "ForceN" in plain(s[3][1])]
+    check(not live, "no live ForceN changes while nobody claims the instrument (%d)" % len(live))
     check(alerts and alerts[-1] == "off", "the alert is off again after the stroke")
 
     p = plain(h.props(spath, "Session"))

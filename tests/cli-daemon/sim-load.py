@@ -9,7 +9,9 @@ at 1 kHz (0, P*(1-cos(2*pi*k/10))/2 for k = 0..9, then 0), whose sum is
 exactly 5*P. Any window of a whole number of periods (--seconds 1.1 = 100
 periods) therefore averages exactly 5*P/11, wherever it starts: a static
 load of L newtons is a train with P = 2.2*L. The train lasts 255 pulses
-(2.8 s); the next step waits until the previous train has ended.
+(2.8 s); the next step waits until the previous train has ended. Trains
+play only while the instrument streams: the test holds a claim of its own
+so that this wall-clock bookkeeping stays true between strigilctl runs.
 
 Environment (from strigilctl): STRIGIL_STEP, STRIGIL_LOAD_N,
 STRIGIL_INSTRUMENT_PATH. Ours: SIMLOAD_STATE (a file for the end time of the

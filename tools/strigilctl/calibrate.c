@@ -539,6 +539,34 @@ int verb_calibrate(int argc, char **argv)
 		c.in.nzero++;
 	}
 
+	/*
+	 * The zero is judged again after the fit (with the new scale); with
+	 * the previous scale it can be judged now, before any mass is placed.
+	 */
+	if (isfinite(id.old_scale) && id.old_scale > 0) {
+		double lo = INFINITY, hi = -INFINITY, sd = 0, noise, drift;
+
+		for (unsigned i = 0; i < c.in.nzero; i++) {
+			lo = fmin(lo, c.in.zero[i].mean);
+			hi = fmax(hi, c.in.zero[i].mean);
+			sd = fmax(sd, c.in.zero[i].stddev);
+		}
+		noise = sd * id.old_scale;
+		drift = (hi - lo) * id.old_scale;
+		fprintf(stderr, "  unloaded: noise %.4f N, drift %.4f N (limits %.4f / %.4f N)\n",
+			noise, drift, c.in.tol.zero_noise_n, c.in.tol.zero_drift_n);
+		if (noise > c.in.tol.zero_noise_n || drift > c.in.tol.zero_drift_n) {
+			fprintf(stderr, "strigilctl: the unloaded reading is not %s: keep the tool "
+				"still, away from vibration, let it warm up and check the cable.\n",
+				noise > c.in.tol.zero_noise_n ? "quiet enough" : "stable");
+			if (!c.interactive || !ctl_confirm("Continue anyway? [y/N] ")) {
+				fprintf(stderr, "  The instrument's calibration is unchanged.\n");
+				r = EXIT_FAIL;
+				goto out;
+			}
+		}
+	}
+
 	/* 2. Reference masses. */
 	fprintf(stderr, "\nStep 2: reference masses\n");
 	if (c.interactive && c.in.npoints == 0) {

@@ -663,9 +663,10 @@ static int method_read_point(sd_bus_message *m, void *userdata, sd_bus_error *er
 	return 1;	/* answered when enough samples were averaged */
 }
 
+/* written_us < 0: the current calibration (no history keys). */
 static int append_calibration(sd_bus_message *reply, const struct instrument *inst,
 			      const struct sg_calibration *c, int64_t written_us,
-			      const char *actor)
+			      const char *actor, int64_t replaced_us)
 {
 	int64_t now = (int64_t)(now_realtime_usec() / 1000000u);
 	double v[STRIGIL_MAX_CHANNELS];
@@ -730,12 +731,20 @@ static int append_calibration(sd_bus_message *reply, const struct instrument *in
 	if (r < 0)
 		return r;
 	if (written_us >= 0) {
-		r = sd_bus_message_append(reply, "{sv}{sv}", "written_at", "t", (uint64_t)written_us,
-					  "actor", "s", actor);
+		r = sd_bus_message_append(reply, "{sv}{sv}{sv}", "written_at", "t", (uint64_t)written_us,
+					  "actor", "s", actor, "replaced_at", "t", (uint64_t)replaced_us);
 		if (r < 0)
 			return r;
 	}
 	return sd_bus_message_close_container(reply);
+}
+
+static bool same_calibration(const struct sg_calibration *a, const struct sg_calibration *b)
+{
+	return a->cal_date == b->cal_date && a->due_date == b->due_date &&
+	       memcmp(a->offset, b->offset, sizeof(a->offset)) == 0 &&
+	       memcmp(a->scale, b->scale, sizeof(a->scale)) == 0 &&
+	       strncmp(a->technician, b->technician, sizeof(a->technician)) == 0;
 }
 
 static int method_get_calibration(sd_bus_message *m, void *userdata, sd_bus_error *error)
@@ -746,7 +755,7 @@ static int method_get_calibration(sd_bus_message *m, void *userdata, sd_bus_erro
 
 	r = sd_bus_message_new_method_return(m, &reply);
 	if (r >= 0)
-		r = append_calibration(reply, inst, &inst->cal, -1, NULL);
+		r = append_calibration(reply, inst, &inst->cal, -1, NULL, 0);
 	if (r < 0)
 		return r;
 	return sd_bus_send(NULL, reply, NULL);
@@ -758,18 +767,21 @@ static int method_get_calibration_history(sd_bus_message *m, void *userdata,
 	struct instrument *inst = userdata;
 	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
 	struct sgd_calibration_rec *hist = NULL;
-	size_t n = 0, i;
+	size_t n = 0, i, first;
 	int r;
 
 	r = sgd_store_calibration_list(inst->d->store, inst->info.serial, &hist, &n);
 	if (r < 0)
 		return error_storage(error, r, "read the calibration history");
+	/* The records are newest first; the newest is the calibration in use
+	 * (when it is), each older one was replaced by the record before it. */
+	first = n > 0 && same_calibration(&hist[0].cal, &inst->cal) ? 1 : 0;
 	r = sd_bus_message_new_method_return(m, &reply);
 	if (r >= 0)
 		r = sd_bus_message_open_container(reply, 'a', "a{sv}");
-	for (i = 0; r >= 0 && i < n; i++)
+	for (i = first; r >= 0 && i < n; i++)
 		r = append_calibration(reply, inst, &hist[i].cal, hist[i].written_us,
-				       hist[i].actor);
+				       hist[i].actor, i > 0 ? hist[i - 1].written_us : 0);
 	if (r >= 0)
 		r = sd_bus_message_close_container(reply);
 	free(hist);

@@ -4,11 +4,15 @@
 #   make module-check                          W=1 + sparse, fails on any warning
 #   make dkms-src                              -> $(BUILD)/dkms/strigil-<ver>/
 #
-# KDIR defaults to the newest installed Debian linux-headers-*-amd64 (found,
-# never hard-coded). Kbuild writes its output next to the sources, so the
-# sources are copied into $(BUILD)/kmod first: the tree stays clean.
+# KDIR defaults to the running kernel's build dir when it has one, else the
+# newest installed Debian linux-headers-*-amd64 (found, never hard-coded).
+# Kbuild writes its output next to the sources, so the sources are copied
+# into $(BUILD)/kmod first: the tree stays clean.
 
-KDIR ?= $(lastword $(sort $(wildcard /usr/src/linux-headers-*-amd64)))
+ifeq ($(origin KDIR),undefined)
+KDIR := $(shell d=/lib/modules/$$(uname -r)/build; if [ -d $$d ]; then echo $$d; \
+	  else ls -d /usr/src/linux-headers-*-amd64 2>/dev/null | sort -V | tail -n1; fi)
+endif
 KMOD_DIR := $(BUILD)/kmod
 KMOD_SRCS := Kbuild driver/Kbuild driver/strigil.c include/strigil/protocol.h
 KMOD := $(KMOD_DIR)/driver/strigil.ko

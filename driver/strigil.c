@@ -11,14 +11,15 @@
  * Lifetime: the IIO device (and our state inside iio_priv()) is allocated
  * with devm on the interface, so it lives until the driver is unbound and
  * the last file reference on /dev/iio:deviceN is gone (the IIO core holds
- * the refcount). disconnect() unregisters the IIO device first (which
- * wakes blocked readers, who then get -ENODEV), then marks us disconnected
- * under io_mutex and kills the anchored URBs. Every entry point checks the
- * disconnected flag under io_mutex.
+ * the refcount). disconnect() marks us disconnected under io_mutex (every
+ * entry point checks the flag under io_mutex), deactivates the buffer,
+ * unregisters the IIO device (which wakes blocked readers, who then get
+ * -ENODEV), then kills whatever URB is still anchored.
  */
 
 #include <linux/bitops.h>
 #include <linux/crc32.h>
+#include <linux/delay.h>
 #include <linux/kernel.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
@@ -27,6 +28,7 @@
 #include <linux/string.h>
 #include <linux/usb.h>
 #include <linux/iio/buffer.h>
+#include <linux/iio/buffer_impl.h>
 #include <linux/iio/iio.h>
 #include <linux/iio/kfifo_buf.h>
 #include <linux/iio/sysfs.h>
@@ -97,6 +99,7 @@ struct strigil {
 	u64 stream_pos;		/* samples since START, lost ones included */
 	s64 base_ns;		/* IIO clock of the stream's first sample */
 	u16 last_flags;
+	u16 seen_flags;		/* OR since status_flags_seen was read */
 	u64 frames_ok;
 	u64 samples_ok;
 	u64 frames_bad;
@@ -329,6 +332,7 @@ static void strigil_handle_frame(struct strigil *st, const u8 *buf,
 	st->next_seq = seq + 1;
 	st->last_count = count;
 	st->last_flags = le16_to_cpu(hdr->flags) & STRIGIL_STATUS_KNOWN;
+	st->seen_flags |= st->last_flags;
 	st->frames_ok++;
 	st->samples_ok += count;
 	strigil_push_frame(st, buf, count);
@@ -662,6 +666,25 @@ static ssize_t status_flags_show(struct device *dev,
 	return sysfs_emit(buf, "0x%04x\n", v);
 }
 
+/*
+ * Latched flags: a frame with OVERLOAD or SENSOR_FAULT between two reads
+ * of the buffer must not go unnoticed. Reading clears (one reader: the
+ * process that owns the buffer).
+ */
+static ssize_t status_flags_seen_show(struct device *dev,
+				      struct device_attribute *attr, char *buf)
+{
+	struct strigil *st = strigil_from_dev(dev);
+	unsigned long flags;
+	u16 v;
+
+	spin_lock_irqsave(&st->lock, flags);
+	v = st->seen_flags;
+	st->seen_flags = 0;
+	spin_unlock_irqrestore(&st->lock, flags);
+	return sysfs_emit(buf, "0x%04x\n", v);
+}
+
 static ssize_t alert_show(struct device *dev, struct device_attribute *attr,
 			  char *buf)
 {
@@ -765,6 +788,7 @@ static IIO_DEVICE_ATTR_RO(samples, 0);
 static IIO_DEVICE_ATTR_RO(urb_errors, 0);
 static IIO_DEVICE_ATTR_RO(resyncs, 0);
 static IIO_DEVICE_ATTR_RO(status_flags, 0);
+static IIO_DEVICE_ATTR(status_flags_seen, 0400, status_flags_seen_show, NULL, 0);
 static IIO_DEVICE_ATTR(alert, 0644, alert_show, alert_store, 0);
 static IIO_DEVICE_ATTR(calibration, 0600, calibration_show,
 		       calibration_store, 0);
@@ -784,6 +808,7 @@ static struct attribute *strigil_attrs[] = {
 	&iio_dev_attr_urb_errors.dev_attr.attr,
 	&iio_dev_attr_resyncs.dev_attr.attr,
 	&iio_dev_attr_status_flags.dev_attr.attr,
+	&iio_dev_attr_status_flags_seen.dev_attr.attr,
 	&iio_dev_attr_alert.dev_attr.attr,
 	&iio_dev_attr_calibration.dev_attr.attr,
 	NULL
@@ -974,15 +999,40 @@ static int strigil_probe(struct usb_interface *intf,
 static void strigil_disconnect(struct usb_interface *intf)
 {
 	struct strigil *st = usb_get_intfdata(intf);
+	struct iio_dev *indio_dev = st->indio_dev;
+	bool was_streaming;
 
-	/* Unregister first: disables the buffer and wakes blocked readers. */
-	iio_device_unregister(st->indio_dev);
-
+	/* From here every entry point fails with -ENODEV. */
 	mutex_lock(&st->io_mutex);
 	st->disconnected = true;
 	mutex_unlock(&st->io_mutex);
 
+	/*
+	 * The IIO core of 6.1 reads indio_dev->info without a lock in
+	 * iio_buffer_read(): a reader between its "buffer active" check and
+	 * the hwfifo flush dereferences info after iio_device_unregister()
+	 * cleared it (seen here as a NULL dereference in iio_buffer_ready
+	 * under plug/unplug stress). Deactivating the buffer first sends
+	 * readers down the drain path, which never touches info; the pause
+	 * lets a reader that was preempted inside that window leave it.
+	 */
+	was_streaming = iio_buffer_enabled(indio_dev);
+	if (was_streaming) {
+		iio_update_buffers(indio_dev, NULL, indio_dev->buffer);
+		msleep(20);
+	}
+
+	/* Unregister: wakes blocked readers, who then get -ENODEV. */
+	iio_device_unregister(indio_dev);
+
+	/* Kill whatever is still in flight (nothing, normally). */
 	strigil_stop_urbs(st);
+
+	/* A live device (driver unbind) is told to stop; best effort. */
+	if (was_streaming && interface_to_usbdev(intf)->state !=
+			     USB_STATE_NOTATTACHED)
+		strigil_ctrl_out(st, STRIGIL_REQ_STOP, 0, NULL, 0);
+
 	usb_set_intfdata(intf, NULL);
 	/* devm releases URBs, the usb_device reference and the IIO device. */
 }

@@ -705,7 +705,12 @@ int sg_iio_read(struct sg_iio *io, sg_block_fn fn, void *userdata)
 			lost = lost_now - io->lost_seen;
 		io->lost_seen = lost_now;
 	}
-	if (read_attr(io, "status_flags", buf, sizeof(buf)) > 0 &&
+	/*
+	 * Flags of every frame since the last call (latched by the driver):
+	 * an OVERLOAD between two reads is never missed; it is reported on
+	 * every block of this call (conservative).
+	 */
+	if (read_attr(io, "status_flags_seen", buf, sizeof(buf)) > 0 &&
 	    parse_ll(buf, 0, 0xffff, &f) == 0)
 		flags = (uint16_t)f;
 

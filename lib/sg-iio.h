@@ -92,7 +92,9 @@ int sg_iio_fd(const struct sg_iio *io);
  * channel order, t0_us = IIO timestamp of raw[0] in microseconds (low 32
  * bits, same wrapping as device time), seq = block counter,
  * lost_before = samples the driver counted as lost since the previous
- * block, flags = the device's latest status flags.
+ * block, flags = the OR of the status flags of every frame received since
+ * the previous call (so an OVERLOAD or SENSOR_FAULT is never missed; it
+ * covers the whole call's samples).
  * Returns the number of samples delivered (0: nothing buffered, never
  * blocks), -ENODEV once the device is gone.
  */

@@ -42,3 +42,19 @@ deploy-check-security: $(DEPLOY_DAEMON) FORCE
 	@$(RUN_TEST) deploy-security tests/deploy/test-security.sh $(or $(DEPLOY_DAEMON),daemon-not-built)
 
 CHECK_TARGETS += deploy-check-security
+
+# The whole chain in a VM with a real systemd (tests/vm/chain/run-chain.sh):
+# each CHAIN line is a recorded test vm-chain-NAME. About 2 minutes (TCG).
+.PHONY: vm-chain-check
+vm-chain-check: FORCE
+	@$(MAKE) --no-print-directory $(GADGET) programs
+	@tests/vm/chain/run-chain.sh $(BUILD)
+
+CHECK_TARGETS += vm-chain-check
+
+# Heavier variant, not in make check: the same install test in a fresh
+# debootstrap'ed Debian 12 (downloads a minimal system and the packages'
+# dependencies from the mirror apt uses; a few minutes).
+.PHONY: deb-chroot-check
+deb-chroot-check: FORCE
+	@$(RUN_TEST) deploy-deb-chroot sh -c '$(MAKE) --no-print-directory deb && tests/deploy/test-deb.sh $(DEB_DIR) --debootstrap'

@@ -1,16 +1,19 @@
 #!/bin/sh
-# test-deb.sh DEB_DIR: installs the packages built by `make deb` with the
-# real dpkg, maintainer scripts and triggers included, into a copy-on-write
-# clone of this machine's root (overlayfs over /, in a private mount
-# namespace, chroot): nothing on the machine changes. Then checks that the
+# test-deb.sh DEB_DIR [--debootstrap]: installs the packages built by
+# `make deb` with the real dpkg, maintainer scripts and triggers included,
+# into a copy-on-write clone of this machine's root (overlayfs over /, in a
+# private mount namespace, chroot): nothing on the machine changes. With
+# --debootstrap, into a fresh minimal Debian 12 made by debootstrap from the
+# mirror this machine's apt uses instead, with apt resolving the packages'
+# dependencies (slower: `make deb-chroot-check`). Then checks that the
 # files are where systemd, udev, D-Bus and polkit look for them, that the
 # maintainer scripts made the user, groups and state directory, that DKMS
 # built the module for the installed kernel headers, that strigilctl runs,
 # and that purging removes it all again.
 set -eu
-debs=$(realpath "$1")
+debs=$(realpath "$1") mode=${2:-}
 if [ "${SG_IN_NS:-}" != 1 ]; then
-	SG_IN_NS=1 exec unshare -m -p -f --mount-proc --propagation private "$0" "$debs"
+	SG_IN_NS=1 exec unshare -m -p -f --mount-proc --propagation private "$0" "$debs" $mode
 fi
 fail() { echo "FAIL: $*"; exit 1; }
 ver=$(sed -n '1s/^strigil (\([^)]*\)).*/\1/p' "$(dirname "$0")/../../debian/changelog")
@@ -25,7 +28,8 @@ for f in /usr/bin/strigilctl /usr/libexec/strigild /lib/systemd/system/strigild.
 	/usr/share/dbus-1/system.d/org.strigil.Strigil1.conf \
 	/usr/share/dbus-1/system-services/org.strigil.Strigil1.service \
 	/usr/share/polkit-1/actions/org.strigil.Strigil1.policy \
-	/usr/share/polkit-1/rules.d/50-strigil.rules /etc/strigil/policy.conf; do
+	/usr/share/polkit-1/rules.d/50-strigil.rules /etc/strigil/policy.conf \
+	/usr/share/man/man1/strigilctl.1.gz /usr/share/bash-completion/completions/strigilctl; do
 	grep -qx "$f" /tmp/.sg-main.$$ || { rm -f /tmp/.sg-main.$$; fail "strigil package lacks $f"; }
 done
 rm -f /tmp/.sg-main.$$
@@ -33,23 +37,45 @@ dpkg-deb -c "$dkms" | grep -q "usr/src/strigil-$ver/dkms.conf$" || fail "strigil
 dpkg-deb -f "$dkms" Depends | grep -q dkms || fail "strigil-dkms does not depend on dkms"
 echo "contents: ok"
 
-# The clone: overlay upper layer on a tmpfs, the API filesystems bound in.
 ov=$(mktemp -d)
 mount -t tmpfs -o mode=755 tmpfs "$ov"
 mkdir "$ov/upper" "$ov/work" "$ov/root"
-mount -t overlay overlay -o "lowerdir=/,upperdir=$ov/upper,workdir=$ov/work" "$ov/root"
 r=$ov/root
-mount --rbind /proc "$r/proc"; mount --rbind /sys "$r/sys"; mount --rbind /dev "$r/dev"
-mount -t tmpfs tmpfs "$r/run"; mount -t tmpfs tmpfs "$r/tmp"
-cp "$main" "$dkms" "$r/tmp/"
-in_root() { chroot "$r" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 "$@"; }
-in_root dpkg --purge strigil strigil-dkms >/dev/null 2>&1 || true
-
-kver=$(ls -1 "$r/usr/src" | sed -n 's/^linux-headers-\(.*-amd64\)$/\1/p' | sort -V | tail -1)
-[ -n "$kver" ] || fail "no linux-headers-*-amd64 installed: cannot test the DKMS build"
+in_root() { chroot "$r" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 \
+	DEBIAN_FRONTEND=noninteractive "$@"; }
+api_mounts() {
+	mount --rbind /proc "$r/proc"; mount --rbind /sys "$r/sys"; mount --rbind /dev "$r/dev"
+	mount -t tmpfs tmpfs "$r/run"; mount -t tmpfs tmpfs "$r/tmp"
+	cp "$main" "$dkms" "$r/tmp/"
+}
 start=$(date +%s)
-in_root dpkg -i "/tmp/$(basename "$main")" "/tmp/$(basename "$dkms")" >"$ov/dpkg.log" 2>&1 || { cat "$ov/dpkg.log"; fail "dpkg -i"; }
-echo "dpkg -i (with the DKMS build): $(( $(date +%s) - start )) s"
+if [ "$mode" = --debootstrap ]; then
+	# The mirror and suite this machine's apt uses (nothing hard-coded).
+	mirror=$(sed -n 's/^URIs: *//p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -1)
+	[ -n "$mirror" ] || mirror=$(awk '$1 == "deb" { print $2; exit }' /etc/apt/sources.list)
+	suite=$(. /etc/os-release && echo "$VERSION_CODENAME")
+	debootstrap --variant=minbase "$suite" "$r" "$mirror" >"$ov/debootstrap.log" 2>&1 \
+		|| { tail -n 30 "$ov/debootstrap.log"; fail "debootstrap $suite"; }
+	echo "debootstrap --variant=minbase $suite: $(( $(date +%s) - start )) s"
+	api_mounts
+	cp /etc/resolv.conf "$r/etc/resolv.conf" 2>/dev/null || true
+	start=$(date +%s)
+	in_root apt-get update -qq >"$ov/dpkg.log" 2>&1 || { cat "$ov/dpkg.log"; fail "apt-get update"; }
+	in_root apt-get install -y -qq --no-install-recommends linux-headers-amd64 \
+		"/tmp/$(basename "$main")" "/tmp/$(basename "$dkms")" >>"$ov/dpkg.log" 2>&1 \
+		|| { tail -n 40 "$ov/dpkg.log"; fail "apt-get install of the packages"; }
+	echo "apt-get install (dependencies, headers, the DKMS build): $(( $(date +%s) - start )) s"
+	kver=$(ls -1 "$r/usr/src" | sed -n 's/^linux-headers-\(.*-amd64\)$/\1/p' | sort -V | tail -1)
+else
+	# The clone: overlay upper layer on a tmpfs, the API filesystems bound in.
+	mount -t overlay overlay -o "lowerdir=/,upperdir=$ov/upper,workdir=$ov/work" "$r"
+	api_mounts
+	in_root dpkg --purge strigil strigil-dkms >/dev/null 2>&1 || true
+	kver=$(ls -1 "$r/usr/src" | sed -n 's/^linux-headers-\(.*-amd64\)$/\1/p' | sort -V | tail -1)
+	[ -n "$kver" ] || fail "no linux-headers-*-amd64 installed: cannot test the DKMS build"
+	in_root dpkg -i "/tmp/$(basename "$main")" "/tmp/$(basename "$dkms")" >"$ov/dpkg.log" 2>&1 || { cat "$ov/dpkg.log"; fail "dpkg -i"; }
+	echo "dpkg -i (with the DKMS build): $(( $(date +%s) - start )) s"
+fi
 in_root dpkg-query -W -f='${Package} ${Version} ${db:Status-Abbrev}\n' strigil strigil-dkms | tee "$ov/q"
 [ "$(grep -c ' ii $' "$ov/q")" -eq 2 ] || fail "not both installed"
 

@@ -129,11 +129,20 @@ class Harness:
     def _write_config(self):
         user_rule = ""
         if os.getuid() != 0:
-            # our policy lets only root own the name; the test daemon runs
-            # as the invoking user
+            # our policy lets root or user strigil own the name and root or
+            # the clinic groups call it; here the daemon and the client run
+            # as the invoking user, who gets what the clinic groups get
             import pwd
-            user_rule = ('<policy user="%s"><allow own="%s"/></policy>'
-                         % (pwd.getpwuid(os.getuid()).pw_name, NAME))
+            user_rule = '<policy user="%s"><allow own="%s"/>' % (pwd.getpwuid(os.getuid()).pw_name, NAME)
+            for iface in ("org.strigil.Strigil1.Manager", "org.strigil.Strigil1.Instrument",
+                          "org.strigil.Strigil1.Session", "org.strigil.Strigil1.Profile",
+                          "org.freedesktop.DBus.ObjectManager", "org.freedesktop.DBus.Introspectable",
+                          "org.freedesktop.DBus.Peer"):
+                user_rule += '<allow send_destination="%s" send_interface="%s"/>' % (NAME, iface)
+            for member in ("Get", "GetAll"):
+                user_rule += ('<allow send_destination="%s" send_interface="org.freedesktop.DBus.Properties"'
+                              ' send_member="%s"/>' % (NAME, member))
+            user_rule += "</policy>"
         conf = os.path.join(self.tmp, "bus.conf")
         with open(conf, "w") as f:
             f.write("""<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"

@@ -481,6 +481,24 @@ def bench_daemon():
         h.cleanup()
 
 
+def bench_daemon_helper():
+    """The daemon helper's own figures (tests/integration/bench_daemon.py):
+    the ones the table has no other row for."""
+    script = os.path.join(TOP, "tests", "integration", "bench_daemon.py")
+    if not os.path.exists(script) or not os.access(STRIGILD, os.X_OK):
+        return
+    log("Properties.Get round trip, Session.Stop() (tests/integration/bench_daemon.py)")
+    env = dict(os.environ, STRIGILD=STRIGILD, SG_TOP=TOP)
+    rc, out = run(["/usr/bin/python3", script], env=env, timeout=300)
+    with open(os.path.join(OUT, "bench-daemon.txt"), "w") as f:
+        f.write(out)
+    m = re.search(r"Properties.Get round trip:\s*([\d.]+) ms", out)
+    n = re.search(r"Session.Stop\(\) reply:\s*([\d.]+) ms", out)
+    if rc == 0 and m and n:
+        results["get_rtt_ms"] = float(m.group(1))
+        results["stop_ms"] = float(n.group(1))
+
+
 def bench_vm():
     script = os.path.join(TOP, "tests", "perf", "vm-bench.sh")
     log("kernel path in the VM: %d s of 2 kHz streaming (QEMU TCG)" % VM_SECONDS)
@@ -589,6 +607,10 @@ def table():
             a["wakeups_per_s"] <= 0.1)
     else:
         na("5", "idle wake-ups", "0 /s")
+    if "stop_ms" in r:
+        row("6", "one session, idle bus: Properties.Get round trip (python client); "
+            "Session.Stop() reply (includes its commit)",
+            "%.3f ms; %.2f ms" % (r["get_rtt_ms"], r["stop_ms"]), "", None)
     if "stream" in r:
         a = r["stream"]
         row("6", "OpenStream: %d streams read by one client (daemon CPU)" % a["streams"],
@@ -655,6 +677,7 @@ def main():
         bench_store()
     if "daemon" in parts:
         bench_daemon()
+        bench_daemon_helper()
     if "engine" in parts:
         start_callgrind()       # (if the daemon part did not run it)
         collect_callgrind()

@@ -1,7 +1,7 @@
 # make bench: ONE table of every performance figure, measured in one run by
 # tests/perf/bench.py (figures only, never asserted; see docs/performance.md).
-# It runs the engine and core benches (tests/bench) and the storage bench
-# (tests/daemon-unit) itself and puts their key figures into the table, so
+# It runs the engine and core benches (tests/bench), the storage bench
+# (tests/daemon-unit) and the daemon helper's bench (tests/integration) itself and puts their key figures into the table, so
 # their own BENCH_TARGETS are replaced by bench-table here. Fragments are
 # included in sorted order: tests/bench and tests/daemon-unit come before
 # tests/perf; targets of later fragments (gadget, vmtest) are named literally.
@@ -21,7 +21,8 @@ BENCH_TABLE_DEPS := $(STRIGILD) $(SGBENCH) $(BUILD)/strigil-gadget $(BUILD)/vmte
 bench-table: $(BENCH_TABLE_DEPS)
 	@/usr/bin/python3 tests/perf/bench.py $(BUILD)
 
-BENCH_TARGETS := $(filter-out bench-engine bench-core bench-store,$(BENCH_TARGETS)) bench-table
+BENCH_TARGETS := $(filter-out bench-engine bench-core bench-store bench-daemon,$(BENCH_TARGETS)) \
+	bench-table
 ALL_TARGETS += $(SGBENCH)
 
 # make check: the measuring path itself works (functional checks, no timing):

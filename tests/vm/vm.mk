@@ -8,7 +8,9 @@ $(VMTEST): $(BUILD)/obj/tests/vm/vmtest.o $(LIBSTRIGIL)
 	$(CC) $(SG_CFLAGS) -o $@ $^ $(LIB_LIBS)
 
 .PHONY: vm-check
-vm-check: $(GADGET) $(VMTEST) $(USB_CHECK) FORCE
+# Literal paths: fragments are included in sorted order, so tools/*.mk
+# (GADGET) is read after this file and its variables are empty here.
+vm-check: $(BUILD)/strigil-gadget $(VMTEST) $(BUILD)/usb-check FORCE
 	@tests/vm/run-vm.sh $(BUILD)
 
 ALL_TARGETS += $(VMTEST)

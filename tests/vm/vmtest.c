@@ -7,7 +7,7 @@
  *
  *   vmtest wait [present|absent] [TIMEOUT_S]
  *   vmtest info SERIAL MODEL
- *   vmtest stream SECONDS RATE [--allow-lost] [--expect-bad]
+ *   vmtest stream SECONDS RATE [--allow-lost] [--expect-bad] [--expect-overload]
  *   vmtest cal-write TECHNICIAN SCALE_PU
  *   vmtest cal-check TECHNICIAN SCALE_PU
  *   vmtest cal-bad
@@ -186,6 +186,7 @@ struct stream_check {
 	uint64_t lost_reported;
 	int64_t prev_ts;
 	uint64_t ts_backwards;
+	uint64_t flagged_blocks;
 	struct sg_iio *io;
 };
 
@@ -196,6 +197,8 @@ static void check_block(void *userdata, const struct sg_block *b)
 
 	s->blocks++;
 	s->lost_reported += b->lost_before;
+	if (b->flags & STRIGIL_STATUS_OVERLOAD)
+		s->flagged_blocks++;
 	for (i = 0; i < b->nsamples; i++) {
 		int64_t off0 = (int64_t)s->cal->offset[s->chan[0]];
 		int64_t v0 = (int64_t)b->raw[i][0] - off0 + PATTERN_MOD / 2;
@@ -245,7 +248,7 @@ static int cmd_stream(int argc, char **argv)
 	struct sg_iio *io;
 	double secs, t0, elapsed;
 	unsigned rate, k;
-	bool allow_lost = false, expect_bad = false;
+	bool allow_lost = false, expect_bad = false, expect_overload = false;
 	int r, i, errors = 0;
 
 	if (argc < 2)
@@ -257,6 +260,8 @@ static int cmd_stream(int argc, char **argv)
 			allow_lost = true;
 		else if (!strcmp(argv[i], "--expect-bad"))
 			expect_bad = true;
+		else if (!strcmp(argv[i], "--expect-overload"))
+			expect_overload = true;
 	}
 	if ((r = open_first(&io)) < 0)
 		return fail("open: %s", strerror(-r));
@@ -319,6 +324,11 @@ static int cmd_stream(int argc, char **argv)
 	if (s.lost_reported != c1.lost_samples - c0.lost_samples &&
 	    !allow_lost)
 		errors += fail("lost_before disagrees with the counter");
+	printf("stream: %" PRIu64 " blocks flagged OVERLOAD\n", s.flagged_blocks);
+	if (expect_overload && !s.flagged_blocks)
+		errors += fail("OVERLOAD frames were sent but never reported");
+	if (!expect_overload && s.flagged_blocks)
+		errors += fail("OVERLOAD reported but never sent");
 	if (expect_bad && c1.bad_frames == c0.bad_frames)
 		errors += fail("no bad frame counted");
 	if (!expect_bad && c1.bad_frames != c0.bad_frames)

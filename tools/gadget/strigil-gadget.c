@@ -55,6 +55,7 @@ struct options {
 	bool bind;
 	unsigned bad_every;
 	unsigned gap_every;
+	unsigned flags_every;
 	int stall_req;
 	uint64_t seed;
 };
@@ -708,7 +709,9 @@ static void *stream_main(void *arg)
 		len = encode_frame(buf, seq,
 				   (uint32_t)(t_start - dev_t0 +
 					      sent * 1000000u / rate),
-				   0, mask, raw, count);
+				   opt.flags_every && seq % opt.flags_every == 0 ?
+				   STRIGIL_STATUS_OVERLOAD : 0,
+				   mask, raw, count);
 		if (opt.gap_every && seq % opt.gap_every == 0) {
 			r = 0;		/* "lost": never sent */
 		} else {
@@ -905,6 +908,7 @@ static void usage(FILE *f)
 "  --configfs DIR        configfs mount (default /sys/kernel/config)\n"
 "  --bad-every N         insert a malformed frame every N frames\n"
 "  --gap-every N         drop the frame whose seq is a multiple of N\n"
+"  --overload-every N    set OVERLOAD on frames whose seq is a multiple of N\n"
 "  --stall-request R     STALL every control request number R\n"
 "  --seed N              noise seed\n"
 "Stops on SIGTERM/SIGINT and removes the gadget.\n");
@@ -925,6 +929,7 @@ static void parse_args(int argc, char **argv)
 		{ "configfs", required_argument, NULL, 'g' },
 		{ "bad-every", required_argument, NULL, 'b' },
 		{ "gap-every", required_argument, NULL, 'G' },
+		{ "overload-every", required_argument, NULL, 'O' },
 		{ "stall-request", required_argument, NULL, 'R' },
 		{ "seed", required_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
@@ -961,6 +966,7 @@ static void parse_args(int argc, char **argv)
 		case 'g': opt.configfs = optarg; break;
 		case 'b': opt.bad_every = (unsigned)atoi(optarg); break;
 		case 'G': opt.gap_every = (unsigned)atoi(optarg); break;
+		case 'O': opt.flags_every = (unsigned)atoi(optarg); break;
 		case 'R': opt.stall_req = atoi(optarg); break;
 		case 'r': opt.seed = strtoull(optarg, NULL, 0); break;
 		case 'h': usage(stdout); exit(0);

@@ -112,8 +112,9 @@ class Session:
         check(sum(1 for v in viol if v["kind"] == "exceeded") >= len(self.exceeded),
               "every LimitExceeded stored (%d)" % len(self.exceeded))
 
-    def check_strokes(self):
-        peaks = [float(s["peak_n"]) for s in self.strokes]
+    def check_strokes(self, skip=()):
+        """skip: indexes (in self.strokes) of strokes cut by an unplug."""
+        peaks = [float(s["peak_n"]) for i, s in enumerate(self.strokes) if i not in skip]
         print("strokes: peaks %s; LimitExceeded forces %s" % (
             ["%.2f" % p for p in peaks], ["%.2f" % float(e["force_n"]) for e in self.exceeded]), flush=True)
         near = [min(PEAKS, key=lambda x: abs(x - p)) for p in peaks]
@@ -122,7 +123,7 @@ class Session:
         check(3.0 in near and 6.0 in near, "both stroke kinds seen")
         check(len(self.exceeded) > 0 and all(float(e["force_n"]) > self.limit for e in self.exceeded),
               "LimitExceeded arrived, each above the %.1f N cap" % self.limit)
-        check(len(self.exceeded) <= near.count(6.0) + 1,
+        check(len(self.exceeded) <= near.count(6.0) + 1 + len(skip),
               "no LimitExceeded for the 3 N strokes (%d events, %d strokes of 6 N)"
               % (len(self.exceeded), near.count(6.0)))
 
@@ -147,8 +148,12 @@ def phase_replug(flagdir):
     open(os.path.join(flagdir, "unplug"), "w").close()
     run_until(lambda: "disconnected" in s.states, "session disconnected on unplug")
     run_until(lambda: s.states and s.states[-1] == "running", "session running again after re-plug")
-    run_until(lambda: len(s.strokes) >= before + 2, "strokes after the re-plug")
-    s.check_strokes()
+    # A stroke under way at the unplug, or begun while unplugged, was only
+    # partly measured: its peak is not one of the trace's. Those are the
+    # strokes ended between the unplug and the first one after the re-plug.
+    cut = len(s.strokes)
+    run_until(lambda: len(s.strokes) >= cut + 3, "strokes after the re-plug")
+    s.check_strokes(skip=range(before, cut + 1))
     s.stop_and_compare()
 
 

@@ -44,8 +44,8 @@ static const char usage[] =
 	"  --certificate FILE       write the certificate as text to FILE\n"
 	"  --certificate-json FILE  write the certificate as JSON to FILE\n"
 	"  --dry-run                do everything but the write\n"
-	"  --history                only list the instrument's calibrations, newest\n"
-	"                           first (the current one, then those it replaced)\n"
+	"  --history                only list the calibration in use and those it\n"
+	"                           replaced, newest first\n"
 	"  --json                   print the certificate as JSON on stdout\n"
 	"The instrument's calibration changes only at the very end, after a pass;\n"
 	"the previous one is kept in the daemon's history.\n";
@@ -337,54 +337,65 @@ static int write_file(const char *path, const struct cal_input *in, const struct
 	return 0;
 }
 
-/* The daemon's record of the instrument's calibrations. */
+static void history_row(struct json_object *h, const char *note)
+{
+	struct json_object *ch = cj_get(h, "channels");
+	int normal = -1;
+	char d1[16], d2[16], w[40];
+
+	for (size_t k = 0; ch && k < json_object_array_length(ch); k++)
+		if (!strcmp(json_object_get_string(json_object_array_get_idx(ch, k)), "normal"))
+			normal = (int)k;
+	ctl_date(ctl_usec_to_s(cj_int(h, "date", 0)), d1, sizeof(d1));
+	ctl_date(ctl_usec_to_s(cj_int(h, "due", 0)), d2, sizeof(d2));
+	cj_iso8601(ctl_usec_to_s(cj_int(h, "replaced_at", 0)), w, sizeof(w));
+	printf("  %-11s %-11s %-17s", d1, d2, cj_str(h, "technician", "-"));
+	if (normal >= 0)
+		printf(" %14.6g %12.2f",
+		       json_object_get_double(json_object_array_get_idx(cj_get(h, "scale"),
+									(size_t)normal)),
+		       json_object_get_double(json_object_array_get_idx(cj_get(h, "offset"),
+									(size_t)normal)));
+	else
+		printf(" %14s %12s", "-", "-");
+	printf("  %-20.19s %s\n", w[0] ? w : note, cj_str(h, "actor", ""));
+}
+
+/* The calibration in use and the daemon's record of those it replaced. */
 static int show_history(sd_bus *bus, const char *path, const char *serial)
 {
-	struct json_object *hist = NULL;
+	struct json_object *cur = NULL, *hist = NULL;
 	size_t n;
 	int r;
 
-	r = ctl_bus_call_json(bus, path, SG_IFACE_INSTRUMENT, "GetCalibrationHistory",
-			      "reading the calibration history", &hist);
+	r = ctl_bus_call_json(bus, path, SG_IFACE_INSTRUMENT, "GetCalibration",
+			      "reading the calibration", &cur);
+	if (!r)
+		r = ctl_bus_call_json(bus, path, SG_IFACE_INSTRUMENT, "GetCalibrationHistory",
+				      "reading the calibration history", &hist);
 	if (r)
-		return r;
+		goto out;
 	if (ctl.json) {
-		cj_print(stdout, hist);
-		json_object_put(hist);
-		return EXIT_OK;
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "current", json_object_get(cur));
+		json_object_object_add(o, "history", json_object_get(hist));
+		cj_print(stdout, o);
+		json_object_put(o);
+		goto out;
 	}
 	n = json_object_array_length(hist);
-	printf("Calibrations of %s, newest first (%zu):\n", serial, n);
-	if (n)
-		printf("  %-11s %-11s %-17s %14s %12s  %-20s %s\n", "DATE", "DUE", "TECHNICIAN",
-		       "SCALE N/COUNT", "ZERO COUNTS", "RECORDED", "BY");
-	for (size_t i = 0; i < n; i++) {
-		struct json_object *h = json_object_array_get_idx(hist, i);
-		struct json_object *ch = cj_get(h, "channels");
-		int normal = -1;
-		char d1[16], d2[16], w[40];
-
-		for (size_t k = 0; ch && k < json_object_array_length(ch); k++)
-			if (!strcmp(json_object_get_string(json_object_array_get_idx(ch, k)),
-				    "normal"))
-				normal = (int)k;
-		ctl_date(ctl_usec_to_s(cj_int(h, "date", 0)), d1, sizeof(d1));
-		ctl_date(ctl_usec_to_s(cj_int(h, "due", 0)), d2, sizeof(d2));
-		cj_iso8601(ctl_usec_to_s(cj_int(h, "written_at", 0)), w, sizeof(w));
-		printf("  %-11s %-11s %-17s", d1, d2, cj_str(h, "technician", "-"));
-		if (normal >= 0)
-			printf(" %14.6g %12.2f",
-			       json_object_get_double(json_object_array_get_idx(
-				       cj_get(h, "scale"), (size_t)normal)),
-			       json_object_get_double(json_object_array_get_idx(
-				       cj_get(h, "offset"), (size_t)normal)));
-		else
-			printf(" %14s %12s", "-", "-");
-		printf("  %-20.19s %s%s\n", w[0] ? w : "-", cj_str(h, "actor", ""),
-		       i == 0 ? "  (current)" : "");
-	}
+	printf("Calibrations of %s: the current one, then %zu replaced, newest first\n",
+	       serial, n);
+	printf("  %-11s %-11s %-17s %14s %12s  %-20s %s\n", "DATE", "DUE", "TECHNICIAN",
+	       "SCALE N/COUNT", "ZERO COUNTS", "REPLACED", "WRITTEN BY");
+	history_row(cur, "(current)");
+	for (size_t i = 0; i < n; i++)
+		history_row(json_object_array_get_idx(hist, i), "-");
+out:
+	json_object_put(cur);
 	json_object_put(hist);
-	return EXIT_OK;
+	return r;
 }
 
 enum {

@@ -50,9 +50,13 @@ CLEAN_FILES   :=
 # run-test NAME COMMAND...: records PASS/FAIL for the summary of make check.
 RUN_TEST := tests/run-test.sh $(BUILD)
 
-include $(sort $(wildcard lib/*.mk daemon/*.mk tools/*.mk tools/*/*.mk \
-	driver/*.mk udev/*.mk tests/*.mk tests/*/*.mk docs/*.mk debian/*.mk \
-	packaging/*.mk))
+# In the order of the layers, so that a fragment may use the variables of
+# the layers below it (tests come last: they name every program).
+include $(sort $(wildcard lib/*.mk))
+include $(sort $(wildcard daemon/*.mk))
+include $(sort $(wildcard tools/*.mk tools/*/*.mk))
+include $(sort $(wildcard driver/*.mk udev/*.mk docs/*.mk debian/*.mk packaging/*.mk))
+include $(sort $(wildcard tests/*.mk tests/*/*.mk))
 
 .PHONY: all deps check check-run demo bench clean FORCE
 FORCE:

@@ -571,6 +571,16 @@ def test_calibration(h, tmp):
           "declining the write changes nothing (%d: %s)" % (rc, err[-1500:]))
     inst.Release()
 
+    hist = plain(inst.GetCalibrationHistory())
+    rc, out, err = ctl(h, "calibrate", "--history", "SIM0002")
+    check(rc == 0 and "(current)" in out and "tk02" in out and "tk01" in out and
+          "factory" in out and out.count("\n") == len(hist) + 3,
+          "calibrate --history lists every calibration:\n" + out + err)
+    j = ctl_json(h, "calibrate", "--history", "SIM0002")
+    check(j is not None and j["current"]["technician"] == "tk02" and
+          len(j["history"]) == len(hist) and j["history"][0]["technician"] == "tk01",
+          "calibrate --history --json: current, then the replaced ones newest first")
+
 
 def test_completion(h):
     script = r'''

@@ -44,6 +44,8 @@ static const char usage[] =
 	"  --certificate FILE       write the certificate as text to FILE\n"
 	"  --certificate-json FILE  write the certificate as JSON to FILE\n"
 	"  --dry-run                do everything but the write\n"
+	"  --history                only list the calibration in use and those it\n"
+	"                           replaced, newest first\n"
 	"  --json                   print the certificate as JSON on stdout\n"
 	"The instrument's calibration changes only at the very end, after a pass;\n"
 	"the previous one is kept in the daemon's history.\n";
@@ -335,7 +337,69 @@ static int write_file(const char *path, const struct cal_input *in, const struct
 	return 0;
 }
 
+static void history_row(struct json_object *h, const char *note)
+{
+	struct json_object *ch = cj_get(h, "channels");
+	int normal = -1;
+	char d1[16], d2[16], w[40];
+
+	for (size_t k = 0; ch && k < json_object_array_length(ch); k++)
+		if (!strcmp(json_object_get_string(json_object_array_get_idx(ch, k)), "normal"))
+			normal = (int)k;
+	ctl_date(ctl_usec_to_s(cj_int(h, "date", 0)), d1, sizeof(d1));
+	ctl_date(ctl_usec_to_s(cj_int(h, "due", 0)), d2, sizeof(d2));
+	cj_iso8601(ctl_usec_to_s(cj_int(h, "replaced_at", 0)), w, sizeof(w));
+	printf("  %-11s %-11s %-17s", d1, d2, cj_str(h, "technician", "-"));
+	if (normal >= 0)
+		printf(" %14.6g %12.2f",
+		       json_object_get_double(json_object_array_get_idx(cj_get(h, "scale"),
+									(size_t)normal)),
+		       json_object_get_double(json_object_array_get_idx(cj_get(h, "offset"),
+									(size_t)normal)));
+	else
+		printf(" %14s %12s", "-", "-");
+	printf("  %-20.19s %s\n", w[0] ? w : note, cj_str(h, "actor", ""));
+}
+
+/* The calibration in use and the daemon's record of those it replaced. */
+static int show_history(sd_bus *bus, const char *path, const char *serial)
+{
+	struct json_object *cur = NULL, *hist = NULL;
+	size_t n;
+	int r;
+
+	r = ctl_bus_call_json(bus, path, SG_IFACE_INSTRUMENT, "GetCalibration",
+			      "reading the calibration", &cur);
+	if (!r)
+		r = ctl_bus_call_json(bus, path, SG_IFACE_INSTRUMENT, "GetCalibrationHistory",
+				      "reading the calibration history", &hist);
+	if (r)
+		goto out;
+	if (ctl.json) {
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "current", json_object_get(cur));
+		json_object_object_add(o, "history", json_object_get(hist));
+		cj_print(stdout, o);
+		json_object_put(o);
+		goto out;
+	}
+	n = json_object_array_length(hist);
+	printf("Calibrations of %s: the current one, then %zu replaced, newest first\n",
+	       serial, n);
+	printf("  %-11s %-11s %-17s %14s %12s  %-20s %s\n", "DATE", "DUE", "TECHNICIAN",
+	       "SCALE N/COUNT", "ZERO COUNTS", "REPLACED", "WRITTEN BY");
+	history_row(cur, "(current)");
+	for (size_t i = 0; i < n; i++)
+		history_row(json_object_array_get_idx(hist, i), "-");
+out:
+	json_object_put(cur);
+	json_object_put(hist);
+	return r;
+}
+
 enum {
+	OPT_HISTORY = 0x90,
 	OPT_NONINT = 0x100, OPT_POINT, OPT_VERIFY, OPT_TECH, OPT_DUEDAYS, OPT_DUE, OPT_SECONDS,
 	OPT_ZEROS, OPT_TOL, OPT_NOISE, OPT_LOADCMD, OPT_CERT, OPT_CERTJSON, OPT_DRY,
 };
@@ -357,6 +421,7 @@ int verb_calibrate(int argc, char **argv)
 		{ "certificate", required_argument, NULL, OPT_CERT },
 		{ "certificate-json", required_argument, NULL, OPT_CERTJSON },
 		{ "dry-run", no_argument, NULL, OPT_DRY },
+		{ "history", no_argument, NULL, OPT_HISTORY },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
@@ -370,7 +435,7 @@ int verb_calibrate(int argc, char **argv)
 	char *tech_buf = NULL;
 	uint32_t due_days = 365, zeros = 2;
 	int64_t due_s = 0;
-	bool dry = false, have_verify = false;
+	bool dry = false, have_verify = false, history = false;
 	double verify_g = 0, d;
 	struct sigaction sa = { .sa_handler = on_interrupt };
 	sigset_t block;
@@ -427,6 +492,7 @@ int verb_calibrate(int argc, char **argv)
 		case OPT_CERT: cert = optarg; break;
 		case OPT_CERTJSON: cert_json = optarg; break;
 		case OPT_DRY: dry = true; break;
+		case OPT_HISTORY: history = true; break;
 		case 'j': ctl.json = true; break;
 		case 'h': fputs(usage, stdout); return EXIT_OK;
 		default: fputs(usage, stderr); return EXIT_USAGE;
@@ -458,6 +524,17 @@ int verb_calibrate(int argc, char **argv)
 		fprintf(stderr, "strigilctl: --technician must be 1-16 printable ASCII characters "
 			"without spaces\n");
 		return EXIT_USAGE;
+	}
+	if (history) {
+		r = ctl_bus_open(&c.bus);
+		if (r)
+			return r;
+		r = ctl_resolve_instrument(c.bus, argv[optind], &c.path);
+		if (!r)
+			r = show_history(c.bus, c.path, argv[optind]);
+		free(c.path);
+		sd_bus_flush_close_unref(c.bus);
+		return r;
 	}
 	if (!c.interactive && (c.in.npoints == 0 || (!tech && !dry))) {
 		fprintf(stderr, "strigilctl: --non-interactive needs --point (at least one "

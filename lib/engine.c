@@ -30,6 +30,24 @@
 #define P_MAX (1.0 / 10.0)
 #define DT_MAX 0.5		/* longest interval integrated at once (s) */
 
+/* A static load: the tool laid down on the table (its own weight on the
+ * head, 0.5-3 N for a 50-300 g steel tool), or a zero step. While in
+ * contact, the force smoothed at STATIC_HZ staying within +-STATIC_BAND_N
+ * for STATIC_S is not a stroke and becomes the new zero, if it is at most
+ * STATIC_MAX_N and below the warning level (a real press under a limit is
+ * never absorbed). docs/engine.md gives the reasoning. */
+#define STATIC_S	10.0
+#define STATIC_BAND_N	0.1
+#define STATIC_HZ	1.0
+#define STATIC_MAX_N	3.0
+
+/* Zero acquisition: the zero of a recording is unknown at its first
+ * sample (offset, or under load), so for the first ZERO_ACQ_S of unloaded
+ * signal the zero follows with a ZERO_ACQ_TAU time constant, then with
+ * baseline_tau_s. */
+#define ZERO_ACQ_TAU	0.1
+#define ZERO_ACQ_S	0.5
+
 enum contact_state {
 	ST_IDLE,		/* unloaded */
 	ST_CONTACT,		/* at or above contact_off since contact_on */
@@ -70,6 +88,8 @@ struct sg_engine {
 	double period;		/* estimated sample period */
 	double last_dt;		/* the last interval */
 	double coef_period;	/* period the coefficients were computed for */
+	bool have_period;	/* one interval measured */
+	double last_ts;		/* the last finite timestamp seen */
 	double dt_lo, dt_hi;	/* fast path: dt_lo < interval < dt_hi */
 	double p_lo, p_hi;	/* coefficients valid for this period range */
 	uint64_t pending_gap;	/* from sg_engine_gap() */
@@ -79,6 +99,9 @@ struct sg_engine {
 	double alpha;		/* low-pass gain per sample */
 	double decay;		/* 1 - alpha */
 	double kbase;		/* baseline gain per sample */
+	double kstatic;		/* static-load smoother gain per sample */
+	double kacq;		/* zero acquisition gain per sample */
+	double acq_left;	/* s of zero acquisition left */
 	double delay;		/* chain delay (s) */
 	bool notch;		/* mains notch active at this rate */
 	double nb0, nb1, na1, na2;	/* notch: b2 = b0 */
@@ -98,6 +121,11 @@ struct sg_engine {
 	double t_on;		/* sample time contact began */
 	double t_dip;		/* sample time of the first dip sample */
 	struct accum acc, saved;
+	double fs;		/* force smoothed at STATIC_HZ, in contact */
+	double static_ref;	/* fs when the static window began */
+	double t_static;	/* time the static window began */
+	struct accum acc_static;	/* acc when the static window began */
+	double absorbed;	/* static load taken into the zero, or 0 */
 	uint32_t strokes;
 	double load_s;
 	double starts[RATE_RING];
@@ -274,6 +302,8 @@ static void update_coefficients(struct sg_engine *e)
 	e->decay = exp(-2.0 * M_PI * e->sc.lowpass_hz * p);
 	e->alpha = 1.0 - e->decay;
 	e->kbase = 1.0 - exp(-p / e->sc.baseline_tau_s);
+	e->kstatic = 1.0 - exp(-2.0 * M_PI * STATIC_HZ * p);
+	e->kacq = 1.0 - exp(-p / ZERO_ACQ_TAU);
 	/* median-of-3: one sample; low-pass: decay/alpha samples */
 	e->delay = p + p * e->decay / e->alpha;
 	setup_notch(e, p);
@@ -314,6 +344,7 @@ void sg_engine_init(struct sg_engine *e, const struct sg_stroke_config *sc,
 	update_coefficients(e);
 	apply_limit(e);
 	e->state = ST_IDLE;
+	e->acq_left = ZERO_ACQ_S;
 }
 
 void sg_engine_set_limit(struct sg_engine *e, const struct sg_limit_config *lc)
@@ -341,6 +372,8 @@ void sg_engine_tare(struct sg_engine *e)
 	e->tare_left = e->sc.tare_s;
 	e->tare_sum = e->tare_sx = e->tare_sy = 0.0;
 	e->tare_n = 0;
+	e->absorbed = 0.0;	/* the tare measures the zero itself */
+	e->acq_left = 0.0;
 	/* A stroke in progress is abandoned: its zero was wrong. */
 	e->state = ST_IDLE;
 	e->f = 0.0;
@@ -461,7 +494,7 @@ static void end_contact(struct sg_engine *e, double t_end, double now,
 	const struct accum *a = &e->acc;
 
 	e->state = ST_IDLE;
-	if (dur + 1e-9 >= e->sc.min_stroke_s) {
+	if (dur + 1e-9 >= e->sc.min_stroke_s && a->loaded_s >= 0.0) {
 		struct sg_stroke *s;
 
 		e->strokes++;
@@ -541,14 +574,35 @@ static double advance_time_slow(struct sg_engine *e, const struct sg_sample *s,
 		chan_start(e, &e->shx, s->shear_x_n);
 		chan_start(e, &e->shy, s->shear_y_n);
 		chan_start(e, &e->tilt, s->tilt_deg);
+		/* A recording that starts unloaded starts at its zero, offset
+		 * and all; one that starts under load trusts the calibration. */
+		if (s->force_n < e->sc.contact_on_n) {
+			e->force.base = e->force.y;
+			if (isfinite(s->shear_x_n) && isfinite(s->shear_y_n)) {
+				e->shx.base = e->shx.y;
+				e->shy.base = e->shy.y;
+			}
+		}
 		e->started = true;
 		e->t = isfinite(ts) ? ts : 0.0;
+		e->last_ts = ts;
 		e->last_dt = e->period;
 		*nlost = 0;
 		return e->period;
 	}
-	if (isfinite(ts) && ts > e->t) {
+	if (isfinite(ts) && ts > e->t && !e->have_period && !lost &&
+	    dt >= P_MIN && dt <= P_MAX) {
+		/* The first interval is the rate (not a gap after the nominal
+		 * rate): files at 50 Hz or 4 kHz start right. */
+		e->have_period = true;
 		e->t = ts;
+		e->last_ts = ts;
+		e->period = e->last_dt = dt;
+		update_coefficients(e);
+	} else if (isfinite(ts) && ts > e->t) {
+		e->have_period = true;
+		e->t = ts;
+		e->last_ts = ts;
 		track_period(e, dt);
 		if (dt > 1.5 * e->period) {
 			double k = floor(dt / e->period + 0.5) - 1.0;
@@ -557,9 +611,16 @@ static double advance_time_slow(struct sg_engine *e, const struct sg_sample *s,
 				lost = k < 1e15 ? (uint64_t)k : (uint64_t)1e15;
 		}
 	} else {
-		/* Unknown or backwards time: trust the rate. */
+		/* Unknown, repeated or backwards time: trust the rate. A
+		 * repeated stamp (samples of one USB packet stamped on arrival)
+		 * moves the clock on by the period; a new stamp that is still
+		 * behind the clock (jitter after such a run) holds the clock, so
+		 * it cannot run ahead of the timestamps for good. */
 		dt = e->period * (double)(lost + 1);
-		e->t += dt;
+		if (!(isfinite(ts) && ts > e->last_ts))
+			e->t += dt;
+		if (isfinite(ts))
+			e->last_ts = ts;
 	}
 	e->lost += lost;
 	*nlost = lost;
@@ -577,6 +638,7 @@ static inline double advance_time(struct sg_engine *e, const struct sg_sample *s
 	/* NaN t (first sample), NaN ts and a pending gap all fail this */
 	if (__builtin_expect(dt > e->dt_lo && dt < e->dt_hi, 1)) {
 		e->t = ts;
+		e->last_ts = ts;
 		e->last_dt = dt;
 		e->period += (dt - e->period) * (1.0 / 16.0);
 		if (__builtin_expect(e->period < e->p_lo || e->period > e->p_hi, 0))
@@ -657,8 +719,41 @@ static void begin_contact(struct sg_engine *e, struct sg_event *ev, int max, int
 	e->t_on = e->t;
 	memset(&e->acc, 0, sizeof(e->acc));
 	e->acc.peak = -INFINITY;
+	e->fs = e->static_ref = e->f;
+	e->t_static = e->t;
+	e->acc_static = e->acc;
 	e->warned = e->exceeded = false;
 	push(ev, max, n, SG_EV_CONTACT, e->t, e->f, active_limit(e));
+}
+
+/* The static-load test, once per contact sample: see STATIC_S. */
+static inline bool static_load(struct sg_engine *e)
+{
+	e->fs += e->kstatic * (e->f - e->fs);
+	if (fabs(e->fs - e->static_ref) > STATIC_BAND_N) {
+		e->static_ref = e->fs;
+		e->t_static = e->t;
+		e->acc_static = e->acc;
+		return false;
+	}
+	return e->t - e->t_static >= STATIC_S && e->fs <= STATIC_MAX_N &&
+	       e->fs < e->warn_level;
+}
+
+/* Ends the contact at the start of the static window (a stroke before it
+ * is kept) and takes the static load into the zero. */
+__attribute__((noinline))
+static void absorb_static(struct sg_engine *e, struct sg_event *ev, int max, int *n)
+{
+	e->acc = e->acc_static;
+	/* What rose no more than contact_on above the load it settled at
+	 * was the laying down, not a stroke. */
+	if (!(e->acc.peak >= e->fs + e->sc.contact_on_n))
+		e->acc.loaded_s = -1.0;
+	end_contact(e, e->t_static, e->t, ev, max, n);
+	e->absorbed += e->fs;
+	e->force.base += e->fs;
+	e->f -= e->fs;
 }
 
 __attribute__((noinline))
@@ -702,7 +797,21 @@ int sg_engine_feed(struct sg_engine *e, const struct sg_sample *s,
 			begin_contact(e, ev, max, &n);
 			break;
 		}
+		if (unlikely(e->absorbed > 0.0) &&
+		    f < -(e->absorbed - e->sc.contact_off_n)) {
+			/* The static load is lifted off again (the tool is
+			 * picked up): the zero before it holds again. */
+			e->force.base -= e->absorbed;
+			e->absorbed = 0.0;
+			e->f = f = e->force.y - e->force.base;
+			break;
+		}
 		/* Unloaded: follow the zero (load cells drift). */
+		if (unlikely(e->acq_left > 0.0)) {
+			e->force.base += e->kacq * f;
+			e->acq_left -= dt;
+			break;
+		}
 		e->force.base += e->kbase * f;
 		if (unlikely(has & SG_HAS_SHEAR)) {
 			e->shx.base += e->kbase * e->fsx;
@@ -710,6 +819,11 @@ int sg_engine_feed(struct sg_engine *e, const struct sg_sample *s,
 		}
 		break;
 	case ST_CONTACT:
+		if (unlikely(static_load(e))) {
+			absorb_static(e, ev, max, &n);
+			f = e->f;
+			break;
+		}
 		if (unlikely(f < e->sc.contact_off_n)) {
 			e->state = ST_DIP;
 			e->t_dip = e->t;

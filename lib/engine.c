@@ -41,12 +41,12 @@
 #define STATIC_HZ	1.0
 #define STATIC_MAX_N	3.0
 
-/* Zero acquisition: the zero of a recording is unknown at its first
- * sample (offset, or under load), so for the first ZERO_ACQ_S of unloaded
- * signal the zero follows with a ZERO_ACQ_TAU time constant, then with
- * baseline_tau_s. */
-#define ZERO_ACQ_TAU	0.1
-#define ZERO_ACQ_S	0.5
+/* Zero acquisition: the zero of a recording is unknown at its start
+ * (offset, or under load). Until baseline_tau_s of unloaded signal has
+ * been seen, the zero is the time-weighted mean of all unloaded signal so
+ * far (the best estimate of a constant offset in noise and hum), then it
+ * follows with baseline_tau_s. A recording that starts under load trusts
+ * the calibration zero (0 N) until the load goes. */
 
 enum contact_state {
 	ST_IDLE,		/* unloaded */
@@ -89,7 +89,8 @@ struct sg_engine {
 	double last_dt;		/* the last interval */
 	double coef_period;	/* period the coefficients were computed for */
 	bool have_period;	/* one interval measured */
-	double last_ts;		/* the last finite timestamp seen */
+	double last_ts;		/* the last timestamp that increased */
+	uint64_t nrep;		/* samples since, with its or an older stamp */
 	double dt_lo, dt_hi;	/* fast path: dt_lo < interval < dt_hi */
 	double p_lo, p_hi;	/* coefficients valid for this period range */
 	uint64_t pending_gap;	/* from sg_engine_gap() */
@@ -100,8 +101,8 @@ struct sg_engine {
 	double decay;		/* 1 - alpha */
 	double kbase;		/* baseline gain per sample */
 	double kstatic;		/* static-load smoother gain per sample */
-	double kacq;		/* zero acquisition gain per sample */
-	double acq_left;	/* s of zero acquisition left */
+	double acq_w;		/* s of unloaded signal averaged into the zero */
+	bool acq;		/* zero acquisition (mean) still running */
 	double delay;		/* chain delay (s) */
 	bool notch;		/* mains notch active at this rate */
 	double nb0, nb1, na1, na2;	/* notch: b2 = b0 */
@@ -303,7 +304,6 @@ static void update_coefficients(struct sg_engine *e)
 	e->alpha = 1.0 - e->decay;
 	e->kbase = 1.0 - exp(-p / e->sc.baseline_tau_s);
 	e->kstatic = 1.0 - exp(-2.0 * M_PI * STATIC_HZ * p);
-	e->kacq = 1.0 - exp(-p / ZERO_ACQ_TAU);
 	/* median-of-3: one sample; low-pass: decay/alpha samples */
 	e->delay = p + p * e->decay / e->alpha;
 	setup_notch(e, p);
@@ -344,7 +344,6 @@ void sg_engine_init(struct sg_engine *e, const struct sg_stroke_config *sc,
 	update_coefficients(e);
 	apply_limit(e);
 	e->state = ST_IDLE;
-	e->acq_left = ZERO_ACQ_S;
 }
 
 void sg_engine_set_limit(struct sg_engine *e, const struct sg_limit_config *lc)
@@ -373,7 +372,7 @@ void sg_engine_tare(struct sg_engine *e)
 	e->tare_sum = e->tare_sx = e->tare_sy = 0.0;
 	e->tare_n = 0;
 	e->absorbed = 0.0;	/* the tare measures the zero itself */
-	e->acq_left = 0.0;
+	e->acq = false;
 	/* A stroke in progress is abandoned: its zero was wrong. */
 	e->state = ST_IDLE;
 	e->f = 0.0;
@@ -576,8 +575,11 @@ static double advance_time_slow(struct sg_engine *e, const struct sg_sample *s,
 		chan_start(e, &e->tilt, s->tilt_deg);
 		/* A recording that starts unloaded starts at its zero, offset
 		 * and all; one that starts under load trusts the calibration. */
+		e->acq = true;
+		e->acq_w = 0.0;
 		if (s->force_n < e->sc.contact_on_n) {
 			e->force.base = e->force.y;
+			e->acq_w = e->period;
 			if (isfinite(s->shear_x_n) && isfinite(s->shear_y_n)) {
 				e->shx.base = e->shx.y;
 				e->shy.base = e->shy.y;
@@ -585,25 +587,40 @@ static double advance_time_slow(struct sg_engine *e, const struct sg_sample *s,
 		}
 		e->started = true;
 		e->t = isfinite(ts) ? ts : 0.0;
-		e->last_ts = ts;
+		e->last_ts = isfinite(ts) ? ts : -INFINITY;
 		e->last_dt = e->period;
 		*nlost = 0;
 		return e->period;
 	}
-	if (isfinite(ts) && ts > e->t && !e->have_period && !lost &&
-	    dt >= P_MIN && dt <= P_MAX) {
-		/* The first interval is the rate (not a gap after the nominal
-		 * rate): files at 50 Hz or 4 kHz start right. */
-		e->have_period = true;
-		e->t = ts;
+	if (isfinite(ts) && ts > e->last_ts) {
+		/* A new stamp. The samples since the last one (a run of
+		 * repeated stamps: one USB packet stamped on arrival, or a
+		 * logger writing 1 ms stamps at 4 kHz) share its interval. */
+		double d = (ts - e->last_ts) / (double)(e->nrep + 1);
+
 		e->last_ts = ts;
-		e->period = e->last_dt = dt;
-		update_coefficients(e);
-	} else if (isfinite(ts) && ts > e->t) {
-		e->have_period = true;
-		e->t = ts;
-		e->last_ts = ts;
-		track_period(e, dt);
+		e->nrep = 0;
+		if (!e->have_period) {
+			/* The first interval is the rate (not a gap after the
+			 * nominal rate): files at 50 Hz or 4 kHz start right. */
+			if (d >= P_MIN && d <= P_MAX && !lost) {
+				e->period = e->last_dt = d;
+				update_coefficients(e);
+			}
+			e->have_period = true;
+		} else {
+			track_period(e, d);
+		}
+		if (ts > e->t) {
+			dt = ts - e->t;
+			e->t = ts;
+		} else {
+			/* Still behind a clock the run moved on: hold it, so it
+			 * cannot run ahead of the timestamps for good. The
+			 * sample covers no time of its own (the run already
+			 * counted it), so sums over time stay exact. */
+			dt = 0.0;
+		}
 		if (dt > 1.5 * e->period) {
 			double k = floor(dt / e->period + 0.5) - 1.0;
 
@@ -611,16 +628,11 @@ static double advance_time_slow(struct sg_engine *e, const struct sg_sample *s,
 				lost = k < 1e15 ? (uint64_t)k : (uint64_t)1e15;
 		}
 	} else {
-		/* Unknown, repeated or backwards time: trust the rate. A
-		 * repeated stamp (samples of one USB packet stamped on arrival)
-		 * moves the clock on by the period; a new stamp that is still
-		 * behind the clock (jitter after such a run) holds the clock, so
-		 * it cannot run ahead of the timestamps for good. */
+		/* Unknown, repeated or backwards time: trust the rate. */
 		dt = e->period * (double)(lost + 1);
-		if (!(isfinite(ts) && ts > e->last_ts))
-			e->t += dt;
+		e->t += dt;
 		if (isfinite(ts))
-			e->last_ts = ts;
+			e->nrep++;
 	}
 	e->lost += lost;
 	*nlost = lost;
@@ -639,6 +651,7 @@ static inline double advance_time(struct sg_engine *e, const struct sg_sample *s
 	if (__builtin_expect(dt > e->dt_lo && dt < e->dt_hi, 1)) {
 		e->t = ts;
 		e->last_ts = ts;
+		e->nrep = 0;
 		e->last_dt = dt;
 		e->period += (dt - e->period) * (1.0 / 16.0);
 		if (__builtin_expect(e->period < e->p_lo || e->period > e->p_hi, 0))
@@ -807,9 +820,11 @@ int sg_engine_feed(struct sg_engine *e, const struct sg_sample *s,
 			break;
 		}
 		/* Unloaded: follow the zero (load cells drift). */
-		if (unlikely(e->acq_left > 0.0)) {
-			e->force.base += e->kacq * f;
-			e->acq_left -= dt;
+		if (unlikely(e->acq) && dt > 0.0) {
+			/* running mean: the zero so far weighs acq_w */
+			e->acq_w += dt;
+			e->force.base += f * (dt / e->acq_w);
+			e->acq = e->acq_w < e->sc.baseline_tau_s;
 			break;
 		}
 		e->force.base += e->kbase * f;

@@ -294,11 +294,19 @@ static int read_header(struct sg_csv_reader *r)
 			r->cols[i] = COL_IGNORED;
 		}
 	}
-	for (unsigned c = COL_T; c <= COL_FORCE; c++)
-		if (!seen[c])
-			return fail(r, -EINVAL, "missing column '%s'%s%s%s", col_names[c],
+	for (unsigned c = COL_T; c <= COL_FORCE; c++) {
+		if (seen[c])
+			continue;
+		/* A spreadsheet in a decimal-comma locale writes ';' or tabs */
+		if (named == 1 && strpbrk(r->ignored, ";\t"))
+			return fail(r, -EINVAL, "missing column '%s' (the header is "
+				    "separated by '%s', not by commas: write comma-"
+				    "separated values with decimal points)", col_names[c],
+				    strchr(r->ignored, ';') ? ";" : "tab");
+		return fail(r, -EINVAL, "missing column '%s'%s%s%s", col_names[c],
 				    r->ignored[0] ? " (unknown columns: " : "", r->ignored,
 				    r->ignored[0] ? "; names are case-sensitive)" : "");
+	}
 	if (seen[COL_SHEAR_X] != seen[COL_SHEAR_Y])
 		return fail(r, -EINVAL, "column '%s' requires column '%s'",
 			    col_names[seen[COL_SHEAR_X] ? COL_SHEAR_X : COL_SHEAR_Y],

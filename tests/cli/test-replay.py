@@ -205,6 +205,20 @@ def good_cases(tmp):
     check(err.count("\n") == 1 and "warning" in err and p in err and
           "'sample', 'raw_counts', 'temp_c'" in err, "real-tool file: stderr %r" % err)
 
+    # Unix-epoch times: the same strokes, shifted
+    p = os.path.join(tmp, "epoch.csv")
+    t0 = 1763719200.0
+    with open(p, "w") as fh:
+        fh.write(rows[0] + "\n")
+        for row in data:
+            v = row.split(",")
+            fh.write(",".join(["%.6f" % (t0 + float(v[0]))] + v[1:]) + "\n")
+    e_strokes, _, _ = replay_ok("epoch times", p)
+    b_strokes, _, _ = replay_ok("plain times", trace("clean"))
+    check(len(e_strokes) == len(b_strokes) and all(
+        near(a["start_s"] - t0, b["start_s"], 1e-5) and near(a["peak_n"], b["peak_n"], 1e-3)
+        for a, b in zip(e_strokes, b_strokes)), "epoch times: strokes differ")
+
     if shutil.which("valgrind"):
         replay_ok("valgrind", "--limit", "10", trace("clean"),
                   wrap=("valgrind", "-q", "--error-exitcode=99", "--leak-check=full",

@@ -135,6 +135,10 @@ static void test_errors(void)
 	expect_open_error("t_s,Force_N\n", "x.csv:1: missing column 'force_n' "
 			  "(unknown columns: 'Force_N'; names are case-sensitive)");
 	expect_open_error("time,force_n,temp_c\n", "x.csv:1: missing column 't_s'");
+	expect_open_error("t_s;force_n\n0,1;2,5\n", "x.csv:1: missing column 't_s' (the header "
+			  "is separated by ';', not by commas");
+	expect_open_error("t_s\tforce_n\n", "x.csv:1: missing column 't_s' (the header "
+			  "is separated by 'tab'");
 	expect_open_error("t_s,force_n,\"force_n\"\n", "x.csv:1: duplicate column 'force_n'");
 	expect_open_error("t_s,\"force_n\n", "x.csv:1: field 2: quote not closed");
 	expect_open_error("t_s,\"force\"_n\n", "x.csv:1: field 2: unexpected text after a closing quote");

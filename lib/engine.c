@@ -41,6 +41,11 @@
 #define STATIC_HZ	1.0
 #define STATIC_MAX_N	3.0
 
+/* The zero keeps following below contact_on while a stroke rises towards
+ * it, so a contact restores the zero of ZERO_LOOKBACK_S to twice that ago
+ * (a checkpoint pair): a stroke's own rising edge never becomes zero. */
+#define ZERO_LOOKBACK_S	0.1
+
 /* Zero acquisition: the zero of a recording is unknown at its start
  * (offset, or under load). Until baseline_tau_s of unloaded signal has
  * been seen, the zero is the time-weighted mean of all unloaded signal so
@@ -103,6 +108,9 @@ struct sg_engine {
 	double kstatic;		/* static-load smoother gain per sample */
 	double acq_w;		/* s of unloaded signal averaged into the zero */
 	bool acq;		/* zero acquisition (mean) still running */
+	double t_cp;		/* time of the newer zero checkpoint */
+	double cp_new[3], cp_old[3];	/* force, shear x, shear y zeros; acq_w */
+	double cpw_new, cpw_old;
 	double delay;		/* chain delay (s) */
 	bool notch;		/* mains notch active at this rate */
 	double nb0, nb1, na1, na2;	/* notch: b2 = b0 */
@@ -403,6 +411,27 @@ static inline double median3(double a, double b, double c)
 	return dmax(dmin(a, b), dmin(dmax(a, b), c));
 }
 
+/* Zero checkpoints (see ZERO_LOOKBACK_S): both set to the current zero. */
+static void cp_reset(struct sg_engine *e)
+{
+	e->cp_new[0] = e->cp_old[0] = e->force.base;
+	e->cp_new[1] = e->cp_old[1] = e->shx.base;
+	e->cp_new[2] = e->cp_old[2] = e->shy.base;
+	e->cpw_new = e->cpw_old = e->acq_w;
+	e->t_cp = e->t;
+}
+
+static void cp_step(struct sg_engine *e)
+{
+	memcpy(e->cp_old, e->cp_new, sizeof(e->cp_old));
+	e->cpw_old = e->cpw_new;
+	e->cp_new[0] = e->force.base;
+	e->cp_new[1] = e->shx.base;
+	e->cp_new[2] = e->shy.base;
+	e->cpw_new = e->acq_w;
+	e->t_cp = e->t;
+}
+
 /* Starts a channel at x as if x had always been there. */
 static void chan_start(const struct sg_engine *e, struct chan *c, double x)
 {
@@ -493,6 +522,7 @@ static void end_contact(struct sg_engine *e, double t_end, double now,
 	const struct accum *a = &e->acc;
 
 	e->state = ST_IDLE;
+	cp_reset(e);
 	if (dur + 1e-9 >= e->sc.min_stroke_s && a->loaded_s >= 0.0) {
 		struct sg_stroke *s;
 
@@ -587,6 +617,7 @@ static double advance_time_slow(struct sg_engine *e, const struct sg_sample *s,
 		}
 		e->started = true;
 		e->t = isfinite(ts) ? ts : 0.0;
+		cp_reset(e);
 		e->last_ts = isfinite(ts) ? ts : -INFINITY;
 		e->last_dt = e->period;
 		*nlost = 0;
@@ -670,6 +701,7 @@ static void finish_tare(struct sg_engine *e)
 	e->shx.base = e->tare_sx / n;
 	e->shy.base = e->tare_sy / n;
 	e->tare_left = 0.0;
+	cp_reset(e);
 }
 
 #define unlikely(x) __builtin_expect(!!(x), 0)
@@ -767,6 +799,7 @@ static void absorb_static(struct sg_engine *e, struct sg_event *ev, int max, int
 	e->absorbed += e->fs;
 	e->force.base += e->fs;
 	e->f -= e->fs;
+	cp_reset(e);
 }
 
 __attribute__((noinline))
@@ -807,9 +840,21 @@ int sg_engine_feed(struct sg_engine *e, const struct sg_sample *s,
 	switch (e->state) {
 	case ST_IDLE:
 		if (unlikely(f >= e->sc.contact_on_n)) {
+			/* the zero from before this stroke began to rise */
+			e->force.base = e->cp_old[0];
+			e->shx.base = e->cp_old[1];
+			e->shy.base = e->cp_old[2];
+			e->acq_w = e->cpw_old;
+			e->f = f = e->force.y - e->force.base;
+			if (has & SG_HAS_SHEAR) {
+				e->fsx = e->shx.y - e->shx.base;
+				e->fsy = e->shy.y - e->shy.base;
+			}
 			begin_contact(e, ev, max, &n);
 			break;
 		}
+		if (unlikely(e->t - e->t_cp >= ZERO_LOOKBACK_S))
+			cp_step(e);
 		if (unlikely(e->absorbed > 0.0) &&
 		    f < -(e->absorbed - e->sc.contact_off_n)) {
 			/* The static load is lifted off again (the tool is
@@ -817,6 +862,7 @@ int sg_engine_feed(struct sg_engine *e, const struct sg_sample *s,
 			e->force.base -= e->absorbed;
 			e->absorbed = 0.0;
 			e->f = f = e->force.y - e->force.base;
+			cp_reset(e);
 			break;
 		}
 		/* Unloaded: follow the zero (load cells drift). */

@@ -204,6 +204,15 @@ static void test_offsets(void)
 	run(&tr, NULL, &r);
 	expect_strokes("offset -0.3", &tr, &r, TOL_T);
 
+	/* the first stroke rises from the very first sample (the zero must
+	 * not take in its rising edge), with and without an offset */
+	session(&tr, 1000, 0.0);
+	run(&tr, NULL, &r);
+	expect_strokes("stroke at once", &tr, &r, TOL_T);
+	tr.offset = 0.3;
+	run(&tr, NULL, &r);
+	expect_strokes("stroke at once +0.3", &tr, &r, TOL_T);
+
 	/* negative drift (load cell cooling), -0.02 N/s over a minute */
 	memset(&tr, 0, sizeof(tr));
 	tr.rate = 500;

@@ -8,7 +8,10 @@
  *               a jump of more than 1.5 periods is a gap of lost samples
  *   spike       median of three: a single-sample spike never gets through
  *   low-pass    one pole, cut-off in Hz whatever the sample rate
- *   baseline    slow zero tracking while unloaded, frozen during contact
+ *   baseline    zero: mean of the first unloaded signal, then slow tracking
+ *               while unloaded, frozen during contact; a contact restores
+ *               the zero of 0.1-0.2 s before it; a static load (tool laid
+ *               down) becomes the zero until it is lifted off
  *   contact     hysteresis, dips shorter than merge_gap do not split a
  *               stroke, contacts shorter than min_stroke are not strokes
  *   limit       warning / exceeded when the filtered force stays at or above

@@ -257,7 +257,10 @@ static void journal_session(struct session *s, const char *event, int prio, cons
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	log_msg(prio, "session %" PRId64 ": %s", s->rec.id, msg);
+	/* One journal entry, the structured one; stderr gets a readable line
+	 * only when it is not the journal (foreground runs, tests). */
+	if (!log_stderr_is_journal())
+		log_msg(prio, "session %" PRId64 ": %s", s->rec.id, msg);
 	sd_journal_send("MESSAGE=session %" PRId64 ": %s", s->rec.id, msg,
 			"PRIORITY=%d", prio,
 			"SYSLOG_IDENTIFIER=strigild",
@@ -646,8 +649,9 @@ static void on_limit(struct session *s, const struct sg_event *ev)
 			"STRIGIL_LIMIT_N=%.3f", ev->limit_n,
 			"STRIGIL_T_S=%.3f", ev->t_s,
 			NULL);
-	log_warn("session %" PRId64 ": LIMIT EXCEEDED %.2f N > %.2f N (%s)", s->rec.id,
-		 ev->force_n, ev->limit_n, s->rec.region);
+	if (!log_stderr_is_journal())
+		log_warn("session %" PRId64 ": LIMIT EXCEEDED %.2f N > %.2f N (%s)", s->rec.id,
+			 ev->force_n, ev->limit_n, s->rec.region);
 }
 
 static void on_cap(struct session *s, const struct sg_event *ev)

@@ -56,6 +56,9 @@ struct profile;
 
 /* ---- logging (log.c) ------------------------------------------------ */
 void log_setup(bool verbose);
+/* True when stderr is the journal (JOURNAL_STREAM matches it): a message
+ * already sent with sd_journal_send() must then not be logged again. */
+bool log_stderr_is_journal(void);
 void log_msg(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 #define log_debug(...)	log_msg(LOG_DEBUG, __VA_ARGS__)
 #define log_info(...)	log_msg(LOG_INFO, __VA_ARGS__)

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include <systemd/sd-journal.h>
 
@@ -15,12 +16,37 @@
 static bool log_verbose;
 static bool log_to_journal;
 
+/*
+ * systemd sets JOURNAL_STREAM=<st_dev>:<st_ino> of the stream it connected
+ * to stdout/stderr (systemd.exec(5)). The variable is inherited, so only a
+ * match with our own stderr proves stderr is the journal.
+ */
+static bool stderr_is_journal(void)
+{
+	const char *e = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	char end;
+
+	if (!e || sscanf(e, "%llu:%llu%c", &dev, &ino, &end) != 2)
+		return false;
+	if (fstat(STDERR_FILENO, &st) < 0)
+		return false;
+	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
 void log_setup(bool verbose)
 {
 	log_verbose = verbose;
-	/* Under systemd stderr is already the journal; otherwise (tests,
-	 * demo) plain stderr lines are what a developer wants to see. */
-	log_to_journal = getenv("JOURNAL_STREAM") != NULL;
+	/* Under systemd stderr is the journal: log natively there (priority,
+	 * fields) and never also to stderr. Otherwise (foreground, tests,
+	 * demo) readable stderr lines are what a developer wants to see. */
+	log_to_journal = stderr_is_journal();
+}
+
+bool log_stderr_is_journal(void)
+{
+	return log_to_journal;
 }
 
 void log_msg(int prio, const char *fmt, ...)

@@ -1060,31 +1060,20 @@ static int instrument_find(sd_bus *bus, const char *path, const char *interface,
 	return 1;
 }
 
+const char *instrument_step(const void *obj, const void **next)
+{
+	const struct instrument *i = obj;
+
+	*next = i->next;
+	return i->path;
+}
+
 static int instrument_enumerate(sd_bus *bus, const char *prefix, void *userdata,
 				char ***nodes, sd_bus_error *error)
 {
 	struct daemon *d = userdata;
-	struct instrument *i;
-	size_t n = 0, k = 0;
-	char **v;
 
-	for (i = d->instruments; i; i = i->next)
-		n++;
-	v = calloc(n + 1, sizeof(char *));
-	if (!v)
-		return -ENOMEM;
-	for (i = d->instruments; i; i = i->next) {
-		v[k] = strdup(i->path);
-		if (!v[k]) {
-			while (k)
-				free(v[--k]);
-			free(v);
-			return -ENOMEM;
-		}
-		k++;
-	}
-	*nodes = v;
-	return 1;
+	return object_paths_strv(d->instruments, instrument_step, nodes);
 }
 
 int instrument_setup_bus(struct daemon *d)

@@ -36,30 +36,12 @@ static int prop_get(sd_bus *bus, const char *path, const char *interface,
 
 	if (strcmp(property, "Version") == 0)
 		return sd_bus_message_append(reply, "s", SG_VERSION_STRING);
-	if (strcmp(property, "Instruments") == 0) {
-		struct instrument *it;
-
-		r = sd_bus_message_open_container(reply, 'a', "o");
-		for (it = d->instruments; r >= 0 && it; it = it->next)
-			r = sd_bus_message_append(reply, "o", it->path);
-		return r < 0 ? r : sd_bus_message_close_container(reply);
-	}
-	if (strcmp(property, "Sessions") == 0) {
-		struct session *s;
-
-		r = sd_bus_message_open_container(reply, 'a', "o");
-		for (s = d->sessions; r >= 0 && s; s = s->next)
-			r = sd_bus_message_append(reply, "o", s->path);
-		return r < 0 ? r : sd_bus_message_close_container(reply);
-	}
-	if (strcmp(property, "Profiles") == 0) {
-		struct profile *p;
-
-		r = sd_bus_message_open_container(reply, 'a', "o");
-		for (p = d->profiles; r >= 0 && p; p = p->next)
-			r = sd_bus_message_append(reply, "o", p->path);
-		return r < 0 ? r : sd_bus_message_close_container(reply);
-	}
+	if (strcmp(property, "Instruments") == 0)
+		return object_paths_append(reply, d->instruments, instrument_step);
+	if (strcmp(property, "Sessions") == 0)
+		return object_paths_append(reply, d->sessions, session_step);
+	if (strcmp(property, "Profiles") == 0)
+		return object_paths_append(reply, d->profiles, profile_step);
 	if (strcmp(property, "Regions") == 0) {
 		r = sd_bus_message_open_container(reply, 'a', "s");
 		for (i = 0; r >= 0 && i < d->policy->nregions; i++)

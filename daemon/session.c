@@ -1185,31 +1185,20 @@ static int session_find(sd_bus *bus, const char *path, const char *interface,
 	return 1;
 }
 
+const char *session_step(const void *obj, const void **next)
+{
+	const struct session *s = obj;
+
+	*next = s->next;
+	return s->path;
+}
+
 static int session_enumerate(sd_bus *bus, const char *prefix, void *userdata,
 			     char ***nodes, sd_bus_error *error)
 {
 	struct daemon *d = userdata;
-	struct session *s;
-	size_t n = 0, k = 0;
-	char **v;
 
-	for (s = d->sessions; s; s = s->next)
-		n++;
-	v = calloc(n + 1, sizeof(char *));
-	if (!v)
-		return -ENOMEM;
-	for (s = d->sessions; s; s = s->next) {
-		v[k] = strdup(s->path);
-		if (!v[k]) {
-			while (k)
-				free(v[--k]);
-			free(v);
-			return -ENOMEM;
-		}
-		k++;
-	}
-	*nodes = v;
-	return 1;
+	return object_paths_strv(d->sessions, session_step, nodes);
 }
 
 int session_setup_bus(struct daemon *d)

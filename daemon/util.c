@@ -66,6 +66,51 @@ void log_msg(int prio, const char *fmt, ...)
 	va_end(ap);
 }
 
+int object_paths_strv(const void *first, object_step_fn step, char ***nodes)
+{
+	const void *o, *next;
+	size_t n = 0, k = 0;
+	char **v;
+
+	for (o = first; o; o = next)
+		if (step(o, &next))
+			n++;
+	v = calloc(n + 1, sizeof(char *));
+	if (!v)
+		return -ENOMEM;
+	for (o = first; o && k < n; o = next) {
+		const char *path = step(o, &next);
+
+		if (!path)
+			continue;
+		v[k] = strdup(path);
+		if (!v[k]) {
+			while (k)
+				free(v[--k]);
+			free(v);
+			return -ENOMEM;
+		}
+		k++;
+	}
+	*nodes = v;
+	return 1;
+}
+
+int object_paths_append(sd_bus_message *m, const void *first, object_step_fn step)
+{
+	const void *o, *next;
+	int r;
+
+	r = sd_bus_message_open_container(m, 'a', "o");
+	for (o = first; r >= 0 && o; o = next) {
+		const char *path = step(o, &next);
+
+		if (path)
+			r = sd_bus_message_append(m, "o", path);
+	}
+	return r < 0 ? r : sd_bus_message_close_container(m);
+}
+
 /* Clients (strigilctl) get errno values from sd_bus_error_get_errno(). */
 static const sd_bus_error_map strigil_errors[] = {
 	SD_BUS_ERROR_MAP(SGD_ERR_INVALID_ARGUMENT, EINVAL),

@@ -40,6 +40,8 @@ static int prop_get(sd_bus *bus, const char *path, const char *interface,
 		return object_paths_append(reply, d->instruments, instrument_step);
 	if (strcmp(property, "Sessions") == 0)
 		return object_paths_append(reply, d->sessions, session_step);
+	if (strcmp(property, "ActiveSessions") == 0)
+		return object_paths_append(reply, d->sessions, session_step_active);
 	if (strcmp(property, "Profiles") == 0)
 		return object_paths_append(reply, d->profiles, profile_step);
 	if (strcmp(property, "Regions") == 0) {
@@ -65,6 +67,7 @@ static const sd_bus_vtable manager_vtable[] = {
 	SD_BUS_PROPERTY("Version", "s", prop_get, 0, CONST),
 	SD_BUS_PROPERTY("Instruments", "ao", prop_get, 0, CHANGE),
 	SD_BUS_PROPERTY("Sessions", "ao", prop_get, 0, CHANGE),
+	SD_BUS_PROPERTY("ActiveSessions", "ao", prop_get, 0, CHANGE),
 	SD_BUS_PROPERTY("Profiles", "ao", prop_get, 0, CHANGE),
 	SD_BUS_PROPERTY("Regions", "as", prop_get, 0, CONST),
 	SD_BUS_PROPERTY("Conditions", "as", prop_get, 0, CONST),

@@ -430,6 +430,7 @@ static int start_session(struct daemon *d, sd_bus_message *m, const char *inst_p
 
 	sd_bus_emit_object_added(d->bus, s->path);
 	manager_emit_changed(d, "Sessions");
+	manager_emit_changed(d, "ActiveSessions");
 	sd_bus_emit_properties_changed(d->bus, inst->path, SGD_IFACE_INSTRUMENT,
 				       "ActiveSession", NULL);
 	instrument_update_streaming(inst);
@@ -784,7 +785,7 @@ static int session_end(struct session *s, enum sgd_session_state final, sd_bus_e
 	sd_bus_emit_properties_changed(s->d->bus, s->path, SGD_IFACE_SESSION, "State", "EndedAt",
 				       "StrokeCount", "ViolationCount", "SecondsUnderLoad", "PeakN",
 				       NULL);
-	manager_notify_status(s->d);
+	manager_emit_changed(s->d, "ActiveSessions");
 	journal_session(s, "session-end", LOG_INFO,
 			"%s: %u strokes, %u violations, %.1f s under load, peak %.2f N",
 			session_state_str(s->state), s->rec.stroke_count, s->rec.violation_count,
@@ -795,6 +796,15 @@ static int session_end(struct session *s, enum sgd_session_state final, sd_bus_e
 void session_detach_instrument(struct session *s)
 {
 	session_end(s, SGD_SESSION_ABORTED, NULL);
+}
+
+void session_end_all(struct daemon *d)
+{
+	struct session *s;
+
+	for (s = d->sessions; s; s = s->next)
+		if (s->inst)
+			session_end(s, SGD_SESSION_ABORTED, NULL);
 }
 
 /* ---- methods -------------------------------------------------------------- */
@@ -1191,6 +1201,14 @@ const char *session_step(const void *obj, const void **next)
 
 	*next = s->next;
 	return s->path;
+}
+
+const char *session_step_active(const void *obj, const void **next)
+{
+	const struct session *s = obj;
+
+	*next = s->next;
+	return s->inst ? s->path : NULL;
 }
 
 static int session_enumerate(sd_bus *bus, const char *prefix, void *userdata,

@@ -219,6 +219,10 @@ int sessions_load(struct daemon *d);
 struct session *session_find_path(struct daemon *d, const char *path);
 int session_setup_bus(struct daemon *d);
 const char *session_step(const void *obj, const void **next);
+/* Same list, only the sessions in progress (running, paused, disconnected). */
+const char *session_step_active(const void *obj, const void **next);
+/* A clean stop: every session in progress ends as interrupted, stored. */
+void session_end_all(struct daemon *d);
 void session_free(struct session *s);
 int method_start_session(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int method_start_session_options(sd_bus_message *m, void *userdata, sd_bus_error *error);

@@ -32,6 +32,7 @@ try:
     check("profile" in p["LimitSource"].lower(), "LimitSource names the profile cap (%s)" % p["LimitSource"])
     check(len(p["LimitReasons"]) >= 2, "LimitReasons lists every candidate (%s)" % p["LimitReasons"])
     check(plain(h.prop(SIM1, "Instrument", "ActiveSession")) == spath, "instrument's ActiveSession")
+    check(plain(h.prop(ROOT, "Manager", "ActiveSessions")) == [spath], "Manager.ActiveSessions")
     check(wait_for(lambda: plain(h.prop(SIM1, "Instrument", "Streaming"))), "a session streams")
 
     alerts = []
@@ -118,6 +119,9 @@ try:
           "Stop summary %s" % summary)
     check(plain(h.prop(spath, "Session", "State")) == "finished", "finished")
     check(plain(h.prop(SIM1, "Instrument", "ActiveSession")) == "/", "instrument free again")
+    check(plain(h.prop(ROOT, "Manager", "ActiveSessions")) == [] and
+          spath in plain(h.prop(ROOT, "Manager", "Sessions")),
+          "a finished session leaves ActiveSessions, stays in Sessions")
     check(wait_for(lambda: not plain(h.prop(SIM1, "Instrument", "Streaming"))), "streaming stops after Stop")
     expect_error(lambda: sess.Pause(), ERR + "InvalidState", "Pause a finished session")
     check(len([plain(s) for s in sess.GetStrokes()]) == 7, "finished session still has its strokes")

@@ -667,13 +667,36 @@ static int method_read_point(sd_bus_message *m, void *userdata, sd_bus_error *er
 	return 1;	/* answered when enough samples were averaged */
 }
 
+/* {sv} key -> ad: the instrument's channels' entries of a per-channel array. */
+static int append_channel_values(sd_bus_message *reply, const char *key,
+				 const struct instrument *inst, const double *per_channel)
+{
+	double v[STRIGIL_MAX_CHANNELS];
+	unsigned k;
+	int r;
+
+	for (k = 0; k < inst->nchannels; k++)
+		v[k] = per_channel[inst->channels[k]];
+	r = sd_bus_message_open_container(reply, 'e', "sv");
+	if (r >= 0)
+		r = sd_bus_message_append(reply, "s", key);
+	if (r >= 0)
+		r = sd_bus_message_open_container(reply, 'v', "ad");
+	if (r >= 0)
+		r = sd_bus_message_append_array(reply, 'd', v, inst->nchannels * sizeof(double));
+	if (r >= 0)
+		r = sd_bus_message_close_container(reply);
+	if (r >= 0)
+		r = sd_bus_message_close_container(reply);
+	return r;
+}
+
 /* written_us < 0: the current calibration (no history keys). */
 static int append_calibration(sd_bus_message *reply, const struct instrument *inst,
 			      const struct sg_calibration *c, int64_t written_us,
 			      const char *actor, int64_t replaced_us)
 {
 	int64_t now = (int64_t)(now_realtime_usec() / 1000000u);
-	double v[STRIGIL_MAX_CHANNELS];
 	unsigned k;
 	int r;
 
@@ -704,34 +727,9 @@ static int append_calibration(sd_bus_message *reply, const struct instrument *in
 		r = sd_bus_message_close_container(reply);
 	if (r < 0)
 		return r;
-	for (k = 0; k < inst->nchannels; k++)
-		v[k] = c->offset[inst->channels[k]];
-	r = sd_bus_message_open_container(reply, 'e', "sv");
+	r = append_channel_values(reply, "offset", inst, c->offset);
 	if (r >= 0)
-		r = sd_bus_message_append(reply, "s", "offset");
-	if (r >= 0)
-		r = sd_bus_message_open_container(reply, 'v', "ad");
-	if (r >= 0)
-		r = sd_bus_message_append_array(reply, 'd', v, inst->nchannels * sizeof(double));
-	if (r >= 0)
-		r = sd_bus_message_close_container(reply);
-	if (r >= 0)
-		r = sd_bus_message_close_container(reply);
-	if (r < 0)
-		return r;
-	for (k = 0; k < inst->nchannels; k++)
-		v[k] = c->scale[inst->channels[k]];
-	r = sd_bus_message_open_container(reply, 'e', "sv");
-	if (r >= 0)
-		r = sd_bus_message_append(reply, "s", "scale");
-	if (r >= 0)
-		r = sd_bus_message_open_container(reply, 'v', "ad");
-	if (r >= 0)
-		r = sd_bus_message_append_array(reply, 'd', v, inst->nchannels * sizeof(double));
-	if (r >= 0)
-		r = sd_bus_message_close_container(reply);
-	if (r >= 0)
-		r = sd_bus_message_close_container(reply);
+		r = append_channel_values(reply, "scale", inst, c->scale);
 	if (r < 0)
 		return r;
 	if (written_us >= 0) {

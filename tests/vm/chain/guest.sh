@@ -85,11 +85,15 @@ a1=$(alerts_exceeded)
 [ "$a1" -gt "$a0" ]; result alert-libusb $? "(emulator got $((a1 - a0)) SET_ALERT exceeded)"
 ! journalctl -b -u strigild.service --no-pager -o cat 2>/dev/null | grep 'SET_ALERT.*failed'
 result alert-no-failures $? "(strigild logged no failed SET_ALERT)"
-# Under systemd stderr is the journal: each session event is one entry
-# (the structured one), never the same line twice.
-dups=$(journalctl -b -u strigild.service --no-pager -o cat 2>/dev/null | grep '^session [0-9]*: ' | uniq -d | wc -l)
-nsess=$(journalctl -b -u strigild.service --no-pager -o cat 2>/dev/null | grep -c '^session [0-9]*: ')
-[ "$dups" -eq 0 ] && [ "$nsess" -gt 0 ]; result journal-once $? "($nsess session entries, $dups logged twice)"
+# Under systemd stderr is the journal: each session event is one entry,
+# the structured one (with STRIGIL_EVENT=), never also a plain copy.
+jsess() { journalctl -b -u strigild.service --no-pager -o export 2>/dev/null |
+	awk -v want="$1" 'BEGIN { RS = ""; n = 0 }
+		/(^|\n)MESSAGE=session [0-9]+: / { s = /(^|\n)STRIGIL_EVENT=/ ? "structured" : "plain"; if (s == want) n++ }
+		END { print n }'; }
+structured=$(jsess structured); plain=$(jsess plain)
+[ "$plain" -eq 0 ] && [ "$structured" -gt 0 ]
+result journal-once $? "($structured structured session entries, $plain plain copies)"
 
 kill $gadget 2>/dev/null
 journalctl -b -u strigild.service --no-pager -o cat 2>/dev/null | tail -n 40 | sed 's/^/  [strigild] /'

@@ -7,6 +7,7 @@
  * its notifiers); libusb's timeouts come through its timerfd.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,7 @@ struct usb_backend {
 	struct instrument *inst;
 	struct sg_usb_dev *dev;
 	sd_event_source *gone;		/* deferred: device vanished / failed */
+	uint64_t alert_errors;		/* SET_ALERT requests that failed */
 };
 
 bool usb_available(void)
@@ -183,11 +185,34 @@ static void usb_stop(struct instrument *inst)
 		sg_usb_stop(b->dev);
 }
 
+/* From inside libusb event handling: log and count only. */
+static void usb_alert_done(void *userdata, enum strigil_alert a, int err)
+{
+	struct usb_backend *b = userdata;
+	const char *serial = b->inst ? b->inst->info.serial : "?";
+
+	if (err == 0) {
+		log_debug("%s: SET_ALERT %d acknowledged", serial, (int)a);
+		return;
+	}
+	if (err == -ECANCELED)
+		return;		/* closing the device */
+	b->alert_errors++;
+	log_warn("%s: SET_ALERT %d failed: %s (%" PRIu64 " failed so far)", serial, (int)a,
+		 strerror(-err), b->alert_errors);
+}
+
+/*
+ * Alerts are decided per sample, i.e. from inside libusb event handling
+ * (usb_cb_block): a synchronous control transfer there cannot run (libusb
+ * refuses to handle events recursively: -EBUSY), so the request goes out
+ * as an asynchronous transfer in the same loop.
+ */
 static int usb_set_alert(struct instrument *inst, enum strigil_alert a)
 {
 	struct usb_backend *b = inst->backend;
 
-	return b ? sg_usb_set_alert(b->dev, a) : -ENODEV;
+	return b ? sg_usb_set_alert_async(b->dev, a, usb_alert_done, b) : -ENODEV;
 }
 
 static int usb_write_calibration(struct instrument *inst, const struct sg_calibration *c)

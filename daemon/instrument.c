@@ -667,13 +667,36 @@ static int method_read_point(sd_bus_message *m, void *userdata, sd_bus_error *er
 	return 1;	/* answered when enough samples were averaged */
 }
 
+/* {sv} key -> ad: the instrument's channels' entries of a per-channel array. */
+static int append_channel_values(sd_bus_message *reply, const char *key,
+				 const struct instrument *inst, const double *per_channel)
+{
+	double v[STRIGIL_MAX_CHANNELS];
+	unsigned k;
+	int r;
+
+	for (k = 0; k < inst->nchannels; k++)
+		v[k] = per_channel[inst->channels[k]];
+	r = sd_bus_message_open_container(reply, 'e', "sv");
+	if (r >= 0)
+		r = sd_bus_message_append(reply, "s", key);
+	if (r >= 0)
+		r = sd_bus_message_open_container(reply, 'v', "ad");
+	if (r >= 0)
+		r = sd_bus_message_append_array(reply, 'd', v, inst->nchannels * sizeof(double));
+	if (r >= 0)
+		r = sd_bus_message_close_container(reply);
+	if (r >= 0)
+		r = sd_bus_message_close_container(reply);
+	return r;
+}
+
 /* written_us < 0: the current calibration (no history keys). */
 static int append_calibration(sd_bus_message *reply, const struct instrument *inst,
 			      const struct sg_calibration *c, int64_t written_us,
 			      const char *actor, int64_t replaced_us)
 {
 	int64_t now = (int64_t)(now_realtime_usec() / 1000000u);
-	double v[STRIGIL_MAX_CHANNELS];
 	unsigned k;
 	int r;
 
@@ -704,34 +727,9 @@ static int append_calibration(sd_bus_message *reply, const struct instrument *in
 		r = sd_bus_message_close_container(reply);
 	if (r < 0)
 		return r;
-	for (k = 0; k < inst->nchannels; k++)
-		v[k] = c->offset[inst->channels[k]];
-	r = sd_bus_message_open_container(reply, 'e', "sv");
+	r = append_channel_values(reply, "offset", inst, c->offset);
 	if (r >= 0)
-		r = sd_bus_message_append(reply, "s", "offset");
-	if (r >= 0)
-		r = sd_bus_message_open_container(reply, 'v', "ad");
-	if (r >= 0)
-		r = sd_bus_message_append_array(reply, 'd', v, inst->nchannels * sizeof(double));
-	if (r >= 0)
-		r = sd_bus_message_close_container(reply);
-	if (r >= 0)
-		r = sd_bus_message_close_container(reply);
-	if (r < 0)
-		return r;
-	for (k = 0; k < inst->nchannels; k++)
-		v[k] = c->scale[inst->channels[k]];
-	r = sd_bus_message_open_container(reply, 'e', "sv");
-	if (r >= 0)
-		r = sd_bus_message_append(reply, "s", "scale");
-	if (r >= 0)
-		r = sd_bus_message_open_container(reply, 'v', "ad");
-	if (r >= 0)
-		r = sd_bus_message_append_array(reply, 'd', v, inst->nchannels * sizeof(double));
-	if (r >= 0)
-		r = sd_bus_message_close_container(reply);
-	if (r >= 0)
-		r = sd_bus_message_close_container(reply);
+		r = append_channel_values(reply, "scale", inst, c->scale);
 	if (r < 0)
 		return r;
 	if (written_us >= 0) {
@@ -1060,31 +1058,20 @@ static int instrument_find(sd_bus *bus, const char *path, const char *interface,
 	return 1;
 }
 
+const char *instrument_step(const void *obj, const void **next)
+{
+	const struct instrument *i = obj;
+
+	*next = i->next;
+	return i->path;
+}
+
 static int instrument_enumerate(sd_bus *bus, const char *prefix, void *userdata,
 				char ***nodes, sd_bus_error *error)
 {
 	struct daemon *d = userdata;
-	struct instrument *i;
-	size_t n = 0, k = 0;
-	char **v;
 
-	for (i = d->instruments; i; i = i->next)
-		n++;
-	v = calloc(n + 1, sizeof(char *));
-	if (!v)
-		return -ENOMEM;
-	for (i = d->instruments; i; i = i->next) {
-		v[k] = strdup(i->path);
-		if (!v[k]) {
-			while (k)
-				free(v[--k]);
-			free(v);
-			return -ENOMEM;
-		}
-		k++;
-	}
-	*nodes = v;
-	return 1;
+	return object_paths_strv(d->instruments, instrument_step, nodes);
 }
 
 int instrument_setup_bus(struct daemon *d)

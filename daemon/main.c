@@ -160,6 +160,9 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
 
 	log_info("signal %d, exiting", (int)si->ssi_signo);
 	sd_notify(0, "STOPPING=1");
+	/* A clean stop finishes the sessions in progress now (interrupted,
+	 * stored, signalled) instead of leaving them to the next start. */
+	session_end_all(d);
 	return sd_event_exit(d->event, 0);
 }
 

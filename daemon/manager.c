@@ -36,30 +36,14 @@ static int prop_get(sd_bus *bus, const char *path, const char *interface,
 
 	if (strcmp(property, "Version") == 0)
 		return sd_bus_message_append(reply, "s", SG_VERSION_STRING);
-	if (strcmp(property, "Instruments") == 0) {
-		struct instrument *it;
-
-		r = sd_bus_message_open_container(reply, 'a', "o");
-		for (it = d->instruments; r >= 0 && it; it = it->next)
-			r = sd_bus_message_append(reply, "o", it->path);
-		return r < 0 ? r : sd_bus_message_close_container(reply);
-	}
-	if (strcmp(property, "Sessions") == 0) {
-		struct session *s;
-
-		r = sd_bus_message_open_container(reply, 'a', "o");
-		for (s = d->sessions; r >= 0 && s; s = s->next)
-			r = sd_bus_message_append(reply, "o", s->path);
-		return r < 0 ? r : sd_bus_message_close_container(reply);
-	}
-	if (strcmp(property, "Profiles") == 0) {
-		struct profile *p;
-
-		r = sd_bus_message_open_container(reply, 'a', "o");
-		for (p = d->profiles; r >= 0 && p; p = p->next)
-			r = sd_bus_message_append(reply, "o", p->path);
-		return r < 0 ? r : sd_bus_message_close_container(reply);
-	}
+	if (strcmp(property, "Instruments") == 0)
+		return object_paths_append(reply, d->instruments, instrument_step);
+	if (strcmp(property, "Sessions") == 0)
+		return object_paths_append(reply, d->sessions, session_step);
+	if (strcmp(property, "ActiveSessions") == 0)
+		return object_paths_append(reply, d->sessions, session_step_active);
+	if (strcmp(property, "Profiles") == 0)
+		return object_paths_append(reply, d->profiles, profile_step);
 	if (strcmp(property, "Regions") == 0) {
 		r = sd_bus_message_open_container(reply, 'a', "s");
 		for (i = 0; r >= 0 && i < d->policy->nregions; i++)
@@ -83,6 +67,7 @@ static const sd_bus_vtable manager_vtable[] = {
 	SD_BUS_PROPERTY("Version", "s", prop_get, 0, CONST),
 	SD_BUS_PROPERTY("Instruments", "ao", prop_get, 0, CHANGE),
 	SD_BUS_PROPERTY("Sessions", "ao", prop_get, 0, CHANGE),
+	SD_BUS_PROPERTY("ActiveSessions", "ao", prop_get, 0, CHANGE),
 	SD_BUS_PROPERTY("Profiles", "ao", prop_get, 0, CHANGE),
 	SD_BUS_PROPERTY("Regions", "as", prop_get, 0, CONST),
 	SD_BUS_PROPERTY("Conditions", "as", prop_get, 0, CONST),

@@ -495,31 +495,20 @@ static int profile_find(sd_bus *bus, const char *path, const char *interface,
 	return 1;
 }
 
+const char *profile_step(const void *obj, const void **next)
+{
+	const struct profile *p = obj;
+
+	*next = p->next;
+	return p->path;
+}
+
 static int profile_enumerate(sd_bus *bus, const char *prefix, void *userdata,
 			     char ***nodes, sd_bus_error *error)
 {
 	struct daemon *d = userdata;
-	struct profile *p;
-	size_t n = 0, k = 0;
-	char **v;
 
-	for (p = d->profiles; p; p = p->next)
-		n++;
-	v = calloc(n + 1, sizeof(char *));
-	if (!v)
-		return -ENOMEM;
-	for (p = d->profiles; p; p = p->next) {
-		v[k] = strdup(p->path);
-		if (!v[k]) {
-			while (k)
-				free(v[--k]);
-			free(v);
-			return -ENOMEM;
-		}
-		k++;
-	}
-	*nodes = v;
-	return 1;
+	return object_paths_strv(d->profiles, profile_step, nodes);
 }
 
 int profile_setup_bus(struct daemon *d)

@@ -257,7 +257,10 @@ static void journal_session(struct session *s, const char *event, int prio, cons
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	log_msg(prio, "session %" PRId64 ": %s", s->rec.id, msg);
+	/* One journal entry, the structured one; stderr gets a readable line
+	 * only when it is not the journal (foreground runs, tests). */
+	if (!log_stderr_is_journal())
+		log_msg(prio, "session %" PRId64 ": %s", s->rec.id, msg);
 	sd_journal_send("MESSAGE=session %" PRId64 ": %s", s->rec.id, msg,
 			"PRIORITY=%d", prio,
 			"SYSLOG_IDENTIFIER=strigild",
@@ -427,6 +430,7 @@ static int start_session(struct daemon *d, sd_bus_message *m, const char *inst_p
 
 	sd_bus_emit_object_added(d->bus, s->path);
 	manager_emit_changed(d, "Sessions");
+	manager_emit_changed(d, "ActiveSessions");
 	sd_bus_emit_properties_changed(d->bus, inst->path, SGD_IFACE_INSTRUMENT,
 				       "ActiveSession", NULL);
 	instrument_update_streaming(inst);
@@ -646,8 +650,9 @@ static void on_limit(struct session *s, const struct sg_event *ev)
 			"STRIGIL_LIMIT_N=%.3f", ev->limit_n,
 			"STRIGIL_T_S=%.3f", ev->t_s,
 			NULL);
-	log_warn("session %" PRId64 ": LIMIT EXCEEDED %.2f N > %.2f N (%s)", s->rec.id,
-		 ev->force_n, ev->limit_n, s->rec.region);
+	if (!log_stderr_is_journal())
+		log_warn("session %" PRId64 ": LIMIT EXCEEDED %.2f N > %.2f N (%s)", s->rec.id,
+			 ev->force_n, ev->limit_n, s->rec.region);
 }
 
 static void on_cap(struct session *s, const struct sg_event *ev)
@@ -780,7 +785,7 @@ static int session_end(struct session *s, enum sgd_session_state final, sd_bus_e
 	sd_bus_emit_properties_changed(s->d->bus, s->path, SGD_IFACE_SESSION, "State", "EndedAt",
 				       "StrokeCount", "ViolationCount", "SecondsUnderLoad", "PeakN",
 				       NULL);
-	manager_notify_status(s->d);
+	manager_emit_changed(s->d, "ActiveSessions");
 	journal_session(s, "session-end", LOG_INFO,
 			"%s: %u strokes, %u violations, %.1f s under load, peak %.2f N",
 			session_state_str(s->state), s->rec.stroke_count, s->rec.violation_count,
@@ -791,6 +796,15 @@ static int session_end(struct session *s, enum sgd_session_state final, sd_bus_e
 void session_detach_instrument(struct session *s)
 {
 	session_end(s, SGD_SESSION_ABORTED, NULL);
+}
+
+void session_end_all(struct daemon *d)
+{
+	struct session *s;
+
+	for (s = d->sessions; s; s = s->next)
+		if (s->inst)
+			session_end(s, SGD_SESSION_ABORTED, NULL);
 }
 
 /* ---- methods -------------------------------------------------------------- */
@@ -1181,31 +1195,28 @@ static int session_find(sd_bus *bus, const char *path, const char *interface,
 	return 1;
 }
 
+const char *session_step(const void *obj, const void **next)
+{
+	const struct session *s = obj;
+
+	*next = s->next;
+	return s->path;
+}
+
+const char *session_step_active(const void *obj, const void **next)
+{
+	const struct session *s = obj;
+
+	*next = s->next;
+	return s->inst ? s->path : NULL;
+}
+
 static int session_enumerate(sd_bus *bus, const char *prefix, void *userdata,
 			     char ***nodes, sd_bus_error *error)
 {
 	struct daemon *d = userdata;
-	struct session *s;
-	size_t n = 0, k = 0;
-	char **v;
 
-	for (s = d->sessions; s; s = s->next)
-		n++;
-	v = calloc(n + 1, sizeof(char *));
-	if (!v)
-		return -ENOMEM;
-	for (s = d->sessions; s; s = s->next) {
-		v[k] = strdup(s->path);
-		if (!v[k]) {
-			while (k)
-				free(v[--k]);
-			free(v);
-			return -ENOMEM;
-		}
-		k++;
-	}
-	*nodes = v;
-	return 1;
+	return object_paths_strv(d->sessions, session_step, nodes);
 }
 
 int session_setup_bus(struct daemon *d)

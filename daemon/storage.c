@@ -491,6 +491,77 @@ static void *grow(void **arr, size_t *cap, size_t n, size_t elem)
 	return (char *)*arr + n * elem;
 }
 
+/* Fills one zeroed list element from the current row of a query. */
+typedef void (*row_reader)(sqlite3_stmt *st, void *elem);
+
+/*
+ * The list queries: runs st, whose parameters b bound (b->rc says whether
+ * they all were), to its end and returns a malloc'ed array of one element
+ * per row, each zeroed and then filled by read. st is reset in every case.
+ */
+static int list_rows(struct sgd_store *s, sqlite3_stmt *st, const struct binder *b,
+		     size_t elem, row_reader read, const char *what, void **out, size_t *n)
+{
+	char *arr = NULL, *e;
+	size_t cnt = 0, cap = 0;
+	int rc;
+
+	if (b->rc != SQLITE_OK) {
+		done_stmt(st);
+		return sql_err(s, b->rc, what);
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		e = grow((void **)&arr, &cap, cnt, elem);
+		if (!e) {
+			done_stmt(st);
+			free(arr);
+			return set_err(s, -ENOMEM, "%s: out of memory", what);
+		}
+		memset(e, 0, elem);
+		read(st, e);
+		cnt++;
+	}
+	done_stmt(st);
+	if (rc != SQLITE_DONE) {
+		free(arr);
+		return sql_err(s, rc, what);
+	}
+	*out = arr;
+	*n = cnt;
+	return 0;
+}
+
+/*
+ * The one row of a by-id query (stmt id: ?1 is the id) into out, filled by
+ * read; -ENOENT "no <noun> <id>" when there is none.
+ */
+static int get_row_by_id(struct sgd_store *s, enum stmt_id which, int64_t id,
+			 row_reader read, void *out, const char *noun)
+{
+	sqlite3_stmt *st = NULL;
+	struct binder b;
+	int rc, r;
+
+	if ((r = get_stmt(s, which, &st)))
+		return r;
+	b = (struct binder){ st, SQLITE_OK };
+	b_int(&b, 1, id);
+	rc = b.rc == SQLITE_OK ? sqlite3_step(st) : b.rc;
+	if (rc == SQLITE_ROW)
+		read(st, out);
+	done_stmt(st);
+	if (rc == SQLITE_DONE)
+		return set_err(s, -ENOENT, "no %s %lld", noun, (long long)id);
+	if (rc != SQLITE_ROW)
+	{
+		char what[32];
+
+		snprintf(what, sizeof(what), "get %s", noun);
+		return sql_err(s, rc, what);
+	}
+	return 0;
+}
+
 /* ======================================================================
  * Open, migrate, close
  * ==================================================================== */
@@ -783,11 +854,41 @@ static int profile_args_ok(struct sgd_store *s, const struct sgd_profile *p)
 	return 0;
 }
 
+/*
+ * The profiles row of p: inserted (ST_PROFILE_INSERT, the fields are ?1..)
+ * or updated by id (ST_PROFILE_UPDATE, the id is ?1, the fields ?2..).
+ */
+static int profile_row_write(struct sgd_store *s, enum stmt_id id,
+			     const struct sgd_profile *p, int64_t now_us)
+{
+	bool update = id == ST_PROFILE_UPDATE;
+	int k = update ? 2 : 1;
+	sqlite3_stmt *st = NULL;
+	struct binder b;
+	int r;
+
+	if ((r = get_stmt(s, id, &st)))
+		return r;
+	b = (struct binder){ st, SQLITE_OK };
+	if (update)
+		b_int(&b, 1, p->id);
+	B_TXT(&b, k, p->patient_ref);
+	B_TXT(&b, k + 1, p->display_name);
+	b_dbl(&b, k + 2, p->max_force_n);
+	b_dbl(&b, k + 3, p->target_low_n);
+	b_dbl(&b, k + 4, p->target_high_n);
+	b_int(&b, k + 5, p->max_strokes);
+	b_dbl(&b, k + 6, p->max_load_s);
+	b_int(&b, k + 7, now_us);
+	r = step_done(s, st, &b, update ? "update profile" : "create profile");
+	if (r == -EEXIST)
+		set_err(s, r, "a profile with patient reference '%s' exists", p->patient_ref);
+	return r;
+}
+
 int sgd_store_profile_create(struct sgd_store *s, struct sgd_profile *p,
 			     int64_t now_us)
 {
-	sqlite3_stmt *st = NULL;
-	struct binder b;
 	int64_t old_id = p ? p->id : 0;
 	int r;
 
@@ -797,23 +898,8 @@ int sgd_store_profile_create(struct sgd_store *s, struct sgd_profile *p,
 		return r;
 	if ((r = tx_begin(s)))
 		return r;
-	if ((r = get_stmt(s, ST_PROFILE_INSERT, &st)))
+	if ((r = profile_row_write(s, ST_PROFILE_INSERT, p, now_us)))
 		return tx_rollback(s, r);
-	b = (struct binder){ st, SQLITE_OK };
-	B_TXT(&b, 1, p->patient_ref);
-	B_TXT(&b, 2, p->display_name);
-	b_dbl(&b, 3, p->max_force_n);
-	b_dbl(&b, 4, p->target_low_n);
-	b_dbl(&b, 5, p->target_high_n);
-	b_int(&b, 6, p->max_strokes);
-	b_dbl(&b, 7, p->max_load_s);
-	b_int(&b, 8, now_us);
-	if ((r = step_done(s, st, &b, "create profile"))) {
-		if (r == -EEXIST)
-			set_err(s, r, "a profile with patient reference '%s' exists",
-				p->patient_ref);
-		return tx_rollback(s, r);
-	}
 	p->id = sqlite3_last_insert_rowid(s->db);
 	if ((r = profile_children_write(s, p)) || (r = tx_commit(s))) {
 		p->id = old_id;
@@ -826,8 +912,6 @@ int sgd_store_profile_create(struct sgd_store *s, struct sgd_profile *p,
 int sgd_store_profile_update(struct sgd_store *s, struct sgd_profile *p,
 			     int64_t now_us)
 {
-	sqlite3_stmt *st = NULL;
-	struct binder b;
 	int r;
 
 	if (!s)
@@ -836,24 +920,8 @@ int sgd_store_profile_update(struct sgd_store *s, struct sgd_profile *p,
 		return r;
 	if ((r = tx_begin(s)))
 		return r;
-	if ((r = get_stmt(s, ST_PROFILE_UPDATE, &st)))
+	if ((r = profile_row_write(s, ST_PROFILE_UPDATE, p, now_us)))
 		return tx_rollback(s, r);
-	b = (struct binder){ st, SQLITE_OK };
-	b_int(&b, 1, p->id);
-	B_TXT(&b, 2, p->patient_ref);
-	B_TXT(&b, 3, p->display_name);
-	b_dbl(&b, 4, p->max_force_n);
-	b_dbl(&b, 5, p->target_low_n);
-	b_dbl(&b, 6, p->target_high_n);
-	b_int(&b, 7, p->max_strokes);
-	b_dbl(&b, 8, p->max_load_s);
-	b_int(&b, 9, now_us);
-	if ((r = step_done(s, st, &b, "update profile"))) {
-		if (r == -EEXIST)
-			set_err(s, r, "a profile with patient reference '%s' exists",
-				p->patient_ref);
-		return tx_rollback(s, r);
-	}
 	if (sqlite3_changes(s->db) != 1)
 		return tx_rollback(s, set_err(s, -ENOENT, "no profile %lld",
 					      (long long)p->id));
@@ -896,6 +964,11 @@ static void profile_from_row(sqlite3_stmt *st, struct sgd_profile *p)
 	p->max_load_s = sqlite3_column_double(st, 7);
 	p->created_us = sqlite3_column_int64(st, 8);
 	p->updated_us = sqlite3_column_int64(st, 9);
+}
+
+static void profile_row(sqlite3_stmt *st, void *elem)
+{
+	profile_from_row(st, elem);
 }
 
 static int profile_children_read(struct sgd_store *s, struct sgd_profile *p)
@@ -949,54 +1022,32 @@ static int profile_children_read(struct sgd_store *s, struct sgd_profile *p)
 int sgd_store_profile_get(struct sgd_store *s, int64_t id,
 			  struct sgd_profile *out)
 {
-	sqlite3_stmt *st = NULL;
-	struct binder b;
-	int rc = SQLITE_OK, r;
+	int r;
 
 	if (!s || !out)
 		return -EINVAL;
-	if ((r = get_stmt(s, ST_PROFILE_GET, &st)))
+	if ((r = get_row_by_id(s, ST_PROFILE_GET, id, profile_row, out, "profile")))
 		return r;
-	b = (struct binder){ st, SQLITE_OK };
-	b_int(&b, 1, id);
-	rc = b.rc == SQLITE_OK ? sqlite3_step(st) : b.rc;
-	if (rc == SQLITE_ROW)
-		profile_from_row(st, out);
-	done_stmt(st);
-	if (rc == SQLITE_DONE)
-		return set_err(s, -ENOENT, "no profile %lld", (long long)id);
-	if (rc != SQLITE_ROW)
-		return sql_err(s, rc, "get profile");
 	return profile_children_read(s, out);
 }
 
 int sgd_store_profile_list(struct sgd_store *s, struct sgd_profile **out,
 			   size_t *n)
 {
-	struct sgd_profile *arr = NULL, *p;
-	size_t cnt = 0, cap = 0;
+	struct sgd_profile *arr;
 	sqlite3_stmt *st = NULL;
-	int rc = SQLITE_OK, r;
+	struct binder b;
+	size_t cnt;
+	int r;
 
 	if (!s || !out || !n)
 		return -EINVAL;
 	if ((r = get_stmt(s, ST_PROFILE_LIST, &st)))
 		return r;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		p = grow((void **)&arr, &cap, cnt, sizeof(*arr));
-		if (!p) {
-			done_stmt(st);
-			free(arr);
-			return set_err(s, -ENOMEM, "list profiles: out of memory");
-		}
-		profile_from_row(st, p);
-		cnt++;
-	}
-	done_stmt(st);
-	if (rc != SQLITE_DONE) {
-		free(arr);
-		return sql_err(s, rc, "list profiles");
-	}
+	b = (struct binder){ st, SQLITE_OK };
+	if ((r = list_rows(s, st, &b, sizeof(*arr), profile_row, "list profiles",
+			   (void **)&arr, &cnt)))
+		return r;
 	for (size_t i = 0; i < cnt; i++) {
 		if ((r = profile_children_read(s, &arr[i]))) {
 			free(arr);
@@ -1193,28 +1244,17 @@ static void session_from_row(sqlite3_stmt *st, struct sgd_session *se)
 	se->peak_n = sqlite3_column_double(st, 16);
 }
 
+static void session_row(sqlite3_stmt *st, void *elem)
+{
+	session_from_row(st, elem);
+}
+
 int sgd_store_session_get(struct sgd_store *s, int64_t id,
 			  struct sgd_session *out)
 {
-	sqlite3_stmt *st = NULL;
-	struct binder b;
-	int rc = SQLITE_OK, r;
-
 	if (!s || !out)
 		return -EINVAL;
-	if ((r = get_stmt(s, ST_SESSION_GET, &st)))
-		return r;
-	b = (struct binder){ st, SQLITE_OK };
-	b_int(&b, 1, id);
-	rc = b.rc == SQLITE_OK ? sqlite3_step(st) : b.rc;
-	if (rc == SQLITE_ROW)
-		session_from_row(st, out);
-	done_stmt(st);
-	if (rc == SQLITE_DONE)
-		return set_err(s, -ENOENT, "no session %lld", (long long)id);
-	if (rc != SQLITE_ROW)
-		return sql_err(s, rc, "get session");
-	return 0;
+	return get_row_by_id(s, ST_SESSION_GET, id, session_row, out, "session");
 }
 
 int sgd_store_session_finish(struct sgd_store *s, int64_t id,
@@ -1245,11 +1285,9 @@ int sgd_store_session_finish(struct sgd_store *s, int64_t id,
 int sgd_store_session_list(struct sgd_store *s, int64_t profile_id,
 			   struct sgd_session **out, size_t *n)
 {
-	struct sgd_session *arr = NULL, *se;
-	size_t cnt = 0, cap = 0;
 	sqlite3_stmt *st = NULL;
 	struct binder b;
-	int rc = SQLITE_OK, r;
+	int r;
 
 	if (!s || !out || !n)
 		return -EINVAL;
@@ -1259,28 +1297,8 @@ int sgd_store_session_list(struct sgd_store *s, int64_t profile_id,
 	b = (struct binder){ st, SQLITE_OK };
 	if (profile_id)
 		b_int(&b, 1, profile_id);
-	if (b.rc != SQLITE_OK) {
-		done_stmt(st);
-		return sql_err(s, b.rc, "list sessions");
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		se = grow((void **)&arr, &cap, cnt, sizeof(*arr));
-		if (!se) {
-			done_stmt(st);
-			free(arr);
-			return set_err(s, -ENOMEM, "list sessions: out of memory");
-		}
-		session_from_row(st, se);
-		cnt++;
-	}
-	done_stmt(st);
-	if (rc != SQLITE_DONE) {
-		free(arr);
-		return sql_err(s, rc, "list sessions");
-	}
-	*out = arr;
-	*n = cnt;
-	return 0;
+	return list_rows(s, st, &b, sizeof(**out), session_row, "list sessions",
+			 (void **)out, n);
 }
 
 int sgd_store_mark_interrupted(struct sgd_store *s, int64_t now_us)
@@ -1362,14 +1380,35 @@ int sgd_store_add_stroke(struct sgd_store *s, int64_t session_id,
 	return 0;
 }
 
+static void stroke_row(sqlite3_stmt *st, void *elem)
+{
+	struct sgd_stroke_row *w = elem;
+
+	w->id = sqlite3_column_int64(st, 0);
+	w->session_id = sqlite3_column_int64(st, 1);
+	w->wall_us = sqlite3_column_int64(st, 2);
+	col_txt(st, 3, w->region, sizeof(w->region));
+	w->stroke.index = (uint32_t)sqlite3_column_int64(st, 4);
+	w->stroke.start_s = col_dbl(st, 5);
+	w->stroke.end_s = col_dbl(st, 6);
+	w->stroke.duration_s = col_dbl(st, 7);
+	w->stroke.peak_n = col_dbl(st, 8);
+	w->stroke.mean_n = col_dbl(st, 9);
+	w->stroke.impulse_ns = col_dbl(st, 10);
+	w->stroke.above_limit_s = col_dbl(st, 11);
+	w->stroke.limit_n = col_dbl(st, 12);
+	w->stroke.has = (uint8_t)sqlite3_column_int(st, 13);
+	w->stroke.peak_shear_n = col_dbl(st, 14);
+	w->stroke.mean_tilt_deg = col_dbl(st, 15);
+	w->stroke.direction_deg = col_dbl(st, 16);
+}
+
 int sgd_store_session_strokes(struct sgd_store *s, int64_t session_id,
 			      struct sgd_stroke_row **out, size_t *n)
 {
-	struct sgd_stroke_row *arr = NULL, *w;
-	size_t cnt = 0, cap = 0;
 	sqlite3_stmt *st = NULL;
 	struct binder b;
-	int rc = SQLITE_OK, r;
+	int r;
 
 	if (!s || !out || !n)
 		return -EINVAL;
@@ -1377,45 +1416,8 @@ int sgd_store_session_strokes(struct sgd_store *s, int64_t session_id,
 		return r;
 	b = (struct binder){ st, SQLITE_OK };
 	b_int(&b, 1, session_id);
-	if (b.rc != SQLITE_OK) {
-		done_stmt(st);
-		return sql_err(s, b.rc, "list strokes");
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		w = grow((void **)&arr, &cap, cnt, sizeof(*arr));
-		if (!w) {
-			done_stmt(st);
-			free(arr);
-			return set_err(s, -ENOMEM, "list strokes: out of memory");
-		}
-		memset(w, 0, sizeof(*w));
-		w->id = sqlite3_column_int64(st, 0);
-		w->session_id = sqlite3_column_int64(st, 1);
-		w->wall_us = sqlite3_column_int64(st, 2);
-		col_txt(st, 3, w->region, sizeof(w->region));
-		w->stroke.index = (uint32_t)sqlite3_column_int64(st, 4);
-		w->stroke.start_s = col_dbl(st, 5);
-		w->stroke.end_s = col_dbl(st, 6);
-		w->stroke.duration_s = col_dbl(st, 7);
-		w->stroke.peak_n = col_dbl(st, 8);
-		w->stroke.mean_n = col_dbl(st, 9);
-		w->stroke.impulse_ns = col_dbl(st, 10);
-		w->stroke.above_limit_s = col_dbl(st, 11);
-		w->stroke.limit_n = col_dbl(st, 12);
-		w->stroke.has = (uint8_t)sqlite3_column_int(st, 13);
-		w->stroke.peak_shear_n = col_dbl(st, 14);
-		w->stroke.mean_tilt_deg = col_dbl(st, 15);
-		w->stroke.direction_deg = col_dbl(st, 16);
-		cnt++;
-	}
-	done_stmt(st);
-	if (rc != SQLITE_DONE) {
-		free(arr);
-		return sql_err(s, rc, "list strokes");
-	}
-	*out = arr;
-	*n = cnt;
-	return 0;
+	return list_rows(s, st, &b, sizeof(**out), stroke_row, "list strokes",
+			 (void **)out, n);
 }
 
 /* Violation types by name (stable in the database). */
@@ -1476,14 +1478,28 @@ int sgd_store_add_violation(struct sgd_store *s, struct sgd_violation *v)
 	return 0;
 }
 
+static void violation_row(sqlite3_stmt *st, void *elem)
+{
+	struct sgd_violation *v = elem;
+	char type[32];
+
+	v->id = sqlite3_column_int64(st, 0);
+	v->session_id = sqlite3_column_int64(st, 1);
+	v->wall_us = sqlite3_column_int64(st, 2);
+	col_txt(st, 3, v->region, sizeof(v->region));
+	col_txt(st, 4, type, sizeof(type));
+	v->type = violation_type_from_str(type);
+	v->t_s = col_dbl(st, 5);
+	v->force_n = col_dbl(st, 6);
+	v->limit_n = col_dbl(st, 7);
+}
+
 int sgd_store_session_violations(struct sgd_store *s, int64_t session_id,
 				 struct sgd_violation **out, size_t *n)
 {
-	struct sgd_violation *arr = NULL, *v;
-	size_t cnt = 0, cap = 0;
 	sqlite3_stmt *st = NULL;
 	struct binder b;
-	int rc = SQLITE_OK, r;
+	int r;
 
 	if (!s || !out || !n)
 		return -EINVAL;
@@ -1491,39 +1507,8 @@ int sgd_store_session_violations(struct sgd_store *s, int64_t session_id,
 		return r;
 	b = (struct binder){ st, SQLITE_OK };
 	b_int(&b, 1, session_id);
-	if (b.rc != SQLITE_OK) {
-		done_stmt(st);
-		return sql_err(s, b.rc, "list violations");
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		char type[32];
-
-		v = grow((void **)&arr, &cap, cnt, sizeof(*arr));
-		if (!v) {
-			done_stmt(st);
-			free(arr);
-			return set_err(s, -ENOMEM, "list violations: out of memory");
-		}
-		memset(v, 0, sizeof(*v));
-		v->id = sqlite3_column_int64(st, 0);
-		v->session_id = sqlite3_column_int64(st, 1);
-		v->wall_us = sqlite3_column_int64(st, 2);
-		col_txt(st, 3, v->region, sizeof(v->region));
-		col_txt(st, 4, type, sizeof(type));
-		v->type = violation_type_from_str(type);
-		v->t_s = col_dbl(st, 5);
-		v->force_n = col_dbl(st, 6);
-		v->limit_n = col_dbl(st, 7);
-		cnt++;
-	}
-	done_stmt(st);
-	if (rc != SQLITE_DONE) {
-		free(arr);
-		return sql_err(s, rc, "list violations");
-	}
-	*out = arr;
-	*n = cnt;
-	return 0;
+	return list_rows(s, st, &b, sizeof(**out), violation_row, "list violations",
+			 (void **)out, n);
 }
 
 /* ======================================================================
@@ -1564,14 +1549,33 @@ int sgd_store_calibration_add(struct sgd_store *s,
 	return 0;
 }
 
+static void calibration_row(sqlite3_stmt *st, void *elem)
+{
+	struct sgd_calibration_rec *c = elem;
+	const void *blob;
+
+	c->id = sqlite3_column_int64(st, 0);
+	col_txt(st, 1, c->instrument, sizeof(c->instrument));
+	c->written_us = sqlite3_column_int64(st, 2);
+	col_txt(st, 3, c->actor, sizeof(c->actor));
+	c->cal.channel_mask = (uint8_t)sqlite3_column_int(st, 4);
+	blob = sqlite3_column_blob(st, 5);
+	if (blob && sqlite3_column_bytes(st, 5) == (int)sizeof(c->cal.offset))
+		memcpy(c->cal.offset, blob, sizeof(c->cal.offset));
+	blob = sqlite3_column_blob(st, 6);
+	if (blob && sqlite3_column_bytes(st, 6) == (int)sizeof(c->cal.scale))
+		memcpy(c->cal.scale, blob, sizeof(c->cal.scale));
+	c->cal.cal_date = sqlite3_column_int64(st, 7);
+	c->cal.due_date = sqlite3_column_int64(st, 8);
+	col_txt(st, 9, c->cal.technician, sizeof(c->cal.technician));
+}
+
 int sgd_store_calibration_list(struct sgd_store *s, const char *instrument,
 			       struct sgd_calibration_rec **out, size_t *n)
 {
-	struct sgd_calibration_rec *arr = NULL, *c;
-	size_t cnt = 0, cap = 0;
 	sqlite3_stmt *st = NULL;
 	struct binder b;
-	int rc = SQLITE_OK, r;
+	int r;
 
 	if (!s || !out || !n)
 		return -EINVAL;
@@ -1580,44 +1584,8 @@ int sgd_store_calibration_list(struct sgd_store *s, const char *instrument,
 	b = (struct binder){ st, SQLITE_OK };
 	if (instrument)
 		b_txt(&b, 1, instrument, SGD_SERIAL_MAX);
-	if (b.rc != SQLITE_OK) {
-		done_stmt(st);
-		return sql_err(s, b.rc, "list calibrations");
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const void *blob;
-
-		c = grow((void **)&arr, &cap, cnt, sizeof(*arr));
-		if (!c) {
-			done_stmt(st);
-			free(arr);
-			return set_err(s, -ENOMEM, "list calibrations: out of memory");
-		}
-		memset(c, 0, sizeof(*c));
-		c->id = sqlite3_column_int64(st, 0);
-		col_txt(st, 1, c->instrument, sizeof(c->instrument));
-		c->written_us = sqlite3_column_int64(st, 2);
-		col_txt(st, 3, c->actor, sizeof(c->actor));
-		c->cal.channel_mask = (uint8_t)sqlite3_column_int(st, 4);
-		blob = sqlite3_column_blob(st, 5);
-		if (blob && sqlite3_column_bytes(st, 5) == (int)sizeof(c->cal.offset))
-			memcpy(c->cal.offset, blob, sizeof(c->cal.offset));
-		blob = sqlite3_column_blob(st, 6);
-		if (blob && sqlite3_column_bytes(st, 6) == (int)sizeof(c->cal.scale))
-			memcpy(c->cal.scale, blob, sizeof(c->cal.scale));
-		c->cal.cal_date = sqlite3_column_int64(st, 7);
-		c->cal.due_date = sqlite3_column_int64(st, 8);
-		col_txt(st, 9, c->cal.technician, sizeof(c->cal.technician));
-		cnt++;
-	}
-	done_stmt(st);
-	if (rc != SQLITE_DONE) {
-		free(arr);
-		return sql_err(s, rc, "list calibrations");
-	}
-	*out = arr;
-	*n = cnt;
-	return 0;
+	return list_rows(s, st, &b, sizeof(**out), calibration_row, "list calibrations",
+			 (void **)out, n);
 }
 
 /* ======================================================================
@@ -1713,14 +1681,26 @@ int sgd_store_audit_add(struct sgd_store *s, struct sgd_audit *a)
 	return audit_insert(s, a);
 }
 
+static void audit_row(sqlite3_stmt *st, void *elem)
+{
+	struct sgd_audit *a = elem;
+
+	a->id = sqlite3_column_int64(st, 0);
+	a->at_us = sqlite3_column_int64(st, 1);
+	col_txt(st, 2, a->actor, sizeof(a->actor));
+	col_txt(st, 3, a->action, sizeof(a->action));
+	a->profile_id = sqlite3_column_int64(st, 4);
+	a->session_id = sqlite3_column_int64(st, 5);
+	col_txt(st, 6, a->conditions, sizeof(a->conditions));
+	col_txt(st, 7, a->reason, sizeof(a->reason));
+}
+
 int sgd_store_audit_list(struct sgd_store *s, int64_t session_id,
 			 struct sgd_audit **out, size_t *n)
 {
-	struct sgd_audit *arr = NULL, *a;
-	size_t cnt = 0, cap = 0;
 	sqlite3_stmt *st = NULL;
 	struct binder b;
-	int rc = SQLITE_OK, r;
+	int r;
 
 	if (!s || !out || !n)
 		return -EINVAL;
@@ -1729,34 +1709,6 @@ int sgd_store_audit_list(struct sgd_store *s, int64_t session_id,
 	b = (struct binder){ st, SQLITE_OK };
 	if (session_id)
 		b_int(&b, 1, session_id);
-	if (b.rc != SQLITE_OK) {
-		done_stmt(st);
-		return sql_err(s, b.rc, "list audit");
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		a = grow((void **)&arr, &cap, cnt, sizeof(*arr));
-		if (!a) {
-			done_stmt(st);
-			free(arr);
-			return set_err(s, -ENOMEM, "list audit: out of memory");
-		}
-		memset(a, 0, sizeof(*a));
-		a->id = sqlite3_column_int64(st, 0);
-		a->at_us = sqlite3_column_int64(st, 1);
-		col_txt(st, 2, a->actor, sizeof(a->actor));
-		col_txt(st, 3, a->action, sizeof(a->action));
-		a->profile_id = sqlite3_column_int64(st, 4);
-		a->session_id = sqlite3_column_int64(st, 5);
-		col_txt(st, 6, a->conditions, sizeof(a->conditions));
-		col_txt(st, 7, a->reason, sizeof(a->reason));
-		cnt++;
-	}
-	done_stmt(st);
-	if (rc != SQLITE_DONE) {
-		free(arr);
-		return sql_err(s, rc, "list audit");
-	}
-	*out = arr;
-	*n = cnt;
-	return 0;
+	return list_rows(s, st, &b, sizeof(**out), audit_row, "list audit",
+			 (void **)out, n);
 }

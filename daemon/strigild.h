@@ -56,6 +56,21 @@ struct profile;
 
 /* ---- logging (log.c) ------------------------------------------------ */
 void log_setup(bool verbose);
+
+/*
+ * The daemon's object lists (instruments, profiles, sessions) through one
+ * iterator, for the sd-bus node enumerators and the Manager's ao
+ * properties: step() returns obj's object path, or NULL to leave obj out,
+ * and sets *next to the following object.
+ */
+typedef const char *(*object_step_fn)(const void *obj, const void **next);
+/* NULL-terminated copy of the paths, as sd_bus_node_enumerator_t wants. */
+int object_paths_strv(const void *first, object_step_fn step, char ***nodes);
+/* Appends the paths as one "ao" to m. */
+int object_paths_append(sd_bus_message *m, const void *first, object_step_fn step);
+/* True when stderr is the journal (JOURNAL_STREAM matches it): a message
+ * already sent with sd_journal_send() must then not be logged again. */
+bool log_stderr_is_journal(void);
 void log_msg(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 #define log_debug(...)	log_msg(LOG_DEBUG, __VA_ARGS__)
 #define log_info(...)	log_msg(LOG_INFO, __VA_ARGS__)
@@ -144,6 +159,7 @@ void instrument_update_streaming(struct instrument *inst);
 void instrument_set_alert(struct instrument *inst, enum strigil_alert a);
 bool instrument_calibration_valid(const struct instrument *inst, int64_t now_s);
 int instrument_setup_bus(struct daemon *d);
+const char *instrument_step(const void *obj, const void **next);
 extern const sd_bus_vtable instrument_vtable[];
 
 /* ---- simulated backend (backend-sim.c) ------------------------------- */
@@ -165,6 +181,7 @@ struct profile {
 int profiles_load(struct daemon *d);
 struct profile *profile_find_path(struct daemon *d, const char *path);
 int profile_setup_bus(struct daemon *d);
+const char *profile_step(const void *obj, const void **next);
 void profile_free(struct profile *p);
 /* Applies a{sv} keys to *p (message positioned at the array). */
 int profile_apply_dict(struct daemon *d, sd_bus_message *m, struct sgd_profile *p,
@@ -201,6 +218,11 @@ struct session {
 int sessions_load(struct daemon *d);
 struct session *session_find_path(struct daemon *d, const char *path);
 int session_setup_bus(struct daemon *d);
+const char *session_step(const void *obj, const void **next);
+/* Same list, only the sessions in progress (running, paused, disconnected). */
+const char *session_step_active(const void *obj, const void **next);
+/* A clean stop: every session in progress ends as interrupted, stored. */
+void session_end_all(struct daemon *d);
 void session_free(struct session *s);
 int method_start_session(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int method_start_session_options(sd_bus_message *m, void *userdata, sd_bus_error *error);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include <systemd/sd-journal.h>
 
@@ -15,12 +16,37 @@
 static bool log_verbose;
 static bool log_to_journal;
 
+/*
+ * systemd sets JOURNAL_STREAM=<st_dev>:<st_ino> of the stream it connected
+ * to stdout/stderr (systemd.exec(5)). The variable is inherited, so only a
+ * match with our own stderr proves stderr is the journal.
+ */
+static bool stderr_is_journal(void)
+{
+	const char *e = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	char end;
+
+	if (!e || sscanf(e, "%llu:%llu%c", &dev, &ino, &end) != 2)
+		return false;
+	if (fstat(STDERR_FILENO, &st) < 0)
+		return false;
+	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
 void log_setup(bool verbose)
 {
 	log_verbose = verbose;
-	/* Under systemd stderr is already the journal; otherwise (tests,
-	 * demo) plain stderr lines are what a developer wants to see. */
-	log_to_journal = getenv("JOURNAL_STREAM") != NULL;
+	/* Under systemd stderr is the journal: log natively there (priority,
+	 * fields) and never also to stderr. Otherwise (foreground, tests,
+	 * demo) readable stderr lines are what a developer wants to see. */
+	log_to_journal = stderr_is_journal();
+}
+
+bool log_stderr_is_journal(void)
+{
+	return log_to_journal;
 }
 
 void log_msg(int prio, const char *fmt, ...)
@@ -38,6 +64,51 @@ void log_msg(int prio, const char *fmt, ...)
 		fputc('\n', stderr);
 	}
 	va_end(ap);
+}
+
+int object_paths_strv(const void *first, object_step_fn step, char ***nodes)
+{
+	const void *o, *next;
+	size_t n = 0, k = 0;
+	char **v;
+
+	for (o = first; o; o = next)
+		if (step(o, &next))
+			n++;
+	v = calloc(n + 1, sizeof(char *));
+	if (!v)
+		return -ENOMEM;
+	for (o = first; o && k < n; o = next) {
+		const char *path = step(o, &next);
+
+		if (!path)
+			continue;
+		v[k] = strdup(path);
+		if (!v[k]) {
+			while (k)
+				free(v[--k]);
+			free(v);
+			return -ENOMEM;
+		}
+		k++;
+	}
+	*nodes = v;
+	return 1;
+}
+
+int object_paths_append(sd_bus_message *m, const void *first, object_step_fn step)
+{
+	const void *o, *next;
+	int r;
+
+	r = sd_bus_message_open_container(m, 'a', "o");
+	for (o = first; r >= 0 && o; o = next) {
+		const char *path = step(o, &next);
+
+		if (path)
+			r = sd_bus_message_append(m, "o", path);
+	}
+	return r < 0 ? r : sd_bus_message_close_container(m);
 }
 
 /* Clients (strigilctl) get errno values from sd_bus_error_get_errno(). */

@@ -5,12 +5,16 @@
  *   t_s,force_n[,shear_x_n,shear_y_n][,tilt_deg]   header, any column order
  *   0.000,0.012
  *
- * Rules: the header is required and names every column; unknown and
- * duplicate columns are errors (a typo such as "force_N" must not silently
- * drop data); shear_x_n and shear_y_n come together; every row has exactly
- * as many fields as the header; values are finite decimal numbers; t_s never
- * decreases. LF or CRLF line ends; blank lines and lines starting with '#'
- * are skipped. Errors read "FILE:LINE: message" and are sticky.
+ * Rules: the header is required and names every column; duplicate known
+ * columns are errors; unknown columns (sample index, raw counts, ...) are
+ * ignored and listed by sg_csv_ignored() so the caller can warn once (a typo
+ * in a required column still fails as "missing column"); shear_x_n and
+ * shear_y_n come together; every row has as many fields as the header
+ * (trailing empty fields and trailing ignored columns excepted); values are
+ * finite decimal numbers; t_s never decreases. A UTF-8 byte order mark,
+ * RFC 4180 double-quoted fields (on one line), blanks around fields, LF or
+ * CRLF line ends are accepted; blank lines and lines starting with '#' are
+ * skipped. Errors read "FILE:LINE: message" and are sticky.
  *
  * The reader allocates once, in open; sg_csv_next() is allocation-free.
  */
@@ -22,10 +26,13 @@
 
 #include "strigil.h"
 
-#define CSV_LINE_MAX	1024
+#define CSV_LINE_MAX	4096
 #define CSV_NAME_MAX	256
+#define CSV_FIELDS_MAX	(CSV_LINE_MAX / 2)	/* "a,b,..." of one-byte fields */
+#define CSV_IGNORED_MAX	256			/* listed names, truncated with ... */
 
-enum csv_col { COL_T, COL_FORCE, COL_SHEAR_X, COL_SHEAR_Y, COL_TILT, NCOLS };
+enum csv_col { COL_T, COL_FORCE, COL_SHEAR_X, COL_SHEAR_Y, COL_TILT, NCOLS,
+	       COL_IGNORED = NCOLS, COL_UNNAMED };
 
 static const char *const col_names[NCOLS] = {
 	[COL_T] = "t_s", [COL_FORCE] = "force_n", [COL_SHEAR_X] = "shear_x_n",
@@ -37,9 +44,12 @@ struct sg_csv_reader {
 	const char *mem;
 	size_t memlen, mempos;
 	unsigned long line;		/* physical line number of buf */
-	unsigned ncols;
-	enum csv_col cols[NCOLS];	/* field index -> column */
+	unsigned ncols;			/* header fields (trailing empty dropped) */
+	unsigned nneeded;		/* fields up to the last known column */
+	uint8_t cols[CSV_FIELDS_MAX];	/* field index -> enum csv_col */
 	uint8_t has;
+	bool bom_checked;
+	char ignored[CSV_IGNORED_MAX];	/* unknown column names, ", "-separated */
 	bool have_prev;
 	double prev_t;
 	int error;			/* sticky: first error returned again */
@@ -86,6 +96,20 @@ static int read_line(struct sg_csv_reader *r)
 	int c;
 
 	r->line++;
+	if (!r->bom_checked) {
+		/* A UTF-8 byte order mark (spreadsheets write one) is not data. */
+		r->bom_checked = true;
+		c = next_char(r);
+		if (c == 0xEF) {
+			if (next_char(r) != 0xBB || next_char(r) != 0xBF)
+				return fail(r, -EINVAL, "not UTF-8 text (bad byte order mark)");
+		} else if (c != EOF) {
+			if (r->f)
+				ungetc(c, r->f);
+			else
+				r->mempos--;
+		}
+	}
 	while ((c = next_char(r)) != EOF && c != '\n') {
 		if (c == '\0')
 			return fail(r, -EINVAL, "NUL byte in a text file");
@@ -118,28 +142,63 @@ static bool skip_line(const char *s)
 	return *s == '\0' || *s == '#';
 }
 
-/* Splits buf in place at commas, trimming blanks. Returns the field count. */
-static unsigned split(char *s, char **fields, unsigned max)
+/* Trims blanks off [s, *e) in place; returns the new start. */
+static char *trim(char *s, char **e)
 {
-	unsigned n = 0;
+	while (is_blank(*s))
+		s++;
+	while (*e > s && is_blank((*e)[-1]))
+		(*e)--;
+	**e = '\0';
+	return s;
+}
 
-	for (;;) {
-		char *end = strchr(s, ',');
-		char *e;
+/*
+ * Cuts the next field off *pos in place: blanks around it are dropped, and
+ * an RFC 4180 quoted field ("a,b" with "" for a quote) is unquoted (blanks
+ * inside the quotes are trimmed too: a number or a name never has them).
+ * *pos becomes NULL after the last field. NULL on a malformed quote, with
+ * the error set.
+ */
+static char *next_field(struct sg_csv_reader *r, char **pos, unsigned idx)
+{
+	char *s = *pos, *e;
 
-		if (end)
-			*end = '\0';
-		while (is_blank(*s))
-			s++;
-		e = s + strlen(s);
-		while (e > s && is_blank(e[-1]))
-			*--e = '\0';
-		if (n < max)
-			fields[n] = s;
-		n++;
-		if (!end)
-			return n;
-		s = end + 1;
+	while (is_blank(*s))
+		s++;
+	if (*s != '"') {
+		char *comma = strchr(s, ',');
+
+		e = comma ? comma : s + strlen(s);
+		*pos = comma ? comma + 1 : NULL;
+		return trim(s, &e);
+	} else {
+		char *in = s + 1, *out = s + 1, *start = s + 1;
+
+		for (;;) {
+			if (*in == '\0') {
+				fail(r, -EINVAL, "field %u: quote not closed on this line "
+				     "(fields spanning lines are not supported)", idx + 1);
+				return NULL;
+			}
+			if (*in == '"') {
+				if (in[1] != '"')
+					break;
+				in++;
+			}
+			*out++ = *in++;
+		}
+		e = out;
+		in++;	/* the closing quote */
+		while (is_blank(*in))
+			in++;
+		if (*in != ',' && *in != '\0') {
+			fail(r, -EINVAL, "field %u: unexpected text after a closing quote",
+			     idx + 1);
+			return NULL;
+		}
+		*pos = *in == ',' ? in + 1 : NULL;
+		return trim(start, &e);
 	}
 }
 
@@ -165,11 +224,26 @@ static int next_content_line(struct sg_csv_reader *r)
 	return rc;
 }
 
+static void note_ignored(struct sg_csv_reader *r, const char *name)
+{
+	size_t len = strlen(r->ignored);
+	size_t room = sizeof(r->ignored) - len;
+
+	if (len && room > 2) {
+		memcpy(r->ignored + len, ", ", 3);
+		len += 2;
+		room -= 2;
+	}
+	if ((size_t)snprintf(r->ignored + len, room, name[0] == '(' ? "%s" : "'%s'",
+			     name) >= room)
+		memcpy(r->ignored + sizeof(r->ignored) - 4, "...", 4);
+}
+
 static int read_header(struct sg_csv_reader *r)
 {
-	char *fields[NCOLS + 1];
 	bool seen[NCOLS] = { false };
-	unsigned n;
+	char *pos, *name;
+	unsigned n = 0, named = 0;
 	double v;
 	int rc;
 
@@ -178,32 +252,61 @@ static int read_header(struct sg_csv_reader *r)
 		return rc;
 	if (rc == 0)
 		return fail(r, -EINVAL, "empty file: expected a header line such as t_s,force_n");
-	n = split(r->buf, fields, NCOLS + 1);
-	if (parse_number(fields[0], &v))
-		return fail(r, -EINVAL, "missing header: the first line must name the columns "
-			    "(t_s,force_n[,shear_x_n,shear_y_n][,tilt_deg])");
-	if (n > NCOLS + 1)
-		n = NCOLS + 1;	/* a duplicate or unknown column is reported below */
-	for (unsigned i = 0; i < n; i++) {
+	pos = r->buf;
+	while (pos) {
 		unsigned c;
 
+		name = next_field(r, &pos, n);
+		if (!name)
+			return r->error;
+		if (n == 0 && parse_number(name, &v))
+			return fail(r, -EINVAL, "missing header: the first line must name the "
+				    "columns (t_s,force_n[,shear_x_n,shear_y_n][,tilt_deg])");
+		if (n >= CSV_FIELDS_MAX)
+			return fail(r, -EINVAL, "more than %d columns", CSV_FIELDS_MAX);
 		for (c = 0; c < NCOLS; c++)
-			if (strcmp(fields[i], col_names[c]) == 0)
+			if (strcmp(name, col_names[c]) == 0)
 				break;
-		if (fields[i][0] == '\0')
-			return fail(r, -EINVAL, "header field %u is empty", i + 1);
-		if (c == NCOLS)
-			return fail(r, -EINVAL, "unknown column '%.64s' (known: t_s, force_n, "
-				    "shear_x_n, shear_y_n, tilt_deg)", fields[i]);
-		if (seen[c])
+		if (c < NCOLS && seen[c])
 			return fail(r, -EINVAL, "duplicate column '%s'", col_names[c]);
-		seen[c] = true;
-		r->cols[i] = (enum csv_col)c;
+		if (c < NCOLS) {
+			seen[c] = true;
+			r->nneeded = n + 1;
+		} else if (name[0]) {
+			note_ignored(r, name);
+		} else {
+			c = COL_UNNAMED;
+		}
+		if (name[0])
+			named = n + 1;
+		r->cols[n++] = (uint8_t)c;
 	}
-	r->ncols = n;
-	for (unsigned c = COL_T; c <= COL_FORCE; c++)
-		if (!seen[c])
-			return fail(r, -EINVAL, "missing column '%s'", col_names[c]);
+	/* Empty trailing header fields (trailing commas) are no columns; an
+	 * unnamed column elsewhere (e.g. a spreadsheet's row index) is an
+	 * ignored column like an unknown one. */
+	r->ncols = named;
+	for (unsigned i = 0; i < named; i++) {
+		if (r->cols[i] == COL_UNNAMED) {
+			char what[32];
+
+			snprintf(what, sizeof(what), "(unnamed column %u)", i + 1);
+			note_ignored(r, what);
+			r->cols[i] = COL_IGNORED;
+		}
+	}
+	for (unsigned c = COL_T; c <= COL_FORCE; c++) {
+		if (seen[c])
+			continue;
+		/* A spreadsheet in a decimal-comma locale writes ';' or tabs */
+		if (named == 1 && strpbrk(r->ignored, ";\t"))
+			return fail(r, -EINVAL, "missing column '%s' (the header is "
+				    "separated by '%s', not by commas: write comma-"
+				    "separated values with decimal points)", col_names[c],
+				    strchr(r->ignored, ';') ? ";" : "tab");
+		return fail(r, -EINVAL, "missing column '%s'%s%s%s", col_names[c],
+				    r->ignored[0] ? " (unknown columns: " : "", r->ignored,
+				    r->ignored[0] ? "; names are case-sensitive)" : "");
+	}
 	if (seen[COL_SHEAR_X] != seen[COL_SHEAR_Y])
 		return fail(r, -EINVAL, "column '%s' requires column '%s'",
 			    col_names[seen[COL_SHEAR_X] ? COL_SHEAR_X : COL_SHEAR_Y],
@@ -283,9 +386,9 @@ struct sg_csv_reader *sg_csv_open_mem(const char *name, const char *data,
 int sg_csv_next(struct sg_csv_reader *r, struct sg_sample *s, char *err,
 		size_t errlen)
 {
-	char *fields[NCOLS + 1];
 	double v[NCOLS] = { 0 };
-	unsigned n;
+	char *pos, *field;
+	unsigned n = 0;
 	int rc;
 
 	if (!r || !s)
@@ -300,32 +403,47 @@ int sg_csv_next(struct sg_csv_reader *r, struct sg_sample *s, char *err,
 			copy_err(r, err, errlen);
 		return rc;
 	}
-	n = split(r->buf, fields, NCOLS + 1);
-	if (n != r->ncols) {
+	pos = r->buf;
+	while (pos) {
+		field = next_field(r, &pos, n);
+		if (!field)
+			goto out;
+		if (n >= r->ncols) {
+			/* extra fields are fine only if empty (trailing commas) */
+			if (field[0]) {
+				unsigned total = n + 1;
+
+				while (pos && next_field(r, &pos, total))
+					total++;
+				if (!r->error)
+					fail(r, -EINVAL, "expected %u fields as in the header, "
+					     "found %u", r->ncols, total);
+				goto out;
+			}
+		} else if (r->cols[n] != COL_IGNORED) {
+			unsigned c = r->cols[n];
+
+			if (!parse_number(field, &v[c]))
+				fail(r, -EINVAL, "column %s: '%.40s' is not a number",
+				     col_names[c], field);
+			else if (!isfinite(v[c]))
+				fail(r, -EINVAL, "column %s: '%.40s' is not a finite number",
+				     col_names[c], field);
+			if (r->error)
+				goto out;
+		}
+		n++;
+	}
+	/* Missing trailing fields are fine only for ignored columns. */
+	if (n < r->nneeded) {
 		fail(r, -EINVAL, "expected %u fields as in the header, found %u",
 		     r->ncols, n);
-		copy_err(r, err, errlen);
-		return r->error;
-	}
-	for (unsigned i = 0; i < n; i++) {
-		const char *name = col_names[r->cols[i]];
-
-		if (!parse_number(fields[i], &v[r->cols[i]]))
-			fail(r, -EINVAL, "column %s: '%.40s' is not a number", name,
-			     fields[i]);
-		else if (!isfinite(v[r->cols[i]]))
-			fail(r, -EINVAL, "column %s: '%.40s' is not a finite number",
-			     name, fields[i]);
-		if (r->error) {
-			copy_err(r, err, errlen);
-			return r->error;
-		}
+		goto out;
 	}
 	if (r->have_prev && v[COL_T] < r->prev_t) {
 		fail(r, -EINVAL, "time goes backwards (t_s %.9g after %.9g)",
 		     v[COL_T], r->prev_t);
-		copy_err(r, err, errlen);
-		return r->error;
+		goto out;
 	}
 	r->have_prev = true;
 	r->prev_t = v[COL_T];
@@ -338,11 +456,19 @@ int sg_csv_next(struct sg_csv_reader *r, struct sg_sample *s, char *err,
 	s->tilt_deg = v[COL_TILT];
 	s->has = r->has;
 	return 1;
+out:
+	copy_err(r, err, errlen);
+	return r->error;
 }
 
 uint8_t sg_csv_columns(const struct sg_csv_reader *r)
 {
 	return r ? r->has : 0;
+}
+
+const char *sg_csv_ignored(const struct sg_csv_reader *r)
+{
+	return r && r->ignored[0] ? r->ignored : NULL;
 }
 
 unsigned long sg_csv_line(const struct sg_csv_reader *r)

@@ -8,7 +8,10 @@
  *               a jump of more than 1.5 periods is a gap of lost samples
  *   spike       median of three: a single-sample spike never gets through
  *   low-pass    one pole, cut-off in Hz whatever the sample rate
- *   baseline    slow zero tracking while unloaded, frozen during contact
+ *   baseline    zero: mean of the first unloaded signal, then slow tracking
+ *               while unloaded, frozen during contact; a contact restores
+ *               the zero of 0.1-0.2 s before it; a static load (tool laid
+ *               down) becomes the zero until it is lifted off
  *   contact     hysteresis, dips shorter than merge_gap do not split a
  *               stroke, contacts shorter than min_stroke are not strokes
  *   limit       warning / exceeded when the filtered force stays at or above
@@ -29,6 +32,29 @@
 #define P_MIN (1.0 / 20000.0)	/* period bounds (s) accepted from timestamps */
 #define P_MAX (1.0 / 10.0)
 #define DT_MAX 0.5		/* longest interval integrated at once (s) */
+
+/* A static load: the tool laid down on the table (its own weight on the
+ * head, 0.5-3 N for a 50-300 g steel tool), or a zero step. While in
+ * contact, the force smoothed at STATIC_HZ staying within +-STATIC_BAND_N
+ * for STATIC_S is not a stroke and becomes the new zero, if it is at most
+ * STATIC_MAX_N and below the warning level (a real press under a limit is
+ * never absorbed). docs/engine.md gives the reasoning. */
+#define STATIC_S	10.0
+#define STATIC_BAND_N	0.1
+#define STATIC_HZ	1.0
+#define STATIC_MAX_N	3.0
+
+/* The zero keeps following below contact_on while a stroke rises towards
+ * it, so a contact restores the zero of ZERO_LOOKBACK_S to twice that ago
+ * (a checkpoint pair): a stroke's own rising edge never becomes zero. */
+#define ZERO_LOOKBACK_S	0.1
+
+/* Zero acquisition: the zero of a recording is unknown at its start
+ * (offset, or under load). Until baseline_tau_s of unloaded signal has
+ * been seen, the zero is the time-weighted mean of all unloaded signal so
+ * far (the best estimate of a constant offset in noise and hum), then it
+ * follows with baseline_tau_s. A recording that starts under load trusts
+ * the calibration zero (0 N) until the load goes. */
 
 enum contact_state {
 	ST_IDLE,		/* unloaded */
@@ -70,6 +96,9 @@ struct sg_engine {
 	double period;		/* estimated sample period */
 	double last_dt;		/* the last interval */
 	double coef_period;	/* period the coefficients were computed for */
+	bool have_period;	/* one interval measured */
+	double last_ts;		/* the last timestamp that increased */
+	uint64_t nrep;		/* samples since, with its or an older stamp */
 	double dt_lo, dt_hi;	/* fast path: dt_lo < interval < dt_hi */
 	double p_lo, p_hi;	/* coefficients valid for this period range */
 	uint64_t pending_gap;	/* from sg_engine_gap() */
@@ -79,6 +108,12 @@ struct sg_engine {
 	double alpha;		/* low-pass gain per sample */
 	double decay;		/* 1 - alpha */
 	double kbase;		/* baseline gain per sample */
+	double kstatic;		/* static-load smoother gain per sample */
+	double acq_w;		/* s of unloaded signal averaged into the zero */
+	bool acq;		/* zero acquisition (mean) still running */
+	double t_cp;		/* time of the newer zero checkpoint */
+	double cp_new[3], cp_old[3];	/* force, shear x, shear y zeros; acq_w */
+	double cpw_new, cpw_old;
 	double delay;		/* chain delay (s) */
 	bool notch;		/* mains notch active at this rate */
 	double nb0, nb1, na1, na2;	/* notch: b2 = b0 */
@@ -98,6 +133,11 @@ struct sg_engine {
 	double t_on;		/* sample time contact began */
 	double t_dip;		/* sample time of the first dip sample */
 	struct accum acc, saved;
+	double fs;		/* force smoothed at STATIC_HZ, in contact */
+	double static_ref;	/* fs when the static window began */
+	double t_static;	/* time the static window began */
+	struct accum acc_static;	/* acc when the static window began */
+	double absorbed;	/* static load taken into the zero, or 0 */
 	uint32_t strokes;
 	double load_s;
 	double starts[RATE_RING];
@@ -274,6 +314,7 @@ static void update_coefficients(struct sg_engine *e)
 	e->decay = exp(-2.0 * M_PI * e->sc.lowpass_hz * p);
 	e->alpha = 1.0 - e->decay;
 	e->kbase = 1.0 - exp(-p / e->sc.baseline_tau_s);
+	e->kstatic = 1.0 - exp(-2.0 * M_PI * STATIC_HZ * p);
 	/* median-of-3: one sample; low-pass: decay/alpha samples */
 	e->delay = p + p * e->decay / e->alpha;
 	setup_notch(e, p);
@@ -341,6 +382,8 @@ void sg_engine_tare(struct sg_engine *e)
 	e->tare_left = e->sc.tare_s;
 	e->tare_sum = e->tare_sx = e->tare_sy = 0.0;
 	e->tare_n = 0;
+	e->absorbed = 0.0;	/* the tare measures the zero itself */
+	e->acq = false;
 	/* A stroke in progress is abandoned: its zero was wrong. */
 	e->state = ST_IDLE;
 	e->f = 0.0;
@@ -369,6 +412,27 @@ static inline double dmax(double a, double b)
 static inline double median3(double a, double b, double c)
 {
 	return dmax(dmin(a, b), dmin(dmax(a, b), c));
+}
+
+/* Zero checkpoints (see ZERO_LOOKBACK_S): both set to the current zero. */
+static void cp_reset(struct sg_engine *e)
+{
+	e->cp_new[0] = e->cp_old[0] = e->force.base;
+	e->cp_new[1] = e->cp_old[1] = e->shx.base;
+	e->cp_new[2] = e->cp_old[2] = e->shy.base;
+	e->cpw_new = e->cpw_old = e->acq_w;
+	e->t_cp = e->t;
+}
+
+static void cp_step(struct sg_engine *e)
+{
+	memcpy(e->cp_old, e->cp_new, sizeof(e->cp_old));
+	e->cpw_old = e->cpw_new;
+	e->cp_new[0] = e->force.base;
+	e->cp_new[1] = e->shx.base;
+	e->cp_new[2] = e->shy.base;
+	e->cpw_new = e->acq_w;
+	e->t_cp = e->t;
 }
 
 /* Starts a channel at x as if x had always been there. */
@@ -461,7 +525,8 @@ static void end_contact(struct sg_engine *e, double t_end, double now,
 	const struct accum *a = &e->acc;
 
 	e->state = ST_IDLE;
-	if (dur + 1e-9 >= e->sc.min_stroke_s) {
+	cp_reset(e);
+	if (dur + 1e-9 >= e->sc.min_stroke_s && a->loaded_s >= 0.0) {
 		struct sg_stroke *s;
 
 		e->strokes++;
@@ -541,15 +606,55 @@ static double advance_time_slow(struct sg_engine *e, const struct sg_sample *s,
 		chan_start(e, &e->shx, s->shear_x_n);
 		chan_start(e, &e->shy, s->shear_y_n);
 		chan_start(e, &e->tilt, s->tilt_deg);
+		/* A recording that starts unloaded starts at its zero, offset
+		 * and all; one that starts under load trusts the calibration. */
+		e->acq = true;
+		e->acq_w = 0.0;
+		if (s->force_n < e->sc.contact_on_n) {
+			e->force.base = e->force.y;
+			e->acq_w = e->period;
+			if (isfinite(s->shear_x_n) && isfinite(s->shear_y_n)) {
+				e->shx.base = e->shx.y;
+				e->shy.base = e->shy.y;
+			}
+		}
 		e->started = true;
 		e->t = isfinite(ts) ? ts : 0.0;
+		cp_reset(e);
+		e->last_ts = isfinite(ts) ? ts : -INFINITY;
 		e->last_dt = e->period;
 		*nlost = 0;
 		return e->period;
 	}
-	if (isfinite(ts) && ts > e->t) {
-		e->t = ts;
-		track_period(e, dt);
+	if (isfinite(ts) && ts > e->last_ts) {
+		/* A new stamp. The samples since the last one (a run of
+		 * repeated stamps: one USB packet stamped on arrival, or a
+		 * logger writing 1 ms stamps at 4 kHz) share its interval. */
+		double d = (ts - e->last_ts) / (double)(e->nrep + 1);
+
+		e->last_ts = ts;
+		e->nrep = 0;
+		if (!e->have_period) {
+			/* The first interval is the rate (not a gap after the
+			 * nominal rate): files at 50 Hz or 4 kHz start right. */
+			if (d >= P_MIN && d <= P_MAX && !lost) {
+				e->period = e->last_dt = d;
+				update_coefficients(e);
+			}
+			e->have_period = true;
+		} else {
+			track_period(e, d);
+		}
+		if (ts > e->t) {
+			dt = ts - e->t;
+			e->t = ts;
+		} else {
+			/* Still behind a clock the run moved on: hold it, so it
+			 * cannot run ahead of the timestamps for good. The
+			 * sample covers no time of its own (the run already
+			 * counted it), so sums over time stay exact. */
+			dt = 0.0;
+		}
 		if (dt > 1.5 * e->period) {
 			double k = floor(dt / e->period + 0.5) - 1.0;
 
@@ -557,9 +662,11 @@ static double advance_time_slow(struct sg_engine *e, const struct sg_sample *s,
 				lost = k < 1e15 ? (uint64_t)k : (uint64_t)1e15;
 		}
 	} else {
-		/* Unknown or backwards time: trust the rate. */
+		/* Unknown, repeated or backwards time: trust the rate. */
 		dt = e->period * (double)(lost + 1);
 		e->t += dt;
+		if (isfinite(ts))
+			e->nrep++;
 	}
 	e->lost += lost;
 	*nlost = lost;
@@ -577,6 +684,8 @@ static inline double advance_time(struct sg_engine *e, const struct sg_sample *s
 	/* NaN t (first sample), NaN ts and a pending gap all fail this */
 	if (__builtin_expect(dt > e->dt_lo && dt < e->dt_hi, 1)) {
 		e->t = ts;
+		e->last_ts = ts;
+		e->nrep = 0;
 		e->last_dt = dt;
 		e->period += (dt - e->period) * (1.0 / 16.0);
 		if (__builtin_expect(e->period < e->p_lo || e->period > e->p_hi, 0))
@@ -595,6 +704,7 @@ static void finish_tare(struct sg_engine *e)
 	e->shx.base = e->tare_sx / n;
 	e->shy.base = e->tare_sy / n;
 	e->tare_left = 0.0;
+	cp_reset(e);
 }
 
 #define unlikely(x) __builtin_expect(!!(x), 0)
@@ -657,8 +767,42 @@ static void begin_contact(struct sg_engine *e, struct sg_event *ev, int max, int
 	e->t_on = e->t;
 	memset(&e->acc, 0, sizeof(e->acc));
 	e->acc.peak = -INFINITY;
+	e->fs = e->static_ref = e->f;
+	e->t_static = e->t;
+	e->acc_static = e->acc;
 	e->warned = e->exceeded = false;
 	push(ev, max, n, SG_EV_CONTACT, e->t, e->f, active_limit(e));
+}
+
+/* The static-load test, once per contact sample: see STATIC_S. */
+static inline bool static_load(struct sg_engine *e)
+{
+	e->fs += e->kstatic * (e->f - e->fs);
+	if (fabs(e->fs - e->static_ref) > STATIC_BAND_N) {
+		e->static_ref = e->fs;
+		e->t_static = e->t;
+		e->acc_static = e->acc;
+		return false;
+	}
+	return e->t - e->t_static >= STATIC_S && e->fs <= STATIC_MAX_N &&
+	       e->fs < e->warn_level;
+}
+
+/* Ends the contact at the start of the static window (a stroke before it
+ * is kept) and takes the static load into the zero. */
+__attribute__((noinline))
+static void absorb_static(struct sg_engine *e, struct sg_event *ev, int max, int *n)
+{
+	e->acc = e->acc_static;
+	/* What rose no more than contact_on above the load it settled at
+	 * was the laying down, not a stroke. */
+	if (!(e->acc.peak >= e->fs + e->sc.contact_on_n))
+		e->acc.loaded_s = -1.0;
+	end_contact(e, e->t_static, e->t, ev, max, n);
+	e->absorbed += e->fs;
+	e->force.base += e->fs;
+	e->f -= e->fs;
+	cp_reset(e);
 }
 
 __attribute__((noinline))
@@ -699,10 +843,39 @@ int sg_engine_feed(struct sg_engine *e, const struct sg_sample *s,
 	switch (e->state) {
 	case ST_IDLE:
 		if (unlikely(f >= e->sc.contact_on_n)) {
+			/* the zero from before this stroke began to rise */
+			e->force.base = e->cp_old[0];
+			e->shx.base = e->cp_old[1];
+			e->shy.base = e->cp_old[2];
+			e->acq_w = e->cpw_old;
+			e->f = f = e->force.y - e->force.base;
+			if (has & SG_HAS_SHEAR) {
+				e->fsx = e->shx.y - e->shx.base;
+				e->fsy = e->shy.y - e->shy.base;
+			}
 			begin_contact(e, ev, max, &n);
 			break;
 		}
+		if (unlikely(e->t - e->t_cp >= ZERO_LOOKBACK_S))
+			cp_step(e);
+		if (unlikely(e->absorbed > 0.0) &&
+		    f < -(e->absorbed - e->sc.contact_off_n)) {
+			/* The static load is lifted off again (the tool is
+			 * picked up): the zero before it holds again. */
+			e->force.base -= e->absorbed;
+			e->absorbed = 0.0;
+			e->f = f = e->force.y - e->force.base;
+			cp_reset(e);
+			break;
+		}
 		/* Unloaded: follow the zero (load cells drift). */
+		if (unlikely(e->acq) && dt > 0.0) {
+			/* running mean: the zero so far weighs acq_w */
+			e->acq_w += dt;
+			e->force.base += f * (dt / e->acq_w);
+			e->acq = e->acq_w < e->sc.baseline_tau_s;
+			break;
+		}
 		e->force.base += e->kbase * f;
 		if (unlikely(has & SG_HAS_SHEAR)) {
 			e->shx.base += e->kbase * e->fsx;
@@ -710,6 +883,11 @@ int sg_engine_feed(struct sg_engine *e, const struct sg_sample *s,
 		}
 		break;
 	case ST_CONTACT:
+		if (unlikely(static_load(e))) {
+			absorb_static(e, ev, max, &n);
+			f = e->f;
+			break;
+		}
 		if (unlikely(f < e->sc.contact_off_n)) {
 			e->state = ST_DIP;
 			e->t_dip = e->t;

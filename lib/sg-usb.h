@@ -105,6 +105,22 @@ int sg_usb_get_calibration(struct sg_usb_dev *dev, struct sg_calibration *c);
 int sg_usb_set_calibration(struct sg_usb_dev *dev, const struct sg_calibration *c);
 int sg_usb_set_alert(struct sg_usb_dev *dev, enum strigil_alert alert);
 
+/*
+ * SET_ALERT without blocking, for callers inside libusb event handling
+ * (a block callback deciding an alarm): the synchronous request above
+ * would have to handle events recursively there, which libusb refuses
+ * (LIBUSB_ERROR_BUSY, -EBUSY). One request is in flight at a time; an
+ * alert set meanwhile is queued, replacing any older queued one (an alert
+ * is a level), and sent when the first completes. done (may be NULL) runs
+ * from event handling once per request sent, with 0 or a negative errno
+ * (-EPIPE refused, -ETIMEDOUT, -ENODEV, -ECANCELED at close); the last
+ * done/userdata given are the ones called. Returns 0 when sent or queued,
+ * -EINVAL, or the submit error (-ENODEV...).
+ */
+typedef void (*sg_usb_alert_fn)(void *userdata, enum strigil_alert alert, int err);
+int sg_usb_set_alert_async(struct sg_usb_dev *dev, enum strigil_alert alert,
+			   sg_usb_alert_fn done, void *userdata);
+
 struct sg_usb_status {
 	uint16_t flags;			/* STRIGIL_STATUS_* (known bits) */
 	uint16_t rate_hz;		/* 0 = stopped */

@@ -284,10 +284,13 @@ void sg_engine_free(struct sg_engine *e);
 /*
  * Format (docs/trace-format.md): a header line naming the columns, in any
  * order: t_s and force_n required; shear_x_n with shear_y_n, and tilt_deg
- * optional. Unknown or duplicate columns are errors. Every row has exactly
- * the header's field count; values are finite numbers; t_s never decreases
- * (equal times are allowed). LF or CRLF; blank lines and lines starting
- * with '#' are skipped. Lines are at most 1023 bytes.
+ * optional. Duplicate known columns are errors; unknown (or unnamed)
+ * columns are ignored and listed by sg_csv_ignored(). Every row has the
+ * header's field count (trailing empty fields and missing trailing ignored
+ * columns excepted); values are finite numbers; t_s never decreases (equal
+ * times are allowed). A UTF-8 BOM, RFC 4180 quoting within a line, blanks
+ * around fields, LF or CRLF are accepted; blank lines and lines starting
+ * with '#' are skipped. Lines are at most 4095 bytes.
  */
 struct sg_csv_reader;
 /*
@@ -307,6 +310,9 @@ struct sg_csv_reader *sg_csv_open_mem(const char *name, const char *data,
 
 /* SG_HAS_* of the columns the header named. */
 uint8_t sg_csv_columns(const struct sg_csv_reader *r);
+/* The header's ignored columns as "'name', 'name2'" for one warning to the
+ * user, or NULL if there are none. Valid until sg_csv_close(). */
+const char *sg_csv_ignored(const struct sg_csv_reader *r);
 /* Physical line number of the last line read (1-based). */
 unsigned long sg_csv_line(const struct sg_csv_reader *r);
 

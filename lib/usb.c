@@ -29,6 +29,16 @@ struct sg_usb_dev {
 	struct sg_usb_stream stream;
 	struct libusb_transfer *xfer[SG_USB_TRANSFERS];
 	uint8_t buf[SG_USB_TRANSFERS][STRIGIL_FRAME_MAX_SIZE];
+	/* SET_ALERT without blocking: one control transfer in flight, the
+	 * newest level queued behind it (an alert is a level, not an event). */
+	struct libusb_transfer *alert_xfer;
+	uint8_t alert_setup[LIBUSB_CONTROL_SETUP_SIZE];
+	bool alert_busy;
+	bool closing;
+	int alert_queued;		/* -1: nothing queued */
+	uint8_t alert_sent;
+	sg_usb_alert_fn alert_done;
+	void *alert_userdata;
 };
 
 int sg_usb_errno(int e)
@@ -247,6 +257,12 @@ int sg_usb_open(libusb_context *ctx, const struct sg_usb_found *which,
 	if (!dev)
 		return -ENOMEM;
 	dev->ctx = ctx;
+	dev->alert_queued = -1;
+	dev->alert_xfer = libusb_alloc_transfer(0);
+	if (!dev->alert_xfer) {
+		rc = -ENOMEM;
+		goto err;
+	}
 	for (unsigned i = 0; i < SG_USB_TRANSFERS; i++) {
 		dev->xfer[i] = libusb_alloc_transfer(0);
 		if (!dev->xfer[i]) {
@@ -368,6 +384,72 @@ int sg_usb_set_alert(struct sg_usb_dev *dev, enum strigil_alert alert)
 		return -EINVAL;
 	rc = ctrl(dev, REQ_OUT, STRIGIL_REQ_SET_ALERT, (uint16_t)alert, NULL, 0);
 	return rc < 0 ? rc : 0;
+}
+
+static int transfer_errno(enum libusb_transfer_status st)
+{
+	switch (st) {
+	case LIBUSB_TRANSFER_COMPLETED:	return 0;
+	case LIBUSB_TRANSFER_TIMED_OUT:	return -ETIMEDOUT;
+	case LIBUSB_TRANSFER_STALL:	return -EPIPE;
+	case LIBUSB_TRANSFER_NO_DEVICE:	return -ENODEV;
+	case LIBUSB_TRANSFER_CANCELLED:	return -ECANCELED;
+	default:			return -EIO;
+	}
+}
+
+static int alert_submit(struct sg_usb_dev *dev, uint8_t alert);
+
+static void LIBUSB_CALL alert_transfer_done(struct libusb_transfer *t)
+{
+	struct sg_usb_dev *dev = t->user_data;
+	int err = transfer_errno(t->status);
+	uint8_t sent = dev->alert_sent;
+
+	dev->alert_busy = false;
+	if (dev->alert_done)
+		dev->alert_done(dev->alert_userdata, (enum strigil_alert)sent, err);
+	if (dev->alert_queued >= 0 && !dev->closing && err != -ENODEV) {
+		uint8_t next = (uint8_t)dev->alert_queued;
+		int rc;
+
+		dev->alert_queued = -1;
+		rc = alert_submit(dev, next);
+		if (rc < 0 && dev->alert_done)
+			dev->alert_done(dev->alert_userdata, (enum strigil_alert)next, rc);
+	}
+}
+
+static int alert_submit(struct sg_usb_dev *dev, uint8_t alert)
+{
+	int rc;
+
+	libusb_fill_control_setup(dev->alert_setup, REQ_OUT, STRIGIL_REQ_SET_ALERT, alert,
+				  dev->interface, 0);
+	libusb_fill_control_transfer(dev->alert_xfer, dev->h, dev->alert_setup,
+				     alert_transfer_done, dev, STRIGIL_CTRL_TIMEOUT_MS);
+	rc = libusb_submit_transfer(dev->alert_xfer);
+	if (rc < 0)
+		return sg_usb_errno(rc);
+	dev->alert_busy = true;
+	dev->alert_sent = alert;
+	return 0;
+}
+
+int sg_usb_set_alert_async(struct sg_usb_dev *dev, enum strigil_alert alert,
+			   sg_usb_alert_fn done, void *userdata)
+{
+	if (!dev || !dev->h || (unsigned)alert > STRIGIL_ALERT_EXCEEDED)
+		return -EINVAL;
+	if (dev->closing)
+		return -ENODEV;
+	dev->alert_done = done;
+	dev->alert_userdata = userdata;
+	if (dev->alert_busy) {
+		dev->alert_queued = (int)alert;
+		return 0;
+	}
+	return alert_submit(dev, (uint8_t)alert);
 }
 
 int sg_usb_get_status(struct sg_usb_dev *dev, struct sg_usb_status *st)
@@ -556,15 +638,36 @@ int sg_usb_read_for(struct sg_usb_dev *dev, double seconds, unsigned rate_hz,
 	return rc;
 }
 
+/* Cancels a SET_ALERT still in flight and waits for it (at most DRAIN_MS). */
+static void alert_drain(struct sg_usb_dev *dev)
+{
+	double deadline = now_s() + DRAIN_MS / 1000.0;
+
+	dev->closing = true;
+	dev->alert_queued = -1;
+	if (!dev->alert_busy)
+		return;
+	libusb_cancel_transfer(dev->alert_xfer);
+	while (dev->alert_busy && now_s() < deadline) {
+		struct timeval tv = { 0, 50000 };
+		int rc = libusb_handle_events_timeout_completed(dev->ctx, &tv, NULL);
+
+		if (rc < 0 && rc != LIBUSB_ERROR_INTERRUPTED)
+			break;
+	}
+}
+
 void sg_usb_close(struct sg_usb_dev *dev)
 {
 	bool idle;
 
 	if (!dev)
 		return;
-	if (dev->h)
+	if (dev->h) {
 		sg_usb_stop(dev);
-	idle = dev->in_flight == 0;
+		alert_drain(dev);
+	}
+	idle = dev->in_flight == 0 && !dev->alert_busy;
 	if (dev->claimed)
 		libusb_release_interface(dev->h, dev->interface);
 	if (dev->h)
@@ -575,5 +678,6 @@ void sg_usb_close(struct sg_usb_dev *dev)
 		return;
 	for (unsigned i = 0; i < SG_USB_TRANSFERS; i++)
 		libusb_free_transfer(dev->xfer[i]);
+	libusb_free_transfer(dev->alert_xfer);
 	free(dev);
 }

@@ -188,6 +188,37 @@ def good_cases(tmp):
     strokes, limits, s = replay_ok("at rest", "--limit", "5", p)
     check(s.get("strokes") == 0 and limits == [], "at rest: %s" % s)
 
+    # what real tools write: BOM, quoted header and values, CRLF, blanks,
+    # trailing commas, extra columns (index, raw counts, temperature):
+    # the same strokes as the plain file, and ONE warning naming the extras
+    with open(trace("clean")) as fh:
+        rows = [l.rstrip("\n") for l in fh if l.strip() and not l.startswith("#")]
+    hdr, data = rows[0].split(","), rows[1:]
+    p = os.path.join(tmp, "real-tool.csv")
+    with open(p, "w", newline="") as fh:
+        fh.write("\ufeff" + ",".join(['"sample"'] + ['"%s"' % h for h in hdr] + ['"raw_counts"', "temp_c", ""]) + "\r\n")
+        for i, row in enumerate(data):
+            fh.write(",".join([str(i)] + [' "%s" ' % v for v in row.split(",")] + [str(80000 + i), "31.5", ""]) + "\r\n")
+    rc, out, err = run("replay", "--limit", "10", p)
+    base = run("replay", "--limit", "10", trace("clean"))[1]
+    check(rc == 0 and out == base, "real-tool file: exit %d, output differs from the plain file" % rc)
+    check(err.count("\n") == 1 and "warning" in err and p in err and
+          "'sample', 'raw_counts', 'temp_c'" in err, "real-tool file: stderr %r" % err)
+
+    # Unix-epoch times: the same strokes, shifted
+    p = os.path.join(tmp, "epoch.csv")
+    t0 = 1763719200.0
+    with open(p, "w") as fh:
+        fh.write(rows[0] + "\n")
+        for row in data:
+            v = row.split(",")
+            fh.write(",".join(["%.6f" % (t0 + float(v[0]))] + v[1:]) + "\n")
+    e_strokes, _, _ = replay_ok("epoch times", p)
+    b_strokes, _, _ = replay_ok("plain times", trace("clean"))
+    check(len(e_strokes) == len(b_strokes) and all(
+        near(a["start_s"] - t0, b["start_s"], 1e-5) and near(a["peak_n"], b["peak_n"], 1e-3)
+        for a, b in zip(e_strokes, b_strokes)), "epoch times: strokes differ")
+
     if shutil.which("valgrind"):
         replay_ok("valgrind", "--limit", "10", trace("clean"),
                   wrap=("valgrind", "-q", "--error-exitcode=99", "--leak-check=full",
@@ -229,8 +260,13 @@ def bad_cases(tmp):
     replay_bad("missing header", [p], p + ":1: missing header")
     p = f("nocol.csv", "t_s,shear_x_n,shear_y_n\n0,0,0\n")
     replay_bad("missing column", [p], p + ":1: missing column 'force_n'")
-    p = f("unknown.csv", "t_s,force_n,temperature\n0,0,20\n")
-    replay_bad("unknown column", [p], p + ":1: unknown column 'temperature'")
+    p = f("typo.csv", "t_s,Force_N,temperature\n0,0,20\n")
+    replay_bad("typo in a required column", [p],
+               p + ":1: missing column 'force_n' (unknown columns: 'Force_N', 'temperature'")
+    p = f("dup.csv", "t_s,force_n,\"force_n\"\n0,0,0\n")
+    replay_bad("duplicate column", [p], p + ":1: duplicate column 'force_n'")
+    p = f("quote.csv", "t_s,force_n\n0,\"0.5\n")
+    replay_bad("unclosed quote", [p], p + ":2: field 2: quote not closed")
     p = f("fields.csv", "t_s,force_n\n0,0\n0.002,0.1,7\n")
     replay_bad("field count", ["--limit", "3", p], p + ":3: expected 2 fields")
     p = f("nan.csv", "t_s,force_n\r\n0,0\r\n0.002,NaN\r\n")

@@ -199,12 +199,13 @@ class Harness:
             raise RuntimeError("polkit mock did not start")
         bus.close()
 
-    def start_daemon(self, extra=(), hotplug=False):
+    def start_daemon(self, extra=(), hotplug=False, env_extra=None):
         self.daemon_log = open(os.path.join(self.tmp, "strigild.log"), "a+")
         env = dict(os.environ,
                    ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:exitcode=66",
                    UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1")
         env.pop("JOURNAL_STREAM", None)
+        env.update(env_extra or {})
         # STRIGILD_WRAPPER: e.g. "valgrind --error-exitcode=99 --leak-check=full"
         wrapper = os.environ.get("STRIGILD_WRAPPER", "").split()
         self.daemon_proc = subprocess.Popen(

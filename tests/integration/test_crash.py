@@ -2,8 +2,10 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """strigild killed with SIGKILL mid-session: after a restart every stroke
 and violation it had signalled is in the database and the session is
-marked interrupted."""
+marked interrupted. Stopped cleanly (SIGTERM) mid-session: the session is
+ended and stored before the daemon exits, not left for the next start."""
 import os
+import sqlite3
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -38,6 +40,20 @@ try:
     s2 = h.manager.StartSession(SIM1, pid, "upper_back")
     check(s2 != spath, "a new session can start")
     h.iface(s2, "Session").Stop()
+
+    # SIGTERM mid-session: ended, stored and signalled before the exit.
+    s3 = h.manager.StartSession(SIM1, pid, "upper_back")
+    check(plain(h.prop(ROOT, "Manager", "ActiveSessions")) == [s3], "s3 is the active session")
+    sid = int(plain(h.prop(s3, "Session", "Id")))
+    h.stop_daemon()
+    db = sqlite3.connect("file:%s?mode=ro" % os.path.join(h.state, "strigil.db"), uri=True)
+    state, ended = db.execute("SELECT state, ended_us FROM sessions WHERE id = ?", (sid,)).fetchone()
+    db.close()
+    check(state in ("aborted", "interrupted") and ended is not None,
+          "SIGTERM ended the running session in the database (%s, ended %s)" % (state, ended))
+    h.start_daemon()
+    check(plain(h.prop(s3, "Session", "State")) == "interrupted", "s3 interrupted after the restart")
+    check(plain(h.prop(ROOT, "Manager", "ActiveSessions")) == [], "no active session after the restart")
     h.stop_daemon()
 finally:
     h.cleanup()

@@ -19,7 +19,9 @@ LIMIT = 8.0
 
 h = Harness(simulate=1)
 try:
-    h.start_daemon()
+    # An inherited JOURNAL_STREAM that is not our stderr (e.g. the test
+    # runner started by a systemd unit) must not swallow the stderr log.
+    h.start_daemon(env_extra={"JOURNAL_STREAM": "1:1"})
     pid = h.create_profile(patient_ref="sess-1", display_name="A.B.",
                            max_force_n=dbus.Double(LIMIT))
     spath = h.manager.StartSession(SIM1, pid, "upper_back")
@@ -30,6 +32,7 @@ try:
     check("profile" in p["LimitSource"].lower(), "LimitSource names the profile cap (%s)" % p["LimitSource"])
     check(len(p["LimitReasons"]) >= 2, "LimitReasons lists every candidate (%s)" % p["LimitReasons"])
     check(plain(h.prop(SIM1, "Instrument", "ActiveSession")) == spath, "instrument's ActiveSession")
+    check(plain(h.prop(ROOT, "Manager", "ActiveSessions")) == [spath], "Manager.ActiveSessions")
     check(wait_for(lambda: plain(h.prop(SIM1, "Instrument", "Streaming"))), "a session streams")
 
     alerts = []
@@ -116,9 +119,16 @@ try:
           "Stop summary %s" % summary)
     check(plain(h.prop(spath, "Session", "State")) == "finished", "finished")
     check(plain(h.prop(SIM1, "Instrument", "ActiveSession")) == "/", "instrument free again")
+    check(plain(h.prop(ROOT, "Manager", "ActiveSessions")) == [] and
+          spath in plain(h.prop(ROOT, "Manager", "Sessions")),
+          "a finished session leaves ActiveSessions, stays in Sessions")
     check(wait_for(lambda: not plain(h.prop(SIM1, "Instrument", "Streaming"))), "streaming stops after Stop")
     expect_error(lambda: sess.Pause(), ERR + "InvalidState", "Pause a finished session")
     check(len([plain(s) for s in sess.GetStrokes()]) == 7, "finished session still has its strokes")
+    h.daemon_log.seek(0)
+    log = h.daemon_log.read()
+    check("strigild: session " in log, "readable session lines on stderr (not the journal)")
+    check(log.count(": started on ") == 1, "the session start logged once on stderr")
     h.stop_daemon()
 
     # after a restart the finished session is loaded from the database

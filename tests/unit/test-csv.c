@@ -120,7 +120,7 @@ static void expect_open_error_len(const char *text, size_t len, const char *msg)
 
 static void test_errors(void)
 {
-	char longline[2000];
+	char longline[5000];
 	struct sg_csv_reader *r;
 	struct sg_sample s;
 	int n;
@@ -131,9 +131,18 @@ static void test_errors(void)
 	expect_open_error("\n-1.5,2\n", "x.csv:2: missing header");
 	expect_open_error("t_s\n0\n", "x.csv:1: missing column 'force_n'");
 	expect_open_error("force_n,tilt_deg\n", "x.csv:1: missing column 't_s'");
-	expect_open_error("t_s,force_n,temp_c\n", "x.csv:1: unknown column 'temp_c'");
-	expect_open_error("t_s,Force_N\n", "x.csv:1: unknown column 'Force_N'");
-	expect_open_error("t_s,force_n,\n", "x.csv:1: header field 3 is empty");
+	/* a typo in a required column is a missing column, naming the typo */
+	expect_open_error("t_s,Force_N\n", "x.csv:1: missing column 'force_n' "
+			  "(unknown columns: 'Force_N'; names are case-sensitive)");
+	expect_open_error("time,force_n,temp_c\n", "x.csv:1: missing column 't_s'");
+	expect_open_error("t_s;force_n\n0,1;2,5\n", "x.csv:1: missing column 't_s' (the header "
+			  "is separated by ';', not by commas");
+	expect_open_error("t_s\tforce_n\n", "x.csv:1: missing column 't_s' (the header "
+			  "is separated by 'tab'");
+	expect_open_error("t_s,force_n,\"force_n\"\n", "x.csv:1: duplicate column 'force_n'");
+	expect_open_error("t_s,\"force_n\n", "x.csv:1: field 2: quote not closed");
+	expect_open_error("t_s,\"force\"_n\n", "x.csv:1: field 2: unexpected text after a closing quote");
+	expect_open_error("\xEF\xBB" "t_s,force_n\n", "x.csv:1: not UTF-8 text");
 	expect_open_error("t_s,force_n,t_s\n", "x.csv:1: duplicate column 't_s'");
 	expect_open_error("t_s,force_n,force_n,force_n,force_n,force_n,force_n\n",
 			  "x.csv:1: duplicate column 'force_n'");
@@ -141,11 +150,10 @@ static void test_errors(void)
 			  "x.csv:1: column 'shear_x_n' requires column 'shear_y_n'");
 	expect_open_error("t_s,force_n,shear_y_n\n",
 			  "x.csv:1: column 'shear_y_n' requires column 'shear_x_n'");
-	expect_open_error("\"t_s\",\"force_n\"\n", "unknown column '\"t_s\"'");
 	expect_open_error("t_s,force_n\0\n", "x.csv:1:");
 	memset(longline, 'a', sizeof(longline) - 1);
 	longline[sizeof(longline) - 1] = '\0';
-	expect_open_error_len(longline, strlen(longline), "x.csv:1: line longer than 1023 bytes");
+	expect_open_error_len(longline, strlen(longline), "x.csv:1: line longer than 4095 bytes");
 
 	expect_row_error("t_s,force_n\n0,1\n1,2,3\n", -EINVAL,
 			 "x.csv:3: expected 2 fields as in the header, found 3");
@@ -165,6 +173,16 @@ static void test_errors(void)
 			 "x.csv:5: column t_s: 'inf' is not a finite number");
 	expect_row_error("t_s,force_n\n0,1e999\n", -EINVAL,
 			 "x.csv:2: column force_n: '1e999' is not a finite number");
+	expect_row_error("t_s,force_n\n\"0\",\"1,5\"\n", -EINVAL,
+			 "x.csv:2: column force_n: '1,5' is not a number");
+	expect_row_error("t_s,force_n\n0,\"1\n", -EINVAL,
+			 "x.csv:2: field 2: quote not closed");
+	expect_row_error("t_s,force_n\n0,1,,\n0,1,x\n", -EINVAL,
+			 "x.csv:3: expected 2 fields as in the header, found 3");
+	expect_row_error("t_s,force_n,temp\n0,1,20\n0\n", -EINVAL,
+			 "x.csv:3: expected 3 fields as in the header, found 1");
+	expect_row_error("t_s,force_n,temp\n0,1,\"20\n", -EINVAL,
+			 "x.csv:2: field 3: quote not closed");
 	expect_row_error("t_s,force_n\n0,1\n0.2,1\n0.1,1\n", -EINVAL,
 			 "x.csv:4: time goes backwards (t_s 0.1 after 0.2)");
 	expect_row_error("force_n,t_s\n1,5\n1,-5\n", -EINVAL,
@@ -185,6 +203,74 @@ static void test_errors(void)
 	r = sg_csv_open_mem("y.csv", "t_s\n", 4, err, 4);
 	CHECK(r == NULL && strcmp(err, "y.c") == 0, "truncated '%s'", err);
 	CHECK(sg_csv_next(NULL, &s, err, sizeof(err)) == -EINVAL, "NULL reader");
+}
+
+/* What real tools write: BOM, quotes, trailing commas, extra columns. */
+static void test_real_tools(void)
+{
+	struct sg_sample s[8];
+	struct sg_csv_reader *r;
+
+	/* spreadsheet export: BOM, quoted names and values, CRLF */
+	r = open_str("\xEF\xBB\xBF\"t_s\",\"force_n\"\r\n\"0.5\",\"1.25\"\r\n\" 0.6 \",2\r\n");
+	CHECK(r != NULL, "BOM+quotes: %s", err);
+	if (r) {
+		CHECK(sg_csv_ignored(r) == NULL, "nothing ignored");
+		CHECK_EQ_INT(read_all(r, s, 8), 2);
+		CHECK_NEAR(s[0].t_s, 0.5, 0);
+		CHECK_NEAR(s[0].force_n, 1.25, 0);
+		CHECK_NEAR(s[1].t_s, 0.6, 0);
+		sg_csv_close(r);
+	}
+	/* a BOM alone before the header of a file with a comment first */
+	r = open_str("\xEF\xBB\xBF# logger v2\nt_s,force_n\n0,1\n");
+	CHECK(r != NULL, "BOM+comment: %s", err);
+	if (r) {
+		CHECK_EQ_INT(read_all(r, s, 8), 1);
+		sg_csv_close(r);
+	}
+	/* "" inside quotes is a quote; quoted commas stay in the field */
+	r = open_str("\"idx \"\"a,b\"\"\",t_s,force_n\n\"x,\"\"y\",1,2\n");
+	CHECK(r != NULL, "quoted comma: %s", err);
+	if (r) {
+		CHECK(sg_csv_ignored(r) && strcmp(sg_csv_ignored(r), "'idx \"a,b\"'") == 0,
+		      "ignored %s", sg_csv_ignored(r));
+		CHECK_EQ_INT(read_all(r, s, 8), 1);
+		CHECK_NEAR(s[0].t_s, 1, 0);
+		CHECK_NEAR(s[0].force_n, 2, 0);
+		sg_csv_close(r);
+	}
+	/* trailing commas on the header and/or rows */
+	r = open_str("t_s,force_n,\n0,1,\n0.1,2\n0.2,3,,\n");
+	CHECK(r != NULL, "trailing comma: %s", err);
+	if (r) {
+		CHECK(sg_csv_ignored(r) == NULL, "trailing comma ignored nothing");
+		CHECK_EQ_INT(read_all(r, s, 8), 3);
+		CHECK_NEAR(s[2].force_n, 3, 0);
+		sg_csv_close(r);
+	}
+	/* extra columns anywhere, unnamed index column (pandas), text in them,
+	 * a missing trailing ignored value */
+	r = open_str(",sample,t_s,raw_counts,force_n,shear_x_n,shear_y_n,temp_c,status\n"
+		     "0,17,0.001,81234,1.5,0.1,0.2,31.5,OK\n"
+		     "1,18,0.002,,1.6,0.1,0.2,n/a\n");
+	CHECK(r != NULL, "extra columns: %s", err);
+	if (r) {
+		const char *ig = sg_csv_ignored(r);
+
+		CHECK(ig && strcmp(ig, "'sample', 'raw_counts', 'temp_c', 'status', "
+				   "(unnamed column 1)") == 0, "ignored %s", ig);
+		CHECK_EQ_INT(sg_csv_columns(r), SG_HAS_SHEAR);
+		CHECK_EQ_INT(read_all(r, s, 8), 2);
+		CHECK_NEAR(s[1].t_s, 0.002, 0);
+		CHECK_NEAR(s[1].force_n, 1.6, 0);
+		CHECK_NEAR(s[1].shear_y_n, 0.2, 0);
+		CHECK_EQ_INT(s[1].has, SG_HAS_SHEAR);
+		sg_csv_close(r);
+	}
+	/* a known column after the ignored ones must be present in each row */
+	expect_row_error("t_s,temp,force_n\n0,20\n", -EINVAL,
+			 "x.csv:2: expected 3 fields as in the header, found 2");
 }
 
 static void test_files(void)
@@ -262,6 +348,7 @@ int main(void)
 {
 	test_good();
 	test_errors();
+	test_real_tools();
 	test_files();
 	return check_exit("csv");
 }

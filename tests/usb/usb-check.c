@@ -9,7 +9,8 @@
  *             [--expect-bad]
  *       info, calibration write + read-back + restore, refused calibration,
  *       alert + status, STALLed requests, streaming N seconds (default 2)
- *       with every frame valid; --pattern also checks every sample against
+ *       with every frame valid and an async SET_ALERT sent from inside the
+ *       first block callback; --pattern also checks every sample against
  *       the gadget's test pattern (raw_k(n+1) - raw_k(n) = 2k+1 mod P).
  *       --expect-bad: the device sends bad frames (strigil-gadget
  *       --bad-every N): they must be counted and dropped, and the samples
@@ -45,7 +46,20 @@ struct stream_state {
 	unsigned nch;
 	int32_t prev[STRIGIL_MAX_CHANNELS];
 	uint64_t samples, lost, pattern_errors, disconnects, errors;
+	/* SET_ALERT from inside a block callback, as strigild does it */
+	struct sg_usb_dev *dev;
+	bool alert_tried;
+	int alert_rc, alert_err;
+	unsigned alert_done;
 };
+
+static void on_alert_done(void *u, enum strigil_alert a, int err)
+{
+	struct stream_state *st = u;
+
+	st->alert_done++;
+	st->alert_err = err;
+}
 
 static void check_step(struct stream_state *st, const int32_t *prev, const int32_t *cur)
 {
@@ -66,6 +80,12 @@ static void on_block(void *u, const struct sg_block *b)
 
 	st->samples += b->nsamples;
 	st->lost += b->lost_before;
+	if (st->dev && !st->alert_tried) {
+		/* inside libusb event handling: only the async request works */
+		st->alert_tried = true;
+		st->alert_rc = sg_usb_set_alert_async(st->dev, STRIGIL_ALERT_EXCEEDED,
+						      on_alert_done, st);
+	}
 	if (!st->pattern)
 		return;
 	if (b->lost_before)
@@ -219,9 +239,20 @@ int main(int argc, char **argv)
 	} else {
 		const struct sg_usb_stream *s = sg_usb_stream(dev);
 
+		struct sg_usb_status status;
+
 		check_requests(dev);
+		st.dev = dev;
 		rc = sg_usb_read_for(dev, seconds, rate, &cb);
 		EXPECT(rc == 0, "streaming: %s", strerror(-rc));
+		EXPECT(st.alert_tried && st.alert_rc == 0 && st.alert_done == 1 &&
+		       st.alert_err == 0,
+		       "SET_ALERT from a block callback: submit %s, %u completions, %s",
+		       strerror(-st.alert_rc), st.alert_done, strerror(-st.alert_err));
+		rc = sg_usb_get_status(dev, &status);
+		EXPECT(rc == 0 && status.alert == STRIGIL_ALERT_EXCEEDED,
+		       "alert after the async SET_ALERT: rc %d alert %u", rc, status.alert);
+		EXPECT(sg_usb_set_alert(dev, STRIGIL_ALERT_OFF) == 0, "SET_ALERT off");
 		printf("usb-check: %.1f s at %u Hz: %llu frames, %llu samples, %llu lost, "
 		       "%llu bad frames, %llu stale, %llu transfer errors\n", seconds, rate,
 		       (unsigned long long)s->dec.frames_ok, (unsigned long long)st.samples,

@@ -225,6 +225,10 @@ int verb_replay(int argc, char **argv)
 		fprintf(stderr, "strigilctl replay: %s\n", err);
 		return EXIT_USAGE;
 	}
+	if (sg_csv_ignored(r))
+		fprintf(stderr, "strigilctl replay: warning: %s: ignoring unknown columns %s "
+			"(known: t_s, force_n, shear_x_n, shear_y_n, tilt_deg)\n",
+			o.path, sg_csv_ignored(r));
 	sg_stroke_config_default(&sc);
 	sg_limit_config_default(&lc);
 	lc.limit_n = limited ? o.limit_n : 0;

@@ -60,8 +60,15 @@ r=1; [ "$(stat -c %G:%a $node)" = strigil:660 ] && r=0
 result udev-usb-node $r "($node $(stat -c %U:%G:%a $node))"
 udevadm info -q property -p $usbdev | grep -q '^ID_MODEL_FROM_DATABASE=Strigil IASTM' ; result hwdb-model $?
 
+# alerts_exceeded: how many SET_ALERT(exceeded) requests the emulator has
+# received so far (it logs "ALERT <level>" for each request).
+alerts_exceeded() { grep -c '^strigil-gadget: ALERT 2$' /run/chain/gadget.log; }
+
 # 1. A session through the kernel driver (IIO).
+a0=$(alerts_exceeded)
 run session-iio as_clin /usr/bin/python3 $d/client.py session iio
+a1=$(alerts_exceeded)
+[ "$a1" -gt "$a0" ]; result alert-iio $? "(emulator got $((a1 - a0)) SET_ALERT exceeded)"
 
 # 2. Unplug mid-session and re-plug: the session resumes, nothing lost.
 ( wait_for 120 test -e $flags/unplug; echo "" >$G/UDC; sleep 2; echo "$udc" >$G/UDC ) &
@@ -72,7 +79,21 @@ echo "" >$G/UDC; sleep 1
 rmmod strigil; r=$?
 echo "$udc" >$G/UDC
 result driver-removed $r
+a0=$(alerts_exceeded)
 run session-libusb as_clin /usr/bin/python3 $d/client.py session usb
+a1=$(alerts_exceeded)
+[ "$a1" -gt "$a0" ]; result alert-libusb $? "(emulator got $((a1 - a0)) SET_ALERT exceeded)"
+! journalctl -b -u strigild.service --no-pager -o cat 2>/dev/null | grep 'SET_ALERT.*failed'
+result alert-no-failures $? "(strigild logged no failed SET_ALERT)"
+# Under systemd stderr is the journal: each session event is one entry,
+# the structured one (with STRIGIL_EVENT=), never also a plain copy.
+jsess() { journalctl -b -u strigild.service --no-pager -o export 2>/dev/null |
+	awk -v want="$1" 'BEGIN { RS = ""; n = 0 }
+		/(^|\n)MESSAGE=session [0-9]+: / { s = /(^|\n)STRIGIL_EVENT=/ ? "structured" : "plain"; if (s == want) n++ }
+		END { print n }'; }
+structured=$(jsess structured); plain=$(jsess plain)
+[ "$plain" -eq 0 ] && [ "$structured" -gt 0 ]
+result journal-once $? "($structured structured session entries, $plain plain copies)"
 
 kill $gadget 2>/dev/null
 journalctl -b -u strigild.service --no-pager -o cat 2>/dev/null | tail -n 40 | sed 's/^/  [strigild] /'

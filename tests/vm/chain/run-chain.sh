@@ -100,6 +100,7 @@ done <"$vm/order"
 cat >"$vm/init/init" <<EOT
 #!/bin/busybox sh
 /bin/busybox --install -s /bin
+mkdir -p /proc /sys /dev
 mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
 for m in \$(cat /lib/modules/order); do insmod /lib/modules/\$m || echo "chain: insmod \$m failed"; done
 mkdir -p /lower /rw /newroot
@@ -118,10 +119,14 @@ kernel=/boot/vmlinuz-$kver
 echo "chain: booting $kver (TCG, timeout ${timeout_s}s)"
 start=$(date +%s)
 set +e
+# systemd.unit= on the kernel command line: systemd reads its options from
+# /proc/cmdline in a VM; the switch_root argument counts only when the
+# 9p root looks like a container (a host with /.dockerenv), not on a
+# plain Debian machine.
 timeout -k 5 "$timeout_s" qemu-system-x86_64 -accel tcg -m 1536 -smp 1 \
 	-nographic -no-reboot -nodefaults -serial stdio \
 	-kernel "$kernel" -initrd "$vm/initramfs.gz" \
-	-append "console=ttyS0 panic=-1 loglevel=4 rdinit=/init systemd.unified_cgroup_hierarchy=1 systemd.show_status=0 ${CHAIN_APPEND:-}" \
+	-append "console=ttyS0 panic=-1 loglevel=4 rdinit=/init systemd.unit=chain.target systemd.unified_cgroup_hierarchy=1 systemd.show_status=0 ${CHAIN_APPEND:-}" \
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 	</dev/null >"$vm/console.log" 2>&1
 qrc=$?

@@ -68,8 +68,10 @@ run session-iio as_clin /usr/bin/python3 $d/client.py session iio
 run replug-resume as_clin /usr/bin/python3 $d/client.py replug $flags
 
 # 3. Without the module: libstrigil's libusb source inside strigild.
-echo "" >$G/UDC; sleep 1
-rmmod strigil; r=$?
+echo "" >$G/UDC
+# The module stays in use until strigild has seen the unplug and closed the
+# IIO device: wait for that (bounded), not for a fixed second under TCG.
+wait_for 60 rmmod strigil 2>/dev/null; r=$?
 echo "$udc" >$G/UDC
 result driver-removed $r
 run session-libusb as_clin /usr/bin/python3 $d/client.py session usb

@@ -340,8 +340,26 @@ static int method_remove(sd_bus_message *m, void *userdata, sd_bus_error *error)
 	return r;
 }
 
+/*
+ * What is still queued, so that a test waits for its script to have been
+ * played (in sample time) instead of guessing from the wall clock.
+ */
+static int debug_prop_get(sd_bus *bus, const char *path, const char *interface,
+			  const char *property, sd_bus_message *reply, void *userdata,
+			  sd_bus_error *error)
+{
+	struct instrument *inst = userdata;
+	struct sim *s = inst->backend;
+
+	if (strcmp(property, "PendingStrokes") == 0)
+		return sd_bus_message_append(reply, "u", (uint32_t)(s->nscript - s->pos));
+	return sd_bus_message_append(reply, "b", (int)s->spike_pending);
+}
+
 static const sd_bus_vtable debug_vtable[] = {
 	SD_BUS_VTABLE_START(0),
+	SD_BUS_PROPERTY("PendingStrokes", "u", debug_prop_get, 0, 0),
+	SD_BUS_PROPERTY("SpikePending", "b", debug_prop_get, 0, 0),
 	SD_BUS_METHOD_WITH_ARGS("Unplug", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_unplug,
 				SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_METHOD_WITH_ARGS("Replug", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_replug,

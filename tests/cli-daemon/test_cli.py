@@ -445,8 +445,7 @@ def get_cal(h, path):
 
 
 def calibrate_env(h, tmp, **kw):
-    env = {"SIMLOAD_STATE": os.path.join(tmp, "simload.state"),
-           "SIMLOAD_ADDRESS": h.address}
+    env = {"SIMLOAD_ADDRESS": h.address}
     env.update(kw)
     return env
 

@@ -46,13 +46,20 @@ pk_setup() {
 		mkdir -p /run/dbus && mount -t tmpfs -o mode=755 tmpfs /run/dbus; }
 	dbus-daemon --system --nofork --nopidfile --nosyslog --print-pid=1 >"$pk_t/bus.pid" 2>"$pk_t/bus.log" &
 	export DBUS_SYSTEM_BUS_ADDRESS=unix:path=/run/dbus/system_bus_socket
-	i=0; while [ ! -S /run/dbus/system_bus_socket ]; do i=$((i+1)); [ $i -lt 100 ] || return 1; sleep 0.05; done
+	# Deadlines bound a wait for a start that must happen (60 s: polkitd
+	# starts its JavaScript engine, slow on a loaded machine); nothing is timed.
+	pk_end=$(( $(date +%s) + 60 ))
+	while [ ! -S /run/dbus/system_bus_socket ]; do
+		[ "$(date +%s)" -lt $pk_end ] || { cat "$pk_t/bus.log"; return 1; }; sleep 0.05
+	done
 	/usr/lib/polkit-1/polkitd >"$pk_t/polkitd.log" 2>&1 &
 	pk_pid=$!
-	i=0
+	pk_end=$(( $(date +%s) + 60 ))
 	until dbus-send --system --print-reply --dest=org.freedesktop.DBus / \
 		org.freedesktop.DBus.GetNameOwner string:org.freedesktop.PolicyKit1 >/dev/null 2>&1; do
-		i=$((i+1)); [ $i -lt 100 ] || { cat "$pk_t/polkitd.log"; return 1; }; sleep 0.05
+		kill -0 $pk_pid 2>/dev/null && [ "$(date +%s)" -lt $pk_end ] ||
+			{ cat "$pk_t/polkitd.log"; return 1; }
+		sleep 0.05
 	done
 }
 

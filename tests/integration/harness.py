@@ -37,7 +37,9 @@ ACTIONS = ["org.strigil.Strigil1." + a for a in
 SIM1 = dbus.ObjectPath(ROOT + "/instrument/SIM0001")
 
 # Generous guard against a hung daemon; never a performance assertion.
-WAIT_S = 30
+# Scaled when strigild runs under a slow wrapper (valgrind: ~20-50x slower).
+SLOWDOWN = 4 if "valgrind" in os.environ.get("STRIGILD_WRAPPER", "") else 1
+WAIT_S = 30 * SLOWDOWN
 
 dbus.mainloop.glib.DBusGMainLoop(set_as_default=True)
 
@@ -77,6 +79,15 @@ def pump(seconds):
     while time.monotonic() < end:
         ctx.iteration(False)
         time.sleep(0.002)
+
+
+def drain():
+    """Dispatches every message already received (e.g. signals that arrived
+    ahead of a method reply): after a call returns, what the daemon sent
+    before that reply is delivered."""
+    ctx = GLib.MainContext.default()
+    while ctx.pending():
+        ctx.iteration(False)
 
 
 def wait_for(cond, timeout=WAIT_S):
@@ -271,6 +282,14 @@ class Harness:
 
     def signals_of(self, member, path=None):
         return [s for s in self.signals if s[2] == member and (path is None or s[0] == path)]
+
+    def script_played(self, path):
+        """True once the simulated instrument at `path` has played every
+        stroke queued by Debug.Play and every Debug.Spike, in sample time:
+        those samples have gone through the engine (signals included)."""
+        p = plain(self.obj(path).GetAll(IFACE + "Debug",
+                                        dbus_interface="org.freedesktop.DBus.Properties"))
+        return p["PendingStrokes"] == 0 and not p["SpikePending"]
 
     def set_allowed(self, actions):
         self.polkit.SetAllowed(dbus.Array(actions, signature="s"))

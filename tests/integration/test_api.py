@@ -169,9 +169,12 @@ try:
                 return bool(drops)
             if hdr.unpack_from(pkt)[4] > 0:
                 drops.append(hdr.unpack_from(pkt)[4])
-    # the slow reader reads nothing for a while; the daemon must drop, not block
-    pump(3.0)
-    read_fast()
+    # the slow reader reads nothing while more samples are offered to it than
+    # its socket can hold (SO_SNDBUF 64 KiB, doubled by the kernel, >= 32
+    # bytes a sample: < 4100 samples); the daemon must drop, not block.
+    # Counted in samples the fast reader got, not in wall-clock seconds.
+    check(wait_for(lambda: read_fast() and got >= 6000),
+          "fast reader got 6000 samples while the slow one read nothing (%d)" % got)
     check(wait_for(drain_slow), "a reader that does not keep up sees dropped samples counted (%s)"
           % drops[:3])
     check(plain(h.prop(ROOT, "Manager", "Version")) != "", "daemon still answers")

@@ -22,7 +22,7 @@ try:
     signalled = lambda: h.signals_of("StrokeCompleted", spath)
     check(wait_for(lambda: len(signalled()) >= 5), "strokes are signalled")
     h.kill_daemon()
-    pump(0.2)  # signals already on their way are delivered
+    drain()  # signals sent before the bus saw the daemon go are delivered
     strokes = sorted(plain(s[3][0])["index"] for s in signalled())
     exceeded = len(h.signals_of("LimitExceeded", spath))
     print("signalled %d strokes and %d violations before SIGKILL" % (len(strokes), exceeded))

@@ -43,9 +43,11 @@ try:
     dbg.Play(dbus.Array(SCRIPT, signature="(ddd)"))
     strokes = lambda: h.signals_of("StrokeCompleted", spath)
     check(wait_for(lambda: len(strokes()) >= len(SCRIPT)), "%d StrokeCompleted signals" % len(SCRIPT))
-    # a lone spike far above the cap, well after the last stroke
+    # a lone spike far above the cap, well after the last stroke (the
+    # script has played out), and played before the next stroke starts
+    check(wait_for(lambda: h.script_played(SIM1)), "the script has played out")
     dbg.Spike(dbus.Double(13.5))
-    pump(0.5)
+    check(wait_for(lambda: h.script_played(SIM1)), "the spike has been played")
     dbg.Play(dbus.Array([(3.0, 0.4, 0.3)], signature="(ddd)"))
     check(wait_for(lambda: len(strokes()) >= len(SCRIPT) + 1), "stroke after the spike")
 
@@ -86,14 +88,19 @@ try:
     check(sorted(v["kind"] for v in viol) == ["exceeded", "exceeded", "warning", "warning"],
           "GetViolations: 2 warnings + 2 exceeded (%s)" % [v["kind"] for v in viol])
 
-    # pause: nothing is counted
+    # pause: nothing is counted. A claim keeps the instrument streaming
+    # while paused (a pause alone stops it), so the stroke is really played
+    # during the pause instead of being left queued for after Resume.
+    h.iface(SIM1, "Instrument").Claim()
     sess.Pause()
     check(plain(h.prop(spath, "Session", "State")) == "paused", "paused")
     expect_error(lambda: sess.Pause(), ERR + "InvalidState", "Pause twice")
     n = len(strokes())
     dbg.Play(dbus.Array([(5.0, 0.4, 0.2)], signature="(ddd)"))
-    pump(1.2)
+    check(wait_for(lambda: h.script_played(SIM1)), "the stroke was played while paused")
+    drain()     # a StrokeCompleted sent before that reply is delivered now
     check(len(strokes()) == n, "no stroke counted while paused")
+    h.iface(SIM1, "Instrument").Release()
     sess.Resume()
     check(plain(h.prop(spath, "Session", "State")) == "running", "resumed")
 

@@ -7,7 +7,8 @@
  *   sgbench listen ADDRESS SECONDS
  *       LimitExceeded signals of every session: receipt time (CLOCK_MONOTONIC)
  *       minus the event's arrival_us (when the samples that raised it reached
- *       strigild), i.e. the daemon path through the dbus-daemon.
+ *       strigild), i.e. the daemon path through the dbus-daemon. Until
+ *       SECONDS have passed or SIGTERM (then what has arrived is counted).
  *   sgbench stream ADDRESS SECONDS INSTRUMENT_PATH...
  *       Instrument.OpenStream() on each path, read every packet for SECONDS:
  *       samples delivered per second, samples dropped by the daemon.
@@ -116,6 +117,13 @@ static void print_values(const char *what, struct values *vs)
 	free(vs->v);
 }
 
+static volatile sig_atomic_t stop;
+
+static void on_term(int sig)
+{
+	stop = 1;
+}
+
 /* ---- listen ---------------------------------------------------------------- */
 
 struct listen_state {
@@ -163,6 +171,7 @@ static int cmd_listen(const char *address, double seconds)
 				"LimitExceeded", on_exceeded, &st);
 	if (r < 0)
 		die("add match", r);
+	signal(SIGTERM, on_term);
 	printf("listening=1\n");
 	fflush(stdout);
 	for (;;) {
@@ -173,9 +182,11 @@ static int cmd_listen(const char *address, double seconds)
 			die("process", r);
 		if (r > 0)
 			continue;
-		if (now >= end)
+		/* SIGTERM: what has arrived is processed, then the result. */
+		if (now >= end || stop)
 			break;
-		r = sd_bus_wait(bus, end - now);
+		/* at most 100 ms: a SIGTERM just before the wait is seen */
+		r = sd_bus_wait(bus, end - now < 100000 ? end - now : 100000);
 		if (r < 0 && r != -EINTR)
 			die("wait", r);
 	}
@@ -268,13 +279,6 @@ static int cmd_stream(const char *address, double seconds, int npaths, char **pa
 		close(pfd[i].fd);
 	sd_bus_flush_close_unref(bus);
 	return 0;
-}
-
-static volatile sig_atomic_t stop;
-
-static void on_term(int sig)
-{
-	stop = 1;
 }
 
 static int cmd_stall(const char *address, const char *path)

@@ -75,8 +75,10 @@ a1=$(alerts_exceeded)
 run replug-resume as_clin /usr/bin/python3 $d/client.py replug $flags
 
 # 3. Without the module: libstrigil's libusb source inside strigild.
-echo "" >$G/UDC; sleep 1
-rmmod strigil; r=$?
+echo "" >$G/UDC
+# The module stays in use until strigild has seen the unplug and closed the
+# IIO device: wait for that (bounded), not for a fixed second under TCG.
+wait_for 60 rmmod strigil 2>/dev/null; r=$?
 echo "$udc" >$G/UDC
 result driver-removed $r
 a0=$(alerts_exceeded)

@@ -155,7 +155,10 @@ void instrument_set_alert(struct instrument *inst, enum strigil_alert a)
 		if (r < 0)
 			log_warn("%s: SET_ALERT failed: %s", inst->info.serial, strerror(-r));
 	}
-	emit(inst, "Alert");
+	if (inst->in_block)
+		inst->alert_dirty = true;	/* emitted when the block is done */
+	else
+		emit(inst, "Alert");
 }
 
 static void stream_client_free(struct stream_client *c)
@@ -287,6 +290,7 @@ void instrument_on_block(struct instrument *inst, const struct sg_block *blk)
 	/* arrival of these samples (LimitExceeded carries it: daemon path latency) */
 	now = now_monotonic_usec();
 	inst->block_arrival_usec = now;
+	inst->in_block = true;
 	if (n > STRIGIL_MAX_SAMPLES_ANY)
 		n = STRIGIL_MAX_SAMPLES_ANY;
 	if (blk->lost_before) {
@@ -339,8 +343,20 @@ void instrument_on_block(struct instrument *inst, const struct sg_block *blk)
 		}
 		inst->sample_index++;
 		if (!inst->streaming)
-			return;
+			break;
 	}
+	/* The block's events: one commit, then their signals; then the
+	 * Alert property the block changed (the tool itself was alarmed at
+	 * once: a property change must not delay the LimitExceeded signal). */
+	if (inst->session)
+		session_flush(inst->session);
+	inst->in_block = false;
+	if (inst->alert_dirty) {
+		inst->alert_dirty = false;
+		emit(inst, "Alert");
+	}
+	if (!inst->streaming)
+		return;
 	if (inst->streams)
 		streams_send(inst, out, n, blk->lost_before);
 

@@ -225,6 +225,9 @@ int main(int argc, char **argv)
 		log_err("cannot open the database in %s: %s", o.state_dir, err);
 		goto fail;
 	}
+	r = sgd_store_prepare_wal(d.store);
+	if (r < 0)
+		log_info("WAL left at its size (%s): commits may be slower", sgd_store_errmsg(d.store));
 	n = sgd_store_mark_interrupted(d.store, (int64_t)now_realtime_usec());
 	if (n > 0)
 		log_warn("%d session(s) were interrupted by a previous crash", n);

@@ -19,10 +19,28 @@
 
 #include "strigild.h"
 
+/* Events of the current block of samples, committed together (see
+ * "enforcement" below). */
+struct pending {
+	enum sg_event_type type;	/* STROKE, WARNING, EXCEEDED, CAP_* */
+	struct sg_stroke stroke;	/* STROKE */
+	struct sgd_violation v;		/* the others */
+	int64_t wall_us;
+};
+
+#define PENDING_MAX 16	/* a full list is committed early */
+
+struct session_batch {
+	struct pending ev[PENDING_MAX];
+	unsigned n;
+	uint64_t arrival_us;	/* monotonic arrival of the block */
+};
+
 struct session_extra {
 	char override_reason[SGD_OVERRIDE_REASON_MAX];
 	char override_contra[SGD_CONDITIONS_TEXT_MAX];
 	uint32_t warnings;
+	struct session_batch batch;
 };
 
 const char *session_state_str(enum session_state st)
@@ -509,7 +527,15 @@ static int start_session_options(sd_bus_message *m, void *userdata, sd_bus_error
 	return start_session(userdata, m, ipath, ppath, region, reason, note, error);
 }
 
-/* ---- enforcement (called per engine event from the sample path) -------- */
+/* ---- enforcement (called per engine event from the sample path) --------
+ *
+ * Events of one block of samples (one USB transfer or IIO read) are
+ * recorded together: the tool is alarmed at once, the rows and the
+ * session summary they change go into ONE commit (one fsync) when the
+ * block ends (session_flush), and only then are the signals sent: never
+ * signal what is not on disk. A warning and the exceeded that follows it
+ * within one block thus share one fsync (make bench, daemon path: about
+ * half of all LimitExceeded events had waited for a second commit). */
 
 static void signal_dict(struct session *s, const char *name, int (*fill)(sd_bus_message *, const void *),
 			const void *arg)
@@ -560,124 +586,184 @@ static void save_summary(struct session *s)
 			sgd_store_errmsg(s->d->store));
 }
 
-static void on_stroke(struct session *s, const struct sg_event *ev)
+static struct pending *pending_add(struct session *s, enum sg_event_type type)
 {
-	struct stroke_arg a = { .st = &ev->stroke, .region = s->rec.region,
-				.wall_us = (int64_t)now_realtime_usec() };
-	struct sgd_session next = s->rec;
-	int r;
+	struct session_batch *b = &s->extra->batch;
+	struct pending *p;
 
-	next.stroke_count++;
-	if (ev->stroke.peak_n > next.peak_n)
-		next.peak_n = ev->stroke.peak_n;
-	next.load_s = sg_engine_load_seconds(s->inst->engine);
-	/* The row and the summary it changes in one commit: one fsync per
-	 * stroke, not two (make bench: fdatasync was the largest part of the
-	 * daemon's CPU at 32 instruments). A failed summary keeps the row. */
-	r = sgd_store_begin(s->d->store);
-	if (r >= 0)
-		r = sgd_store_add_stroke(s->d->store, s->rec.id, s->rec.region, &ev->stroke,
-					 a.wall_us, NULL);
-	if (r >= 0 && sgd_store_session_update(s->d->store, &next, a.wall_us) < 0)
-		log_err("session %" PRId64 ": cannot update summary: %s", s->rec.id,
-			sgd_store_errmsg(s->d->store));
-	r = sgd_store_end(s->d->store, r);
-	if (r < 0) {
-		/* Never signal what is not on disk. */
-		journal_session(s, "storage-error", LOG_ERR, "stroke %u NOT stored: %s",
-				ev->stroke.index, sgd_store_errmsg(s->d->store));
-		return;
-	}
-	s->rec = next;
-	signal_dict(s, "StrokeCompleted", fill_stroke, &a);
-	sd_bus_emit_properties_changed(s->d->bus, s->path, SGD_IFACE_SESSION, "StrokeCount",
-				       "SecondsUnderLoad", "PeakN", NULL);
+	if (b->n == PENDING_MAX)
+		session_flush(s);
+	if (!b->n)
+		b->arrival_us = s->inst ? s->inst->block_arrival_usec : 0;
+	p = &b->ev[b->n++];
+	memset(p, 0, sizeof(*p));
+	p->type = type;
+	p->wall_us = (int64_t)now_realtime_usec();
+	return p;
 }
 
-static void on_limit(struct session *s, const struct sg_event *ev)
+static void pending_violation(struct session *s, const struct sg_event *ev)
 {
-	struct sgd_violation v = {
+	struct pending *p = pending_add(s, ev->type);
+
+	p->v = (struct sgd_violation){
 		.session_id = s->rec.id,
-		.wall_us = (int64_t)now_realtime_usec(),
+		.wall_us = p->wall_us,
 		.type = ev->type,
 		.t_s = ev->t_s,
 		.force_n = ev->force_n,
 		.limit_n = ev->limit_n,
 	};
+	snprintf(p->v.region, sizeof(p->v.region), "%s", s->rec.region);
+}
+
+static void on_limit(struct session *s, const struct sg_event *ev)
+{
 	bool exceeded = ev->type == SG_EV_EXCEEDED;
-	int r;
 
 	/* The tool alarms first, before any disk write: the patient comes
 	 * first, and a slow or failed disk must neither delay nor silence it. */
 	if (exceeded || s->inst->alert != STRIGIL_ALERT_EXCEEDED)
 		instrument_set_alert(s->inst, exceeded ? STRIGIL_ALERT_EXCEEDED
 						       : STRIGIL_ALERT_WARNING);
-	snprintf(v.region, sizeof(v.region), "%s", s->rec.region);
-	if (exceeded)
-		s->rec.violation_count++;
-	else
-		s->extra->warnings++;
-	/* The record and the summary it changes in one commit: one fsync, not
-	 * two, stands between the sample and the signal (make bench, daemon
-	 * path). A failed summary keeps the record. */
-	r = sgd_store_begin(s->d->store);
-	if (r >= 0)
-		r = sgd_store_add_violation(s->d->store, &v);
-	if (r >= 0 && exceeded &&
-	    sgd_store_session_update(s->d->store, &s->rec, v.wall_us) < 0)
-		log_err("session %" PRId64 ": cannot update summary: %s", s->rec.id,
-			sgd_store_errmsg(s->d->store));
-	r = sgd_store_end(s->d->store, r);
-	if (r >= 0) {
-		signal_dict(s, exceeded ? "LimitExceeded" : "LimitWarning", fill_violation,
-			    &(struct violation_arg){ &v, s->inst->block_arrival_usec });
-		emit(s, exceeded ? "ViolationCount" : "WarningCount");
-	} else {
-		journal_session(s, "storage-error", LOG_ERR, "%s NOT stored: %s",
-				violation_kind(ev->type), sgd_store_errmsg(s->d->store));
-	}
+	pending_violation(s, ev);
+}
+
+static void on_cap(struct session *s, const struct sg_event *ev)
+{
+	bool *sent = ev->type == SG_EV_CAP_STROKES ? &s->cap_strokes_sent : &s->cap_time_sent;
+
+	if (*sent)
+		return;
+	*sent = true;
+	pending_violation(s, ev);
+}
+
+/* Records a committed limit event: journal and signal. */
+static void limit_done(struct session *s, const struct pending *p, uint64_t arrival_us)
+{
+	bool exceeded = p->type == SG_EV_EXCEEDED;
+
+	signal_dict(s, exceeded ? "LimitExceeded" : "LimitWarning", fill_violation,
+		    &(struct violation_arg){ &p->v, arrival_us });
 	if (!exceeded)
 		return;
 	sd_journal_send("MESSAGE=session %" PRId64 ": force %.2f N above the limit %.2f N in %s",
-			s->rec.id, ev->force_n, ev->limit_n, s->rec.region,
+			s->rec.id, p->v.force_n, p->v.limit_n, s->rec.region,
 			"PRIORITY=%d", LOG_WARNING,
 			"SYSLOG_IDENTIFIER=strigild",
 			"STRIGIL_EVENT=limit-exceeded",
 			"STRIGIL_SESSION=%" PRId64, s->rec.id,
 			"STRIGIL_INSTRUMENT=%s", s->rec.instrument,
 			"STRIGIL_REGION=%s", s->rec.region,
-			"STRIGIL_FORCE_N=%.3f", ev->force_n,
-			"STRIGIL_LIMIT_N=%.3f", ev->limit_n,
-			"STRIGIL_T_S=%.3f", ev->t_s,
+			"STRIGIL_FORCE_N=%.3f", p->v.force_n,
+			"STRIGIL_LIMIT_N=%.3f", p->v.limit_n,
+			"STRIGIL_T_S=%.3f", p->v.t_s,
 			NULL);
 	if (!log_stderr_is_journal())
 		log_warn("session %" PRId64 ": LIMIT EXCEEDED %.2f N > %.2f N (%s)", s->rec.id,
-			 ev->force_n, ev->limit_n, s->rec.region);
+			 p->v.force_n, p->v.limit_n, s->rec.region);
 }
 
-static void on_cap(struct session *s, const struct sg_event *ev)
+static const char *pending_kind(enum sg_event_type t)
 {
-	const char *cap = ev->type == SG_EV_CAP_STROKES ? "strokes" : "time";
-	bool *sent = ev->type == SG_EV_CAP_STROKES ? &s->cap_strokes_sent : &s->cap_time_sent;
-	struct sgd_violation v = {
-		.session_id = s->rec.id,
-		.wall_us = (int64_t)now_realtime_usec(),
-		.type = ev->type,
-		.t_s = ev->t_s,
-		.force_n = ev->force_n,
-		.limit_n = ev->limit_n,
-	};
+	return t == SG_EV_STROKE ? "stroke" : violation_kind(t);
+}
+
+void session_flush(struct session *s)
+{
+	struct session_batch *b = &s->extra->batch;
+	struct sgd_session next = s->rec;
+	bool strokes = false, summary = false;
+	uint32_t violations = 0, warnings = 0;
+	unsigned i, n = b->n;
 	int r;
 
-	if (*sent)
+	if (!n)
 		return;
-	*sent = true;
-	snprintf(v.region, sizeof(v.region), "%s", s->rec.region);
-	r = sgd_store_add_violation(s->d->store, &v);
-	journal_session(s, "session-cap", LOG_NOTICE, "%s cap reached in %s", cap, s->rec.region);
-	if (r < 0)
+	b->n = 0;
+	for (i = 0; i < n; i++) {
+		const struct pending *p = &b->ev[i];
+
+		switch (p->type) {
+		case SG_EV_STROKE:
+			next.stroke_count++;
+			if (p->stroke.peak_n > next.peak_n)
+				next.peak_n = p->stroke.peak_n;
+			strokes = summary = true;
+			break;
+		case SG_EV_EXCEEDED:
+			next.violation_count++;
+			violations++;
+			summary = true;
+			break;
+		case SG_EV_WARNING:
+			warnings++;
+			break;
+		default:
+			break;
+		}
+	}
+	if (strokes && s->inst)
+		next.load_s = sg_engine_load_seconds(s->inst->engine);
+	/* The rows and the summary they change in one commit. A failed
+	 * summary keeps the rows (it is rebuilt from them at the end). */
+	r = sgd_store_begin(s->d->store);
+	for (i = 0; r >= 0 && i < n; i++) {
+		struct pending *p = &b->ev[i];
+
+		if (p->type == SG_EV_STROKE)
+			r = sgd_store_add_stroke(s->d->store, s->rec.id, s->rec.region, &p->stroke,
+						 p->wall_us, NULL);
+		else
+			r = sgd_store_add_violation(s->d->store, &p->v);
+	}
+	if (r >= 0 && summary && sgd_store_session_update(s->d->store, &next, b->ev[n - 1].wall_us) < 0)
+		log_err("session %" PRId64 ": cannot update summary: %s", s->rec.id,
+			sgd_store_errmsg(s->d->store));
+	r = sgd_store_end(s->d->store, r);
+	if (r < 0) {
+		/* Never signal what is not on disk. */
+		for (i = 0; i < n; i++)
+			journal_session(s, "storage-error", LOG_ERR, "%s at t=%.3f s NOT stored: %s",
+					pending_kind(b->ev[i].type),
+					b->ev[i].type == SG_EV_STROKE ? b->ev[i].stroke.end_s : b->ev[i].v.t_s,
+					sgd_store_errmsg(s->d->store));
 		return;
-	sd_bus_emit_signal(s->d->bus, s->path, SGD_IFACE_SESSION, "SessionCapReached", "s", cap);
+	}
+	s->rec = next;
+	s->extra->warnings += warnings;
+	for (i = 0; i < n; i++) {
+		const struct pending *p = &b->ev[i];
+		const char *cap = p->type == SG_EV_CAP_STROKES ? "strokes" : "time";
+
+		switch (p->type) {
+		case SG_EV_STROKE:
+			signal_dict(s, "StrokeCompleted", fill_stroke,
+				    &(struct stroke_arg){ &p->stroke, s->rec.region, p->wall_us });
+			break;
+		case SG_EV_WARNING:
+		case SG_EV_EXCEEDED:
+			limit_done(s, p, b->arrival_us);
+			break;
+		case SG_EV_CAP_STROKES:
+		case SG_EV_CAP_TIME:
+			journal_session(s, "session-cap", LOG_NOTICE, "%s cap reached in %s", cap,
+					s->rec.region);
+			sd_bus_emit_signal(s->d->bus, s->path, SGD_IFACE_SESSION, "SessionCapReached",
+					   "s", cap);
+			break;
+		default:
+			break;
+		}
+	}
+	if (violations)
+		emit(s, "ViolationCount");
+	if (warnings)
+		emit(s, "WarningCount");
+	if (strokes)
+		sd_bus_emit_properties_changed(s->d->bus, s->path, SGD_IFACE_SESSION, "StrokeCount",
+					       "SecondsUnderLoad", "PeakN", NULL);
 }
 
 void session_on_events(struct session *s, const struct sg_event *ev, int n)
@@ -687,7 +773,7 @@ void session_on_events(struct session *s, const struct sg_event *ev, int n)
 	for (i = 0; i < n && s->inst; i++) {
 		switch (ev[i].type) {
 		case SG_EV_STROKE:
-			on_stroke(s, &ev[i]);
+			pending_add(s, SG_EV_STROKE)->stroke = ev[i].stroke;
 			break;
 		case SG_EV_WARNING:
 		case SG_EV_EXCEEDED:
@@ -760,6 +846,7 @@ static int session_end(struct session *s, enum sgd_session_state final, sd_bus_e
 		if (n > 0)
 			session_on_events(s, ev, n);
 	}
+	session_flush(s);
 	r = sgd_store_session_update(s->d->store, &s->rec, (int64_t)now_realtime_usec());
 	if (r >= 0)
 		r = sgd_store_session_finish(s->d->store, s->rec.id, final,

@@ -4,7 +4,9 @@
  * (<state-dir>/strigil.db) holding profiles, sessions, strokes,
  * violations, calibration history, the audit of overrides and the
  * instruments seen. Plain C, no D-Bus. Single-threaded use (the daemon's
- * event loop); several processes may open the same file (busy timeout).
+ * event loop; the store runs its own checkpointer thread on its own
+ * connection inside); several processes may open the same file (busy
+ * timeout).
  *
  * Every function returns 0 (or a positive count where said) or a
  * negative errno; the message of the last error is in
@@ -68,6 +70,21 @@ const char *sgd_store_errmsg(const struct sgd_store *s);
 /* Busy timeout in milliseconds (default 5000): how long a write waits
  * for another connection's lock before failing with -EBUSY. */
 int sgd_store_set_busy_timeout(struct sgd_store *s, int ms);
+/*
+ * Gives an empty write-ahead log its working size (a few MB of zeros)
+ * so that commits overwrite the file instead of extending it: their
+ * fsync then flushes data only, not the file's size (about half the
+ * time on ext4). The daemon calls it once after opening; the file is
+ * kept across restarts. Returns 0 (also when the WAL already has that
+ * size), -EBUSY when another connection is using the WAL (nothing
+ * changed), or an I/O error; it is an optimisation, failure is harmless.
+ */
+int sgd_store_prepare_wal(struct sgd_store *s);
+/* The WAL's working size in bytes (what sgd_store_prepare_wal gives it,
+ * and what it is trimmed back to after it grew). */
+int64_t sgd_store_wal_size(struct sgd_store *s);
+/* How many checkpoints the store's checkpointer thread has run. */
+int sgd_store_checkpoints(struct sgd_store *s);
 /* PRAGMA user_version of the open database. */
 int sgd_store_schema_version(struct sgd_store *s);
 

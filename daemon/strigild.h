@@ -129,6 +129,8 @@ struct instrument {
 	uint64_t engine_base;		/* sample_index at the engine's time 0 */
 	uint64_t unplugged_usec;	/* monotonic time of an unplug while streaming */
 	uint64_t block_arrival_usec;	/* monotonic time the block in instrument_on_block() arrived */
+	bool in_block;			/* inside instrument_on_block() */
+	bool alert_dirty;		/* Alert changed in this block, not yet emitted */
 	double force_n;			/* live, NaN when not streaming */
 	uint64_t force_emitted_usec;
 	double force_emitted;
@@ -228,6 +230,9 @@ int method_start_session(sd_bus_message *m, void *userdata, sd_bus_error *error)
 int method_start_session_options(sd_bus_message *m, void *userdata, sd_bus_error *error);
 /* From the instrument's sample path. */
 void session_on_events(struct session *s, const struct sg_event *ev, int n);
+/* Commits the events of the block (one fsync), then signals them; the
+ * instrument calls it when a block of samples is done. */
+void session_flush(struct session *s);
 void session_on_connected(struct session *s, bool connected);
 /* The instrument object goes away: the session ends as aborted. */
 void session_detach_instrument(struct session *s);

@@ -26,3 +26,24 @@ demo-daemon: $(STRIGILD)
 	-@$(MAKE) --no-print-directory $(BUILD)/strigilctl >/dev/null 2>&1 || \
 	 echo "demo: strigilctl did not build; showing events without its monitor"
 	@STRIGILD=$(abspath $(BUILD))/strigild /usr/bin/python3 daemon/demo.py
+
+# strigild(8), from scdoc like strigilctl(1) (tools/strigilctl/cli.mk);
+# make install puts it in $(MANDIR)/man8 (packaging/install.mk).
+DAEMON_MAN_SRC := daemon/strigild.8.scd
+DAEMON_MAN     := $(BUILD)/man/strigild.8
+
+$(DAEMON_MAN): $(DAEMON_MAN_SRC)
+	@mkdir -p $(@D)
+	scdoc < $< > $@
+
+ALL_TARGETS += $(DAEMON_MAN)
+
+# The page cannot drift from the code: it renders without warnings, its
+# OPTIONS are exactly those of `strigild --help` and main.c's getopt table
+# (arguments included), its JOURNAL section names exactly the fields and
+# events daemon/*.c sends, its FILES are where make install puts them.
+.PHONY: check-daemon-man
+check-daemon-man: $(STRIGILD) $(DAEMON_MAN) FORCE
+	@$(RUN_TEST) daemon-man tests/daemon-unit/test-man.sh $(STRIGILD) $(DAEMON_MAN) $(TOP)
+
+CHECK_TARGETS += check-daemon-man

@@ -4,7 +4,7 @@
 # udev, D-Bus and polkit read are taken from their pkg-config files (as
 # Debian builds them), so a PREFIX=/usr/local install is still found.
 # Other parts provide their files through variables: STRIGILCTL (tools/),
-# STRIGILD (daemon/), CLI_MAN and CLI_COMPLETION (cli), KMOD_SRCS and
+# STRIGILD and DAEMON_MAN (daemon/), CLI_MAN and CLI_COMPLETION (cli), KMOD_SRCS and
 # driver/dkms.conf (driver/); what a part has not landed yet is skipped.
 
 SG_VERSION    := $(shell sed -n 's/^\#define SG_VERSION_STRING "\(.*\)"/\1/p' lib/strigil.h)
@@ -41,7 +41,7 @@ INSTALL_PROG := $(INSTALL) -D -m 0755
 # the sub-make in the recipe.
 .PHONY: install programs
 programs:
-	@$(MAKE) --no-print-directory $(STRIGILCTL) $(if $(wildcard daemon/daemon.mk),$(STRIGILD)) $(CLI_MAN)
+	@$(MAKE) --no-print-directory $(STRIGILCTL) $(if $(wildcard daemon/daemon.mk),$(STRIGILD)) $(CLI_MAN) $(DAEMON_MAN)
 
 install: programs
 	$(INSTALL_PROG) $(STRIGILCTL) $(DESTDIR)$(BINDIR)/strigilctl
@@ -63,7 +63,7 @@ install: programs
 	$(INSTALL_DATA) packaging/polkit/50-strigil.rules $(DESTDIR)$(POLKITDIR)/rules.d/50-strigil.rules
 	$(if $(filter %/policy.conf,$(SG_DAEMON_FILES)),$(INSTALL_DATA) daemon/policy.conf \
 		$(DESTDIR)$(SYSCONFDIR)/strigil/policy.conf)
-	$(foreach m,$(CLI_MAN),$(INSTALL_DATA) $(m) $(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m));)
+	$(foreach m,$(CLI_MAN) $(DAEMON_MAN),$(INSTALL_DATA) $(m) $(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m));)
 	$(if $(CLI_COMPLETION),$(INSTALL_DATA) $(CLI_COMPLETION) $(DESTDIR)$(COMPLETIONDIR)/strigilctl)
 	$(if $(SG_DKMS_CONF),$(foreach f,$(KMOD_SRCS) driver/dkms.conf,\
 		$(INSTALL_DATA) $(f) $(DESTDIR)$(SRCDIR)/strigil-$(DKMS_VERSION)/$(subst driver/dkms.conf,dkms.conf,$(f));))

@@ -764,6 +764,8 @@ void session_flush(struct session *s)
 	if (strokes)
 		sd_bus_emit_properties_changed(s->d->bus, s->path, SGD_IFACE_SESSION, "StrokeCount",
 					       "SecondsUnderLoad", "PeakN", NULL);
+	/* signals are out: now the WAL checkpoint may run, if one is due */
+	sgd_store_kick(s->d->store);
 }
 
 void session_on_events(struct session *s, const struct sg_event *ev, int n)

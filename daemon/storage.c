@@ -300,6 +300,7 @@ struct checkpointer {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	bool started, wanted, quit;
+	bool due;		/* writer's thread only: wake at the next kick */
 	unsigned done;		/* checkpoints run */
 	int last_rc;		/* SQLite result of the last one */
 };
@@ -699,20 +700,37 @@ static void *checkpointer_main(void *arg)
 	return NULL;
 }
 
-/* Runs on the writer's thread after each commit, outside its locks. */
+static void checkpointer_wake(struct checkpointer *c)
+{
+	c->due = false;
+	pthread_mutex_lock(&c->lock);
+	c->wanted = true;
+	pthread_cond_signal(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* Runs on the writer's thread after each commit, outside its locks. The
+ * wake-up itself waits for sgd_store_kick(): a thread woken inside the
+ * commit can take the writer's CPU (make bench: a 1.4 ms commit on tmpfs)
+ * before the caller has sent its signal. A WAL four times the threshold
+ * (nobody kicks) wakes it at once. */
 static int on_wal_commit(void *arg, sqlite3 *db, const char *schema, int frames)
 {
 	struct checkpointer *c = arg;
 
 	(void)db;
 	(void)schema;
-	if (frames >= WAL_CHECKPOINT_FRAMES) {
-		pthread_mutex_lock(&c->lock);
-		c->wanted = true;
-		pthread_cond_signal(&c->cond);
-		pthread_mutex_unlock(&c->lock);
-	}
+	if (frames >= 4 * WAL_CHECKPOINT_FRAMES)
+		checkpointer_wake(c);
+	else if (frames >= WAL_CHECKPOINT_FRAMES)
+		c->due = true;
 	return SQLITE_OK;
+}
+
+void sgd_store_kick(struct sgd_store *s)
+{
+	if (s && s->ckpt.started && s->ckpt.due)
+		checkpointer_wake(&s->ckpt);
 }
 
 static void persist_wal(sqlite3 *db)

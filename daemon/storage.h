@@ -83,6 +83,10 @@ int sgd_store_prepare_wal(struct sgd_store *s);
 /* The WAL's working size in bytes (what sgd_store_prepare_wal gives it,
  * and what it is trimmed back to after it grew). */
 int64_t sgd_store_wal_size(struct sgd_store *s);
+/* Wakes the checkpointer thread if a commit found the WAL due for a
+ * checkpoint. Call it when latency-critical work is done (strigild: after
+ * a block's signals); a WAL four times the threshold wakes it anyway. */
+void sgd_store_kick(struct sgd_store *s);
 /* How many checkpoints the store's checkpointer thread has run. */
 int sgd_store_checkpoints(struct sgd_store *s);
 /* PRAGMA user_version of the open database. */

@@ -77,6 +77,7 @@ static int store_run(const char *tmp, bool prepared, const struct sgd_profile *p
 			return 1;
 		}
 		lat[i] = now_s() - t0;
+		sgd_store_kick(s);	/* as strigild does after its signals */
 		/* strokes come at <= 1 Hz per instrument: even 32 instruments
 		 * leave the checkpointer time between two commits */
 		nanosleep(&(struct timespec){ .tv_nsec = 2000000 }, NULL);

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* WAL upkeep of the store on real SQLite: sgd_store_prepare_wal gives an
  * empty WAL its working size and refuses (changing nothing) while another
- * connection uses it; the checkpointer thread copies a grown WAL back into
- * the database; the next commit starts the WAL again from its beginning and
+ * connection uses it; the checkpointer thread, woken by sgd_store_kick()
+ * once a commit found the WAL due, copies it back into the database; the
+ * next commit starts the WAL again from its beginning and
  * trims it back to the working size; rows committed before a SIGKILL are
  * all there after a reopen of a prepared (zero-padded) WAL; the file is
  * kept across a clean close. */
@@ -163,11 +164,16 @@ int main(int argc, char **argv)
 	CHECK_EQ_INT(file_size(wal), want);	/* commits overwrite, never extend */
 
 	/* 2. the WAL grows past its size (another connection's big commit);
-	 * our next commit wakes the checkpointer, which empties it into the
-	 * database; the commit after that starts it again and trims it */
+	 * our next commit finds it due, the kick wakes the checkpointer, which
+	 * empties it into the database; the commit after that starts it again
+	 * and trims it */
 	grow_wal(db, 6 * 1024 * 1024);
 	CHECK(file_size(wal) > want, "WAL grew to %lld", (long long)file_size(wal));
 	CHECK(add_strokes(s, id, 21, 1) == 0, "stroke: %s", sgd_store_errmsg(s));
+	/* due, but the thread waits for the kick (never inside a commit) */
+	CHECK_EQ_INT(sgd_store_checkpoints(s), 0);
+	sgd_store_kick(NULL);
+	sgd_store_kick(s);
 	CHECK(wait_checkpoints(s, 1) >= 1, "checkpointer ran (%d)", sgd_store_checkpoints(s));
 	CHECK(add_strokes(s, id, 22, 1) == 0, "stroke: %s", sgd_store_errmsg(s));
 	CHECK_EQ_INT(file_size(wal), want);

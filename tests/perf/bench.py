@@ -377,9 +377,11 @@ def measure_cpu(pid, seconds):
     return 100.0 * (c1 - c0) / 1e9 / (t1 - t0)
 
 
-def sgbench(*args):
+def sgbench(*args, events=None):
+    """events: a file for the per-event lines of `listen` (SGBENCH_EVENTS)."""
+    env = dict(os.environ, SGBENCH_EVENTS="1") if events else None
     return subprocess.Popen([SGBENCH] + [str(a) for a in args], stdout=subprocess.PIPE,
-                            universal_newlines=True)
+                            stderr=events, universal_newlines=True, env=env)
 
 
 def sgbench_result(p, timeout=120):
@@ -396,7 +398,9 @@ def daemon_latency(h, state_dir, key):
     limit = float(h.obj(sessions[0]).Get(IFACE + "Session", "EffectiveLimitN",
                                          dbus_interface="org.freedesktop.DBus.Properties"))
     pulses = int(os.environ.get("BENCH_PULSES", "200"))
-    listener = sgbench("listen", h.address, pulses * 0.25 + 2)
+    os.makedirs(OUT, exist_ok=True)
+    events = open(os.path.join(OUT, "%s-events.txt" % key.replace("_", "-")), "w")
+    listener = sgbench("listen", h.address, pulses * 0.25 + 2, events=events)
     listener.stdout.readline()
     debug = dbus.Interface(h.obj(insts[0]), IFACE + "Debug")
     # 150 ms pulses peaking at 1.4x the cap, 100 ms unloaded: one violation
@@ -404,6 +408,7 @@ def daemon_latency(h, state_dir, key):
     debug.Play(dbus.Array([dbus.Struct((1.4 * limit, 0.15, 0.10), signature="ddd")] * pulses,
                           signature="(ddd)"))
     r = sgbench_result(listener)
+    events.close()
     results[key] = {"n": int(r["n"]), "p50": r["p50_us"] / 1000, "p99": r["p99_us"] / 1000,
                     "max": r["max_us"] / 1000, "pulses": pulses}
     h.stop_sessions(sessions)

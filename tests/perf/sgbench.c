@@ -153,9 +153,13 @@ static int on_exceeded(sd_bus_message *m, void *userdata, sd_bus_error *error)
 		if (sd_bus_message_exit_container(m) < 0)
 			return 0;
 	}
-	if (arrival && received >= arrival)
+	if (arrival && received >= arrival) {
 		values_add(&st->lat, received - arrival);
-	else
+		/* per event (make bench keeps them: build/bench/daemon-path-*.txt) */
+		if (getenv("SGBENCH_EVENTS"))
+			fprintf(stderr, "event arrival_us=%llu latency_us=%llu\n",
+				(unsigned long long)arrival, (unsigned long long)(received - arrival));
+	} else
 		st->missing++;
 	return 0;
 }

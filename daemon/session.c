@@ -673,15 +673,16 @@ static const char *pending_kind(enum sg_event_type t)
 void session_flush(struct session *s)
 {
 	struct session_batch *b = &s->extra->batch;
-	struct sgd_session next = s->rec;
+	struct sgd_session next;
 	bool strokes = false, summary = false;
 	uint32_t violations = 0, warnings = 0;
 	unsigned i, n = b->n;
 	int r;
 
-	if (!n)
+	if (!n)		/* most blocks: nothing happened (and s->rec is big) */
 		return;
 	b->n = 0;
+	next = s->rec;
 	for (i = 0; i < n; i++) {
 		const struct pending *p = &b->ev[i];
 

@@ -40,7 +40,7 @@ struct session_extra {
 	char override_reason[SGD_OVERRIDE_REASON_MAX];
 	char override_contra[SGD_CONDITIONS_TEXT_MAX];
 	uint32_t warnings;
-	struct session_batch batch;
+	struct session_batch *batch;	/* only while live (about 4 KB) */
 };
 
 const char *session_state_str(enum session_state st)
@@ -86,6 +86,8 @@ void session_free(struct session *s)
 {
 	free(s->limits);
 	free(s->profile);
+	if (s->extra)
+		free(s->extra->batch);
 	free(s->extra);
 	free(s->path);
 	free(s->instrument_path);
@@ -423,7 +425,8 @@ static int start_session(struct daemon *d, sd_bus_message *m, const char *inst_p
 	}
 	s->limits = malloc(sizeof(*s->limits));
 	s->profile = malloc(sizeof(*s->profile));
-	if (!s->limits || !s->profile) {
+	s->extra->batch = calloc(1, sizeof(*s->extra->batch));
+	if (!s->limits || !s->profile || !s->extra->batch) {
 		/* the row exists: close it rather than leave it running */
 		sgd_store_session_finish(d->store, rec.id, SGD_SESSION_ABORTED,
 					 (int64_t)now_realtime_usec(), NULL);
@@ -588,7 +591,7 @@ static void save_summary(struct session *s)
 
 static struct pending *pending_add(struct session *s, enum sg_event_type type)
 {
-	struct session_batch *b = &s->extra->batch;
+	struct session_batch *b = s->extra->batch;	/* live sessions have one */
 	struct pending *p;
 
 	if (b->n == PENDING_MAX)
@@ -672,11 +675,11 @@ static const char *pending_kind(enum sg_event_type t)
 
 void session_flush(struct session *s)
 {
-	struct session_batch *b = &s->extra->batch;
+	struct session_batch *b = s->extra->batch;
 	struct sgd_session next;
 	bool strokes = false, summary = false;
 	uint32_t violations = 0, warnings = 0;
-	unsigned i, n = b->n;
+	unsigned i, n = b ? b->n : 0;
 	int r;
 
 	if (!n)		/* most blocks: nothing happened (and s->rec is big) */
@@ -863,8 +866,10 @@ static int session_end(struct session *s, enum sgd_session_state final, sd_bus_e
 	s->inst = NULL;
 	free(s->limits);
 	free(s->profile);
+	free(s->extra->batch);
 	s->limits = NULL;
 	s->profile = NULL;
+	s->extra->batch = NULL;
 	if (inst) {
 		inst->session = NULL;
 		instrument_set_alert(inst, STRIGIL_ALERT_OFF);

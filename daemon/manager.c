@@ -39,7 +39,7 @@ static int prop_get(sd_bus *bus, const char *path, const char *interface,
 	if (strcmp(property, "Instruments") == 0)
 		return object_paths_append(reply, d->instruments, instrument_step);
 	if (strcmp(property, "Sessions") == 0)
-		return object_paths_append(reply, d->sessions, session_step);
+		return session_paths_append(d, reply);
 	if (strcmp(property, "ActiveSessions") == 0)
 		return object_paths_append(reply, d->sessions, session_step_active);
 	if (strcmp(property, "Profiles") == 0)

@@ -1520,6 +1520,44 @@ int sgd_store_session_get(struct sgd_store *s, int64_t id,
 	return get_row_by_id(s, ST_SESSION_GET, id, session_row, out, "session");
 }
 
+int sgd_store_session_ids(struct sgd_store *s, int64_t **out, size_t *n)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t *ids = NULL, *grown;
+	size_t cap = 0, k = 0;
+	int rc, r = 0;
+
+	if (!s || !out || !n)
+		return -EINVAL;
+	*out = NULL;
+	*n = 0;
+	rc = sqlite3_prepare_v2(s->db, "SELECT id FROM sessions ORDER BY id", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return sql_err(s, rc, "list session ids");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (k == cap) {
+			cap = cap ? 2 * cap : 64;
+			grown = realloc(ids, cap * sizeof(*ids));
+			if (!grown) {
+				r = set_err(s, -ENOMEM, "list session ids: out of memory");
+				break;
+			}
+			ids = grown;
+		}
+		ids[k++] = sqlite3_column_int64(st, 0);
+	}
+	if (!r && rc != SQLITE_DONE)
+		r = sql_err(s, rc, "list session ids");
+	sqlite3_finalize(st);
+	if (r) {
+		free(ids);
+		return r;
+	}
+	*out = ids;
+	*n = k;
+	return 0;
+}
+
 int sgd_store_session_finish(struct sgd_store *s, int64_t id,
 			     enum sgd_session_state state, int64_t now_us,
 			     struct sgd_session *out)

@@ -180,6 +180,8 @@ int sgd_store_session_finish(struct sgd_store *s, int64_t id,
 			     struct sgd_session *out);
 int sgd_store_session_get(struct sgd_store *s, int64_t id,
 			  struct sgd_session *out);
+/* Every session's id, ascending (*out malloc'ed; NULL when none). */
+int sgd_store_session_ids(struct sgd_store *s, int64_t **out, size_t *n);
 /* By id; profile_id 0 = all. *out malloc'ed. */
 int sgd_store_session_list(struct sgd_store *s, int64_t profile_id,
 			   struct sgd_session **out, size_t *n);

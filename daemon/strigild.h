@@ -220,7 +220,8 @@ struct session {
 int sessions_load(struct daemon *d);
 struct session *session_find_path(struct daemon *d, const char *path);
 int session_setup_bus(struct daemon *d);
-const char *session_step(const void *obj, const void **next);
+/* Every stored session's path (from the database), as "ao". */
+int session_paths_append(struct daemon *d, sd_bus_message *m);
 /* Same list, only the sessions in progress (running, paused, disconnected). */
 const char *session_step_active(const void *obj, const void **next);
 /* A clean stop: every session in progress ends as interrupted, stored. */

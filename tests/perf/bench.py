@@ -483,6 +483,30 @@ def bench_stream(h, insts, pid):
                         "live_rate": live["rate"], "live_dropped": int(live["dropped"])}
 
 
+def daemon_history(h, state_dir, n=5000):
+    """RSS with a clinic's history: n stored sessions (copies of one real
+    session, inserted with sqlite3 while the daemon is stopped)."""
+    import sqlite3
+    log("RSS with %d stored sessions" % n)
+    insts = h.start_daemon(1, "flat", state_dir)
+    h.stop_sessions(h.start_sessions(insts))
+    h.stop_daemon()
+    db = sqlite3.connect(os.path.join(state_dir, "strigil.db"))
+    cols = ",".join(r[1] for r in db.execute("PRAGMA table_info(sessions)") if r[1] != "id")
+    db.executemany("INSERT INTO sessions (%s) SELECT %s FROM sessions WHERE id = 1"
+                   % (cols, cols), [()] * n)
+    db.commit()
+    db.close()
+    h.start_daemon(1, "flat", state_dir)
+    pid = h.daemon.pid
+    rss_start = status_kb(pid, "VmRSS")
+    objs = h.obj(ROOT).GetManagedObjects(dbus_interface="org.freedesktop.DBus.ObjectManager")
+    results["history"] = {"sessions": n + 1, "rss_start_mb": rss_start / 1024,
+                          "rss_mb": status_kb(pid, "VmRSS") / 1024,
+                          "objects": sum(1 for p in objs if "/session/" in str(p))}
+    h.stop_daemon()
+
+
 def bench_daemon():
     for prog in (STRIGILD, SGBENCH):
         if not os.access(prog, os.X_OK):
@@ -503,6 +527,7 @@ def bench_daemon():
         daemon_scale(h, 1, os.path.join(h.tmp, "state-1"))
         daemon_scale(h, 8, os.path.join(h.tmp, "state-8"))
         daemon_scale(h, 32, os.path.join(h.tmp, "state-32"), idle=True, stream=True)
+        daemon_history(h, os.path.join(h.tmp, "state-history"))
     except Exception as e:  # a figure is missing: say why, keep the others
         notes.append("daemon: %s" % e)
         log("daemon part failed: %s" % e)
@@ -617,6 +642,11 @@ def table():
         if key in r:
             row("3", "for comparison, on the same disk: " + what,
                 "p50 %.2f / p99 %.2f ms" % (r[key]["p50"], r[key]["p99"]), "", None)
+    if "history" in r:
+        a = r["history"]
+        row("4", "strigild with a clinic's history: %d stored sessions, RSS at start / after "
+            "GetManagedObjects (%d session objects)" % (a["sessions"], a["objects"]),
+            "%.1f / %.1f MB" % (a["rss_start_mb"], a["rss_mb"]), "", None)
     for n in (1, 8, 32):
         k = "scale_%d" % n
         if k in r:

@@ -43,7 +43,7 @@ static int prop_get(sd_bus *bus, const char *path, const char *interface,
 	if (strcmp(property, "ActiveSessions") == 0)
 		return object_paths_append(reply, d->sessions, session_step_active);
 	if (strcmp(property, "Profiles") == 0)
-		return object_paths_append(reply, d->profiles, profile_step);
+		return profile_paths_append(d, reply);
 	if (strcmp(property, "Regions") == 0) {
 		r = sd_bus_message_open_container(reply, 'a', "s");
 		for (i = 0; r >= 0 && i < d->policy->nregions; i++)

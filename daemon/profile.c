@@ -13,6 +13,35 @@
 
 #include "strigild.h"
 
+/*
+ * Like sessions, profiles are not all kept in memory: a clinic has
+ * thousands of patients, and a profile object is about 8 KB (its region
+ * caps and conditions arrays). The list holds at most PROFILE_CACHE_MAX
+ * recently used ones; any other live profile is loaded from the database
+ * when its path is named (profile_find_path). A session keeps its own
+ * snapshot of the profile, never a pointer into this list.
+ */
+#define PROFILE_CACHE_MAX 32
+
+static void profiles_trim(struct daemon *d, const struct profile *keep)
+{
+	struct profile **pp, *p;
+	unsigned n = 0;
+
+	for (p = d->profiles; p; p = p->next)
+		n++;
+	for (pp = &d->profiles; *pp && n > PROFILE_CACHE_MAX; ) {
+		p = *pp;
+		if (p == keep) {
+			pp = &p->next;
+			continue;
+		}
+		*pp = p->next;
+		profile_free(p);
+		n--;
+	}
+}
+
 static int profile_new(struct daemon *d, const struct sgd_profile *sp, struct profile **ret)
 {
 	struct profile *p = calloc(1, sizeof(*p));
@@ -33,6 +62,7 @@ static int profile_new(struct daemon *d, const struct sgd_profile *sp, struct pr
 			pp = &(*pp)->next;
 		*pp = p;
 	}
+	profiles_trim(d, p);
 	*ret = p;
 	return 0;
 }
@@ -45,34 +75,41 @@ void profile_free(struct profile *p)
 
 struct profile *profile_find_path(struct daemon *d, const char *path)
 {
+	int64_t id = object_path_id(path, SGD_PATH_PROFILE);
+	struct sgd_profile sp;
 	struct profile *p;
 
 	for (p = d->profiles; p; p = p->next)
 		if (strcmp(p->path, path) == 0)
 			return p;
-	return NULL;
+	/* not in memory: a live profile of the database (deleted ones are
+	 * not found), which may push the least recently loaded one out */
+	if (id <= 0 || sgd_store_profile_get(d->store, id, &sp) < 0 ||
+	    profile_new(d, &sp, &p) < 0)
+		return NULL;
+	return p;
 }
 
 int profiles_load(struct daemon *d)
 {
-	struct sgd_profile *list = NULL;
-	size_t n = 0, i;
+	int64_t *ids = NULL;
+	size_t n = 0;
 	int r;
 
-	r = sgd_store_profile_list(d->store, &list, &n);
+	/* nothing is loaded: this checks that the profiles can be listed */
+	r = sgd_store_profile_ids(d->store, &ids, &n);
 	if (r < 0) {
-		log_err("cannot load profiles: %s", sgd_store_errmsg(d->store));
+		log_err("cannot list profiles: %s", sgd_store_errmsg(d->store));
 		return r;
 	}
-	for (i = 0; i < n; i++) {
-		struct profile *p;
+	free(ids);
+	log_info("%zu stored profile(s), served from the database", n);
+	return 0;
+}
 
-		r = profile_new(d, &list[i], &p);
-		if (r < 0)
-			break;
-	}
-	free(list);
-	return r < 0 ? r : 0;
+int profile_paths_append(struct daemon *d, sd_bus_message *m)
+{
+	return stored_paths(d->store, sgd_store_profile_ids, SGD_PATH_PROFILE, m, NULL);
 }
 
 /* ---- a{sv} decoding ----------------------------------------------------- */
@@ -495,20 +532,12 @@ static int profile_find(sd_bus *bus, const char *path, const char *interface,
 	return 1;
 }
 
-const char *profile_step(const void *obj, const void **next)
-{
-	const struct profile *p = obj;
-
-	*next = p->next;
-	return p->path;
-}
-
 static int profile_enumerate(sd_bus *bus, const char *prefix, void *userdata,
 			     char ***nodes, sd_bus_error *error)
 {
 	struct daemon *d = userdata;
 
-	return object_paths_strv(d->profiles, profile_step, nodes);
+	return stored_paths(d->store, sgd_store_profile_ids, SGD_PATH_PROFILE, NULL, nodes);
 }
 
 int profile_setup_bus(struct daemon *d)

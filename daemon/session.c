@@ -159,30 +159,9 @@ static void sessions_trim(struct daemon *d, const struct session *keep)
 	}
 }
 
-/* "<SGD_PATH_SESSION>/<id>", id in canonical decimal (no sign, no leading
- * zero): one path per session. */
-static int64_t session_path_id(const char *path)
-{
-	const size_t plen = strlen(SGD_PATH_SESSION);
-	const char *p;
-	int64_t id = 0;
-
-	if (strncmp(path, SGD_PATH_SESSION "/", plen + 1) != 0)
-		return -1;
-	p = path + plen + 1;
-	if (*p < '1' || *p > '9' || strlen(p) > 18)
-		return -1;
-	for (; *p; p++) {
-		if (*p < '0' || *p > '9')
-			return -1;
-		id = id * 10 + (*p - '0');
-	}
-	return id;
-}
-
 static struct session *session_load(struct daemon *d, const char *path)
 {
-	int64_t id = session_path_id(path);
+	int64_t id = object_path_id(path, SGD_PATH_SESSION);
 	struct sgd_session rec;
 	struct session *s;
 
@@ -211,49 +190,9 @@ int sessions_load(struct daemon *d)
 	return 0;
 }
 
-/* Every stored session's path, as "ao" (Manager.Sessions) or a strv. */
 int session_paths_append(struct daemon *d, sd_bus_message *m)
 {
-	int64_t *ids = NULL;
-	size_t n = 0, i;
-	char path[sizeof(SGD_PATH_SESSION) + 24];
-	int r;
-
-	r = sgd_store_session_ids(d->store, &ids, &n);
-	if (r < 0)
-		return r;
-	r = sd_bus_message_open_container(m, 'a', "o");
-	for (i = 0; r >= 0 && i < n; i++) {
-		snprintf(path, sizeof(path), SGD_PATH_SESSION "/%" PRId64, ids[i]);
-		r = sd_bus_message_append(m, "o", path);
-	}
-	free(ids);
-	return r < 0 ? r : sd_bus_message_close_container(m);
-}
-
-static int session_paths_strv(struct daemon *d, char ***nodes)
-{
-	int64_t *ids = NULL;
-	size_t n = 0, i;
-	char **v;
-	int r;
-
-	r = sgd_store_session_ids(d->store, &ids, &n);
-	if (r < 0)
-		return r;
-	v = calloc(n + 1, sizeof(*v));
-	for (i = 0; v && i < n; i++)
-		if (asprintf(&v[i], SGD_PATH_SESSION "/%" PRId64, ids[i]) < 0) {
-			while (i)
-				free(v[--i]);
-			free(v);
-			v = NULL;
-		}
-	free(ids);
-	if (!v)
-		return -ENOMEM;
-	*nodes = v;
-	return 0;
+	return stored_paths(d->store, sgd_store_session_ids, SGD_PATH_SESSION, m, NULL);
 }
 
 /* ---- a{sv} records ----------------------------------------------------- */
@@ -1414,7 +1353,9 @@ const char *session_step_active(const void *obj, const void **next)
 static int session_enumerate(sd_bus *bus, const char *prefix, void *userdata,
 			     char ***nodes, sd_bus_error *error)
 {
-	return session_paths_strv(userdata, nodes);
+	struct daemon *d = userdata;
+
+	return stored_paths(d->store, sgd_store_session_ids, SGD_PATH_SESSION, NULL, nodes);
 }
 
 int session_setup_bus(struct daemon *d)

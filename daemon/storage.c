@@ -1520,7 +1520,9 @@ int sgd_store_session_get(struct sgd_store *s, int64_t id,
 	return get_row_by_id(s, ST_SESSION_GET, id, session_row, out, "session");
 }
 
-int sgd_store_session_ids(struct sgd_store *s, int64_t **out, size_t *n)
+/* One int64 column of every row of a query, in order. */
+static int ids_query(struct sgd_store *s, const char *sql, const char *what, int64_t **out,
+		     size_t *n)
 {
 	sqlite3_stmt *st = NULL;
 	int64_t *ids = NULL, *grown;
@@ -1531,15 +1533,15 @@ int sgd_store_session_ids(struct sgd_store *s, int64_t **out, size_t *n)
 		return -EINVAL;
 	*out = NULL;
 	*n = 0;
-	rc = sqlite3_prepare_v2(s->db, "SELECT id FROM sessions ORDER BY id", -1, &st, NULL);
+	rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
 	if (rc != SQLITE_OK)
-		return sql_err(s, rc, "list session ids");
+		return sql_err(s, rc, what);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (k == cap) {
 			cap = cap ? 2 * cap : 64;
 			grown = realloc(ids, cap * sizeof(*ids));
 			if (!grown) {
-				r = set_err(s, -ENOMEM, "list session ids: out of memory");
+				r = set_err(s, -ENOMEM, "%s: out of memory", what);
 				break;
 			}
 			ids = grown;
@@ -1547,7 +1549,7 @@ int sgd_store_session_ids(struct sgd_store *s, int64_t **out, size_t *n)
 		ids[k++] = sqlite3_column_int64(st, 0);
 	}
 	if (!r && rc != SQLITE_DONE)
-		r = sql_err(s, rc, "list session ids");
+		r = sql_err(s, rc, what);
 	sqlite3_finalize(st);
 	if (r) {
 		free(ids);
@@ -1556,6 +1558,17 @@ int sgd_store_session_ids(struct sgd_store *s, int64_t **out, size_t *n)
 	*out = ids;
 	*n = k;
 	return 0;
+}
+
+int sgd_store_session_ids(struct sgd_store *s, int64_t **out, size_t *n)
+{
+	return ids_query(s, "SELECT id FROM sessions ORDER BY id", "list session ids", out, n);
+}
+
+int sgd_store_profile_ids(struct sgd_store *s, int64_t **out, size_t *n)
+{
+	return ids_query(s, "SELECT id FROM profiles WHERE deleted_us IS NULL ORDER BY id",
+			 "list profile ids", out, n);
 }
 
 int sgd_store_session_finish(struct sgd_store *s, int64_t id,

@@ -113,6 +113,8 @@ int sgd_store_profile_update(struct sgd_store *s, struct sgd_profile *p,
 int sgd_store_profile_delete(struct sgd_store *s, int64_t id, int64_t now_us);
 int sgd_store_profile_get(struct sgd_store *s, int64_t id,
 			  struct sgd_profile *out);
+/* Every live profile's id, ascending (*out malloc'ed; NULL when none). */
+int sgd_store_profile_ids(struct sgd_store *s, int64_t **out, size_t *n);
 /* Live profiles by id; *out is malloc'ed (free()), *n set. */
 int sgd_store_profile_list(struct sgd_store *s, struct sgd_profile **out,
 			   size_t *n);

@@ -68,6 +68,16 @@ typedef const char *(*object_step_fn)(const void *obj, const void **next);
 int object_paths_strv(const void *first, object_step_fn step, char ***nodes);
 /* Appends the paths as one "ao" to m. */
 int object_paths_append(sd_bus_message *m, const void *first, object_step_fn step);
+/* Objects kept in the database (sessions, profiles) have the path
+ * "<prefix>/<id>" with the id in canonical decimal: the id, or -1 when the
+ * path is not exactly that. */
+int64_t object_path_id(const char *path, const char *prefix);
+/* "<prefix>/<id>" of every id list() gives (sgd_store_session_ids,
+ * sgd_store_profile_ids): appended to m as "ao", or with m NULL as the
+ * strv a node enumerator returns in *nodes. */
+typedef int (*store_ids_fn)(struct sgd_store *st, int64_t **ids, size_t *n);
+int stored_paths(struct sgd_store *st, store_ids_fn list, const char *prefix,
+		 sd_bus_message *m, char ***nodes);
 /* True when stderr is the journal (JOURNAL_STREAM matches it): a message
  * already sent with sd_journal_send() must then not be logged again. */
 bool log_stderr_is_journal(void);
@@ -183,7 +193,8 @@ struct profile {
 int profiles_load(struct daemon *d);
 struct profile *profile_find_path(struct daemon *d, const char *path);
 int profile_setup_bus(struct daemon *d);
-const char *profile_step(const void *obj, const void **next);
+/* Every live profile's path (from the database), as "ao". */
+int profile_paths_append(struct daemon *d, sd_bus_message *m);
 void profile_free(struct profile *p);
 /* Applies a{sv} keys to *p (message positioned at the array). */
 int profile_apply_dict(struct daemon *d, sd_bus_message *m, struct sgd_profile *p,

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Logging, typed errors and small helpers of strigild. */
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,6 +110,72 @@ int object_paths_append(sd_bus_message *m, const void *first, object_step_fn ste
 			r = sd_bus_message_append(m, "o", path);
 	}
 	return r < 0 ? r : sd_bus_message_close_container(m);
+}
+
+int64_t object_path_id(const char *path, const char *prefix)
+{
+	size_t plen = strlen(prefix);
+	const char *p;
+	int64_t id = 0;
+
+	if (strncmp(path, prefix, plen) != 0 || path[plen] != '/')
+		return -1;
+	p = path + plen + 1;
+	if (*p < '1' || *p > '9' || strlen(p) > 18)
+		return -1;
+	for (; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return -1;
+		id = id * 10 + (*p - '0');
+	}
+	return id;
+}
+
+static int id_paths_append(sd_bus_message *m, const char *prefix, const int64_t *ids,
+			   size_t n)
+{
+	char path[256];
+	size_t i;
+	int r;
+
+	r = sd_bus_message_open_container(m, 'a', "o");
+	for (i = 0; r >= 0 && i < n; i++) {
+		snprintf(path, sizeof(path), "%s/%" PRId64, prefix, ids[i]);
+		r = sd_bus_message_append(m, "o", path);
+	}
+	return r < 0 ? r : sd_bus_message_close_container(m);
+}
+
+static int id_paths_strv(const char *prefix, const int64_t *ids, size_t n, char ***nodes)
+{
+	char **v = calloc(n + 1, sizeof(*v));
+	size_t i;
+
+	if (!v)
+		return -ENOMEM;
+	for (i = 0; i < n; i++)
+		if (asprintf(&v[i], "%s/%" PRId64, prefix, ids[i]) < 0) {
+			while (i)
+				free(v[--i]);
+			free(v);
+			return -ENOMEM;
+		}
+	*nodes = v;
+	return 0;
+}
+
+int stored_paths(struct sgd_store *st, store_ids_fn list, const char *prefix,
+		 sd_bus_message *m, char ***nodes)
+{
+	int64_t *ids = NULL;
+	size_t n = 0;
+	int r;
+
+	r = list(st, &ids, &n);
+	if (r >= 0)
+		r = m ? id_paths_append(m, prefix, ids, n) : id_paths_strv(prefix, ids, n, nodes);
+	free(ids);
+	return r;
 }
 
 /* Clients (strigilctl) get errno values from sd_bus_error_get_errno(). */

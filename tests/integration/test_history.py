@@ -1,11 +1,13 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""A clinic's history: more stored sessions than strigild keeps in memory
-(it keeps the sessions in progress and the 32 most recently used ended
-ones; the others are loaded from the database when named). Every stored
-session stays reachable with the same properties, through its path, in
-Manager.Sessions and in GetManagedObjects, before and after a restart; a
-path that names no stored session, or names one in a non-canonical way,
+"""A clinic's history: more stored sessions and patient profiles than
+strigild keeps in memory (it keeps the sessions in progress and the 32 most
+recently used ended sessions and profiles; the others are loaded from the
+database when named). Every stored session and live profile stays
+reachable with the same properties, through its path, in Manager.Sessions
+/ Manager.Profiles and in GetManagedObjects, before and after a restart;
+a profile no longer in memory can start a session; a path that names
+nothing stored (or a deleted profile), or names it in a non-canonical way,
 is an unknown object."""
 import os
 import sys
@@ -62,10 +64,46 @@ try:
             expect_error(lambda: h.props(base + "/" + bad, "Session"), UNKNOWN,
                          "%s: session path %s/%s" % (when, base, bad))
 
+    # profiles: the first one above, plus N more
+    profiles = [str(pid)]
+    first_prof = plain(h.props(pid, "Profile"))
+    for i in range(N):
+        profiles.append(str(h.create_profile(patient_ref="history-p%d" % i,
+                                              max_force_n=dbus.Double(5.0 + i % 5))))
+    gone = profiles.pop()
+    h.iface(gone, "Profile").Delete()
+
+    def check_profiles(when):
+        listed_p = [str(p) for p in h.prop(ROOT, "Manager", "Profiles")]
+        check(listed_p == profiles, "%s: Manager.Profiles lists the %d live profiles, oldest "
+              "first (%d)" % (when, len(profiles), len(listed_p)))
+        check(plain(h.props(profiles[0], "Profile")) == first_prof,
+              "%s: the first profile (no longer in memory) has the same properties" % when)
+        objs = h.obj(ROOT).GetManagedObjects(dbus_interface=OM)
+        prof = {str(p): plain(v[IFACE + "Profile"]) for p, v in objs.items()
+                if IFACE + "Profile" in v}
+        check(sorted(prof) == sorted(profiles), "%s: GetManagedObjects has the %d live "
+              "profiles (%d)" % (when, len(profiles), len(prof)))
+        check(all(prof[p]["PatientRef"] == ("history-1" if p == profiles[0] else
+                                             "history-p%d" % (profiles.index(p) - 1))
+                  for p in prof), "%s: each with its own patient reference" % when)
+        expect_error(lambda: h.props(gone, "Profile"), UNKNOWN,
+                     "%s: the deleted profile %s" % (when, gone))
+        base = profiles[0].rsplit("/", 1)[0]
+        expect_error(lambda: h.props(base + "/0" + profiles[0].rsplit("/", 1)[1], "Profile"),
+                     UNKNOWN, "%s: a non-canonical profile path" % when)
+        s = h.manager.StartSession(SIM1, dbus.ObjectPath(profiles[0]), "upper_back")
+        check(plain(h.prop(s, "Session", "Profile")) == profiles[0],
+              "%s: the first profile starts a session" % when)
+        h.iface(s, "Session").Stop()
+        paths.append(str(s))
+
     check_history("running daemon")
+    check_profiles("running daemon")
     h.stop_daemon()
     h.start_daemon()
     check_history("after a restart")
+    check_profiles("after a restart")
     h.stop_daemon()
 finally:
     h.cleanup()

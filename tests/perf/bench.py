@@ -484,10 +484,11 @@ def bench_stream(h, insts, pid):
 
 
 def daemon_history(h, state_dir, n=5000):
-    """RSS with a clinic's history: n stored sessions (copies of one real
-    session, inserted with sqlite3 while the daemon is stopped)."""
+    """RSS with a clinic's history: n stored sessions and n more patient
+    profiles (copies of one real session and profile, inserted with sqlite3
+    while the daemon is stopped)."""
     import sqlite3
-    log("RSS with %d stored sessions" % n)
+    log("RSS with %d stored sessions and profiles" % n)
     insts = h.start_daemon(1, "flat", state_dir)
     h.stop_sessions(h.start_sessions(insts))
     h.stop_daemon()
@@ -495,6 +496,10 @@ def daemon_history(h, state_dir, n=5000):
     cols = ",".join(r[1] for r in db.execute("PRAGMA table_info(sessions)") if r[1] != "id")
     db.executemany("INSERT INTO sessions (%s) SELECT %s FROM sessions WHERE id = 1"
                    % (cols, cols), [()] * n)
+    pcols = [r[1] for r in db.execute("PRAGMA table_info(profiles)") if r[1] != "id"]
+    sel = ",".join("?" if c == "patient_ref" else c for c in pcols)
+    db.executemany("INSERT INTO profiles (%s) SELECT %s FROM profiles WHERE id = 1"
+                   % (",".join(pcols), sel), [("history-%d" % i,) for i in range(n)])
     db.commit()
     db.close()
     h.start_daemon(1, "flat", state_dir)
@@ -503,7 +508,8 @@ def daemon_history(h, state_dir, n=5000):
     objs = h.obj(ROOT).GetManagedObjects(dbus_interface="org.freedesktop.DBus.ObjectManager")
     results["history"] = {"sessions": n + 1, "rss_start_mb": rss_start / 1024,
                           "rss_mb": status_kb(pid, "VmRSS") / 1024,
-                          "objects": sum(1 for p in objs if "/session/" in str(p))}
+                          "objects": sum(1 for p in objs if "/session/" in str(p)),
+                          "profiles": sum(1 for p in objs if "/profile/" in str(p))}
     h.stop_daemon()
 
 
@@ -644,8 +650,9 @@ def table():
                 "p50 %.2f / p99 %.2f ms" % (r[key]["p50"], r[key]["p99"]), "", None)
     if "history" in r:
         a = r["history"]
-        row("4", "strigild with a clinic's history: %d stored sessions, RSS at start / after "
-            "GetManagedObjects (%d session objects)" % (a["sessions"], a["objects"]),
+        row("4", "strigild with a clinic's history: %d stored sessions and %d patient profiles, "
+            "RSS at start / after GetManagedObjects (of all of them)"
+            % (a["sessions"], a.get("profiles", 0)),
             "%.1f / %.1f MB" % (a["rss_start_mb"], a["rss_mb"]), "", None)
     for n in (1, 8, 32):
         k = "scale_%d" % n

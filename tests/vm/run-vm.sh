@@ -125,6 +125,14 @@ done
 npass=$(grep -c '^VMTEST: PASS ' "$vm/console.txt" || true)
 nfail=$(grep -c '^VMTEST: FAIL ' "$vm/console.txt" || true)
 echo "vm: $npass passed, $nfail failed, ${secs}s"
+summary=$(sed -n 's/^VMTEST: SUMMARY \([0-9][0-9]*\) passed, \([0-9][0-9]*\) failed.*/\1 \2/p' \
+	"$vm/console.txt" | head -n1)
+if [ -n "$summary" ] && [ $(( ${summary% *} + ${summary#* } )) -ne $((npass + nfail)) ]; then
+	# a result line the host could not read counts as a failure
+	"$top/tests/run-test.sh" "$build" vm-all-results-read sh -c \
+		"grep -n VMTEST '$vm/console.txt'; echo 'the guest printed $summary, the host read $npass passed, $nfail failed'; exit 1" || true
+	exit 1
+fi
 if ! grep -q '^VMTEST: DONE' "$vm/console.txt"; then
 	echo "vm: the VM did not finish its test list (timeout or crash); last lines:"
 	tail -n 40 "$vm/console.txt"

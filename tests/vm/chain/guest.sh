@@ -1,13 +1,20 @@
 #!/bin/sh
 # guest.sh: the chain test inside the VM, run by chain-test.service under
 # the guest's systemd once udev, D-Bus and polkit can run. Prints one
-# "CHAIN: PASS|FAIL name [detail]" line per check, then "CHAIN: DONE".
+# "CHAIN: PASS|FAIL name [detail]" line per check, then "CHAIN: DONE n"
+# (n: how many results were printed).
 # Everything of ours was installed by `make install` (copied in by the
 # initramfs); strigild is never started by this script: udev and systemd do.
 d=/usr/lib/strigil-chain
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 flags=/run/chain; mkdir -p $flags; chmod 777 $flags
-result() { if [ "$2" -eq 0 ]; then echo "CHAIN: PASS $1 $3"; else echo "CHAIN: FAIL $1 $3"; fi; }
+# Each result on a line of its own (a newline first: the console may be
+# in the middle of a kernel line), counted for the DONE line, so that the
+# host notices a result it could not read.
+nres=0
+result() { nres=$((nres + 1))
+	if [ "$2" -eq 0 ]; then printf '\nCHAIN: PASS %s %s\n' "$1" "$3"
+	else printf '\nCHAIN: FAIL %s %s\n' "$1" "$3"; fi; }
 run() { name=$1; shift; "$@" >/run/chain/out 2>&1; rc=$?; sed "s/^/  [$name] /" /run/chain/out; result "$name" $rc; }
 as_clin() { setpriv --reuid=clin --regid="$(id -g clin)" --init-groups "$@"; }
 kver=$(uname -r)
@@ -100,4 +107,4 @@ result journal-once $? "($structured structured session entries, $plain plain co
 kill $gadget 2>/dev/null
 journalctl -b -u strigild.service --no-pager -o cat 2>/dev/null | tail -n 40 | sed 's/^/  [strigild] /'
 dmesg | grep -E 'WARNING|BUG|Oops|general protection' && result kernel-clean 1 || result kernel-clean 0
-echo "CHAIN: DONE"
+printf '\nCHAIN: DONE %s\n' "$nres"

@@ -133,8 +133,11 @@ qrc=$?
 set -e
 secs=$(( $(date +%s) - start ))
 tr -d '\r' <"$vm/console.log" | sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g' >"$vm/console.txt"
+# the results, wherever they start on a console line (kernel output can
+# precede them on the same line)
+grep -o 'CHAIN: .*' "$vm/console.txt" >"$vm/results.txt" || true
 echo "chain: qemu exit $qrc after ${secs}s; console in $vm/console.txt"
-grep -E '^CHAIN' "$vm/console.txt" | while read -r _ verdict name rest; do
+while read -r _ verdict name rest; do
 	[ "$verdict" = PASS ] || [ "$verdict" = FAIL ] || continue
 	if [ "$verdict" = PASS ]; then
 		"$top/tests/run-test.sh" "$build" "vm-chain-$name" sh -c "echo '$name $rest'"
@@ -142,11 +145,18 @@ grep -E '^CHAIN' "$vm/console.txt" | while read -r _ verdict name rest; do
 		"$top/tests/run-test.sh" "$build" "vm-chain-$name" sh -c \
 			"grep -n -E '\\[$name\\]|CHAIN' '$vm/console.txt' | tail -n 60; echo 'FAIL $name: $rest'; exit 1" || true
 	fi
-done
-npass=$(grep -c '^CHAIN: PASS ' "$vm/console.txt" || true)
-nfail=$(grep -c '^CHAIN: FAIL ' "$vm/console.txt" || true)
+done <"$vm/results.txt"
+npass=$(grep -c '^CHAIN: PASS ' "$vm/results.txt" || true)
+nfail=$(grep -c '^CHAIN: FAIL ' "$vm/results.txt" || true)
 echo "chain: $npass passed, $nfail failed, ${secs}s"
-if ! grep -q '^CHAIN: DONE' "$vm/console.txt"; then
+announced=$(sed -n 's/^CHAIN: DONE \([0-9][0-9]*\).*/\1/p' "$vm/results.txt" | head -n1)
+if [ -n "$announced" ] && [ "$announced" -ne $((npass + nfail)) ]; then
+	# a result line the host could not read counts as a failure
+	"$top/tests/run-test.sh" "$build" vm-chain-all-results-read sh -c \
+		"grep -n CHAIN '$vm/console.txt'; echo 'the guest printed $announced results, the host read $((npass + nfail))'; exit 1" || true
+	exit 1
+fi
+if ! grep -q '^CHAIN: DONE' "$vm/results.txt"; then
 	echo "chain: the VM did not finish (timeout or crash); last lines:"; tail -n 40 "$vm/console.txt"
 	"$top/tests/run-test.sh" "$build" vm-chain-complete sh -c "tail -n 80 '$vm/console.txt'; exit 1" || true
 	exit 1

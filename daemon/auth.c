@@ -56,6 +56,7 @@ static const struct auth_rule auth_table[] = {
 	{ SGD_IFACE_DEBUG, "Replug", A_CALIBRATE, NULL },
 	{ SGD_IFACE_DEBUG, "Play", A_CALIBRATE, NULL },
 	{ SGD_IFACE_DEBUG, "Spike", A_CALIBRATE, NULL },
+	{ SGD_IFACE_DEBUG, "BreakAlert", A_CALIBRATE, NULL },
 	{ SGD_IFACE_DEBUG, "Remove", A_CALIBRATE, NULL },
 };
 

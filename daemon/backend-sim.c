@@ -38,6 +38,7 @@ struct sim {
 	double pulse_t;
 	bool spike_pending;
 	double spike_n;
+	bool alert_broken;	/* Debug.BreakAlert: SET_ALERT fails like a STALL */
 };
 
 static double sim_uniform(struct sim *s)
@@ -162,6 +163,10 @@ static void sim_stop(struct instrument *inst)
 
 static int sim_set_alert(struct instrument *inst, enum strigil_alert a)
 {
+	struct sim *s = inst->backend;
+
+	if (s->alert_broken)
+		return -EPIPE;	/* what a STALLed control request gives */
 	log_debug("%s: alert %d (simulated LED/vibration)", inst->info.serial, (int)a);
 	return 0;
 }
@@ -336,6 +341,19 @@ static int method_spike(sd_bus_message *m, void *userdata, sd_bus_error *error)
 	return sd_bus_reply_method_return(m, NULL);
 }
 
+static int method_break_alert(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	struct instrument *inst = userdata;
+	struct sim *s = inst->backend;
+	int broken, r;
+
+	r = sd_bus_message_read(m, "b", &broken);
+	if (r < 0)
+		return r;
+	s->alert_broken = broken;
+	return sd_bus_reply_method_return(m, NULL);
+}
+
 static int method_remove(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
 	struct instrument *inst = userdata;
@@ -359,6 +377,8 @@ static int debug_prop_get(sd_bus *bus, const char *path, const char *interface,
 
 	if (strcmp(property, "PendingStrokes") == 0)
 		return sd_bus_message_append(reply, "u", (uint32_t)(s->nscript - s->pos));
+	if (strcmp(property, "AlertBroken") == 0)
+		return sd_bus_message_append(reply, "b", (int)s->alert_broken);
 	return sd_bus_message_append(reply, "b", (int)s->spike_pending);
 }
 
@@ -366,6 +386,9 @@ static const sd_bus_vtable debug_vtable[] = {
 	SD_BUS_VTABLE_START(0),
 	SD_BUS_PROPERTY("PendingStrokes", "u", debug_prop_get, 0, 0),
 	SD_BUS_PROPERTY("SpikePending", "b", debug_prop_get, 0, 0),
+	SD_BUS_PROPERTY("AlertBroken", "b", debug_prop_get, 0, 0),
+	SD_BUS_METHOD_WITH_ARGS("BreakAlert", SD_BUS_ARGS("b", broken), SD_BUS_NO_RESULT,
+				method_break_alert, SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_METHOD_WITH_ARGS("Unplug", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_unplug,
 				SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_METHOD_WITH_ARGS("Replug", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_replug,

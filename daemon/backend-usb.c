@@ -35,7 +35,6 @@ struct usb_backend {
 	struct instrument *inst;
 	struct sg_usb_dev *dev;
 	sd_event_source *gone;		/* deferred: device vanished / failed */
-	uint64_t alert_errors;		/* SET_ALERT requests that failed */
 };
 
 bool usb_available(void)
@@ -185,7 +184,7 @@ static void usb_stop(struct instrument *inst)
 		sg_usb_stop(b->dev);
 }
 
-/* From inside libusb event handling: log and count only. */
+/* From inside libusb event handling: log and count only (AlertFailures). */
 static void usb_alert_done(void *userdata, enum strigil_alert a, int err)
 {
 	struct usb_backend *b = userdata;
@@ -195,11 +194,9 @@ static void usb_alert_done(void *userdata, enum strigil_alert a, int err)
 		log_debug("%s: SET_ALERT %d acknowledged", serial, (int)a);
 		return;
 	}
-	if (err == -ECANCELED)
+	if (err == -ECANCELED || !b->inst)
 		return;		/* closing the device */
-	b->alert_errors++;
-	log_warn("%s: SET_ALERT %d failed: %s (%" PRIu64 " failed so far)", serial, (int)a,
-		 strerror(-err), b->alert_errors);
+	instrument_alert_failed(b->inst, a, err);
 }
 
 /*

@@ -144,6 +144,17 @@ void instrument_update_streaming(struct instrument *inst)
 	emit(inst, "Streaming");
 }
 
+void instrument_alert_failed(struct instrument *inst, enum strigil_alert a, int err)
+{
+	inst->alert_failures++;
+	log_warn("%s: SET_ALERT %d failed: %s (%" PRIu32 " failed so far)", inst->info.serial,
+		 (int)a, strerror(-err), inst->alert_failures);
+	if (inst->in_block)
+		inst->alert_failures_dirty = true;	/* emitted when the block is done */
+	else
+		emit(inst, "AlertFailures");
+}
+
 void instrument_set_alert(struct instrument *inst, enum strigil_alert a)
 {
 	if (inst->alert == a)
@@ -153,7 +164,7 @@ void instrument_set_alert(struct instrument *inst, enum strigil_alert a)
 		int r = inst->ops->set_alert(inst, a);
 
 		if (r < 0)
-			log_warn("%s: SET_ALERT failed: %s", inst->info.serial, strerror(-r));
+			instrument_alert_failed(inst, a, r);
 	}
 	if (inst->in_block)
 		inst->alert_dirty = true;	/* emitted when the block is done */
@@ -354,6 +365,10 @@ void instrument_on_block(struct instrument *inst, const struct sg_block *blk)
 	if (inst->alert_dirty) {
 		inst->alert_dirty = false;
 		emit(inst, "Alert");
+	}
+	if (inst->alert_failures_dirty) {
+		inst->alert_failures_dirty = false;
+		emit(inst, "AlertFailures");
 	}
 	if (!inst->streaming)
 		return;
@@ -1010,6 +1025,8 @@ static int prop_get(sd_bus *bus, const char *path, const char *interface,
 		return sd_bus_message_append(reply, "u", sd_bus_track_count(inst->claims));
 	if (strcmp(property, "ActiveSession") == 0)
 		return sd_bus_message_append(reply, "o", inst->session ? inst->session->path : "/");
+	if (strcmp(property, "AlertFailures") == 0)
+		return sd_bus_message_append(reply, "u", inst->alert_failures);
 	if (strcmp(property, "Alert") == 0)
 		return sd_bus_message_append(reply, "s",
 					     inst->alert == STRIGIL_ALERT_EXCEEDED ? "exceeded" :
@@ -1040,6 +1057,7 @@ const sd_bus_vtable instrument_vtable[] = {
 	P("Claims", "u", CHANGE),
 	P("ActiveSession", "o", CHANGE),
 	P("Alert", "s", CHANGE),
+	P("AlertFailures", "u", CHANGE),
 	SD_BUS_METHOD_WITH_ARGS("Claim", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_claim,
 				SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_METHOD_WITH_ARGS("Release", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_release,

@@ -141,6 +141,8 @@ struct instrument {
 	uint64_t block_arrival_usec;	/* monotonic time the block in instrument_on_block() arrived */
 	bool in_block;			/* inside instrument_on_block() */
 	bool alert_dirty;		/* Alert changed in this block, not yet emitted */
+	uint32_t alert_failures;	/* SET_ALERT requests the tool refused or lost */
+	bool alert_failures_dirty;	/* changed in this block, not yet emitted */
 	double force_n;			/* live, NaN when not streaming */
 	uint64_t force_emitted_usec;
 	double force_emitted;
@@ -169,6 +171,9 @@ void instrument_on_block(struct instrument *inst, const struct sg_block *blk);
 /* Re-evaluates whether streaming is wanted (claims, streams, session). */
 void instrument_update_streaming(struct instrument *inst);
 void instrument_set_alert(struct instrument *inst, enum strigil_alert a);
+/* A SET_ALERT failed (at once or, for libusb, when its transfer ended):
+ * counted in the AlertFailures property and logged. */
+void instrument_alert_failed(struct instrument *inst, enum strigil_alert a, int err);
 bool instrument_calibration_valid(const struct instrument *inst, int64_t now_s);
 int instrument_setup_bus(struct daemon *d);
 const char *instrument_step(const void *obj, const void **next);

@@ -36,6 +36,8 @@ static struct json_object *instrument_json(const char *path, struct json_object 
 			       json_object_new_boolean(cj_bool(p, "CalibrationValid", false)));
 	json_object_object_add(o, "calibration_due", due[0] ? json_object_new_string(due) : NULL);
 	json_object_object_add(o, "lost_samples", json_object_new_int64(cj_int(p, "LostSamples", 0)));
+	json_object_object_add(o, "alert_failures",
+			       json_object_new_int64(cj_int(p, "AlertFailures", 0)));
 	json_object_object_add(o, "active_session",
 			       json_object_new_string(cj_str(p, "ActiveSession", "/")));
 	return o;
@@ -136,6 +138,11 @@ int verb_status(int argc, char **argv)
 			       cj_bool(o, "calibration_valid", false) ? "valid until" :
 			       cj_has(o, "calibration_due") ? "EXPIRED since" : "NEVER calibrated",
 			       cj_has(o, "calibration_due") ? due : "");
+			if (cj_int(o, "alert_failures", 0) > 0)
+				printf("  %-16s WARNING: the tool refused or lost %lld alarm "
+				       "request(s): its own alarm cannot be relied on; watch the "
+				       "screen and have the instrument checked.\n", "",
+				       (long long)cj_int(o, "alert_failures", 0));
 		}
 		n = json_object_array_length(sess);
 		printf("\nSessions in progress (%zu):\n", n);

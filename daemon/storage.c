@@ -156,6 +156,7 @@ enum stmt_id {
 	ST_PROFILE_DELETE,
 	ST_PROFILE_GET,
 	ST_PROFILE_LIST,
+	ST_PROFILE_IDS,
 	ST_PRC_DELETE,
 	ST_PRC_INSERT,
 	ST_PRC_GET,
@@ -169,6 +170,7 @@ enum stmt_id {
 	ST_SESSION_GET,
 	ST_SESSION_LIST,
 	ST_SESSION_LIST_PROFILE,
+	ST_SESSION_IDS,
 	ST_SESSION_INTERRUPT,
 	ST_STROKE_INSERT,
 	ST_STROKE_LIST,
@@ -229,6 +231,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 		" WHERE id = ?1 AND deleted_us IS NULL",
 	[ST_PROFILE_LIST] = "SELECT " PROFILE_COLS " FROM profiles"
 		" WHERE deleted_us IS NULL ORDER BY id",
+	[ST_PROFILE_IDS] = "SELECT id FROM profiles WHERE deleted_us IS NULL ORDER BY id",
 	[ST_PRC_DELETE] = "DELETE FROM profile_region_caps WHERE profile_id = ?1",
 	[ST_PRC_INSERT] = "INSERT INTO profile_region_caps (profile_id, pos,"
 		" region, cap_n, max_strokes, max_load_s) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -254,6 +257,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 		" updated_us = ?3," SUMMARY_SET " WHERE id = ?1",
 	[ST_SESSION_GET] = "SELECT " SESSION_COLS " FROM sessions WHERE id = ?1",
 	[ST_SESSION_LIST] = "SELECT " SESSION_COLS " FROM sessions ORDER BY id",
+	[ST_SESSION_IDS] = "SELECT id FROM sessions ORDER BY id",
 	[ST_SESSION_LIST_PROFILE] = "SELECT " SESSION_COLS " FROM sessions"
 		" WHERE profile_id = ?1 ORDER BY id",
 	[ST_SESSION_INTERRUPT] = "UPDATE sessions SET state = 'interrupted',"
@@ -302,7 +306,6 @@ struct checkpointer {
 	bool started, wanted, quit;
 	bool due;		/* writer's thread only: wake at the next kick */
 	unsigned done;		/* checkpoints run */
-	int last_rc;		/* SQLite result of the last one */
 };
 
 struct sgd_store {
@@ -682,7 +685,7 @@ static void *checkpointer_main(void *arg)
 
 	pthread_mutex_lock(&c->lock);
 	for (;;) {
-		int rc, log = -1, done = -1;
+		int log = -1, done = -1;
 
 		while (!c->wanted && !c->quit)
 			pthread_cond_wait(&c->cond, &c->lock);
@@ -690,11 +693,12 @@ static void *checkpointer_main(void *arg)
 			break;
 		c->wanted = false;
 		pthread_mutex_unlock(&c->lock);
-		rc = sqlite3_wal_checkpoint_v2(c->db, "main", SQLITE_CHECKPOINT_PASSIVE,
-					       &log, &done);
+		/* a checkpoint that could not finish (a reader, a busy disk)
+		 * is simply tried again at the next due kick */
+		(void)sqlite3_wal_checkpoint_v2(c->db, "main", SQLITE_CHECKPOINT_PASSIVE,
+						&log, &done);
 		pthread_mutex_lock(&c->lock);
 		c->done++;
-		c->last_rc = rc;
 	}
 	pthread_mutex_unlock(&c->lock);
 	return NULL;
@@ -1520,55 +1524,37 @@ int sgd_store_session_get(struct sgd_store *s, int64_t id,
 	return get_row_by_id(s, ST_SESSION_GET, id, session_row, out, "session");
 }
 
-/* One int64 column of every row of a query, in order. */
-static int ids_query(struct sgd_store *s, const char *sql, const char *what, int64_t **out,
-		     size_t *n)
+static void id_row(sqlite3_stmt *st, void *elem)
+{
+	*(int64_t *)elem = sqlite3_column_int64(st, 0);
+}
+
+/* The ids of a parameterless id query, in its order. */
+static int list_ids(struct sgd_store *s, enum stmt_id which, const char *what,
+		    int64_t **out, size_t *n)
 {
 	sqlite3_stmt *st = NULL;
-	int64_t *ids = NULL, *grown;
-	size_t cap = 0, k = 0;
-	int rc, r = 0;
+	struct binder b;
+	int r;
 
 	if (!s || !out || !n)
 		return -EINVAL;
 	*out = NULL;
 	*n = 0;
-	rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return sql_err(s, rc, what);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (k == cap) {
-			cap = cap ? 2 * cap : 64;
-			grown = realloc(ids, cap * sizeof(*ids));
-			if (!grown) {
-				r = set_err(s, -ENOMEM, "%s: out of memory", what);
-				break;
-			}
-			ids = grown;
-		}
-		ids[k++] = sqlite3_column_int64(st, 0);
-	}
-	if (!r && rc != SQLITE_DONE)
-		r = sql_err(s, rc, what);
-	sqlite3_finalize(st);
-	if (r) {
-		free(ids);
+	if ((r = get_stmt(s, which, &st)))
 		return r;
-	}
-	*out = ids;
-	*n = k;
-	return 0;
+	b = (struct binder){ st, SQLITE_OK };
+	return list_rows(s, st, &b, sizeof(**out), id_row, what, (void **)out, n);
 }
 
 int sgd_store_session_ids(struct sgd_store *s, int64_t **out, size_t *n)
 {
-	return ids_query(s, "SELECT id FROM sessions ORDER BY id", "list session ids", out, n);
+	return list_ids(s, ST_SESSION_IDS, "list session ids", out, n);
 }
 
 int sgd_store_profile_ids(struct sgd_store *s, int64_t **out, size_t *n)
 {
-	return ids_query(s, "SELECT id FROM profiles WHERE deleted_us IS NULL ORDER BY id",
-			 "list profile ids", out, n);
+	return list_ids(s, ST_PROFILE_IDS, "list profile ids", out, n);
 }
 
 int sgd_store_session_finish(struct sgd_store *s, int64_t id,

@@ -144,15 +144,31 @@ void instrument_update_streaming(struct instrument *inst)
 	emit(inst, "Streaming");
 }
 
+/* Inside a block of samples a property change waits until the block's
+ * session signals are out (instrument_on_block emits it), so that it
+ * never delays a LimitExceeded; outside one it goes at once. */
+static void emit_after_block(struct instrument *inst, const char *prop, bool *pending)
+{
+	if (inst->in_block)
+		*pending = true;
+	else
+		emit(inst, prop);
+}
+
+static void emit_pending(struct instrument *inst, const char *prop, bool *pending)
+{
+	if (*pending) {
+		*pending = false;
+		emit(inst, prop);
+	}
+}
+
 void instrument_alert_failed(struct instrument *inst, enum strigil_alert a, int err)
 {
 	inst->alert_failures++;
 	log_warn("%s: SET_ALERT %d failed: %s (%" PRIu32 " failed so far)", inst->info.serial,
 		 (int)a, strerror(-err), inst->alert_failures);
-	if (inst->in_block)
-		inst->alert_failures_dirty = true;	/* emitted when the block is done */
-	else
-		emit(inst, "AlertFailures");
+	emit_after_block(inst, "AlertFailures", &inst->alert_failures_dirty);
 }
 
 void instrument_set_alert(struct instrument *inst, enum strigil_alert a)
@@ -166,10 +182,7 @@ void instrument_set_alert(struct instrument *inst, enum strigil_alert a)
 		if (r < 0)
 			instrument_alert_failed(inst, a, r);
 	}
-	if (inst->in_block)
-		inst->alert_dirty = true;	/* emitted when the block is done */
-	else
-		emit(inst, "Alert");
+	emit_after_block(inst, "Alert", &inst->alert_dirty);
 }
 
 static void stream_client_free(struct stream_client *c)
@@ -362,14 +375,8 @@ void instrument_on_block(struct instrument *inst, const struct sg_block *blk)
 	if (inst->session)
 		session_flush(inst->session);
 	inst->in_block = false;
-	if (inst->alert_dirty) {
-		inst->alert_dirty = false;
-		emit(inst, "Alert");
-	}
-	if (inst->alert_failures_dirty) {
-		inst->alert_failures_dirty = false;
-		emit(inst, "AlertFailures");
-	}
+	emit_pending(inst, "Alert", &inst->alert_dirty);
+	emit_pending(inst, "AlertFailures", &inst->alert_failures_dirty);
 	if (!inst->streaming)
 		return;
 	if (inst->streams)

@@ -33,7 +33,6 @@ struct pending {
 struct session_batch {
 	struct pending ev[PENDING_MAX];
 	unsigned n;
-	uint64_t arrival_us;	/* monotonic arrival of the block */
 };
 
 struct session_extra {
@@ -646,8 +645,6 @@ static struct pending *pending_add(struct session *s, enum sg_event_type type)
 
 	if (b->n == PENDING_MAX)
 		session_flush(s);
-	if (!b->n)
-		b->arrival_us = s->inst ? s->inst->block_arrival_usec : 0;
 	p = &b->ev[b->n++];
 	memset(p, 0, sizeof(*p));
 	p->type = type;
@@ -726,6 +723,8 @@ static const char *pending_kind(enum sg_event_type t)
 void session_flush(struct session *s)
 {
 	struct session_batch *b = s->extra->batch;
+	/* all of them came with the instrument's current block */
+	uint64_t arrival_us = s->inst ? s->inst->block_arrival_usec : 0;
 	struct sgd_session next;
 	bool strokes = false, summary = false;
 	uint32_t violations = 0, warnings = 0;
@@ -798,7 +797,7 @@ void session_flush(struct session *s)
 			break;
 		case SG_EV_WARNING:
 		case SG_EV_EXCEEDED:
-			limit_done(s, p, b->arrival_us);
+			limit_done(s, p, arrival_us);
 			break;
 		case SG_EV_CAP_STROKES:
 		case SG_EV_CAP_TIME:

@@ -217,15 +217,6 @@ int sg_sim_config_check(const struct sg_sim_config *c, char *err,
 
 /* ---- script text ---------------------------------------------------- */
 
-static bool parse_num(const char *s, double *v)
-{
-	char *end;
-
-	errno = 0;
-	*v = strtod(s, &end);
-	return end != s && *end == '\0' && errno == 0 && isfinite(*v);
-}
-
 static int parse_option(struct sg_sim_segment *g, char *w, size_t i,
 			char *err, size_t errlen)
 {
@@ -235,19 +226,19 @@ static int parse_option(struct sg_sim_segment *g, char *w, size_t i,
 		return fail(err, errlen, "segment %zu: unexpected '%s'", i, w);
 	*eq++ = '\0';
 	if (strcmp(w, "rise") == 0) {
-		if (!parse_num(eq, &g->rise_frac))
+		if (!sg_parse_number(eq, &g->rise_frac))
 			return fail(err, errlen, "segment %zu: bad rise '%s'", i, eq);
 	} else if (strcmp(w, "plateau") == 0) {
-		if (!parse_num(eq, &g->plateau_frac))
+		if (!sg_parse_number(eq, &g->plateau_frac))
 			return fail(err, errlen, "segment %zu: bad plateau '%s'", i, eq);
 	} else if (strcmp(w, "dip") == 0) {
 		colon = strchr(eq, ':');
 		if (colon) {
 			*colon++ = '\0';
-			if (!parse_num(colon, &g->dip_s))
+			if (!sg_parse_number(colon, &g->dip_s))
 				return fail(err, errlen, "segment %zu: bad dip length '%s'", i, colon);
 		}
-		if (!parse_num(eq, &g->dip_at_frac))
+		if (!sg_parse_number(eq, &g->dip_at_frac))
 			return fail(err, errlen, "segment %zu: bad dip position '%s'", i, eq);
 	} else {
 		return fail(err, errlen, "segment %zu: unknown option '%s'", i, w);
@@ -272,12 +263,12 @@ static int parse_segment(char *text, struct sg_sim_segment *g, size_t i,
 	g->plateau_frac = -1.0;
 	if (strcmp(words[0], "rest") == 0) {
 		g->type = SG_SIM_REST;
-		if (n != 2 || !parse_num(words[1], &g->duration_s))
+		if (n != 2 || !sg_parse_number(words[1], &g->duration_s))
 			return fail(err, errlen, "segment %zu: expected 'rest SECONDS'", i);
 	} else if (strcmp(words[0], "stroke") == 0) {
 		g->type = SG_SIM_STROKE;
-		if (n < 3 || !parse_num(words[1], &g->peak_n) ||
-		    !parse_num(words[2], &g->duration_s))
+		if (n < 3 || !sg_parse_number(words[1], &g->peak_n) ||
+		    !sg_parse_number(words[2], &g->duration_s))
 			return fail(err, errlen,
 				    "segment %zu: expected 'stroke PEAK_N SECONDS [rise=F] [plateau=F] [dip=F[:S]]'", i);
 		for (size_t k = 3; k < n; k++) {

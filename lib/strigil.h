@@ -83,6 +83,9 @@ void sg_decoder_init(struct sg_decoder *d, uint8_t channel_mask);
 enum sg_frame_error sg_decode_frame(struct sg_decoder *d, const void *buf,
 				    size_t len, struct sg_block *out);
 unsigned sg_popcount8(uint8_t mask);
+/* The whole of s is one finite number (strtod syntax): true and *v set,
+ * else false (empty, trailing text, overflow, inf, nan). */
+bool sg_parse_number(const char *s, double *v);
 /* A channel mask a device may have: NORMAL set, nothing above STRIGIL_CH_TILT. */
 bool sg_channel_mask_valid(uint8_t mask);
 

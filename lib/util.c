@@ -1,4 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+
 #include <zlib.h>
 
 #include "strigil.h"
@@ -6,6 +10,17 @@
 unsigned sg_popcount8(uint8_t mask)
 {
 	return (unsigned)__builtin_popcount(mask);
+}
+
+bool sg_parse_number(const char *s, double *v)
+{
+	char *end;
+
+	if (!s || !*s)
+		return false;
+	errno = 0;
+	*v = strtod(s, &end);
+	return *end == '\0' && errno != ERANGE && isfinite(*v);
 }
 
 /* The IEEE CRC of zlib: the same as the kernel's crc32_le(~0, ..) ^ ~0. */

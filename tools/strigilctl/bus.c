@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "strigil.h"
 #include "bus.h"
 #include "ctl-json.h"
 #include "strigilctl.h"
@@ -514,11 +515,7 @@ void ctl_date(double unix_s, char *buf, size_t len)
 
 bool ctl_parse_double(const char *opt, const char *s, double *v)
 {
-	char *end;
-
-	errno = 0;
-	*v = strtod(s, &end);
-	if (errno || end == s || *end || !isfinite(*v)) {
+	if (!sg_parse_number(s, v)) {
 		fprintf(stderr, "strigilctl: %s: '%s' is not a number\n", opt, s);
 		return false;
 	}

@@ -50,18 +50,6 @@ static void replay_usage(FILE *f)
 		"The file format is described in docs/trace-format.md.\n");
 }
 
-/* A whole-string, finite number, or false. */
-static bool parse_double(const char *s, double *v)
-{
-	char *end;
-
-	if (!s || !*s)
-		return false;
-	errno = 0;
-	*v = strtod(s, &end);
-	return *end == '\0' && errno != ERANGE && isfinite(*v);
-}
-
 static int parse_args(int argc, char **argv, struct replay_opts *o)
 {
 	static const struct option opts[] = {
@@ -79,14 +67,14 @@ static int parse_args(int argc, char **argv, struct replay_opts *o)
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'l':
-			if (!parse_double(optarg, &o->limit_n) || o->limit_n <= 0) {
+			if (!sg_parse_number(optarg, &o->limit_n) || o->limit_n <= 0) {
 				fprintf(stderr, "strigilctl replay: --limit '%s': expected a "
 					"positive number of newtons\n", optarg);
 				return EXIT_USAGE;
 			}
 			break;
 		case 'w':
-			if (!parse_double(optarg, &o->warn_fraction) ||
+			if (!sg_parse_number(optarg, &o->warn_fraction) ||
 			    o->warn_fraction <= 0 || o->warn_fraction > 1) {
 				fprintf(stderr, "strigilctl replay: --warn-fraction '%s': expected "
 					"a number in (0, 1]\n", optarg);

@@ -65,17 +65,6 @@ static void simulate_usage(FILE *f)
 		"Exit status: 0 written, 1 cannot write a file, 2 bad option.\n");
 }
 
-static bool parse_double(const char *s, double *v)
-{
-	char *end;
-
-	if (!s || !*s)
-		return false;
-	errno = 0;
-	*v = strtod(s, &end);
-	return *end == '\0' && errno != ERANGE && isfinite(*v);
-}
-
 static bool parse_u64(const char *s, uint64_t *v)
 {
 	char *end;
@@ -178,7 +167,7 @@ static int parse_args(int argc, char **argv, struct sim_opts *o)
 			const struct num_opt *no = &nums[ch - O_NUM];
 			double v;
 
-			if (!parse_double(optarg, &v) || v < no->lo || v > no->hi) {
+			if (!sg_parse_number(optarg, &v) || v < no->lo || v > no->hi) {
 				return bad("--%s: '%s' is not a number in %g..%g",
 					   no->name, optarg, no->lo, no->hi);
 			}

@@ -9,32 +9,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "check.h"
-#include "storage.h"
+#include "store-test.h"
 
 static char dir[256];
-
-static void make_stroke(struct sg_stroke *k, uint32_t i, double peak)
-{
-	memset(k, 0, sizeof(*k));
-	k->index = i;
-	k->start_s = i * 2.0;
-	k->end_s = i * 2.0 + 0.8;
-	k->duration_s = 0.8;
-	k->peak_n = peak;
-	k->mean_n = peak / 2;
-	k->limit_n = 8;
-}
-
-static size_t count_strokes(struct sgd_store *s, int64_t id)
-{
-	struct sgd_stroke_row *rows = NULL;
-	size_t n = 0;
-
-	CHECK(sgd_store_session_strokes(s, id, &rows, &n) == 0, "%s", sgd_store_errmsg(s));
-	free(rows);
-	return n;
-}
 
 static size_t count_violations(struct sgd_store *s, int64_t id)
 {

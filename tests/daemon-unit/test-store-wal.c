@@ -18,8 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "check.h"
-#include "storage.h"
+#include "store-test.h"
 
 static char dir[256];
 
@@ -55,27 +54,11 @@ static int add_strokes(struct sgd_store *s, int64_t id, uint32_t from, uint32_t 
 	struct sg_stroke k;
 
 	for (uint32_t i = from; i < from + n; i++) {
-		memset(&k, 0, sizeof(k));
-		k.index = i;
-		k.start_s = i * 2.0;
-		k.end_s = i * 2.0 + 0.8;
-		k.duration_s = 0.8;
-		k.peak_n = 4;
-		k.limit_n = 8;
+		make_stroke(&k, i, 4.0);
 		if (sgd_store_add_stroke(s, id, "calf", &k, i, NULL))
 			return -1;
 	}
 	return 0;
-}
-
-static size_t count_strokes(struct sgd_store *s, int64_t id)
-{
-	struct sgd_stroke_row *rows = NULL;
-	size_t n = 0;
-
-	CHECK(sgd_store_session_strokes(s, id, &rows, &n) == 0, "%s", sgd_store_errmsg(s));
-	free(rows);
-	return n;
 }
 
 /* Another connection writes `bytes` of filler in one commit (its own

@@ -368,6 +368,44 @@ out:
 	return r;
 }
 
+/*
+ * Manager.FindProfile: the patient reference is the only human-facing key.
+ * A reference is looked up as text, byte for byte: "12" is patient "12",
+ * never profile id 12 (ids are reached by object path only). A string that
+ * is not a reference is refused rather than guessed at; profiles stored
+ * before the syntax was enforced are reached by their path.
+ */
+int method_find_profile(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	struct daemon *d = userdata;
+	const char *ref;
+	struct profile *obj;
+	char path[sizeof(SGD_PATH_PROFILE) + 24];
+	int64_t id = 0;
+	int r;
+
+	r = sd_bus_message_read(m, "s", &ref);
+	if (r < 0)
+		return r;
+	if (!sgd_patient_ref_valid(ref))
+		return error_invalid(error, "'%.*s' is not a patient reference (1-%d characters "
+				     "A-Z, a-z, 0-9, '.', '_' or '-'); a profile stored with an "
+				     "older reference is reached by its object path.",
+				     SGD_PATIENT_REF_LEN + 1, ref, SGD_PATIENT_REF_LEN);
+	r = sgd_store_profile_find_ref(d->store, ref, &id);
+	if (r == -ENOENT)
+		return sd_bus_error_setf(error, SGD_ERR_NO_SUCH_OBJECT,
+					 "No profile has the patient reference '%s'.", ref);
+	if (r < 0)
+		return store_error(d, error, r, "find the profile");
+	snprintf(path, sizeof(path), SGD_PATH_PROFILE "/%" PRId64, id);
+	obj = profile_find_path(d, path);
+	if (!obj)
+		return sd_bus_error_setf(error, SGD_ERR_NO_SUCH_OBJECT,
+					 "No profile has the patient reference '%s'.", ref);
+	return sd_bus_reply_method_return(m, "o", obj->path);
+}
+
 static int method_update(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
 	struct profile *obj = userdata;
@@ -388,7 +426,7 @@ static int method_update(sd_bus_message *m, void *userdata, sd_bus_error *error)
 	}
 	obj->p = *p;
 	sd_bus_emit_properties_changed(d->bus, obj->path, SGD_IFACE_PROFILE, "PatientRef",
-				       "DisplayName", "MaxForceN", "RegionCapsN", "TargetMinN",
+				       "LegacyPatientRef", "DisplayName", "MaxForceN", "RegionCapsN", "TargetMinN",
 				       "TargetMaxN", "MaxStrokes", "MaxSecondsUnderLoad",
 				       "RegionMaxStrokes", "RegionMaxSeconds", "Conditions",
 				       "ModifiedAt", NULL);
@@ -462,6 +500,8 @@ static int prop_get(sd_bus *bus, const char *path, const char *interface,
 		return sd_bus_message_append(reply, "t", (uint64_t)p->id);
 	if (strcmp(property, "PatientRef") == 0)
 		return sd_bus_message_append(reply, "s", p->patient_ref);
+	if (strcmp(property, "LegacyPatientRef") == 0)
+		return sd_bus_message_append(reply, "b", !sgd_patient_ref_valid(p->patient_ref));
 	if (strcmp(property, "DisplayName") == 0)
 		return sd_bus_message_append(reply, "s", p->display_name);
 	if (strcmp(property, "MaxForceN") == 0)
@@ -502,6 +542,7 @@ static const sd_bus_vtable profile_vtable[] = {
 	SD_BUS_VTABLE_START(0),
 	P("Id", "t", CONST),
 	P("PatientRef", "s", CHANGE),
+	P("LegacyPatientRef", "b", CHANGE),
 	P("DisplayName", "s", CHANGE),
 	P("MaxForceN", "d", CHANGE),
 	P("RegionCapsN", "a{sd}", CHANGE),

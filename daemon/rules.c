@@ -170,6 +170,28 @@ void sgd_profile_init(struct sgd_profile *p)
 	memset(p, 0, sizeof(*p));
 }
 
+bool sgd_patient_ref_valid(const char *s)
+{
+	size_t n = 0;
+
+	if (!s)
+		return false;
+	for (; s[n]; n++) {
+		char c = s[n];
+
+		if (n >= SGD_PATIENT_REF_LEN)
+			return false;
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		      (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
+			return false;
+	}
+	return n > 0;
+}
+
+/* Only new references are held to the syntax: a profile stored before it
+ * was enforced keeps its reference (sgd_profile_validate() checks text
+ * only), so that it stays readable and treatable; renaming it needs a
+ * valid one. */
 enum sgd_profile_error sgd_profile_set_patient_ref(struct sgd_profile *p,
 		const char *s, char *msg, size_t msglen)
 {
@@ -179,6 +201,12 @@ enum sgd_profile_error sgd_profile_set_patient_ref(struct sgd_profile *p,
 		       msg, msglen);
 	if (e)
 		return e;
+	if (!sgd_patient_ref_valid(s)) {
+		say(msg, msglen, "patient reference '%s' is not valid: use 1-%d "
+		    "characters A-Z, a-z, 0-9, '.', '_' or '-' (a pseudonym, "
+		    "never a name)", s, SGD_PATIENT_REF_LEN);
+		return SGD_PROFILE_BAD_STRING;
+	}
 	snprintf(p->patient_ref, sizeof(p->patient_ref), "%s", s);
 	return SGD_PROFILE_OK;
 }

@@ -31,7 +31,11 @@
 extern "C" {
 #endif
 
-#define SGD_PATIENT_REF_MAX	64	/* pseudonymous reference, incl. NUL */
+/* Pseudonymous patient reference: 1-64 bytes of [A-Za-z0-9._-] (the
+ * array holds the NUL too). Rows stored before the syntax was enforced
+ * may hold other text (sgd_patient_ref_valid() says which). */
+#define SGD_PATIENT_REF_LEN	64
+#define SGD_PATIENT_REF_MAX	(SGD_PATIENT_REF_LEN + 1)
 #define SGD_DISPLAY_NAME_MAX	128	/* incl. NUL */
 #define SGD_PROFILE_MAX_REGION_CAPS SGD_POLICY_MAX_REGIONS
 #define SGD_PROFILE_MAX_CONDITIONS 32
@@ -88,6 +92,11 @@ enum sgd_profile_error {
 
 /* Machine name, e.g. "unknown_region". */
 const char *sgd_profile_error_str(enum sgd_profile_error e);
+
+/* true if s is a patient reference as the API defines it: 1 to
+ * SGD_PATIENT_REF_LEN bytes, each of A-Z a-z 0-9 '.' '_' '-'. A reference
+ * made only of digits is a reference like any other, never an id. */
+bool sgd_patient_ref_valid(const char *s);
 
 /* A blank profile (all caps unset, no conditions). */
 void sgd_profile_init(struct sgd_profile *p);

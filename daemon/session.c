@@ -262,6 +262,8 @@ static int append_violation(sd_bus_message *m, const struct sgd_violation *v,
 	return sd_bus_message_close_container(m);
 }
 
+static int append_reasons(sd_bus_message *reply, const char *text, bool only_winner);
+
 /* ---- limits -------------------------------------------------------------- */
 
 static void apply_limits(struct session *s, const struct sgd_limits *l)
@@ -337,6 +339,7 @@ static void journal_session(struct session *s, const char *event, int prio, cons
 			"STRIGIL_SESSION=%" PRId64, s->rec.id,
 			"STRIGIL_INSTRUMENT=%s", s->rec.instrument,
 			"STRIGIL_PROFILE=%" PRId64, s->rec.profile_id,
+			"STRIGIL_PATIENT_REF=%s", s->rec.patient_ref,
 			"STRIGIL_REGION=%s", s->rec.region,
 			"STRIGIL_LIMIT_N=%.3f", s->rec.limit_n,
 			NULL);
@@ -442,6 +445,7 @@ static int start_session(struct daemon *d, sd_bus_message *m, const char *inst_p
 	}
 
 	rec.profile_id = prof->p.id;
+	snprintf(rec.patient_ref, sizeof(rec.patient_ref), "%s", prof->p.patient_ref);
 	snprintf(rec.instrument, sizeof(rec.instrument), "%s", inst->info.serial);
 	rec.state = SGD_SESSION_RUNNING;
 	rec.started_us = rec.updated_us = (int64_t)now_realtime_usec();
@@ -505,8 +509,8 @@ static int start_session(struct daemon *d, sd_bus_message *m, const char *inst_p
 				       "ActiveSession", NULL);
 	instrument_update_streaming(inst);
 	journal_session(s, "session-start", LOG_INFO,
-			"started on %s for profile %" PRId64 " in %s, limit %.2f N (%s)%s%s%s",
-			inst->info.serial, prof->p.id, s->rec.region, l->limit_n,
+			"started on %s for patient %s (profile %" PRId64 ") in %s, limit %.2f N (%s)%s%s%s",
+			inst->info.serial, s->rec.patient_ref, prof->p.id, s->rec.region, l->limit_n,
 			l->reasons[l->winner].text,
 			(rec.flags & SGD_SESSION_F_UNCALIBRATED) ? ", UNCALIBRATED instrument" :
 			(rec.flags & SGD_SESSION_F_CAL_EXPIRED) ? ", calibration EXPIRED" : "",
@@ -930,10 +934,21 @@ static int session_end(struct session *s, enum sgd_session_state final, sd_bus_e
 				       "StrokeCount", "ViolationCount", "SecondsUnderLoad", "PeakN",
 				       NULL);
 	manager_emit_changed(s->d, "ActiveSessions");
-	journal_session(s, "session-end", LOG_INFO,
-			"%s: %u strokes, %u violations, %.1f s under load, peak %.2f N",
-			session_state_str(s->state), s->rec.stroke_count, s->rec.violation_count,
-			s->rec.load_s, s->rec.peak_n);
+	{
+		char why[SGD_REASONS_MAX];
+
+		/* one line: the reasons are stored one per line */
+		snprintf(why, sizeof(why), "%s", s->rec.reasons);
+		for (char *c = why; *c; c++)
+			if (*c == '\n')
+				*c = ';';
+		journal_session(s, "session-end", LOG_INFO,
+				"%s for patient %s: %u strokes, %u violations, %.1f s under load, "
+				"peak %.2f N; last cap %.2f N in %s (%s)",
+				session_state_str(s->state), s->rec.patient_ref, s->rec.stroke_count,
+				s->rec.violation_count, s->rec.load_s, s->rec.peak_n, s->rec.limit_n,
+				s->rec.region, why);
+	}
 	return 0;
 }
 
@@ -1068,6 +1083,20 @@ static int append_summary(sd_bus_message *m, const struct session *s)
 				  "effective_limit_n", "d", s->rec.limit_n,
 				  "flags", "u", s->rec.flags,
 				  "lost_samples", "t", s->lost_samples);
+	if (r >= 0)
+		r = sd_bus_message_append(m, "{sv}", "patient_ref", "s", s->rec.patient_ref);
+	if (r >= 0)
+		r = sd_bus_message_open_container(m, 'e', "sv");
+	if (r >= 0)
+		r = sd_bus_message_append(m, "s", "limit_reasons");
+	if (r >= 0)
+		r = sd_bus_message_open_container(m, 'v', "as");
+	if (r >= 0)
+		r = append_reasons(m, s->rec.reasons, false);
+	if (r >= 0)
+		r = sd_bus_message_close_container(m);
+	if (r >= 0)
+		r = sd_bus_message_close_container(m);
 	if (r < 0)
 		return r;
 	return sd_bus_message_close_container(m);
@@ -1219,6 +1248,8 @@ static int prop_get(sd_bus *bus, const char *path, const char *interface,
 		return sd_bus_message_append(reply, "o", s->instrument_path);
 	if (strcmp(property, "Profile") == 0)
 		return sd_bus_message_append(reply, "o", s->profile_path);
+	if (strcmp(property, "PatientRef") == 0)
+		return sd_bus_message_append(reply, "s", s->rec.patient_ref);
 	if (strcmp(property, "Region") == 0)
 		return sd_bus_message_append(reply, "s", s->rec.region);
 	if (strcmp(property, "State") == 0)
@@ -1289,6 +1320,7 @@ static const sd_bus_vtable session_vtable[] = {
 	P("Id", "t", CONST),
 	P("Instrument", "o", CONST),
 	P("Profile", "o", CONST),
+	P("PatientRef", "s", CONST),
 	P("Region", "s", CHANGE),
 	P("State", "s", CHANGE),
 	P("StartedAt", "t", CONST),

@@ -157,6 +157,7 @@ enum stmt_id {
 	ST_PROFILE_GET,
 	ST_PROFILE_LIST,
 	ST_PROFILE_IDS,
+	ST_PROFILE_FIND_REF,
 	ST_PRC_DELETE,
 	ST_PRC_INSERT,
 	ST_PRC_GET,
@@ -189,7 +190,8 @@ enum stmt_id {
 
 #define SESSION_COLS "id, profile_id, instrument, region, state, flags," \
 	" started_us, ifnull(ended_us, 0), updated_us, limit_n, reasons," \
-	" max_strokes, max_load_s, stroke_count, violation_count, load_s, peak_n"
+	" max_strokes, max_load_s, stroke_count, violation_count, load_s, peak_n," \
+	" ifnull((SELECT patient_ref FROM profiles WHERE profiles.id = sessions.profile_id), '')"
 #define PROFILE_COLS "id, patient_ref, display_name, max_force_n," \
 	" target_low_n, target_high_n, max_strokes, max_load_s, created_us," \
 	" updated_us"
@@ -232,6 +234,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_PROFILE_LIST] = "SELECT " PROFILE_COLS " FROM profiles"
 		" WHERE deleted_us IS NULL ORDER BY id",
 	[ST_PROFILE_IDS] = "SELECT id FROM profiles WHERE deleted_us IS NULL ORDER BY id",
+	[ST_PROFILE_FIND_REF] = "SELECT id FROM profiles WHERE patient_ref = ?1"
+		" AND deleted_us IS NULL",
 	[ST_PRC_DELETE] = "DELETE FROM profile_region_caps WHERE profile_id = ?1",
 	[ST_PRC_INSERT] = "INSERT INTO profile_region_caps (profile_id, pos,"
 		" region, cap_n, max_strokes, max_load_s) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -1298,6 +1302,31 @@ int sgd_store_profile_get(struct sgd_store *s, int64_t id,
 	return profile_children_read(s, out);
 }
 
+int sgd_store_profile_find_ref(struct sgd_store *s, const char *patient_ref,
+			       int64_t *id)
+{
+	sqlite3_stmt *st = NULL;
+	struct binder b;
+	int rc, r;
+
+	if (!s || !patient_ref || !id)
+		return -EINVAL;
+	if ((r = get_stmt(s, ST_PROFILE_FIND_REF, &st)))
+		return r;
+	b = (struct binder){ st, SQLITE_OK };
+	b_txt(&b, 1, patient_ref, SGD_PATIENT_REF_MAX);
+	rc = b.rc == SQLITE_OK ? sqlite3_step(st) : b.rc;
+	if (rc == SQLITE_ROW)
+		*id = sqlite3_column_int64(st, 0);
+	done_stmt(st);
+	if (rc == SQLITE_DONE)
+		return set_err(s, -ENOENT, "no profile with patient reference '%.*s'",
+			       SGD_PATIENT_REF_LEN, patient_ref);
+	if (rc != SQLITE_ROW)
+		return sql_err(s, rc, "find profile");
+	return 0;
+}
+
 int sgd_store_profile_list(struct sgd_store *s, struct sgd_profile **out,
 			   size_t *n)
 {
@@ -1509,6 +1538,7 @@ static void session_from_row(sqlite3_stmt *st, struct sgd_session *se)
 	se->violation_count = (uint32_t)sqlite3_column_int64(st, 14);
 	se->load_s = sqlite3_column_double(st, 15);
 	se->peak_n = sqlite3_column_double(st, 16);
+	col_txt(st, 17, se->patient_ref, sizeof(se->patient_ref));
 }
 
 static void session_row(sqlite3_stmt *st, void *elem)

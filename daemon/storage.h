@@ -115,6 +115,10 @@ int sgd_store_profile_get(struct sgd_store *s, int64_t id,
 			  struct sgd_profile *out);
 /* Every live profile's id, ascending (*out malloc'ed; NULL when none). */
 int sgd_store_profile_ids(struct sgd_store *s, int64_t **out, size_t *n);
+/* The live profile whose patient reference is exactly patient_ref (byte
+ * for byte; "12" is a reference, not an id): *id, or -ENOENT. */
+int sgd_store_profile_find_ref(struct sgd_store *s, const char *patient_ref,
+			       int64_t *id);
 /* Live profiles by id; *out is malloc'ed (free()), *n set. */
 int sgd_store_profile_list(struct sgd_store *s, struct sgd_profile **out,
 			   size_t *n);
@@ -159,6 +163,8 @@ struct sgd_session {
 	uint32_t violation_count;
 	double load_s;				/* seconds under load */
 	double peak_n;				/* highest stroke peak */
+	/* Read only (from the profile row, deleted or not): whose session. */
+	char patient_ref[SGD_PATIENT_REF_MAX];
 };
 
 /*

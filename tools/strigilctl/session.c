@@ -18,8 +18,9 @@ static const char usage[] =
 	"       strigilctl session list [--active] [--json]\n"
 	"       strigilctl session show SESSION [--json]\n"
 	"       strigilctl session report SESSION [--json]\n"
-	"INSTRUMENT is a serial, PROFILE a profile id or patient reference,\n"
-	"SESSION a session id. --override-reason starts despite an absolute\n"
+	"INSTRUMENT is a serial, PROFILE a patient reference (digits too: '12' is\n"
+	"patient 12; a profile's database id only as id:N), SESSION a session id.\n"
+	" --override-reason starts despite an absolute\n"
 	"contraindication (needs the override authorization; it is recorded).\n";
 
 enum { OPT_OVERRIDE = 0x100, OPT_NOTE, OPT_ACTIVE };
@@ -37,7 +38,8 @@ static void print_session(struct json_object *p, struct json_object *ip,
 	printf("  %-20s%s\n", "state", cj_str(p, "State", ""));
 	printf("  %-20s%s (%s)\n", "instrument", cj_str(ip, "Serial", "?"),
 	       cj_str(p, "Instrument", ""));
-	printf("  %-20s%s (profile %s)\n", "patient", cj_str(pp, "PatientRef", "?"),
+	printf("  %-20s%s (profile id:%s)\n", "patient",
+	       cj_str(p, "PatientRef", cj_str(pp, "PatientRef", "?")),
 	       cj_path_tail(cj_str(p, "Profile", "")));
 	printf("  %-20s%s\n", "region", cj_str(p, "Region", ""));
 	printf("  %-20s%s\n", "started", t1[0] ? t1 : "-");
@@ -73,6 +75,25 @@ static void print_session(struct json_object *p, struct json_object *ip,
 		printf("  %-20s%lld\n", "lost samples", (long long)cj_int(p, "LostSamples", 0));
 }
 
+/* Each reason of a cap on its own line under "why". */
+static void print_reasons(struct json_object *reasons)
+{
+	for (size_t i = 0; reasons && i < json_object_array_length(reasons); i++)
+		printf("  %-9s%s\n", i ? "" : "why:",
+		       json_object_get_string(json_object_array_get_idx(reasons, i)));
+}
+
+/* Whose session, where, and the cap with its reasons: the clinician must
+ * see at a glance that the right patient and cap are in force. */
+static void print_started(const char *spath, const char *serial, struct json_object *p)
+{
+	printf("Started session %s for patient %s on %s in %s: limit %.2f N (%s)\n",
+	       cj_path_tail(spath), cj_str(p, "PatientRef", "?"), serial,
+	       cj_str(p, "Region", "?"), cj_num(p, "EffectiveLimitN", NAN),
+	       cj_str(p, "LimitSource", ""));
+	print_reasons(cj_get(p, "LimitReasons"));
+}
+
 static int session_list(sd_bus *bus, bool active_only)
 {
 	struct json_object *objs = NULL, *out = json_object_new_array();
@@ -97,9 +118,9 @@ static int session_list(sd_bus *bus, bool active_only)
 		json_object_object_add(o, "instrument", json_object_new_string(cj_str(
 			ctl_object_props(objs, cj_str(p, "Instrument", ""), SG_IFACE_INSTRUMENT),
 			"Serial", "")));
-		json_object_object_add(o, "patient_ref", json_object_new_string(cj_str(
-			ctl_object_props(objs, cj_str(p, "Profile", ""), SG_IFACE_PROFILE),
-			"PatientRef", "")));
+		json_object_object_add(o, "patient_ref", json_object_new_string(cj_str(p,
+			"PatientRef", cj_str(ctl_object_props(objs, cj_str(p, "Profile", ""),
+							      SG_IFACE_PROFILE), "PatientRef", ""))));
 		json_object_object_add(o, "region", json_object_new_string(cj_str(p, "Region", "")));
 		json_object_object_add(o, "started_at", json_object_new_string(t));
 		json_object_object_add(o, "strokes", json_object_new_int64(cj_int(p, "StrokeCount", 0)));
@@ -294,8 +315,7 @@ static int session_start(sd_bus *bus, char **args, const char *override, const c
 
 		r = ctl_bus_get_all(bus, spath, SG_IFACE_SESSION, &p);
 		if (!r)
-			printf("Started session %s: limit %.2f N (%s)\n", cj_path_tail(spath),
-			       cj_num(p, "EffectiveLimitN", NAN), cj_str(p, "LimitSource", ""));
+			print_started(spath, args[0], p);
 		json_object_put(p);
 	}
 out:
@@ -405,13 +425,19 @@ int verb_session(int argc, char **argv)
 		if (!r) {
 			if (ctl.json)
 				cj_print(stdout, sum);
-			else
-				printf("Stopped session %s: %lld strokes, %lld limit exceeded, "
-				       "%lld warnings, highest peak %.2f N, %.1f s under load\n",
-				       cj_path_tail(path), (long long)cj_int(sum, "strokes", 0),
+			else {
+				printf("Stopped session %s for patient %s: %lld strokes, %lld limit "
+				       "exceeded, %lld warnings, highest peak %.2f N, %.1f s under "
+				       "load; last cap %.2f N in %s\n",
+				       cj_path_tail(path), cj_str(sum, "patient_ref", "?"),
+				       (long long)cj_int(sum, "strokes", 0),
 				       (long long)cj_int(sum, "violations", 0),
 				       (long long)cj_int(sum, "warnings", 0), cj_num(sum, "peak_n", 0),
-				       cj_num(sum, "seconds_under_load", 0));
+				       cj_num(sum, "seconds_under_load", 0),
+				       cj_num(sum, "effective_limit_n", NAN),
+				       cj_str(sum, "region", "?"));
+				print_reasons(cj_get(sum, "limit_reasons"));
+			}
 		}
 		json_object_put(sum);
 	} else if (!strcmp(sub, "region")) {

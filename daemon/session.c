@@ -757,13 +757,15 @@ static void limit_done(struct session *s, const struct pending *p, uint64_t arri
 		    &(struct violation_arg){ &p->v, arrival_us });
 	if (!exceeded)
 		return;
-	sd_journal_send("MESSAGE=session %" PRId64 ": force %.2f N above the limit %.2f N in %s",
-			s->rec.id, p->v.force_n, p->v.limit_n, s->rec.region,
+	sd_journal_send("MESSAGE=session %" PRId64 ": force %.2f N above the limit %.2f N in %s "
+			"(patient %s)", s->rec.id, p->v.force_n, p->v.limit_n, s->rec.region,
+			s->rec.patient_ref,
 			"PRIORITY=%d", LOG_WARNING,
 			"SYSLOG_IDENTIFIER=strigild",
 			"STRIGIL_EVENT=limit-exceeded",
 			"STRIGIL_SESSION=%" PRId64, s->rec.id,
 			"STRIGIL_INSTRUMENT=%s", s->rec.instrument,
+			"STRIGIL_PATIENT_REF=%s", s->rec.patient_ref,
 			"STRIGIL_REGION=%s", s->rec.region,
 			"STRIGIL_FORCE_N=%.3f", p->v.force_n,
 			"STRIGIL_LIMIT_N=%.3f", p->v.limit_n,

@@ -38,6 +38,7 @@
 #define PATTERN_MOD	1000003
 #define CAL_CRC_LEN	offsetof(struct strigil_calibration, crc32)
 
+__attribute__((format(printf, 1, 2)))
 static int fail(const char *fmt, ...)
 {
 	va_list ap;

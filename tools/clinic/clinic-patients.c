@@ -192,8 +192,8 @@ static struct region_row *region_row_add(ClinicPatients *self, const char *key,
  * connection: the policy cannot change while the daemon runs. */
 static void build_policy_widgets(ClinicPatients *self, StrigilManager *m)
 {
-	GVariant *conds = strigil_manager_get_condition_details(m);
-	GVariant *regions = strigil_manager_get_region_details(m);
+	GVariant *conds = strigil_manager_dup_condition_details(m);
+	GVariant *regions = strigil_manager_dup_region_details(m);
 	const char *heads[] = { "Region", "Cap (N)", "Strokes", "Seconds" };
 	GtkWidget *child;
 	GVariantIter it;
@@ -278,9 +278,9 @@ static void build_policy_widgets(ClinicPatients *self, StrigilManager *m)
 static void fill_form(ClinicPatients *self, StrigilProfile *p)
 {
 	const char *const *conds = p ? strigil_profile_get_conditions(p) : NULL;
-	GVariant *caps = p ? strigil_profile_get_region_caps_n(p) : NULL;
-	GVariant *strokes = p ? strigil_profile_get_region_max_strokes(p) : NULL;
-	GVariant *secs = p ? strigil_profile_get_region_max_seconds(p) : NULL;
+	GVariant *caps = p ? strigil_profile_dup_region_caps_n(p) : NULL;
+	GVariant *strokes = p ? strigil_profile_dup_region_max_strokes(p) : NULL;
+	GVariant *secs = p ? strigil_profile_dup_region_max_seconds(p) : NULL;
 	GVariantIter it;
 	const char *key;
 	double dv;
@@ -569,7 +569,7 @@ static void on_profile_proxy(GObject *src, GAsyncResult *res, gpointer data)
 	gtk_widget_set_margin_bottom(label, 6);
 	gtk_list_box_row_set_child(GTK_LIST_BOX_ROW(row), label);
 	g_object_set_data_full(G_OBJECT(row), "profile", p, g_object_unref);
-	g_signal_connect_object(p, "g-properties-changed", G_CALLBACK(on_profile_props), row, 0);
+	g_signal_connect_object(p, "g-properties-changed", G_CALLBACK(on_profile_props), row, G_CONNECT_AFTER);
 	gtk_list_box_append(self->list, row);
 	g_hash_table_insert(self->rows, g_strdup(path), row);
 	update_row(GTK_LIST_BOX_ROW(row));

@@ -165,7 +165,7 @@ static void on_region_selected(ClinicTreatment *self)
 
 static void build_regions(ClinicTreatment *self, StrigilManager *m)
 {
-	GVariant *regions = strigil_manager_get_region_details(m);
+	GVariant *regions = strigil_manager_dup_region_details(m);
 	GtkWidget *child;
 	GVariantIter it;
 	GVariant *d;
@@ -471,7 +471,9 @@ static void on_session_proxy(GObject *src, GAsyncResult *res, gpointer data)
 	g_signal_connect(s, "limit-exceeded", G_CALLBACK(on_limit_exceeded), self);
 	g_signal_connect(s, "limit-warning", G_CALLBACK(on_limit_warning), self);
 	g_signal_connect(s, "session-cap-reached", G_CALLBACK(on_cap_reached), self);
-	g_signal_connect(s, "g-properties-changed", G_CALLBACK(on_session_props), self);
+	/* After the generated class handler: it drops the getters' cached
+	 * strv copies of changed properties, which point into the old values. */
+	g_signal_connect_after(s, "g-properties-changed", G_CALLBACK(on_session_props), self);
 	strigil_session_call_get_strokes(s, CLINIC_CALL_FLAGS, -1, self->cancel,
 					 on_strokes_loaded, g_object_ref(self));
 	update_counts(self);
@@ -713,7 +715,7 @@ static void on_instrument_selected(ClinicTreatment *self)
 	clinic_trace_clear(self->trace);
 	g_set_object(&self->instrument, i);
 	if (i) {
-		g_signal_connect(i, "g-properties-changed", G_CALLBACK(on_instrument_props), self);
+		g_signal_connect_after(i, "g-properties-changed", G_CALLBACK(on_instrument_props), self);
 		on_instrument_props(G_DBUS_PROXY(i), NULL, NULL, self);
 	} else {
 		update_calibration(self);

@@ -599,15 +599,23 @@ COMP_LINE="${COMP_WORDS[*]}"
 COMP_POINT=${#COMP_LINE}
 _strigilctl strigilctl "" SIM0001
 echo "${COMPREPLY[@]}"
+COMP_WORDS=(strigilctl --address "%s" export --format fhir --patient "")
+COMP_CWORD=7
+COMP_LINE="${COMP_WORDS[*]}"
+COMP_POINT=${#COMP_LINE}
+_strigilctl strigilctl "" --patient
+echo "${COMPREPLY[@]}"
 ''' % (os.path.join(TOP, "tools", "strigilctl", "strigilctl.bash-completion"),
-       os.path.dirname(CTL), CTL, h.address, h.address)
+       os.path.dirname(CTL), CTL, h.address, h.address, h.address)
     env = dict(os.environ, ASAN_OPTIONS="detect_leaks=0")
     p = subprocess.run(["bash", "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                        universal_newlines=True, env=env)
-    lines = p.stdout.splitlines() + ["", ""]
+    lines = p.stdout.splitlines() + ["", "", ""]
     check("SIM0001" in lines[0].split() and "SIM0002" in lines[0].split(),
           "completion offers the daemon's serials: %r %s" % (lines[0], p.stderr[-300:]))
     check("pt-cli-1" in lines[1].split(), "completion offers patient references: %r" % lines[1])
+    check("pt-cli-1" in lines[2].split(), "export --patient completes patient references: %r"
+          % lines[2])
 
 
 def main():

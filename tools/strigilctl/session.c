@@ -24,8 +24,11 @@ static const char usage[] =
 
 enum { OPT_OVERRIDE = 0x100, OPT_NOTE, OPT_ACTIVE };
 
+/* report: the header of a stored record, so none of the session's
+ * current-state lines (region, cap, why): the report lists what each record
+ * kept instead. */
 static void print_session(struct json_object *p, struct json_object *ip,
-			  struct json_object *pp)
+			  struct json_object *pp, bool report)
 {
 	struct json_object *reasons = cj_get(p, "LimitReasons");
 	struct json_object *flags = cj_get(p, "Flags");
@@ -39,14 +42,25 @@ static void print_session(struct json_object *p, struct json_object *ip,
 	       cj_str(p, "Instrument", ""));
 	printf("  %-20s%s (profile %s)\n", "patient", cj_str(pp, "PatientRef", "?"),
 	       cj_path_tail(cj_str(p, "Profile", "")));
-	printf("  %-20s%s\n", "region", cj_str(p, "Region", ""));
+	if (!report)
+		printf("  %-20s%s\n", "region", cj_str(p, "Region", ""));
 	printf("  %-20s%s\n", "started", t1[0] ? t1 : "-");
 	printf("  %-20s%s\n", "ended", t2[0] ? t2 : "-");
-	printf("  %-20s%.2f N  (%s)\n", "effective limit", cj_num(p, "EffectiveLimitN", NAN),
-	       cj_str(p, "LimitSource", "-"));
-	for (size_t i = 0; reasons && i < json_object_array_length(reasons); i++)
-		printf("  %-20s%s\n", i ? "" : "why",
-		       json_object_get_string(json_object_array_get_idx(reasons, i)));
+	if (report) {
+		/* Labelled as what it is: the session's state at its end. */
+		printf("  %-20s%s, %.2f N (", "final region, cap", cj_str(p, "Region", ""),
+		       cj_num(p, "EffectiveLimitN", NAN));
+		for (size_t i = 0; reasons && i < json_object_array_length(reasons); i++)
+			printf("%s%s", i ? "; " : "",
+			       json_object_get_string(json_object_array_get_idx(reasons, i)));
+		printf(")\n");
+	} else {
+		printf("  %-20s%.2f N  (%s)\n", "effective limit",
+		       cj_num(p, "EffectiveLimitN", NAN), cj_str(p, "LimitSource", "-"));
+		for (size_t i = 0; reasons && i < json_object_array_length(reasons); i++)
+			printf("  %-20s%s\n", i ? "" : "why",
+			       json_object_get_string(json_object_array_get_idx(reasons, i)));
+	}
 	if (cj_num(p, "TargetMaxN", 0) > 0)
 		printf("  %-20s%.1f-%.1f N\n", "target band", cj_num(p, "TargetMinN", 0),
 		       cj_num(p, "TargetMaxN", 0));
@@ -159,9 +173,104 @@ static int load_session(sd_bus *bus, const char *path, struct json_object **p,
 	return 0;
 }
 
+/* "; "-joined cap reasons of a record, or why there are none. */
+static void record_reasons(struct json_object *rec, char *buf, size_t len)
+{
+	struct json_object *r = cj_get(rec, "cap_reasons");
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; r && i < json_object_array_length(r) && used < len; i++)
+		used += (size_t)snprintf(buf + used, len - used, "%s%s", i ? "; " : "",
+					 json_object_get_string(json_object_array_get_idx(r, i)));
+	if (!r)
+		snprintf(buf, len, "reasons not recorded by this strigild");
+}
+
+/*
+ * Every region:side the records name, in the order first treated, with the
+ * cap in force and its reasons as the first record there kept them (a
+ * change of cap within a region is listed again).
+ */
+static void print_regions(struct json_object *strokes, struct json_object *viol)
+{
+	size_t ns = json_object_array_length(strokes), nv = json_object_array_length(viol);
+	struct json_object *seen = json_object_new_array();
+
+	printf("\nRegions treated (cap in force, why, strokes):\n");
+	for (size_t i = 0; i < ns + nv; i++) {
+		struct json_object *rec = json_object_array_get_idx(i < ns ? strokes : viol,
+								     i < ns ? i : i - ns);
+		const char *region = cj_str(rec, "region", "");
+		double cap = cj_num(rec, "cap_n", cj_num(rec, "limit_n", NAN));
+		char key[128], why[512];
+		size_t count = 0;
+		bool dup = false;
+
+		snprintf(key, sizeof(key), "%s@%.3f", region, cap);
+		for (size_t j = 0; j < json_object_array_length(seen); j++)
+			dup |= !strcmp(json_object_get_string(json_object_array_get_idx(seen, j)), key);
+		if (dup || !region[0])
+			continue;
+		json_object_array_add(seen, json_object_new_string(key));
+		for (size_t k = 0; k < ns; k++) {
+			struct json_object *st = json_object_array_get_idx(strokes, k);
+
+			count += !strcmp(cj_str(st, "region", ""), region) &&
+				 fabs(cj_num(st, "cap_n", cj_num(st, "limit_n", NAN)) - cap) < 5e-4;
+		}
+		record_reasons(rec, why, sizeof(why));
+		printf("  %-20s %6.2f N  %-40s %zu stroke%s\n", region, cap, why, count,
+		       count == 1 ? "" : "s");
+	}
+	if (!json_object_array_length(seen))
+		printf("  (no strokes or events recorded)\n");
+	json_object_put(seen);
+}
+
+/* Session.GetPauses, with its times in session seconds. */
+static int print_pauses(sd_bus *bus, const char *path, struct json_object **out)
+{
+	sd_bus_error e = SD_BUS_ERROR_NULL;
+	sd_bus_message *reply = NULL;
+	struct json_object *pauses = NULL;
+	size_t n;
+	int r;
+
+	*out = NULL;
+	r = sd_bus_call_method(bus, SG_BUS_NAME, path, SG_IFACE_SESSION, "GetPauses", &e, &reply,
+			       "");
+	if (r < 0) {
+		bool unknown = sd_bus_error_has_name(&e, SD_BUS_ERROR_UNKNOWN_METHOD);
+
+		r = unknown ? 0 : ctl_bus_error("reading the pauses", &e, r);
+		sd_bus_error_free(&e);
+		if (unknown && !ctl.json)
+			printf("\nPauses: pauses not recorded by this strigild\n");
+		return r;
+	}
+	r = ctl_bus_read_json(reply, &pauses);
+	sd_bus_message_unref(reply);
+	if (r < 0)
+		return EXIT_FAIL;
+	*out = pauses;
+	if (ctl.json)
+		return 0;
+	n = json_object_array_length(pauses);
+	printf("\nPauses (%zu):\n", n);
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *pa = json_object_array_get_idx(pauses, i);
+
+		printf("  %9.2f s to %9.2f s  %s\n", cj_num(pa, "start_s", NAN),
+		       cj_num(pa, "end_s", NAN), cj_str(pa, "reason", ""));
+	}
+	return 0;
+}
+
 static int session_report(sd_bus *bus, const char *path)
 {
 	struct json_object *p = NULL, *ip = NULL, *pp = NULL, *strokes = NULL, *viol = NULL;
+	struct json_object *pauses = NULL;
 	size_t ns, nv, over = 0;
 	double peak_sum = 0, peak_max = 0;
 	int r;
@@ -193,11 +302,18 @@ static int session_report(sd_bus *bus, const char *path)
 		json_object_object_add(o, "profile", json_object_get(pp));
 		json_object_object_add(o, "strokes", json_object_get(strokes));
 		json_object_object_add(o, "violations", json_object_get(viol));
+		r = print_pauses(bus, path, &pauses);
+		if (pauses)
+			json_object_object_add(o, "pauses", json_object_get(pauses));
 		cj_print(stdout, o);
 		json_object_put(o);
 		goto out;
 	}
-	print_session(p, ip, pp);
+	print_session(p, ip, pp, true);
+	print_regions(strokes, viol);
+	r = print_pauses(bus, path, &pauses);
+	if (r)
+		goto out;
 	printf("\nStrokes (%zu):\n", ns);
 	if (ns)
 		printf("  %5s %9s %9s %9s %9s %9s %9s\n", "#", "start s", "dur s", "peak N",
@@ -231,6 +347,7 @@ out:
 	json_object_put(pp);
 	json_object_put(strokes);
 	json_object_put(viol);
+	json_object_put(pauses);
 	return r;
 }
 
@@ -390,7 +507,7 @@ int verb_session(int argc, char **argv)
 			if (ctl.json)
 				cj_print(stdout, p);
 			else
-				print_session(p, ip, pp);
+				print_session(p, ip, pp, false);
 		}
 		json_object_put(p);
 		json_object_put(ip);

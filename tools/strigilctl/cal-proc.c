@@ -145,7 +145,7 @@ int cal_evaluate(const struct cal_input *in, struct cal_result *res)
 	if (res->fit.scale > 0) {
 		if (cal_stored_values(res->lsq_offset, res->lsq_scale, &res->fit.offset,
 				      &res->fit.scale) < 0)
-			return -ERANGE;
+			return -EOVERFLOW;
 		judge_stored(pts, n, &res->fit, res->span_n);
 	}
 	scale = res->fit.scale;

@@ -84,7 +84,8 @@ double cal_grams_to_newtons(double grams);
  * non-finite/negative mass; -EDOM: the loads are all equal or the
  * readings did not move (no fit); -ERANGE: the reading falls as the load
  * rises (masses entered in the wrong order, or the load cell is wired
- * backwards), which the device cannot store.
+ * backwards), which the device cannot store; -EOVERFLOW: the zero or gain
+ * does not fit the instrument's calibration format.
  */
 int cal_evaluate(const struct cal_input *in, struct cal_result *res);
 

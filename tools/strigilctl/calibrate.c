@@ -759,6 +759,9 @@ int verb_calibrate(int argc, char **argv)
 				     "the blade? is the load cell connected?)" :
 			r == -ERANGE ? "the reading falls as the load rises (masses in the wrong "
 				       "order, or the load cell is wired backwards)" :
+			r == -EOVERFLOW ? "the zero or the gain is outside what the instrument "
+					  "can store (is this the right instrument and load "
+					  "cell?)" :
 			"the readings are not valid");
 		fprintf(stderr, "  The instrument's calibration is unchanged.\n");
 		r = EXIT_FAIL;

@@ -829,7 +829,7 @@ struct json_object *ex_fhir_bundle(const struct ex_session *s, size_t n, double 
 								      procedure, &bodies));
 		}
 	}
-	add(b, "entry", entries);
+	add_nonempty(b, "entry", entries);	/* FHIR forbids an empty array */
 	free(bodies.v);
 	free(patient);
 	free(device);

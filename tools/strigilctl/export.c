@@ -418,6 +418,11 @@ int verb_export(int argc, char **argv)
 		if (!r)
 			r = patient_sessions(bus, ppath, list);
 		free(ppath);
+		if (!r && !json_object_array_length(list)) {
+			fprintf(stderr, "strigilctl: patient '%s' has no sessions yet; nothing "
+				"was exported\n", patient);
+			r = EXIT_FAIL;
+		}
 		if (r)
 			goto out;
 	} else {

@@ -21,7 +21,7 @@ static const struct ctl_verb verbs[] = {
 	  "patient profiles: caps per region, target band, conditions" },
 	{ "session",  verb_session,  "start|pause|resume|stop|list|show|report ...",
 	  "treatment sessions and their reports" },
-	{ "export",   verb_export,   "--format csv|fhir [--output FILE] SESSION...",
+	{ "export",   verb_export,   "--format csv|fhir [--output FILE] SESSION...|--patient REF",
 	  "strokes and violations as CSV or an HL7 FHIR R4 Bundle" },
 	{ "replay",   verb_replay,   "[--limit N] [--warn-fraction F] [--json] FILE.csv",
 	  "run the engines offline over a recorded trace (JSON Lines)" },

@@ -94,7 +94,8 @@ MEMBERS = {
     'Manager': {
         'property': {'Version': 's', 'APIVersion': 'u', 'Instruments': 'ao',
                      'Sessions': 'ao', 'ActiveSessions': 'ao', 'Profiles': 'ao',
-                     'Regions': 'as', 'Conditions': 'as'},
+                     'Regions': 'as', 'Conditions': 'as', 'RegionDetails': 'aa{sv}',
+                     'ConditionDetails': 'aa{sv}', 'WarnFraction': 'd'},
         'method': {'CreateProfile': ('a{sv}', 'o'), 'StartSession': ('oos', 'o'),
                    'StartSessionWithOptions': ('oosa{sv}', 'o'),
                    'FindProfile': ('s', 'o')},
@@ -140,7 +141,8 @@ MEMBERS = {
         'signal': {},
     },
 }
-LATER = {('Manager', 'APIVersion'), ('Manager', 'FindProfile'),
+LATER = {('Manager', 'APIVersion'), ('Manager', 'FindProfile'), ('Manager', 'RegionDetails'),
+         ('Manager', 'ConditionDetails'), ('Manager', 'WarnFraction'),
          ('Instrument', 'StrokeRule'), ('Session', 'GetPauses'), ('Session', 'GetBursts'),
          ('Profile', 'ListSessions'), ('Profile', 'GetRegionHistory')}
 
@@ -199,6 +201,8 @@ def typed(sig, v):
               'd': dbus.Double, 'b': dbus.Boolean}
     if sig in simple:
         return simple[sig](v)
+    if sig == 'v':
+        return v
     if sig.startswith('a{'):
         return dbus.Dictionary({str(k): typed(sig[3], x) for k, x in dict(v).items()},
                                signature=sig[2:-1])
@@ -291,12 +295,14 @@ def read_policy(parameters):
         kind, _, name = sec.partition(' ')
         if kind == 'region':
             pol['regions'][name] = {'cap_n': cp.getfloat(sec, 'cap_n'),
+                                    'label': cp.get(sec, 'label', fallback=name),
                                     'max_strokes': cp.getint(sec, 'max_strokes', fallback=0),
                                     'max_load_s': cp.getfloat(sec, 'max_load_s', fallback=0.0)}
         elif kind in ('contraindication', 'precaution'):
             regions = cp.get(sec, 'regions', fallback='')
             pol['conditions'][name] = {
-                'kind': kind, 'local': cp.getboolean(sec, 'local', fallback=False),
+                'kind': kind, 'label': cp.get(sec, 'label', fallback=name),
+                'local': cp.getboolean(sec, 'local', fallback=False),
                 'override': cp.getboolean(sec, 'override', fallback=False),
                 'cap_factor': cp.getfloat(sec, 'cap_factor', fallback=1.0),
                 'cap_max_n': cp.getfloat(sec, 'cap_max_n', fallback=0.0),
@@ -974,7 +980,17 @@ def load(mock, parameters):
     add_object(MAIN_OBJ, MANAGER, {
         'Version': parameters.get('Version', '0.1.0-mock'), 'APIVersion': st.level,
         'Instruments': [], 'Sessions': [], 'ActiveSessions': [], 'Profiles': [],
-        'Regions': sorted(st.policy['regions']), 'Conditions': sorted(st.policy['conditions'])},
+        'Regions': list(st.policy['regions']), 'Conditions': list(st.policy['conditions']),
+        'WarnFraction': st.policy['warn_fraction'],
+        'RegionDetails': [record([('name', 's', n), ('label', 's', r['label']), ('cap_n', 'd', r['cap_n']),
+                                  ('max_strokes', 'u', r['max_strokes']),
+                                  ('max_load_s', 'd', r['max_load_s'])])
+                          for n, r in st.policy['regions'].items()],
+        'ConditionDetails': [record([('name', 's', n), ('label', 's', c['label']), ('kind', 's', c['kind']),
+                                     ('local', 'b', c['local']), ('override', 'b', c['override']),
+                                     ('cap_factor', 'd', c['cap_factor']),
+                                     ('cap_max_n', 'd', c['cap_max_n'])])
+                             for n, c in st.policy['conditions'].items()]},
         {'CreateProfile': create_profile, 'StartSession': start_session,
          'StartSessionWithOptions': start_session_options, 'FindProfile': find_profile})
     for serial in parameters.get('instruments', ['SIM0001']):

@@ -7,8 +7,11 @@ grants every Strigil action, strigild with one simulated instrument
 (realistic signal from libstrigil's simulator), creates a demo patient on
 anticoagulants, shows the cap and the reasons behind it, starts a session
 and shows strokes and limit alarms live until Ctrl-C or DEMO_SECONDS
-(default 30): with `strigilctl monitor` when it is built, else with the
-event lines printed here. Everything is cleaned up at the end.
+(default 30): in the desktop app strigil-clinic when there is a display
+and the app is built (until its window is closed), else with `strigilctl
+monitor` when it is built, else with the event lines printed here
+(daemon/demoview.py chooses; --dry-run prints the choice and exits).
+Everything is cleaned up at the end.
 """
 import os
 import signal
@@ -19,11 +22,22 @@ import time
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.join(TOP, "tests", "integration"))
 os.environ.setdefault("STRIGILD", os.path.join(TOP, "build", "strigild"))
+sys.path.insert(0, os.path.join(TOP, "daemon"))
+import demoview  # noqa: E402
+
+CTL = os.path.join(TOP, "build", "strigilctl")
+CLINIC = os.environ.get("STRIGIL_CLINIC") or os.path.join(TOP, "build", "strigil-clinic")
+view = demoview.choose(os.environ, CLINIC, CTL, sys.stdout.isatty())
+if "--dry-run" in sys.argv[1:]:
+    print("demo view: %s %s" % (view, demoview.command(view, "ADDRESS", CLINIC, CTL)))
+    sys.exit(0)
+
 import harness  # noqa: E402
 harness.verbose = False
 from harness import ACTIONS, Harness, SIM1, dbus, plain, pump  # noqa: E402
 
-seconds = float(os.environ.get("DEMO_SECONDS", "30"))
+# with the app, the demo lasts until its window is closed (or DEMO_SECONDS)
+seconds = float(os.environ.get("DEMO_SECONDS", "inf" if view == demoview.CLINIC else "30"))
 region = os.environ.get("DEMO_REGION", "upper_back")
 stop = False
 
@@ -50,13 +64,23 @@ try:
     print("  effective limit: %.2f N  <- %s" % (p["EffectiveLimitN"], p["LimitSource"]))
     for r in p["LimitReasons"]:
         print("    - %s" % r)
-    print("\nSession %s running for %.0f s (Ctrl-C to stop)...\n" % (spath, seconds))
+    if view == demoview.CLINIC:
+        print("\nSession %s running in strigil-clinic (close its window or Ctrl-C to stop)...\n" % spath)
+    else:
+        print("\nSession %s running for %.0f s (Ctrl-C to stop)...\n" % (spath, seconds))
     sys.stdout.flush()
 
-    ctl = os.path.join(TOP, "build", "strigilctl")
     end = time.monotonic() + seconds
-    if os.access(ctl, os.X_OK) and sys.stdout.isatty():
-        mon = subprocess.Popen([ctl, "--address", h.address, "monitor", "SIM0001"])
+    if view == demoview.CLINIC:
+        app = subprocess.Popen(demoview.command(view, h.address, CLINIC, CTL))
+        while not stop and time.monotonic() < end and app.poll() is None:
+            pump(0.1)
+        if app.poll() is None:
+            app.terminate()
+        if app.wait() not in (0, -signal.SIGTERM):
+            print("demo: strigil-clinic exited with %d" % app.returncode, file=sys.stderr)
+    elif view == demoview.MONITOR:
+        mon = subprocess.Popen(demoview.command(view, h.address, CLINIC, CTL))
         while not stop and time.monotonic() < end and mon.poll() is None:
             pump(0.1)
         if mon.poll() is None:

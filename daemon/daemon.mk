@@ -23,6 +23,7 @@ ALL_TARGETS += $(STRIGILD)
 # strigil-clinic when there is a display and the app builds here
 # (CLINIC_BUILT, tools/clinic/desktop.mk), else in the terminal.
 DEMO_TARGET := demo-daemon
+DEMO_DEPS   := demo
 .PHONY: demo-daemon
 demo-daemon: $(STRIGILD)
 	-@$(MAKE) --no-print-directory $(BUILD)/strigilctl >/dev/null 2>&1 || \

@@ -62,6 +62,7 @@ side of things that a test cannot do through the API):
 
 import configparser
 import os
+import re
 import socket
 import struct
 import time
@@ -94,7 +95,8 @@ MEMBERS = {
     'Manager': {
         'property': {'Version': 's', 'APIVersion': 'u', 'Instruments': 'ao',
                      'Sessions': 'ao', 'ActiveSessions': 'ao', 'Profiles': 'ao',
-                     'Regions': 'as', 'Conditions': 'as', 'RegionDetails': 'aa{sv}',
+                     'Regions': 'as', 'LateralRegions': 'as', 'Conditions': 'as',
+                     'RegionDetails': 'aa{sv}',
                      'ConditionDetails': 'aa{sv}', 'WarnFraction': 'd'},
         'method': {'CreateProfile': ('a{sv}', 'o'), 'StartSession': ('oos', 'o'),
                    'StartSessionWithOptions': ('oosa{sv}', 'o'),
@@ -116,7 +118,8 @@ MEMBERS = {
         'signal': {},
     },
     'Session': {
-        'property': {'Id': 't', 'Instrument': 'o', 'Profile': 'o', 'Region': 's',
+        'property': {'Id': 't', 'Instrument': 'o', 'Profile': 'o', 'PatientRef': 's',
+                     'Region': 's', 'Side': 's',
                      'State': 's', 'StartedAt': 't', 'EndedAt': 't', 'StrokeCount': 'u',
                      'ViolationCount': 'u', 'WarningCount': 'u', 'SecondsUnderLoad': 'd',
                      'PeakN': 'd', 'EffectiveLimitN': 'd', 'LimitSource': 's',
@@ -131,7 +134,8 @@ MEMBERS = {
                    'LimitExceeded': 'a{sv}', 'SessionCapReached': 's'},
     },
     'Profile': {
-        'property': {'Id': 't', 'PatientRef': 's', 'DisplayName': 's', 'MaxForceN': 'd',
+        'property': {'Id': 't', 'PatientRef': 's', 'LegacyPatientRef': 'b',
+                     'DisplayName': 's', 'MaxForceN': 'd',
                      'RegionCapsN': 'a{sd}', 'TargetMinN': 'd', 'TargetMaxN': 'd',
                      'MaxStrokes': 'u', 'MaxSecondsUnderLoad': 'd',
                      'RegionMaxStrokes': 'a{su}', 'RegionMaxSeconds': 'a{sd}',
@@ -143,6 +147,8 @@ MEMBERS = {
 }
 LATER = {('Manager', 'APIVersion'), ('Manager', 'FindProfile'), ('Manager', 'RegionDetails'),
          ('Manager', 'ConditionDetails'), ('Manager', 'WarnFraction'),
+         ('Manager', 'LateralRegions'), ('Session', 'PatientRef'), ('Session', 'Side'),
+         ('Profile', 'LegacyPatientRef'),
          ('Instrument', 'StrokeRule'), ('Session', 'GetPauses'), ('Session', 'GetBursts'),
          ('Profile', 'ListSessions'), ('Profile', 'GetRegionHistory')}
 
@@ -171,6 +177,7 @@ max_load_s = 120
 [region upper_back]
 cap_n = 10.0
 [region calf]
+lateral = yes
 cap_n = 10.0
 [contraindication dvt]
 override = no
@@ -185,6 +192,7 @@ cap_factor = 0.5
 session_factor = 0.75
 '''
 
+REF_RE = re.compile(r'^[A-Za-z0-9._-]{1,64}$')
 STREAM_HDR = struct.Struct('<IHHQII')     # daemon/stream.h
 STREAM_SMP = struct.Struct('<dffffII')
 STREAM_MAGIC = 0x31534753
@@ -296,6 +304,7 @@ def read_policy(parameters):
         if kind == 'region':
             pol['regions'][name] = {'cap_n': cp.getfloat(sec, 'cap_n'),
                                     'label': cp.get(sec, 'label', fallback=name),
+                                    'lateral': cp.getboolean(sec, 'lateral', fallback=False),
                                     'max_strokes': cp.getint(sec, 'max_strokes', fallback=0),
                                     'max_load_s': cp.getfloat(sec, 'max_load_s', fallback=0.0)}
         elif kind in ('contraindication', 'precaution'):
@@ -311,24 +320,60 @@ def read_policy(parameters):
     return pol
 
 
-def limits_for(pol, prof, region):
+def parse_site(pol, site, treated=True):
+    '''(region, side) of "calf:left" or "neck", checked as strigild does: a
+    lateral region needs its side where it is treated (never guessed), a
+    midline one takes none.'''
+    name, colon, side = str(site).partition(':')
+    reg = pol['regions'].get(name)
+    if reg is None:
+        raise err('InvalidArgument', "unknown region '%s' (not in the clinic policy)" % site)
+    if colon and side not in ('left', 'right'):
+        raise err('InvalidArgument', "'%s': the side of a region is 'left' or 'right' (e.g. %s:left)"
+                  % (site, name))
+    if colon and not reg['lateral']:
+        raise err('InvalidArgument', "region %s has no sides (it is midline): write '%s' without ':%s'"
+                  % (name, name, side))
+    if treated and reg['lateral'] and not colon:
+        raise err('InvalidArgument', 'region %s has a left and a right side: say which, %s:left or %s:right'
+                  % (name, name, name))
+    return name, side
+
+
+def sites(pol):
+    '''Manager.Regions: midline regions by name, lateral ones once per side.'''
+    out = []
+    for name, reg in pol['regions'].items():
+        out += [name + ':left', name + ':right'] if reg['lateral'] else [name]
+    return out
+
+
+def applies(key, region, side):
+    '''A profile key "calf" applies to both sides, "calf:left" to one.'''
+    name, _, s = str(key).partition(':')
+    return name == region and (not s or s == side)
+
+
+def limits_for(pol, prof, site):
     '''(limit_n, reasons, winner, contraindications, precaution, max_strokes,
     max_load_s): the strictest cap and why, in the daemon's wording.'''
+    region, side = parse_site(pol, site)
     reg = pol['regions'][region]
     reasons = [(pol['absolute_max_n'], 'clinic absolute maximum %.2f N' % pol['absolute_max_n']),
                (reg['cap_n'], 'region %s default %.2f N' % (region, reg['cap_n']))]
     if prof['max_force_n'] > 0:
         reasons.append((prof['max_force_n'], 'profile cap %.2f N' % prof['max_force_n']))
-    if prof['region_caps_n'].get(region, 0) > 0:
-        c = prof['region_caps_n'][region]
-        reasons.append((c, 'profile cap for %s %.2f N' % (region, c)))
+    for key, c in prof['region_caps_n'].items():
+        if c > 0 and applies(key, region, side):
+            reasons.append((c, 'profile cap for %s %.2f N' % (key, c)))
     base = min(r[0] for r in reasons)
     factor, session_factor, contra, precaution = 1.0, 1.0, [], False
     applied = []
     for c in prof['conditions']:
         name, _, where = c.partition('@')
         pc = pol['conditions'].get(name)
-        if not pc or (where and where != region) or (pc['regions'] and region not in pc['regions']):
+        if not pc or (where and not applies(where, region, side)) or \
+                (pc['regions'] and region not in pc['regions']):
             continue
         if name not in applied:
             applied.append(name)
@@ -337,8 +382,9 @@ def limits_for(pol, prof, region):
         tag = ' (if overridden)' if pc['kind'] == 'contraindication' else ''
         if pc['kind'] == 'contraindication':
             contra.append(name)
-        else:
-            precaution = precaution or pc['cap_factor'] < 1.0 or pc['cap_max_n'] > 0
+        # as strigild: a precaution, or an overridden contraindication,
+        # that lowers a cap flags the session
+        precaution = precaution or pc['cap_factor'] < 1.0 or pc['cap_max_n'] > 0
         if pc['cap_factor'] < 1.0:
             factor *= pc['cap_factor']
             reasons.append((base * factor, '%s x%g -> %.2f N%s' % (name, pc['cap_factor'],
@@ -515,9 +561,9 @@ def apply_profile(prof, changes, skip=None):
     ref = str(new['patient_ref'])
     if not ref:
         raise err('InvalidArgument', 'A profile needs a patient_ref (a pseudonymous reference, never a name).')
-    if len(ref.encode()) > 63 or any(ord(c) < 32 or 0x7f <= ord(c) < 0xa0 for c in ref):
-        raise err('InvalidArgument', 'patient reference must be UTF-8 text without control '
-                  'characters, at most 63 bytes')
+    if not REF_RE.match(ref):
+        raise err('InvalidArgument', 'A patient reference is 1 to 64 letters, digits, dots, '
+                  'underscores or hyphens ([A-Za-z0-9._-]).')
     if any(str(p['patient_ref']) == ref for path, p in st.profiles.items() if path != skip):
         raise err('InvalidArgument', 'Another profile already uses that patient reference.')
     if len(str(new['display_name']).encode()) > 127:
@@ -527,14 +573,15 @@ def apply_profile(prof, changes, skip=None):
         if not (c == c) or c < 0 or c > pol['absolute_max_n'] or (c in (float('inf'),)):
             raise err('InvalidArgument', 'A cap must be between 0 and %.2f N.' % pol['absolute_max_n'])
     for r in list(new['region_caps_n']) + list(new['region_max_strokes']) + list(new['region_max_seconds']):
-        if r not in pol['regions']:
-            raise err('InvalidArgument', "Unknown body region '%s' (see the Manager's Regions property)." % r)
+        parse_site(pol, r, treated=False)
     for c in new['conditions']:
         name, _, where = str(c).partition('@')
         if name not in pol['conditions']:
             raise err('InvalidArgument', "Unknown condition '%s' (see the Manager's Conditions property)." % name)
-        if where and (where not in pol['regions'] or not pol['conditions'][name]['local']):
-            raise err('InvalidArgument', "Condition '%s' cannot name a region here." % c)
+        if where:
+            if not pol['conditions'][name]['local']:
+                raise err('InvalidArgument', "Condition '%s' applies everywhere and takes no region." % name)
+            parse_site(pol, where, treated=False)
     if not (0 <= new['target_min_n'] <= new['target_max_n'] or new['target_max_n'] == 0):
         raise err('InvalidArgument', 'The target band needs 0 <= min <= max.')
     return new
@@ -542,7 +589,8 @@ def apply_profile(prof, changes, skip=None):
 
 def profile_props(p, created, modified):
     out = {PROFILE_PROPS[k]: p[k] for k in PROFILE_PROPS}
-    out.update({'Id': p['id'], 'CreatedAt': created, 'ModifiedAt': modified})
+    out.update({'Id': p['id'], 'CreatedAt': created, 'ModifiedAt': modified,
+                'LegacyPatientRef': False})    # the mock never stored an old-style one
     return out
 
 
@@ -567,6 +615,8 @@ def create_profile(self, properties):
 
 
 def find_profile(self, ref):
+    if not REF_RE.match(ref):
+        raise err('InvalidArgument', "'%s' is not a patient reference ([A-Za-z0-9._-], 1 to 64)." % ref)
     for path, p in state().profiles.items():
         if str(p['patient_ref']) == ref:
             return dbus.ObjectPath(path)
@@ -601,8 +651,7 @@ def start(inst_path, prof_path, region, options):
     prof = st.profiles.get(prof_path)
     if prof is None:
         raise err('NoSuchObject', 'No profile at %s.' % prof_path)
-    if region not in st.policy['regions']:
-        raise err('InvalidArgument', "Unknown body region '%s' (see the Manager's Regions property)." % region)
+    side = parse_site(st.policy, region)[1]
     if not prop(inst_path, INSTRUMENT, 'Connected'):
         raise err('Disconnected', 'Instrument %s is unplugged.' % prop(inst_path, INSTRUMENT, 'Serial'))
     if inst['session']:
@@ -629,12 +678,14 @@ def start(inst_path, prof_path, region, options):
     st.next_session += 1
     path = '%s/session/%d' % (MAIN_OBJ, sid)
     s = {'id': sid, 'instrument': inst_path, 'profile': prof_path, 'live': True,
-         'strokes': [], 'violations': [], 'pauses': [], 'region': region, 'limit': limit,
-         'start_mono': time.monotonic(), 'paused_at': None, 'flags': flags}
+         'strokes': [], 'violations': [], 'pauses': [], 'region': region, 'side': side,
+         'limit': limit, 'reasons': reasons, 'start_mono': time.monotonic(), 'paused_at': None,
+         'flags': flags}
     st.sessions[path] = s
     inst['session'] = path
     add_object(path, SESSION, {
-        'Id': sid, 'Instrument': inst_path, 'Profile': prof_path, 'Region': region,
+        'Id': sid, 'Instrument': inst_path, 'Profile': prof_path,
+        'PatientRef': prof['patient_ref'], 'Region': region, 'Side': side,
         'State': 'running', 'StartedAt': now_us(), 'EndedAt': 0, 'StrokeCount': 0,
         'ViolationCount': 0, 'WarningCount': 0, 'SecondsUnderLoad': 0.0, 'PeakN': 0.0,
         'EffectiveLimitN': limit, 'LimitSource': reasons[winner], 'LimitReasons': reasons,
@@ -824,16 +875,16 @@ def session_time(s):
 def session_set_region(self, region):
     st = state()
     s = live_session(self.path)
-    if region not in st.policy['regions']:
-        raise err('InvalidArgument', "Unknown body region '%s' (see the Manager's Regions property)." % region)
+    side = parse_site(st.policy, region)[1]
     limit, reasons, winner, contra, precaution, max_strokes, max_load = limits_for(
         st.policy, st.profiles[s['profile']], region)
     if contra and 'override' not in s['flags']:
         raise err('Contraindicated', 'Contraindicated for %s: %s.' % (region, ', '.join(contra)))
-    s['region'], s['limit'] = region, limit
-    flags = [f for f in s['flags'] if f != 'precaution'] + (['precaution'] if precaution else [])
+    s['region'], s['side'], s['limit'], s['reasons'] = region, side, limit, reasons
+    # a flag once raised stays (it is stored with the session)
+    flags = s['flags'] + (['precaution'] if precaution and 'precaution' not in s['flags'] else [])
     s['flags'] = flags
-    set_props(self.path, SESSION, {'Region': region, 'EffectiveLimitN': limit,
+    set_props(self.path, SESSION, {'Region': region, 'Side': side, 'EffectiveLimitN': limit,
                                    'LimitSource': reasons[winner], 'LimitReasons': reasons,
                                    'MaxStrokes': max_strokes, 'MaxSecondsUnderLoad': max_load,
                                    'Flags': flags})
@@ -843,8 +894,20 @@ def session_pause(self):
     s = live_session(self.path)
     if prop(self.path, SESSION, 'State') != 'running':
         raise err('InvalidState', 'The session is not running.')
-    s['paused_at'] = session_time(s)
+    pause_begin(s, 'pause')
     set_props(self.path, SESSION, {'State': 'paused'})
+
+
+def pause_begin(s, reason):
+    s['paused_at'] = (session_time(s), now_us(), reason)
+
+
+def pause_end(s):
+    start_s, started_at, reason = s['paused_at']
+    s['pauses'].append(record([('start_s', 'd', start_s), ('end_s', 'd', session_time(s)),
+                               ('reason', 's', reason), ('started_at', 't', started_at),
+                               ('ended_at', 't', now_us())]))
+    s['paused_at'] = None
 
 
 def session_resume(self):
@@ -853,15 +916,13 @@ def session_resume(self):
         raise err('Disconnected', 'The instrument is unplugged; plug it in to resume.')
     if prop(self.path, SESSION, 'State') != 'paused':
         raise err('InvalidState', 'The session is not paused.')
-    s['pauses'].append(record([('start_s', 'd', s['paused_at']), ('end_s', 'd', session_time(s)),
-                               ('reason', 's', 'paused')]))
-    s['paused_at'] = None
+    pause_end(s)
     set_props(self.path, SESSION, {'State': 'running'})
 
 
 def summary(path):
     p = obj(path).props[SESSION]
-    bits = {'uncalibrated': 1, 'calibration-expired': 2, 'override': 4}
+    bits = {'uncalibrated': 1, 'calibration-expired': 2, 'override': 4, 'precaution': 8}
     s = state().sessions[path]
     return record([('id', 't', p['Id']), ('state', 's', p['State']), ('region', 's', p['Region']),
                    ('started_at', 't', p['StartedAt']), ('ended_at', 't', p['EndedAt']),
@@ -870,7 +931,8 @@ def summary(path):
                    ('seconds_under_load', 'd', p['SecondsUnderLoad']), ('peak_n', 'd', p['PeakN']),
                    ('effective_limit_n', 'd', p['EffectiveLimitN']),
                    ('flags', 'u', sum(bits.get(f, 0) for f in s['flags'])),
-                   ('lost_samples', 't', p['LostSamples'])])
+                   ('flag_names', 'as', s['flags']), ('lost_samples', 't', p['LostSamples']),
+                   ('patient_ref', 's', p['PatientRef']), ('limit_reasons', 'as', s['reasons'])])
 
 
 def session_stop(self):
@@ -888,10 +950,11 @@ def end_session(path, final):
         inst['session'] = None
         set_props(s['instrument'], INSTRUMENT, {'ActiveSession': '/', 'Alert': 'off'})
         update_streaming(s['instrument'])
-    # as the daemon: the stored record has no precaution entry and no
-    # target band, and those changes are not signalled
-    s['flags'] = [f for f in s['flags'] if f != 'precaution']
-    set_props(path, SESSION, {'Flags': s['flags'], 'TargetMinN': 0.0, 'TargetMaxN': 0.0}, signal=False)
+    if s['paused_at'] is not None:
+        pause_end(s)
+    # as the daemon: the stored record has no target band, and that change
+    # is not signalled
+    set_props(path, SESSION, {'TargetMinN': 0.0, 'TargetMaxN': 0.0}, signal=False)
     set_props(path, SESSION, {'State': final, 'EndedAt': now_us()})
     manager_changed('ActiveSessions')
 
@@ -943,6 +1006,8 @@ def profile_sessions(path):
 
 
 def profile_list_sessions(self, offset, limit):
+    if limit > 1000:
+        raise err('InvalidArgument', 'At most 1000 sessions per page (limit %u); page with offset.' % limit)
     all_ = profile_sessions(self.path)
     return (dbus.Array([dbus.ObjectPath(p) for p in all_[offset:offset + limit]], signature='o'),
             dbus.UInt32(len(all_)))
@@ -950,7 +1015,7 @@ def profile_list_sessions(self, offset, limit):
 
 def profile_region_history(self):
     out = []
-    for path in reversed(profile_sessions(self.path)):
+    for path in profile_sessions(self.path):        # newest first
         s = state().sessions[path]
         regions = {}
         for st in s['strokes']:
@@ -980,7 +1045,9 @@ def load(mock, parameters):
     add_object(MAIN_OBJ, MANAGER, {
         'Version': parameters.get('Version', '0.1.0-mock'), 'APIVersion': st.level,
         'Instruments': [], 'Sessions': [], 'ActiveSessions': [], 'Profiles': [],
-        'Regions': list(st.policy['regions']), 'Conditions': list(st.policy['conditions']),
+        'Regions': sites(st.policy),
+        'LateralRegions': [n for n, r in st.policy['regions'].items() if r['lateral']],
+        'Conditions': list(st.policy['conditions']),
         'WarnFraction': st.policy['warn_fraction'],
         'RegionDetails': [record([('name', 's', n), ('label', 's', r['label']), ('cap_n', 'd', r['cap_n']),
                                   ('max_strokes', 'u', r['max_strokes']),
@@ -1048,9 +1115,12 @@ def SetConnected(self, path, connected):
     update_streaming(path)
     s = inst['session']
     if s:
+        rec = state().sessions[s]
         if not connected and prop(s, SESSION, 'State') == 'running':
+            pause_begin(rec, 'unplugged')
             set_props(s, SESSION, {'State': 'disconnected'})
         elif connected and prop(s, SESSION, 'State') == 'disconnected':
+            pause_end(rec)
             set_props(s, SESSION, {'State': 'running'})
 
 
@@ -1117,7 +1187,8 @@ def EmitStroke(self, path, peak_n, duration_s):
              ('end_s', 'd', end), ('duration_s', 'd', duration_s), ('peak_n', 'd', peak_n),
              ('mean_n', 'd', peak_n * 0.5), ('impulse_ns', 'd', peak_n * 0.5 * duration_s),
              ('above_limit_s', 'd', duration_s * 0.3 if peak_n > s['limit'] else 0.0),
-             ('limit_n', 'd', s['limit']), ('region', 's', s['region'])]
+             ('limit_n', 'd', s['limit']), ('region', 's', s['region']), ('side', 's', s['side']),
+             ('cap_n', 'd', s['limit']), ('cap_reasons', 'as', s['reasons'])]
     if state().has('Session', 'GetBursts'):
         pairs += [('burst', 'u', 1), ('end', 's', 'lift')]
     rec = record(pairs)
@@ -1135,7 +1206,9 @@ def violation(path, kind, force_n):
     live_session(path)
     rec = record([('kind', 's', kind), ('time', 't', now_us()), ('t_s', 'd', session_time(s)),
                   ('force_n', 'd', force_n), ('limit_n', 'd', s['limit']),
-                  ('region', 's', s['region'])])
+                  ('region', 's', s['region']), ('side', 's', s['side']), ('cap_n', 'd', s['limit']),
+                  ('cap_reasons', 'as', s['reasons']),
+                  ('start_s', 'd', s['strokes'][-1]['start_s'] if s['strokes'] else float('nan'))])
     s['violations'].append(rec)
     live = dbus.Dictionary(rec, signature='sv')
     live['arrival_us'] = dbus.UInt64(int(time.monotonic() * 1000000))

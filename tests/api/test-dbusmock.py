@@ -122,6 +122,9 @@ try:
           "APIVersion is the XML's highest level (%s)" % mgr["APIVersion"])
     check("upper_back" in mgr["Regions"] and "anticoagulants" in mgr["Conditions"],
           "Regions and Conditions come from the clinic policy (%d regions)" % len(mgr["Regions"]))
+    if "LateralRegions" in mgr:
+        check("calf" in mgr["LateralRegions"] and "calf:left" in mgr["Regions"] and "calf" not in mgr["Regions"],
+              "a lateral region is offered once per side (%s)" % mgr["LateralRegions"])
     pid = iface(ROOT, "Manager").CreateProfile(dbus.Dictionary({
         "patient_ref": "mock-1", "display_name": "J.D.", "max_force_n": dbus.Double(12.0),
         "conditions": dbus.Array(["anticoagulants"], signature="s")}, signature="sv"))
@@ -162,6 +165,13 @@ try:
                  "second session on the instrument")
     expect_error(lambda: iface(sess, "Session").SetRegion("elsewhere"), ERR + "InvalidArgument",
                  "unknown region")
+    expect_error(lambda: iface(sess, "Session").SetRegion("calf"), ERR + "InvalidArgument",
+                 "a lateral region without its side (never guessed)")
+    expect_error(lambda: iface(sess, "Session").SetRegion("neck:left"), ERR + "InvalidArgument",
+                 "a side on a midline region")
+    expect_error(lambda: iface(ROOT, "Manager").CreateProfile(dbus.Dictionary(
+        {"patient_ref": "J Doe"}, signature="sv")), ERR + "InvalidArgument",
+        "a patient reference outside [A-Za-z0-9._-]")
     expect_error(lambda: o(SIM1).Set(IFACE + "Instrument", "Alert", "off",
                                      dbus_interface="org.freedesktop.DBus.Properties"),
                  "org.freedesktop.DBus.Error.PropertyReadOnly", "properties are read-only")
@@ -196,6 +206,7 @@ try:
           "Alert: warning, then exceeded (%s)" % changed(SIM1, "Instrument", "Alert"))
     st = plain(sigs("StrokeCompleted", sess)[0][4][0])
     check(idx == 1 and st["index"] == 1 and st["peak_n"] == 4.0 and st["region"] == "upper_back"
+          and st["side"] == "" and st["cap_n"] == 5.0 and st["cap_reasons"] == s["LimitReasons"]
           and abs(st["impulse_ns"] - 1.6) < 1e-9, "StrokeCompleted (%s)" % st)
     ex = plain(sigs("LimitExceeded", sess)[0][4][0])
     check(ex["force_n"] == 6.2 and ex["limit_n"] == 5.0 and ex["arrival_us"] > 0, "LimitExceeded (%s)" % ex)
@@ -225,9 +236,12 @@ try:
     expect_error(lambda: iface(sess, "Session").Pause(), ERR + "InvalidState", "Pause of a paused session")
     iface(sess, "Session").Resume()
     summary = plain(iface(sess, "Session").Stop())
-    check(summary["state"] == "finished" and summary["strokes"] == 1 and summary["flags"] == 0,
+    check(summary["state"] == "finished" and summary["strokes"] == 1 and summary["flags"] == 8
+          and summary["flag_names"] == ["precaution"] and summary["patient_ref"] == "mock-1",
           "Stop returns the summary (%s)" % summary)
-    check(props(sess, "Session")["Flags"] == [], "precaution is not kept in the finished record, as strigild")
+    check(props(sess, "Session")["Flags"] == ["precaution"], "precaution stays in the finished record")
+    check([p["reason"] for p in plain(iface(sess, "Session").GetPauses())] == ["unplugged", "pause"],
+          "GetPauses: the unplug and the pause")
     check(plain(props(ROOT, "Manager")["ActiveSessions"]) == [] and
           props(SIM1, "Instrument")["ActiveSession"] == "/", "the session left ActiveSessions")
     check(len(plain(iface(sess, "Session").GetStrokes())) == 1, "GetStrokes of the finished session")
@@ -236,6 +250,8 @@ try:
         check(iface(ROOT, "Manager").FindProfile("mock-1") == pid, "FindProfile")
         expect_error(lambda: iface(ROOT, "Manager").FindProfile("nobody"), ERR + "NoSuchObject",
                      "FindProfile of an unknown reference")
+        expect_error(lambda: iface(ROOT, "Manager").FindProfile("no body"), ERR + "InvalidArgument",
+                     "FindProfile of a string that is no reference")
 
     # polkit: what the desktop's agent refused
     mockctl().SetAllowedActions(dbus.Array([IFACE + "monitor"], signature="s"))
@@ -246,11 +262,17 @@ try:
     expect_error(lambda: iface(ROOT, "Manager").StartSessionWithOptions(
         SIM1, dvt, "calf", dbus.Dictionary({"override_reason": "x"}, signature="sv")),
         ERR + "AccessDenied", "an override without override-contraindication")
-    expect_error(lambda: iface(ROOT, "Manager").StartSession(SIM1, dvt, "calf"), ERR + "Contraindicated",
+    expect_error(lambda: iface(ROOT, "Manager").StartSession(SIM1, dvt, "calf:left"), ERR + "Contraindicated",
                  "dvt is an absolute contraindication")
     sess2 = iface(ROOT, "Manager").StartSession(SIM1, pid, "neck")
     expect_error(lambda: iface(pid, "Profile").Delete(), ERR + "Busy", "Delete of a profile in use")
     iface(sess2, "Session").Stop()
+    if ("method", "ListSessions") in shipped["Profile"]:
+        page, total = iface(pid, "Profile").ListSessions(0, 1)
+        check(list(page) == [sess2] and total == 2, "ListSessions: newest first, paged (%s, %d)" % (page, total))
+        hist = plain(iface(pid, "Profile").GetRegionHistory())
+        check([(h["session"], h["region"], h["strokes"]) for h in hist] == [(sess, "upper_back", 1)],
+              "GetRegionHistory (%s)" % hist)
     iface(pid, "Profile").Update(dbus.Dictionary({"display_name": "K.L."}, signature="sv"))
     check(props(pid, "Profile")["DisplayName"] == "K.L.", "Update")
     signals.clear()

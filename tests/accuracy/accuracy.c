@@ -12,7 +12,7 @@
  *   stroke F1 >= 0.99, median peak error <= 2 %,
  *   every true violation gets SG_EV_EXCEEDED (and every true warning-level
  *   run gets SG_EV_WARNING), no alarm on a stroke that is truly safe or
- *   outside any stroke.
+ *   outside any stroke, never a second warning or exceeded in one stroke.
  * Nothing here depends on wall-clock time.
  */
 #include <getopt.h>
@@ -44,6 +44,7 @@ struct result {
 	double peak_med, peak_p95;	/* relative */
 	size_t viol, caught, wviol, wcaught;
 	size_t false_exc, false_warn;
+	size_t double_alarms;	/* a second warning or exceeded in one stroke */
 	size_t ambiguous;
 	double lat_p50, lat_p95, lat_max;	/* ms */
 	double dir_med, tilt_med;	/* deg, NaN if no channels */
@@ -330,6 +331,9 @@ static void run(const struct scenario *sc, double seconds, uint64_t seed,
 				r->false_warn++;
 			continue;
 		}
+		/* at most once per stroke: a second one is an error */
+		if (exc ? exc_on[i] : warn_on[i])
+			r->double_alarms++;
 		if (exc && !exc_on[i]) {
 			double first;
 
@@ -364,7 +368,7 @@ static void run(const struct scenario *sc, double seconds, uint64_t seed,
 
 	r->pass = r->f1 >= MIN_F1 && r->peak_med <= MAX_MEDIAN_PEAK_ERR &&
 		  r->caught == r->viol && r->wcaught == r->wviol &&
-		  r->false_exc == 0 && r->false_warn == 0;
+		  r->false_exc == 0 && r->false_warn == 0 && r->double_alarms == 0;
 
 	free(used);
 	free(perr);
@@ -452,7 +456,7 @@ int main(int argc, char **argv)
 	}
 	if (!md)
 		printf("\n%d run(s), %d failed (thresholds: F1 >= %.2f, median peak error <= %.0f %%, "
-		       "all violations caught, no false alarms)\n",
+		       "all violations caught, no false alarms, one alarm per stroke)\n",
 		       ran, failed, MIN_F1, MAX_MEDIAN_PEAK_ERR * 100);
 	if (ran == 0) {
 		fprintf(stderr, "accuracy: no scenario named '%s'\n", only ? only : "");

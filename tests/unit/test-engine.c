@@ -407,6 +407,153 @@ static void test_sustain(void)
 	free(r);
 }
 
+/* Feeds rest (0 N) until 1 s, a 5 N plateau, k samples at `top` from
+ * 1.3 s, the plateau again until 1.8 s, rest until 2.5 s. With the low-pass
+ * made transparent (its cut-off far above the rate) the filtered force is
+ * the median of three, which passes a run of k >= 2 samples unchanged,
+ * one sample late: the force stays at `top` for exactly k samples.
+ * Returns the number of exceeded alarms; *t_exc the first one's time,
+ * *nwarn the warnings. */
+static int exact_run(double rate, double cap, double top, int k, double sustain,
+		     double *t_exc, int *nwarn, double *t_top)
+{
+	struct sg_stroke_config sc;
+	struct sg_limit_config lc;
+	struct sg_event ev[SG_MAX_EVENTS_PER_SAMPLE];
+	struct sg_engine *e;
+	int nexc = 0, k0 = (int)lround(1.3 * rate);
+
+	sg_stroke_config_default(&sc);
+	sc.lowpass_hz = 10000.0;
+	sc.nominal_rate_hz = rate;
+	sg_limit_config_default(&lc);
+	lc.limit_n = cap;
+	lc.sustain_s = sustain;
+	e = sg_engine_new(&sc, &lc);
+	*t_exc = NAN;
+	*nwarn = 0;
+	*t_top = (double)(k0 + 1) / rate;	/* first filtered sample at top */
+	for (int i = 0; i < (int)lround(2.5 * rate); i++) {
+		double t = (double)i / rate;
+		struct sg_sample s = { .t_s = t };
+		int n;
+
+		if (t >= 1.0 && t < 1.8)
+			s.force_n = (i >= k0 && i < k0 + k) ? top : 5.0;
+		n = sg_engine_feed(e, &s, ev, SG_MAX_EVENTS_PER_SAMPLE);
+		for (int j = 0; j < n; j++) {
+			if (ev[j].type == SG_EV_EXCEEDED && nexc++ == 0)
+				*t_exc = ev[j].t_s;
+			*nwarn += ev[j].type == SG_EV_WARNING;
+		}
+	}
+	sg_engine_free(e);
+	return nexc;
+}
+
+/* The limit at its exact edges: a force at or above the cap for exactly the
+ * sustain time (n samples cover n periods) alarms on that very sample; one
+ * sample less never alarms. Every other test's window is wider than a
+ * sample, so only this one goes red when the sustain comparison is off by
+ * one sample or the level comparison loses its "or equal". */
+static void test_sustain_exact_edges(void)
+{
+	static const struct { double rate; int n; } cases[] = {
+		/* samples needed for 10 ms: ceil(0.010 * rate) */
+		{ 1000, 10 }, { 500, 5 }, { 2000, 20 }, { 250, 3 }, { 100, 1 },
+	};
+
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		double rate = cases[c].rate, t_exc, t_top;
+		int n = cases[c].n, nwarn, got;
+
+		if (n >= 2) {
+			/* one sample short: nothing (not even the warning, same run) */
+			got = exact_run(rate, 7.0, 8.0, n - 1, 0.010, &t_exc, &nwarn, &t_top);
+			CHECK(got == 0 && nwarn == 0, "%g Hz, %d samples above: %d exceeded, %d warnings",
+			      rate, n - 1, got, nwarn);
+			/* exactly at the cap counts as above it */
+			got = exact_run(rate, 7.0, 7.0, n - 1, 0.010, &t_exc, &nwarn, &t_top);
+			CHECK_EQ_INT(got, 0);
+		}
+		if (n >= 2) {
+			/* exactly the sustain time: the alarm on the n-th sample */
+			got = exact_run(rate, 7.0, 8.0, n, 0.010, &t_exc, &nwarn, &t_top);
+			CHECK(got == 1 && nwarn == 1, "%g Hz, %d samples above: %d exceeded, %d warnings",
+			      rate, n, got, nwarn);
+			CHECK_NEAR(t_exc, t_top + (n - 1) / rate, 1e-9);
+			/* (at 2 kHz even a 10 kHz one-pole filter keeps 2e-14 of
+			 * the step: "exactly at the cap" needs rate <= 1 kHz) */
+			if (rate <= 1000) {
+				got = exact_run(rate, 7.0, 7.0, n, 0.010, &t_exc, &nwarn, &t_top);
+				CHECK(got == 1, "%g Hz, %d samples at the cap: %d exceeded", rate, n, got);
+				CHECK_NEAR(t_exc, t_top + (n - 1) / rate, 1e-9);
+			}
+		}
+		/* held: still exactly one alarm, on the n-th sample */
+		got = exact_run(rate, 7.0, 8.0, 3 * n + 2, 0.010, &t_exc, &nwarn, &t_top);
+		CHECK_EQ_INT(got, 1);
+		CHECK_NEAR(t_exc, t_top + (n - 1) / rate, 1e-9);
+	}
+	/* a just-below-cap force never alarms, however long */
+	{
+		double t_exc, t_top;
+		int nwarn;
+
+		CHECK_EQ_INT(exact_run(1000, 7.0, 6.999, 300, 0.010, &t_exc, &nwarn, &t_top), 0);
+		/* a sustain of 0 alarms on the first sample at the cap */
+		CHECK_EQ_INT(exact_run(1000, 7.0, 7.0, 2, 0.0, &t_exc, &nwarn, &t_top), 1);
+		CHECK_NEAR(t_exc, t_top, 1e-9);
+		/* 25 ms at 1 kHz: 25 samples, not 24, not 26 */
+		CHECK_EQ_INT(exact_run(1000, 7.0, 8.0, 24, 0.025, &t_exc, &nwarn, &t_top), 0);
+		CHECK_EQ_INT(exact_run(1000, 7.0, 8.0, 25, 0.025, &t_exc, &nwarn, &t_top), 1);
+		CHECK_NEAR(t_exc, t_top + 0.024, 1e-9);
+	}
+}
+
+/* The same edge with the default filter chain: the alarm comes on the
+ * sample where the filtered force (sg_engine_force(), the level the engine
+ * compares) has been at or above the cap for sustain / period samples, and
+ * never when its longest run is one sample shorter. Bumps of 1..40 ms on a
+ * 6 N plateau give every run length around the edge. */
+static void test_sustain_edges_filtered(void)
+{
+	bool saw_short = false, saw_exact = false;
+
+	for (int w = 1; w <= 40; w++) {
+		struct sg_engine *e = engine(7.0, 1000);
+		struct sg_event ev[SG_MAX_EVENTS_PER_SAMPLE];
+		int run = 0, maxrun = 0, alarm_run = -1, nexc = 0;
+
+		for (int i = 0; i < 2500; i++) {
+			double t = i / 1000.0, f = 0.0;
+			struct sg_sample s = { .t_s = t };
+			int n;
+
+			if (t >= 1.0 && t < 1.8)
+				f = 6.0 + ((i >= 1300 && i < 1300 + w) ? 2.0 : 0.0);
+			s.force_n = f;
+			n = sg_engine_feed(e, &s, ev, SG_MAX_EVENTS_PER_SAMPLE);
+			run = sg_engine_force(e) >= 7.0 ? run + 1 : 0;
+			if (run > maxrun)
+				maxrun = run;
+			for (int j = 0; j < n; j++)
+				if (ev[j].type == SG_EV_EXCEEDED && nexc++ == 0)
+					alarm_run = run;
+		}
+		if (maxrun >= 10) {
+			CHECK(nexc == 1 && alarm_run == 10, "bump %d ms: run %d, %d alarms, at run %d",
+			      w, maxrun, nexc, alarm_run);
+		} else {
+			CHECK(nexc == 0, "bump %d ms: longest run %d samples, %d alarms", w, maxrun, nexc);
+		}
+		saw_short |= maxrun == 9;
+		saw_exact |= maxrun == 10;
+		sg_engine_free(e);
+	}
+	CHECK(saw_short && saw_exact, "runs of exactly 9 and 10 samples covered");
+}
+
 static void test_set_limit_mid_stroke(void)
 {
 	struct sg_engine *e = engine(0, 1000);
@@ -778,6 +925,8 @@ int main(void)
 	test_spike_immunity();
 	test_alarms_once_per_stroke();
 	test_sustain();
+	test_sustain_exact_edges();
+	test_sustain_edges_filtered();
 	test_set_limit_mid_stroke();
 	test_caps();
 	test_tare_and_baseline();

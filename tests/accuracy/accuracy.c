@@ -450,6 +450,9 @@ int main(int argc, char **argv)
 			       r.false_exc + r.false_warn,
 			       r.lat_p50, r.lat_p95, r.lat_max, r.start_med, r.end_med, ch,
 			       r.pass ? "pass" : "FAIL");
+			if (r.double_alarms)
+				printf("  %s: %zu second alarm(s) inside one stroke\n", label,
+				       r.double_alarms);
 			if (!r.pass)
 				failed++;
 		}

@@ -829,6 +829,11 @@ void session_on_events(struct session *s, const struct sg_event *ev, int n)
 		switch (ev[i].type) {
 		case SG_EV_STROKE:
 			pending_add(s, SG_EV_STROKE)->stroke = ev[i].stroke;
+			/* a stroke that ended where the blade turned round is
+			 * a stroke boundary like a lift: the tool's alert is
+			 * re-armed, so the next pass alarms on its own */
+			if (ev[i].stroke.end == SG_END_REVERSAL)
+				instrument_set_alert(s->inst, STRIGIL_ALERT_OFF);
 			break;
 		case SG_EV_WARNING:
 		case SG_EV_EXCEEDED:
@@ -842,6 +847,7 @@ void session_on_events(struct session *s, const struct sg_event *ev, int n)
 			instrument_set_alert(s->inst, STRIGIL_ALERT_OFF);
 			break;
 		case SG_EV_CONTACT:
+		case SG_EV_BURST:
 			break;
 		}
 	}

@@ -55,6 +55,14 @@
  * (a checkpoint pair): a stroke's own rising edge never becomes zero. */
 #define ZERO_LOOKBACK_S	0.1
 
+/* The shear zero. Without normal force there is no friction, so whenever
+ * the tool is off the skin (force below contact_off) the shear reads its
+ * zero; it is taken with a short time constant, so that each lift between
+ * bursts (>= 0.25 s) renews it: only the drift within one burst is left
+ * for the reversal test to tolerate (docs/engine.md). The normal force
+ * keeps its slow baseline_tau_s (a light touch must not become zero). */
+#define SHEAR_ZERO_TAU_S 0.1
+
 /* Zero acquisition: the zero of a recording is unknown at its start
  * (offset, or under load). Until baseline_tau_s of unloaded signal has
  * been seen, the zero is the time-weighted mean of all unloaded signal so
@@ -114,6 +122,7 @@ struct sg_engine {
 	double alpha;		/* low-pass gain per sample */
 	double decay;		/* 1 - alpha */
 	double kbase;		/* baseline gain per sample */
+	double kshear;		/* shear zero gain per sample (SHEAR_ZERO_TAU_S) */
 	double kstatic;		/* static-load smoother gain per sample */
 	double acq_w;		/* s of unloaded signal averaged into the zero */
 	bool acq;		/* zero acquisition (mean) still running */
@@ -361,6 +370,7 @@ static void update_coefficients(struct sg_engine *e)
 	e->decay = exp(-2.0 * M_PI * e->sc.lowpass_hz * p);
 	e->alpha = 1.0 - e->decay;
 	e->kbase = 1.0 - exp(-p / e->sc.baseline_tau_s);
+	e->kshear = 1.0 - exp(-p / SHEAR_ZERO_TAU_S);
 	e->kstatic = 1.0 - exp(-2.0 * M_PI * STATIC_HZ * p);
 	e->kdir = 1.0 - exp(-p / e->sc.direction_tau_s);
 	/* median-of-3: one sample; low-pass: decay/alpha samples */
@@ -937,11 +947,21 @@ static void reversal_step(struct sg_engine *e, double dt, struct sg_event *ev,
 			e->acc_cand = e->acc;
 			memset(&e->acc_new, 0, sizeof(e->acc_new));
 			e->acc_new.peak = -INFINITY;
-		} else if (loaded) {
-			e->rx += e->kdir * (sx - e->rx);
-			e->ry += e->kdir * (sy - e->ry);
-			return;
 		} else {
+			/* Only a shear of at least reversal_ratio x force and
+			 * half the stroke's own shear (|r|) shows the
+			 * direction: near a turnaround the friction passes
+			 * through zero within a few ms, and what is left there
+			 * is the shear zero's error, which must not turn r
+			 * towards itself. A gradual change (fanning, the force
+			 * easing off) is slower than direction_tau_s, so
+			 * |shear| stays near |r| and r follows it. */
+			double m2 = sx * sx + sy * sy;
+
+			if (loaded && m2 >= lim * lim && m2 >= 0.25 * r2) {
+				e->rx += e->kdir * (sx - e->rx);
+				e->ry += e->kdir * (sy - e->ry);
+			}
 			return;
 		}
 	}
@@ -975,6 +995,13 @@ static void reversal_step(struct sg_engine *e, double dt, struct sg_event *ev,
 	e->static_ref = e->fs;
 	e->t_static = e->t;
 	e->acc_static = e->acc;
+}
+
+__attribute__((noinline))
+static void track_shear_zero(struct sg_engine *e)
+{
+	e->shx.base += e->kshear * e->fsx;
+	e->shy.base += e->kshear * e->fsy;
 }
 
 /* The static-load test, once per contact sample: see STATIC_S. */
@@ -1072,6 +1099,8 @@ int sg_engine_feed(struct sg_engine *e, const struct sg_sample *s,
 			break;
 		}
 		/* Unloaded: follow the zero (load cells drift). */
+		if (unlikely(has & SG_HAS_SHEAR) && f < e->sc.contact_off_n)
+			track_shear_zero(e);
 		if (unlikely(e->acq) && dt > 0.0) {
 			/* running mean: the zero so far weighs acq_w */
 			e->acq_w += dt;
@@ -1080,10 +1109,6 @@ int sg_engine_feed(struct sg_engine *e, const struct sg_sample *s,
 			break;
 		}
 		e->force.base += e->kbase * f;
-		if (unlikely(has & SG_HAS_SHEAR)) {
-			e->shx.base += e->kbase * e->fsx;
-			e->shy.base += e->kbase * e->fsy;
-		}
 		break;
 	case ST_CONTACT:
 		if (unlikely(static_load(e))) {

@@ -417,6 +417,23 @@ struct sg_sim_config {
 	const struct sg_sim_segment *script;	/* NULL: random strokes */
 	size_t nscript;			/* <= SG_SIM_MAX_SEGMENTS, copied */
 	bool script_loop;		/* repeat the script (else play once) */
+	/* Additions: bursts, passes back and forth without lifting the tool
+	 * (random sessions with SG_HAS_SHEAR only; 0 = the default noted). */
+	double burst_prob;		/* probability a contact is a burst */
+	unsigned burst_min, burst_max;	/* passes per burst: 3..8 */
+	double pass_min_s, pass_max_s;	/* pass duration: 0.3..0.9 s */
+	double valley_min, valley_max;	/* fraction of the lower neighbouring
+					 * peak lost at a turnaround: 0.15..0.95 */
+	double turn_min_s, turn_max_s;	/* friction flip time constant at a
+					 * turnaround (velocity through 0):
+					 * 0.004..0.025 s */
+	double mu_min, mu_max;		/* friction coefficient: 0.15..0.40 */
+	double fan_deg_s;		/* fanning: the direction of travel of a
+					 * stroke rotates at up to this rate */
+	double zig_deg;			/* a turnaround reverses the direction
+					 * within +-zig_deg (zig-zag) */
+	double shear_offset_n;		/* shear zero offset (size, any angle) */
+	double shear_drift_n_per_s;	/* shear zero wander, largest slope */
 };
 
 void sg_sim_config_default(struct sg_sim_config *c);
@@ -448,10 +465,25 @@ struct sg_sim_truth {
 	double direction_deg;		/* shear direction */
 	double peak_shear_n;
 	double mean_tilt_deg;
+	/* Additions: bursts. A stroke is one pass of a burst; a stroke that is
+	 * not part of a multi-pass burst is a burst of one pass. */
+	uint32_t burst;			/* 1-based burst index */
+	uint32_t pass;			/* 1-based pass within the burst */
+	uint32_t passes;		/* passes in the burst */
+	uint8_t end;			/* enum sg_stroke_end: lift or reversal */
+	double left_n, right_n;		/* clean force at its start / end (the
+					 * valleys at turnarounds; 0 at a lift) */
+	double turn_in_s, turn_out_s;	/* friction flip time constants at its
+					 * start / end (0: no turnaround) */
+	double direction0_deg;		/* shear direction at its start */
+	double fan_deg_s;		/* and its rotation rate */
 };
 
 /* Clean force of the stroke at time t (0 outside). */
 double sg_sim_truth_force(const struct sg_sim_truth *t, double time_s);
+/* Clean shear of the stroke at time t (0 outside), N. */
+void sg_sim_truth_shear(const struct sg_sim_truth *t, double time_s,
+			double *sx, double *sy);
 /* Longest run (s) of the clean force at or above level; *first (if not
  * NULL) gets the time it first reaches the level (NaN if never). */
 double sg_sim_truth_run_above(const struct sg_sim_truth *t, double level,

@@ -175,7 +175,7 @@ struct sg_engine {
 
 	/* limits */
 	double warn_level, cap;	/* +inf when disabled */
-	double warn_since, exc_since;	/* NaN when below */
+	double warn_n, exc_n;	/* samples (periods) at or above, in a row */
 	bool warned, exceeded;
 	bool limit_run;		/* a warning-level run is being timed */
 	bool cap_strokes_done, cap_time_done;
@@ -398,8 +398,7 @@ static void apply_limit(struct sg_engine *e)
 		e->cap = cap;
 		e->warn_level = cap * e->lc.warn_fraction;
 	}
-	e->warn_since = NAN;
-	e->exc_since = NAN;
+	e->warn_n = e->exc_n = 0.0;
 }
 
 void sg_engine_init(struct sg_engine *e, const struct sg_stroke_config *sc,
@@ -451,7 +450,7 @@ void sg_engine_tare(struct sg_engine *e)
 	e->rev_cand = false;
 	e->passes = 0;
 	e->f = 0.0;
-	e->warn_since = e->exc_since = NAN;
+	e->warn_n = e->exc_n = 0.0;
 }
 
 void sg_engine_gap(struct sg_engine *e, uint64_t nlost)
@@ -659,29 +658,41 @@ static void end_contact(struct sg_engine *e, double t_end, double now,
 	push(ev, max, n, SG_EV_RELEASE, now, e->f, active_limit(e));
 }
 
-/* Sustained level test: the run began at *since; a sample stands for one
- * period of signal, so n samples above cover n periods. */
-static inline bool sustained(struct sg_engine *e, double *since, double level)
+/* Sustained level test: a sample stands for one period of signal (and a
+ * gap of k lost samples inside the run for k more), so n samples at or
+ * above the level cover n periods: it is sustained when n x period >=
+ * sustain_s. Samples are counted, not timestamps subtracted, so host
+ * timestamp jitter cannot move the alarm; the period itself is an estimate
+ * (jitter of +-15 % of a period leaves it within about +-1 %), so it may
+ * fall short of the sustain time by SUSTAIN_TOL of it, never by more than
+ * half a period: on clean timestamps the alarm still comes exactly on the
+ * sample that completes the sustain time. */
+#define SUSTAIN_TOL 0.02
+static inline bool sustained(struct sg_engine *e, double *count, double level,
+			     double periods)
 {
+	double tol = SUSTAIN_TOL * e->lc.sustain_s;
+
 	if (e->f < level) {
-		*since = NAN;
+		*count = 0.0;
 		return false;
 	}
-	if (isnan(*since))
-		*since = e->t;
-	return e->t - *since + e->period >= e->lc.sustain_s - 1e-9;
+	*count += periods;
+	if (tol > 0.5 * e->period)
+		tol = 0.5 * e->period;
+	return *count * e->period >= e->lc.sustain_s - tol - 1e-12;
 }
 
 __attribute__((noinline))
-static void check_limits(struct sg_engine *e, struct sg_event *ev, int max,
-			 int *n)
+static void check_limits(struct sg_engine *e, double periods, struct sg_event *ev,
+			 int max, int *n)
 {
-	if (sustained(e, &e->warn_since, e->warn_level) && !e->warned) {
+	if (sustained(e, &e->warn_n, e->warn_level, periods) && !e->warned) {
 		e->warned = true;
 		e->t_warned = e->t;
 		push(ev, max, n, SG_EV_WARNING, e->t, e->f, e->cap);
 	}
-	if (sustained(e, &e->exc_since, e->cap) && !e->exceeded) {
+	if (sustained(e, &e->exc_n, e->cap, periods) && !e->exceeded) {
 		e->exceeded = true;
 		e->t_exceeded = e->t;
 		if (!e->warned)
@@ -689,7 +700,7 @@ static void check_limits(struct sg_engine *e, struct sg_event *ev, int max,
 		e->warned = true;
 		push(ev, max, n, SG_EV_EXCEEDED, e->t, e->f, e->cap);
 	}
-	e->limit_run = !isnan(e->warn_since) || !isnan(e->exc_since);
+	e->limit_run = e->warn_n > 0.0 || e->exc_n > 0.0;
 }
 
 /* Everything but "about one period after the last timestamp": the first
@@ -725,6 +736,12 @@ static double advance_time_slow(struct sg_engine *e, const struct sg_sample *s,
 		cp_reset(e);
 		e->last_ts = isfinite(ts) ? ts : -INFINITY;
 		e->last_dt = e->period;
+		/* The second sample takes this slow path too: its interval is
+		 * the stream's first, which sets the rate (have_period). Taken
+		 * by the fast path, the first gap of the stream (up to P_MAX)
+		 * was later taken for the rate, and its lost samples were not
+		 * counted. */
+		e->dt_lo = INFINITY;
 		*nlost = 0;
 		return e->period;
 	}
@@ -1155,7 +1172,7 @@ int sg_engine_feed(struct sg_engine *e, const struct sg_sample *s,
 	}
 
 	if (unlikely(f >= e->warn_level || e->limit_run))
-		check_limits(e, ev, max, &n);
+		check_limits(e, 1.0 + (double)nlost, ev, max, &n);
 	return n;
 }
 
@@ -1169,7 +1186,7 @@ int sg_engine_flush(struct sg_engine *e, struct sg_event *ev, int max)
 		e->acc = e->saved;
 		end_contact(e, e->t_dip, e->t, ev, max, &n);
 	}
-	e->warn_since = e->exc_since = NAN;
+	e->warn_n = e->exc_n = 0.0;
 	return n;
 }
 

@@ -597,6 +597,11 @@ static void run(const struct scenario *sc, double seconds, uint64_t seed,
 				} else {
 					lat[nlat++] = d;
 					pool_add(sc->pool, d);
+					if (getenv("ACCURACY_DEBUG") && d > 15.0)
+						fprintf(stderr, "%s: latency %.1f ms: pass %u/%u at %.3f, first run "
+							"%.3f (+%.0f ms), L %.2f peak %.2f\n", sc->name, d,
+							tr[un[i].i0].pass, tr[un[i].i0].passes, un[i].start, first,
+							(first - un[i].start) * 1000, tr[un[i].i0].left_n, un[i].peak);
 				}
 			}
 		}

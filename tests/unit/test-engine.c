@@ -414,9 +414,13 @@ static void test_sustain(void)
  * one sample late: the force stays at `top` for exactly k samples.
  * Returns the number of exceeded alarms; *t_exc the first one's time,
  * *nwarn the warnings. */
+static double edge_jitter;	/* +- s on the timestamps (deterministic) */
+static uint64_t edge_seed;	/* its pattern */
+
 static int exact_run(double rate, double cap, double top, int k, double sustain,
 		     double *t_exc, int *nwarn, double *t_top)
 {
+	uint64_t x = 0x9e3779b97f4a7c15ull ^ (edge_seed * 0xbf58476d1ce4e5b9ull);
 	struct sg_stroke_config sc;
 	struct sg_limit_config lc;
 	struct sg_event ev[SG_MAX_EVENTS_PER_SAMPLE];
@@ -438,6 +442,10 @@ static int exact_run(double rate, double cap, double top, int k, double sustain,
 		struct sg_sample s = { .t_s = t };
 		int n;
 
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		s.t_s += edge_jitter * ((double)(x >> 11) * 0x1.0p-52 - 1.0);
 		if (t >= 1.0 && t < 1.8)
 			s.force_n = (i >= k0 && i < k0 + k) ? top : 5.0;
 		n = sg_engine_feed(e, &s, ev, SG_MAX_EVENTS_PER_SAMPLE);
@@ -509,6 +517,77 @@ static void test_sustain_exact_edges(void)
 		CHECK_EQ_INT(exact_run(1000, 7.0, 8.0, 25, 0.025, &t_exc, &nwarn, &t_top), 1);
 		CHECK_NEAR(t_exc, t_top + 0.024, 1e-9);
 	}
+	/* Host timestamps with +-15 % jitter of a period: the sustain counts
+	 * samples, so the alarm still comes on the n-th sample, never one
+	 * later (as a difference of jittered timestamps did half the time) and
+	 * never one earlier. */
+	{
+		static const struct { double rate; int n; } jc[] = {
+			{ 500, 5 }, { 1000, 10 }, { 2000, 20 }, { 250, 3 },
+		};
+
+		for (size_t c = 0; c < sizeof(jc) / sizeof(jc[0]); c++) {
+			double rate = jc[c].rate, t_exc, t_top;
+			int n = jc[c].n, nwarn;
+
+			edge_jitter = 0.15 / rate;
+			for (int trial = 0; trial < 16; trial++) {
+				int got;
+
+				/* a different jitter pattern each time */
+				edge_seed = (uint64_t)trial + 1;
+				got = exact_run(rate, 7.0, 8.0, n - 1, 0.010, &t_exc, &nwarn, &t_top);
+				CHECK(got == 0, "%g Hz jitter: %d samples above alarmed", rate, n - 1);
+				got = exact_run(rate, 7.0, 8.0, n, 0.010, &t_exc, &nwarn, &t_top);
+				CHECK(got == 1, "%g Hz jitter: %d samples above: %d alarms", rate, n, got);
+				/* on the n-th sample (its timestamp is off by the
+				 * jitter, a sample later would be a period off) */
+				CHECK(fabs(t_exc - (t_top + (n - 1) / rate)) <= 0.2 / rate,
+				      "%g Hz jitter: alarm at %g, n-th sample at %g", rate, t_exc,
+				      t_top + (n - 1) / rate);
+			}
+			edge_seed = 0;
+		}
+		edge_jitter = 0.0;
+	}
+}
+
+/* Samples lost inside a run above the cap still count as the time they
+ * cover: 4 samples at 8 N (cap 7), 6 lost (the timestamps jump), then the
+ * first sample after the gap completes 11 periods >= 10 ms and alarms. */
+static void test_sustain_across_gap(void)
+{
+	struct sg_stroke_config sc;
+	struct sg_limit_config lc;
+	struct sg_event ev[SG_MAX_EVENTS_PER_SAMPLE];
+	struct sg_engine *e;
+	int nexc = 0;
+	double t_exc = NAN;
+
+	sg_stroke_config_default(&sc);
+	sc.lowpass_hz = 10000.0;
+	sg_limit_config_default(&lc);
+	lc.limit_n = 7.0;
+	e = sg_engine_new(&sc, &lc);
+	for (int i = 0; i < 2500; i++) {
+		struct sg_sample smp = { .t_s = i / 1000.0 };
+		int n;
+
+		if (i > 1303 && i < 1310)
+			continue;	/* lost: 1304..1309 */
+		if (i >= 1000 && i < 1800)
+			smp.force_n = i >= 1299 && i < 1320 ? 8.0 : 5.0;
+		n = sg_engine_feed(e, &smp, ev, SG_MAX_EVENTS_PER_SAMPLE);
+		for (int j = 0; j < n; j++)
+			if (ev[j].type == SG_EV_EXCEEDED && nexc++ == 0)
+				t_exc = ev[j].t_s;
+	}
+	/* filtered (median, one sample late) at 8 N from 1.300: 1.300-1.303
+	 * are 4 samples, 1.304-1.309 lost, 1.310 the eleventh period */
+	CHECK_EQ_INT(nexc, 1);
+	CHECK_NEAR(t_exc, 1.310, 1e-9);
+	CHECK_EQ_INT(sg_engine_lost(e), 6);
+	sg_engine_free(e);
 }
 
 /* The same edge with the default filter chain: the alarm comes on the
@@ -1434,6 +1513,7 @@ int main(void)
 	test_sustain();
 	test_sustain_exact_edges();
 	test_sustain_edges_filtered();
+	test_sustain_across_gap();
 	test_set_limit_mid_stroke();
 	test_caps();
 	test_tare_and_baseline();

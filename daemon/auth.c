@@ -50,6 +50,7 @@ static const struct auth_rule auth_table[] = {
 	{ SGD_IFACE_SESSION, "Stop", A_TREAT, NULL },
 	{ SGD_IFACE_SESSION, "GetStrokes", A_MONITOR, NULL },
 	{ SGD_IFACE_SESSION, "GetViolations", A_MONITOR, NULL },
+	{ SGD_IFACE_SESSION, "GetBursts", A_MONITOR, NULL },
 	{ SGD_IFACE_PROFILE, "Update", A_PROFILES, NULL },
 	{ SGD_IFACE_PROFILE, "Delete", A_PROFILES, NULL },
 	{ SGD_IFACE_DEBUG, "Unplug", A_CALIBRATE, NULL },

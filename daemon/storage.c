@@ -138,6 +138,15 @@ static const char *const migrations[] = {
 	"  firmware TEXT NOT NULL DEFAULT '',"
 	"  first_seen_us INTEGER NOT NULL,"
 	"  last_seen_us INTEGER NOT NULL);",
+	/* 3 (engine): strokes inside bursts. A stroke records its burst (the
+	 * period of continuous contact it belongs to, 1-based in its session),
+	 * its pass in the burst and how it ended (0 lift, 1 reversal); a
+	 * burst's summary is the aggregate of its strokes. Strokes recorded
+	 * before were contacts, each a burst of one pass ended by a lift. */
+	"ALTER TABLE strokes ADD COLUMN burst INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE strokes ADD COLUMN pass INTEGER NOT NULL DEFAULT 1;"
+	"ALTER TABLE strokes ADD COLUMN end_reason INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE strokes SET burst = idx;",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==
@@ -195,7 +204,7 @@ enum stmt_id {
 	" updated_us"
 #define STROKE_COLS "id, session_id, wall_us, region, idx, start_s, end_s," \
 	" duration_s, peak_n, mean_n, impulse_ns, above_limit_s, limit_n, has," \
-	" peak_shear_n, mean_tilt_deg, direction_deg"
+	" peak_shear_n, mean_tilt_deg, direction_deg, burst, pass, end_reason"
 #define VIOLATION_COLS "id, session_id, wall_us, region, type, t_s," \
 	" force_n, limit_n"
 #define CAL_COLS "id, instrument, written_us, actor, channel_mask, offsets," \
@@ -266,8 +275,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_STROKE_INSERT] = "INSERT INTO strokes (session_id, wall_us, region,"
 		" idx, start_s, end_s, duration_s, peak_n, mean_n, impulse_ns,"
 		" above_limit_s, limit_n, has, peak_shear_n, mean_tilt_deg,"
-		" direction_deg) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
-		" ?11, ?12, ?13, ?14, ?15, ?16)",
+		" direction_deg, burst, pass, end_reason) VALUES (?1, ?2, ?3, ?4,"
+		" ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
 	[ST_STROKE_LIST] = "SELECT " STROKE_COLS " FROM strokes"
 		" WHERE session_id = ?1 ORDER BY id",
 	[ST_VIOLATION_INSERT] = "INSERT INTO violations (session_id, wall_us,"
@@ -1670,6 +1679,10 @@ int sgd_store_add_stroke(struct sgd_store *s, int64_t session_id,
 	b_dbl(&b, 14, k->peak_shear_n);
 	b_dbl(&b, 15, k->mean_tilt_deg);
 	b_dbl(&b, 16, k->direction_deg);
+	/* an engine without bursts (0): the stroke is its own burst */
+	b_int(&b, 17, k->burst ? k->burst : k->index);
+	b_int(&b, 18, k->pass ? k->pass : 1);
+	b_int(&b, 19, k->end);
 	if ((r = step_done(s, st, &b, "add stroke"))) {
 		if (r == -ENOENT)
 			set_err(s, r, "no session %lld", (long long)session_id);
@@ -1701,6 +1714,10 @@ static void stroke_row(sqlite3_stmt *st, void *elem)
 	w->stroke.peak_shear_n = col_dbl(st, 14);
 	w->stroke.mean_tilt_deg = col_dbl(st, 15);
 	w->stroke.direction_deg = col_dbl(st, 16);
+	w->stroke.burst = (uint32_t)sqlite3_column_int64(st, 17);
+	w->stroke.pass = (uint32_t)sqlite3_column_int64(st, 18);
+	w->stroke.end = sqlite3_column_int(st, 19) == SG_END_REVERSAL ? SG_END_REVERSAL
+									: SG_END_LIFT;
 }
 
 int sgd_store_session_strokes(struct sgd_store *s, int64_t session_id,

@@ -19,7 +19,8 @@
  * For sensitivity studies (docs/engine.md) the reversal parameters can be
  * overridden from the environment: ACC_RATIO, ACC_CONFIRM, ACC_MINN,
  * ACC_TAU (sg_stroke_config reversal_ratio, reversal_confirm_s,
- * reversal_min_n, direction_tau_s); ACCURACY_DEBUG=1 lists the truth
+ * reversal_min_n, direction_tau_s), ACC_CONTACT_ONLY=1 (strokes are
+ * contacts, as before bursts); ACCURACY_DEBUG=1 lists the truth
  * strokes not found exactly once.
  */
 #include <getopt.h>
@@ -426,6 +427,7 @@ static void run(const struct scenario *sc, double seconds, uint64_t seed,
 	if (getenv("ACC_CONFIRM")) scfg.reversal_confirm_s = atof(getenv("ACC_CONFIRM"));
 	if (getenv("ACC_MINN")) scfg.reversal_min_n = atof(getenv("ACC_MINN"));
 	if (getenv("ACC_TAU")) scfg.direction_tau_s = atof(getenv("ACC_TAU"));
+	if (getenv("ACC_CONTACT_ONLY")) scfg.contact_only = true;
 	sg_limit_config_default(&lcfg);
 	lcfg.limit_n = LIMIT_N;
 	e = sg_engine_new(&scfg, &lcfg);

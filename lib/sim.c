@@ -189,6 +189,7 @@ static void burst_defaults(struct sg_sim_config *c)
 		c->mu_max = fmax(c->mu_min, d.mu_max);
 }
 
+__attribute__((format(printf, 3, 4)))
 static int fail(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;

@@ -162,7 +162,8 @@ static int load_session(sd_bus *bus, const char *path, struct json_object **p,
 static int session_report(sd_bus *bus, const char *path)
 {
 	struct json_object *p = NULL, *ip = NULL, *pp = NULL, *strokes = NULL, *viol = NULL;
-	size_t ns, nv, over = 0;
+	struct json_object *bursts = NULL;
+	size_t ns, nv, nb, over = 0, multi = 0;
 	double peak_sum = 0, peak_max = 0;
 	int r;
 
@@ -173,9 +174,13 @@ static int session_report(sd_bus *bus, const char *path)
 	if (!r)
 		r = ctl_bus_call_json(bus, path, SG_IFACE_SESSION, "GetViolations",
 				      "reading the violations", &viol);
+	if (!r)
+		r = ctl_bus_call_json(bus, path, SG_IFACE_SESSION, "GetBursts",
+				      "reading the bursts", &bursts);
 	if (r)
 		goto out;
 	ns = json_object_array_length(strokes);
+	nb = json_object_array_length(bursts);
 	nv = json_object_array_length(viol);
 	for (size_t i = 0; i < ns; i++) {
 		struct json_object *s = json_object_array_get_idx(strokes, i);
@@ -193,6 +198,7 @@ static int session_report(sd_bus *bus, const char *path)
 		json_object_object_add(o, "profile", json_object_get(pp));
 		json_object_object_add(o, "strokes", json_object_get(strokes));
 		json_object_object_add(o, "violations", json_object_get(viol));
+		json_object_object_add(o, "bursts", json_object_get(bursts));
 		cj_print(stdout, o);
 		json_object_put(o);
 		goto out;
@@ -200,17 +206,30 @@ static int session_report(sd_bus *bus, const char *path)
 	print_session(p, ip, pp);
 	printf("\nStrokes (%zu):\n", ns);
 	if (ns)
-		printf("  %5s %9s %9s %9s %9s %9s %9s\n", "#", "start s", "dur s", "peak N",
-		       "mean N", "limit N", "over s");
+		printf("  %5s %9s %9s %9s %9s %9s %9s %7s %8s\n", "#", "start s", "dur s",
+		       "peak N", "mean N", "limit N", "over s", "burst", "end");
 	for (size_t i = 0; i < ns; i++) {
 		struct json_object *s = json_object_array_get_idx(strokes, i);
 		double pk = cj_num(s, "peak_n", NAN), lim = cj_num(s, "limit_n", NAN);
 
-		printf("  %5lld %9.2f %9.2f %9.2f %9.2f %9.2f %9.3f%s\n",
+		printf("  %5lld %9.2f %9.2f %9.2f %9.2f %9.2f %9.3f %7lld %8s%s\n",
 		       (long long)cj_int(s, "index", 0), cj_num(s, "start_s", NAN),
 		       cj_num(s, "duration_s", NAN), pk, cj_num(s, "mean_n", NAN), lim,
-		       cj_num(s, "above_limit_s", 0), isfinite(lim) && pk > lim ? "  OVER" : "");
+		       cj_num(s, "above_limit_s", 0), (long long)cj_int(s, "burst", 0),
+		       cj_str(s, "end", "-"), isfinite(lim) && pk > lim ? "  OVER" : "");
 	}
+	/* bursts: passes back and forth without lifting the tool */
+	printf("\nBursts (%zu): passes per burst", nb);
+	for (size_t i = 0; i < nb; i++) {
+		long long passes = cj_int(json_object_array_get_idx(bursts, i), "passes", 0);
+
+		multi += passes > 1;
+		printf("%s%lld", i ? " " : " ", passes);
+	}
+	printf("%s\n", nb ? "" : " -");
+	if (multi)
+		printf("  %zu burst%s of several passes (strokes without lifting the tool).\n",
+		       multi, multi == 1 ? "" : "s");
 	printf("\nWarnings and violations (%zu):\n", nv);
 	for (size_t i = 0; i < nv; i++) {
 		struct json_object *v = json_object_array_get_idx(viol, i);
@@ -231,6 +250,7 @@ out:
 	json_object_put(pp);
 	json_object_put(strokes);
 	json_object_put(viol);
+	json_object_put(bursts);
 	return r;
 }
 

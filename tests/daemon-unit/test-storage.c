@@ -476,8 +476,8 @@ static void test_migration(void)
 	CHECK(sgd_store_calibration_list(s, "SIM0001", &cl, &n) == 0 && n == 1 &&
 	      cl[0].cal.offset[0] == 100.0 && cl[0].cal.scale[3] == 1.0, "v1 calibration");
 	free(cl);
-	/* new in v3: strokes recorded before bursts were contacts, each a
-	 * burst of one pass ended by a lift */
+	/* new in schema 4 (engine): strokes recorded before bursts were
+	 * contacts, each a burst of one pass ended by a lift */
 	{
 		struct sgd_stroke_row *rows = NULL;
 		size_t nr = 0;

@@ -56,6 +56,20 @@ def iso(t):
     return d.strftime("%Y-%m-%dT%H:%M:%S") + ".%03dZ" % (ms % 1000)
 
 
+def wall(started, pauses, t, start):
+    """Unix time of engine time t: the session start plus t plus the part of
+    each earlier pause's wall-clock length the engine's clock did not count
+    (the simulator sends no samples while paused; a real tool does)."""
+    w = started + t
+    for p in pauses:
+        if not p["ended_at"]:
+            continue
+        uncounted = (p["ended_at"] - p["started_at"]) / 1e6 - (p["end_s"] - p["start_s"])
+        if uncounted > 0 and (t >= p["end_s"] if start else t > p["start_s"]):
+            w += uncounted
+    return w
+
+
 def play(h, session, strokes):
     """Plays (peak, contact, gap) strokes and waits until the daemon counted them."""
     want = h.prop(session, "Session", "StrokeCount") + len(strokes)
@@ -103,6 +117,8 @@ def test_records(h, tmp):
     sess = h.iface(spath, "Session")
     strokes = plain(sess.GetStrokes())
     viol = plain(sess.GetViolations())
+    pauses = plain(sess.GetPauses())
+    check(len(pauses) == 1, "one pause recorded: %s" % pauses)
     started = h.prop(spath, "Session", "StartedAt") / 1e6
     regions = [s["region"] for s in strokes]
     want = [sided(h, "shin", "left")] * 2 + [sided(h, "calf", "right")] * 2 + ["neck"] * 2
@@ -123,7 +139,7 @@ def test_records(h, tmp):
         ok = (r["region"] == s["region"] and r.get("side") == side_of(s) and
               abs(float(r["limit_n"]) - s.get("cap_n", s["limit_n"])) < 0.0005 and
               r["start_s"] == "%.3f" % s["start_s"] and r["end_s"] == "%.3f" % s["end_s"] and
-              r["time_utc"] == iso(started + s["start_s"]))
+              r["time_utc"] == iso(wall(started, pauses, s["start_s"], True)))
         if "cap_reasons" in s:
             ok = ok and r.get("cap_reasons") == "; ".join(s["cap_reasons"])
         check(ok, "CSV stroke %s: region, side, cap and the engine's start as recorded: "
@@ -158,8 +174,10 @@ def test_records(h, tmp):
               bs.get("resourceType") == "BodyStructure" and qual == want_q and
               bs["location"]["coding"][0]["code"] == codes[base] and
               abs(rng.get("high", {}).get("value", -1) - s.get("cap_n", s["limit_n"])) < 0.0005 and
-              o.get("effectivePeriod", {}).get("start") == iso(started + s["start_s"]) and
-              o.get("effectivePeriod", {}).get("end") == iso(started + s["end_s"]))
+              o.get("effectivePeriod", {}).get("start") ==
+              iso(wall(started, pauses, s["start_s"], True)) and
+              o.get("effectivePeriod", {}).get("end") ==
+              iso(wall(started, pauses, s["end_s"], False)))
         check(ok, "FHIR stroke %d: SNOMED body site %s, side %s, cap, engine times: %s"
               % (s["index"], codes[base], side_of(s), json.dumps(o)[:700]))
     displays = {}
@@ -185,16 +203,18 @@ def test_records(h, tmp):
               "report header: %s with its cap %.2f N:\n%s" % (reg, cap, head))
     check(head.count("anticoagulants") >= 3 or "reasons not recorded" in head,
           "report header: the reasons of each region's cap:\n" + head)
-    pauses = plain(sess.GetPauses())
     check(len(pauses) == 1 and "Pauses (1)" in head and
           "%.2f" % pauses[0]["start_s"] in head,
           "report header lists the pause with its times:\n" + head)
     prow = [r for r in rows if r["kind"] == "pause"]
     check(len(prow) == 1 and prow[0]["start_s"] == "%.3f" % pauses[0]["start_s"] and
-          prow[0]["end_s"] == "%.3f" % pauses[0]["end_s"] and prow[0]["flag"] == pauses[0]["reason"],
+          prow[0]["end_s"] == "%.3f" % pauses[0]["end_s"] and
+          prow[0]["flag"] == pauses[0]["reason"] and
+          prow[0]["time_utc"] == iso(pauses[0]["started_at"] / 1e6),
           "CSV has the pause: %s" % prow)
     pnotes = [n["text"] for pr in proc for n in pr.get("note", [])]
-    check(len(pnotes) == 1 and iso(started + pauses[0]["start_s"]) in pnotes[0],
+    check(len(pnotes) == 1 and iso(pauses[0]["started_at"] / 1e6) in pnotes[0] and
+          iso(pauses[0]["ended_at"] / 1e6) in pnotes[0],
           "the FHIR Procedure notes the pause with its times: %s" % pnotes)
     # the report's stroke start = the CSV's (the engine's)
     # the stroke table: index, site, start, ...

@@ -24,7 +24,6 @@ static void make_sessions(struct ex_session s[2])
 	snprintf(s[0].instrument_serial, sizeof(s[0].instrument_serial), "SIM0001");
 	snprintf(s[0].instrument_model, sizeof(s[0].instrument_model), "S1");
 	snprintf(s[0].instrument_firmware, sizeof(s[0].instrument_firmware), "1.0.0");
-	snprintf(s[0].region, sizeof(s[0].region), "neck");	/* the final one: never used */
 	snprintf(s[0].state, sizeof(s[0].state), "finished");
 	s[0].started_at = 1700000000.0;
 	s[0].ended_at = 1700000060.0;

@@ -70,7 +70,6 @@ struct ex_session {
 	char instrument_serial[32];
 	char instrument_model[32];
 	char instrument_firmware[32];
-	char region[64];
 	char state[24];
 	double started_at;	/* unix seconds */
 	double ended_at;	/* NaN while running */
@@ -104,7 +103,8 @@ const struct ex_body_code *ex_body_code(const char *region);
 /* The whole table, NULL-terminated by region (for docs checks). */
 extern const struct ex_body_code ex_body_codes[];
 
-/* SNOMED CT laterality qualifier of "left"/"right"; NULL otherwise. */
+/* SNOMED CT laterality qualifier of "left"/"right" (its .region is the
+ * side); NULL otherwise. */
 const struct ex_body_code *ex_laterality(const char *side);
 
 /* Splits "calf:left" into its region "calf" (base, len bytes). */

@@ -166,7 +166,6 @@ static int load_one(sd_bus *bus, const char *path, struct ex_session *se)
 	     cj_path_tail(cj_str(p, "Instrument", ""))));
 	copy(se->instrument_model, sizeof(se->instrument_model), cj_str(ip, "Model", ""));
 	copy(se->instrument_firmware, sizeof(se->instrument_firmware), cj_str(ip, "Firmware", ""));
-	copy(se->region, sizeof(se->region), cj_str(p, "Region", ""));
 	copy(se->state, sizeof(se->state), cj_str(p, "State", ""));
 	se->ended_at = ctl_usec_to_s(cj_int(p, "EndedAt", 0));
 

@@ -426,7 +426,12 @@ void instrument_set_connected(struct instrument *inst, bool connected)
 		}
 		reads_fail(inst, SGD_ERR_DISCONNECTED,
 			   "The instrument was unplugged during the measurement; plug it in and repeat.");
-		inst->alert = STRIGIL_ALERT_OFF;
+		/* An unplugged tool shows no alert: a client that drew the
+		 * alarm from Alert must hear that it went off. */
+		if (inst->alert != STRIGIL_ALERT_OFF) {
+			inst->alert = STRIGIL_ALERT_OFF;
+			emit_after_block(inst, "Alert", &inst->alert_dirty);
+		}
 	}
 	emit(inst, "Connected");
 	manager_notify_status(inst->d);

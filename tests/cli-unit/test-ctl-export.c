@@ -408,6 +408,45 @@ static void test_wall_time(void)
 	CHECK(isnan(ex_wall_time(&se, NAN, true)), "NaN stays unknown");
 }
 
+/* docs/export.md's table is the one in export-fmt.c, row for row. */
+static void test_body_codes_documented(void)
+{
+	const char *top = getenv("SG_TOP");
+	char path[4096], line[512];
+	size_t rows = 0, want = 0;
+	bool in_table = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/docs/export.md", top ? top : ".");
+	f = fopen(path, "r");
+	CHECK(f != NULL, "cannot read %s (run from the source tree or set SG_TOP)", path);
+	if (!f)
+		return;
+	for (const struct ex_body_code *c = ex_body_codes; c->region; c++)
+		want++;
+	while (fgets(line, sizeof(line), f)) {
+		bool found = false;
+
+		if (!strncmp(line, "### SNOMED CT body structures", 29)) {
+			in_table = true;
+			continue;
+		}
+		if (!in_table || strncmp(line, "| ", 2) || !strncmp(line, "| policy region", 15))
+			continue;
+		for (const struct ex_body_code *c = ex_body_codes; c->region; c++) {
+			char row[512];
+
+			snprintf(row, sizeof(row), "| %s | %s | %s |\n", c->region, c->code, c->display);
+			found |= !strcmp(line, row);
+		}
+		CHECK(found, "docs/export.md row not in ex_body_codes[]: %s", line);
+		rows++;
+	}
+	fclose(f);
+	CHECK(in_table, "docs/export.md has the SNOMED CT table");
+	CHECK_EQ_INT(rows, want);
+}
+
 static void test_iso(void)
 {
 	char buf[40];
@@ -426,6 +465,7 @@ int main(void)
 	test_fhir();
 	test_body_codes();
 	test_wall_time();
+	test_body_codes_documented();
 	test_iso();
 	return check_exit("test-ctl-export");
 }

@@ -326,11 +326,30 @@ static void print_sites(struct json_object *strokes, struct json_object *viol)
 	json_object_put(seen);
 }
 
+/* The pauses with their times: part of the header, like the sites. */
+static void print_pauses(struct json_object *pauses)
+{
+	size_t npause = json_object_array_length(pauses);
+
+	printf("\nPauses (%zu):\n", npause);
+	for (size_t i = 0; i < npause; i++) {
+		struct json_object *q = json_object_array_get_idx(pauses, i);
+		char t[40];
+
+		cj_iso8601(ctl_usec_to_s(cj_int(q, "started_at", 0)), t, sizeof(t));
+		printf("  %-24s %-10s t=%.2f-%.2f s (%.1f s of wall time); a stroke in progress "
+		       "ended at the pause\n", t, cj_str(q, "reason", "?"), cj_num(q, "start_s", NAN),
+		       cj_num(q, "end_s", NAN),
+		       cj_int(q, "ended_at", 0) ? (double)(cj_int(q, "ended_at", 0) -
+							  cj_int(q, "started_at", 0)) / 1e6 : NAN);
+	}
+}
+
 static int session_report(sd_bus *bus, const char *path)
 {
 	struct json_object *p = NULL, *ip = NULL, *pp = NULL, *strokes = NULL, *viol = NULL;
 	struct json_object *pauses = NULL, *bursts = NULL;
-	size_t ns, nv, npause, nb, over = 0, multi = 0;
+	size_t ns, nv, nb, over = 0, multi = 0;
 	double peak_sum = 0, peak_max = 0;
 	int r;
 
@@ -349,7 +368,6 @@ static int session_report(sd_bus *bus, const char *path)
 				      "reading the bursts", &bursts);
 	if (r)
 		goto out;
-	npause = json_object_array_length(pauses);
 	ns = json_object_array_length(strokes);
 	nb = json_object_array_length(bursts);
 	nv = json_object_array_length(viol);
@@ -377,6 +395,7 @@ static int session_report(sd_bus *bus, const char *path)
 	}
 	print_session(p, ip, pp, true);
 	print_sites(strokes, viol);
+	print_pauses(pauses);
 	printf("\nStrokes (%zu):\n", ns);
 	if (ns)
 		printf("  %5s %-18s %9s %9s %9s %9s %9s %9s %7s %8s\n", "#", "site", "start s",
@@ -405,18 +424,6 @@ static int session_report(sd_bus *bus, const char *path)
 	if (multi)
 		printf("  %zu burst%s of several passes (strokes without lifting the tool).\n",
 		       multi, multi == 1 ? "" : "s");
-	printf("\nPauses (%zu):\n", npause);
-	for (size_t i = 0; i < npause; i++) {
-		struct json_object *q = json_object_array_get_idx(pauses, i);
-		char t[40];
-
-		cj_iso8601(ctl_usec_to_s(cj_int(q, "started_at", 0)), t, sizeof(t));
-		printf("  %-24s %-10s t=%.2f-%.2f s (%.1f s of wall time); a stroke in progress "
-		       "ended at the pause\n", t, cj_str(q, "reason", "?"), cj_num(q, "start_s", NAN),
-		       cj_num(q, "end_s", NAN),
-		       cj_int(q, "ended_at", 0) ? (double)(cj_int(q, "ended_at", 0) -
-							  cj_int(q, "started_at", 0)) / 1e6 : NAN);
-	}
 	printf("\nWarnings and violations (%zu):\n", nv);
 	for (size_t i = 0; i < nv; i++) {
 		struct json_object *v = json_object_array_get_idx(viol, i);

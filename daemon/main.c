@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/stat.h>
 
 #include <systemd/sd-daemon.h>
@@ -17,6 +18,13 @@
 #include "hotplug.h"
 
 enum bus_kind { BUS_SYSTEM, BUS_USER, BUS_ADDRESS };
+
+/* Bounds of the storage writer's queue (store-writer.h): at a stroke a
+ * second that is hours of work kept while storage fails; at most about
+ * 4096 x 2.6 KB + 16384 x 0.3 KB = 16 MB of memory. */
+#define SGD_WRITER_MAX_RECORDS	16384
+#define SGD_WRITER_MAX_JOBS	4096
+#define LOOP_BUSY_TIMEOUT_MS	100
 
 struct options {
 	enum bus_kind bus;
@@ -166,8 +174,57 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
 	return sd_event_exit(d->event, 0);
 }
 
+static int on_writer(sd_event_source *src, int fd, uint32_t revents, void *userdata)
+{
+	session_writer_dispatch(userdata);
+	return 0;
+}
+
+/* Record writes run on the storage writer's thread; the loop only hears
+ * back through its eventfd. */
+static int writer_setup(struct daemon *d, char *err, size_t errlen)
+{
+	int r;
+
+	r = sgd_writer_new(d->store, SGD_WRITER_MAX_RECORDS, SGD_WRITER_MAX_JOBS, &d->writer,
+			   err, errlen);
+	if (r < 0)
+		return r;
+	r = sd_event_add_io(d->event, &d->writer_src, sgd_writer_fd(d->writer), EPOLLIN,
+			    on_writer, d);
+	if (r < 0) {
+		snprintf(err, errlen, "writer event source: %s", strerror(-r));
+		return r;
+	}
+	sd_event_source_set_description(d->writer_src, "storage-writer");
+	return 0;
+}
+
+/* At exit: what is queued gets WRITER_DRAIN_MS to be stored (and
+ * signalled); what still cannot be is journalled as lost, record by
+ * record. */
+#define WRITER_DRAIN_MS 10000
+
+static void writer_shutdown(struct daemon *d)
+{
+	unsigned left;
+
+	if (!d->writer)
+		return;
+	left = sgd_writer_drain(d->writer, WRITER_DRAIN_MS);
+	if (left)
+		log_err("storage still failing at exit: %u job(s) not stored", left);
+	sgd_writer_stop(d->writer);
+	if (d->bus)
+		session_writer_dispatch(d);
+	d->writer_src = sd_event_source_disable_unref(d->writer_src);
+	sgd_writer_free(d->writer);
+	d->writer = NULL;
+}
+
 static void daemon_free(struct daemon *d)
 {
+	writer_shutdown(d);
 	while (d->sessions) {
 		struct session *s = d->sessions;
 
@@ -225,6 +282,11 @@ int main(int argc, char **argv)
 		log_err("cannot open the database in %s: %s", o.state_dir, err);
 		goto fail;
 	}
+	/* The loop's own connection writes little (a new session, a
+	 * profile, a calibration) and never waits long for another
+	 * process's lock: such a method fails (StorageFailed) rather than
+	 * hold up the alarm path. Records go through the writer. */
+	sgd_store_set_busy_timeout(d.store, LOOP_BUSY_TIMEOUT_MS);
 	r = sgd_store_prepare_wal(d.store);
 	if (r < 0)
 		log_info("WAL left at its size (%s): commits may be slower", sgd_store_errmsg(d.store));
@@ -244,6 +306,11 @@ int main(int argc, char **argv)
 	sd_event_add_signal(d.event, NULL, SIGTERM, on_signal, &d);
 	sd_event_add_signal(d.event, NULL, SIGINT, on_signal, &d);
 	sd_event_set_watchdog(d.event, true);
+	r = writer_setup(&d, err, sizeof(err));
+	if (r < 0) {
+		log_err("cannot start the storage writer: %s", err);
+		goto fail;
+	}
 
 	r = bus_open(&o, &d.bus);
 	if (r < 0) {

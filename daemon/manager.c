@@ -44,6 +44,19 @@ static int prop_get(sd_bus *bus, const char *path, const char *interface,
 		return object_paths_append(reply, d->sessions, session_step_active);
 	if (strcmp(property, "Profiles") == 0)
 		return profile_paths_append(d, reply);
+	if (strcmp(property, "StorageState") == 0)
+		return sd_bus_message_append(reply, "s", d->storage_failing ? "failing" : "ok");
+	if (strcmp(property, "StorageError") == 0)
+		return sd_bus_message_append(reply, "s", d->storage_failing ? d->storage_error : "");
+	if (strcmp(property, "StoragePending") == 0) {
+		struct sgd_writer_status st = { 0 };
+
+		if (d->writer)
+			sgd_writer_status(d->writer, &st);
+		return sd_bus_message_append(reply, "u", st.records);
+	}
+	if (strcmp(property, "StorageDropped") == 0)
+		return sd_bus_message_append(reply, "t", d->storage_dropped);
 	if (strcmp(property, "Regions") == 0) {
 		r = sd_bus_message_open_container(reply, 'a', "s");
 		for (i = 0; r >= 0 && i < d->policy->nregions; i++)
@@ -71,6 +84,10 @@ static const sd_bus_vtable manager_vtable[] = {
 	SD_BUS_PROPERTY("Profiles", "ao", prop_get, 0, CHANGE),
 	SD_BUS_PROPERTY("Regions", "as", prop_get, 0, CONST),
 	SD_BUS_PROPERTY("Conditions", "as", prop_get, 0, CONST),
+	SD_BUS_PROPERTY("StorageState", "s", prop_get, 0, CHANGE),
+	SD_BUS_PROPERTY("StorageError", "s", prop_get, 0, CHANGE),
+	SD_BUS_PROPERTY("StoragePending", "u", prop_get, 0, CHANGE),
+	SD_BUS_PROPERTY("StorageDropped", "t", prop_get, 0, CHANGE),
 	SD_BUS_METHOD_WITH_ARGS("CreateProfile", SD_BUS_ARGS("a{sv}", properties),
 				SD_BUS_RESULT("o", profile), method_create_profile,
 				SD_BUS_VTABLE_UNPRIVILEGED),
@@ -85,6 +102,7 @@ static const sd_bus_vtable manager_vtable[] = {
 				SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_SIGNAL_WITH_ARGS("InstrumentAdded", SD_BUS_ARGS("o", instrument), 0),
 	SD_BUS_SIGNAL_WITH_ARGS("InstrumentRemoved", SD_BUS_ARGS("o", instrument), 0),
+	SD_BUS_SIGNAL_WITH_ARGS("StorageStateChanged", SD_BUS_ARGS("s", state, "s", error), 0),
 	SD_BUS_VTABLE_END
 };
 

@@ -314,6 +314,7 @@ struct sgd_store {
 	sqlite3_stmt *stmt[ST_COUNT];
 	char err[512];
 	struct checkpointer ckpt;
+	struct sgd_store *owner;	/* a peer connection: whose checkpointer */
 };
 
 /* ======================================================================
@@ -704,6 +705,14 @@ static void *checkpointer_main(void *arg)
 	return NULL;
 }
 
+static void checkpointer_request(struct checkpointer *c)
+{
+	pthread_mutex_lock(&c->lock);
+	c->wanted = true;
+	pthread_cond_signal(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+}
+
 static void checkpointer_wake(struct checkpointer *c)
 {
 	c->due = false;
@@ -728,6 +737,20 @@ static int on_wal_commit(void *arg, sqlite3 *db, const char *schema, int frames)
 		checkpointer_wake(c);
 	else if (frames >= WAL_CHECKPOINT_FRAMES)
 		c->due = true;
+	return SQLITE_OK;
+}
+
+/* A peer's commits (the storage writer's thread, never the event loop)
+ * wake the owner's checkpointer themselves: nothing latency-critical
+ * runs on that thread, and the loop's `due` flag stays the loop's. */
+static int on_peer_wal_commit(void *arg, sqlite3 *db, const char *schema, int frames)
+{
+	struct checkpointer *c = arg;
+
+	(void)db;
+	(void)schema;
+	if (frames >= WAL_CHECKPOINT_FRAMES)
+		checkpointer_request(c);
 	return SQLITE_OK;
 }
 
@@ -891,6 +914,13 @@ static int migrate(struct sgd_store *s)
 	char sql[64];
 	int version, r;
 
+	/* Nothing to migrate writes nothing: a daemon on a full (or
+	 * read-only) disk still starts and serves the history. */
+	r = pragma_int(s, "PRAGMA user_version", &version);
+	if (r)
+		return r;
+	if (version == SGD_STORE_SCHEMA_VERSION)
+		return 0;
 	r = exec_sql(s, "BEGIN IMMEDIATE", "begin migration");
 	if (r)
 		return r;
@@ -982,6 +1012,48 @@ fail:
 		snprintf(err, errlen, "%s: %s", db_path, s->err);
 	for (int i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(s->stmt[i]);
+	sqlite3_close(s->db);
+	free(s);
+	return r;
+}
+
+int sgd_store_open_peer(struct sgd_store *owner, struct sgd_store **out,
+			char *err, size_t errlen)
+{
+	struct sgd_store *s;
+	char sql[64];
+	int rc, r;
+
+	if (!owner || !out)
+		return -EINVAL;
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	snprintf(s->path, sizeof(s->path), "%s", owner->path);
+	s->owner = owner;
+	rc = sqlite3_open_v2(s->path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_EXRESCODE,
+			     NULL);
+	if (rc != SQLITE_OK) {
+		r = s->db ? sql_err(s, rc, "open") : set_err(s, -ENOMEM, "open: out of memory");
+		goto fail;
+	}
+	snprintf(sql, sizeof(sql), "PRAGMA journal_size_limit=%lld", (long long)wal_bytes(owner));
+	if ((r = sgd_store_set_busy_timeout(s, BUSY_TIMEOUT_MS)) ||
+	    (r = exec_sql(s, "PRAGMA synchronous=FULL", "synchronous=FULL")) ||
+	    (r = exec_sql(s, "PRAGMA foreign_keys=ON", "foreign_keys=ON")) ||
+	    (r = exec_sql(s, sql, "journal_size_limit")))
+		goto fail;
+	persist_wal(s->db);
+	sqlite3_wal_autocheckpoint(s->db, 0);
+	if (owner->ckpt.started)
+		sqlite3_wal_hook(s->db, on_peer_wal_commit, &owner->ckpt);
+	*out = s;
+	return 0;
+fail:
+	if (err && errlen)
+		snprintf(err, errlen, "%s: %s", s->path, s->err);
 	sqlite3_close(s->db);
 	free(s);
 	return r;

@@ -65,6 +65,14 @@ int sgd_store_open(const char *state_dir, struct sgd_store **out,
 /* Same with an explicit database file name. */
 int sgd_store_open_file(const char *db_path, struct sgd_store **out,
 			char *err, size_t errlen);
+/*
+ * A second connection to owner's database for another thread (strigild's
+ * storage writer, store-writer.h): same pragmas, no migration, its
+ * commits wake owner's checkpointer. Close it (sgd_store_close) before
+ * owner. Each connection is used by one thread at a time.
+ */
+int sgd_store_open_peer(struct sgd_store *owner, struct sgd_store **out,
+			char *err, size_t errlen);
 void sgd_store_close(struct sgd_store *s);
 const char *sgd_store_errmsg(const struct sgd_store *s);
 /* Busy timeout in milliseconds (default 5000): how long a write waits
@@ -139,6 +147,9 @@ int sgd_session_state_from_str(const char *s);
 #define SGD_SESSION_F_UNCALIBRATED	0x1	/* started without calibration */
 #define SGD_SESSION_F_CAL_EXPIRED	0x2	/* started with expired calibration */
 #define SGD_SESSION_F_OVERRIDE		0x4	/* contraindication overridden */
+#define SGD_SESSION_F_RECORDS_LOST	0x8	/* records could not be stored
+						 * (storage failed beyond the
+						 * daemon's bounded queue) */
 
 struct sgd_session {
 	int64_t id;

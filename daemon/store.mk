@@ -1,6 +1,6 @@
 # strigild core (store helper): SQLite storage, clinic policy file, clinical
 # rules. Built as static libraries the daemon links; no D-Bus in here.
-STRIGILD_CORE_SRCS := daemon/storage.c daemon/policy.c daemon/rules.c
+STRIGILD_CORE_SRCS := daemon/storage.c daemon/store-writer.c daemon/policy.c daemon/rules.c
 STRIGILD_CORE      := $(BUILD)/libstrigild-core.a
 STRIGILD_CORE_SAN  := $(BUILD)/libstrigild-core-san.a
 # Link flags for users of libstrigild-core (after the archive). The core

@@ -18,6 +18,7 @@
 #include "policy.h"
 #include "rules.h"
 #include "storage.h"
+#include "store-writer.h"
 
 #define SGD_BUS_NAME		"org.strigil.Strigil1"
 #define SGD_ROOT		"/org/strigil/Strigil1"
@@ -254,6 +255,12 @@ void session_on_connected(struct session *s, bool connected);
 /* The instrument object goes away: the session ends as aborted. */
 void session_detach_instrument(struct session *s);
 const char *session_state_str(enum session_state st);
+/* The storage writer's jobs came back (its eventfd): their signals and
+ * answers go out, in order; the storage state is published. */
+void session_writer_dispatch(struct daemon *d);
+/* The Manager's Storage* properties and StorageStateChanged from the
+ * writer's status (force: emit the properties even if unchanged). */
+void storage_publish(struct daemon *d, bool force);
 
 /* ---- the daemon -------------------------------------------------------- */
 struct daemon {
@@ -270,6 +277,15 @@ struct daemon {
 	void *auth;			/* auth.c */
 	void *hotplug;			/* hotplug.c */
 	struct sg_stroke_config stroke_config;
+	/* the storage writer (store-writer.h) and what the bus was told */
+	struct sgd_writer *writer;
+	sd_event_source *writer_src;
+	struct record_job *reply_jobs;	/* methods answered when stored */
+	bool storage_failing;
+	char storage_error[256];
+	unsigned storage_pending;
+	bool storage_pending_published;
+	uint64_t storage_dropped;	/* records never stored */
 };
 
 /* Emits PropertiesChanged for the Manager's object lists. */

@@ -45,7 +45,10 @@ def alert_changes(h, inst):
 
 
 def storage_state(h):
-    return plain(h.prop(ROOT, "Manager", "StorageState"))
+    try:
+        return plain(h.prop(ROOT, "Manager", "StorageState"))
+    except dbus.exceptions.DBusException as e:     # (a daemon without it)
+        return e.get_dbus_name()
 
 
 def check_complete(h, spath, what, strokes=4, exceeded=4):

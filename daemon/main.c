@@ -55,13 +55,14 @@ static void usage(FILE *f)
 		"  --iio-root SYS:DEV   (tests) also open the IIO instruments of a fake\n"
 		"                       sysfs tree SYS with character devices in DEV\n"
 		"  --verbose            debug messages\n"
+		"  --list-actions       print the polkit action of every method and exit\n"
 		"  --help, --version\n");
 }
 
 static int parse_args(int argc, char **argv, struct options *o)
 {
 	enum { O_SYSTEM = 256, O_USER, O_ADDRESS, O_STATE, O_POLICY, O_SIM, O_SIGNAL,
-	       O_NOHOTPLUG, O_VERBOSE, O_VERSION, O_IIO_ROOT };
+	       O_NOHOTPLUG, O_VERBOSE, O_VERSION, O_IIO_ROOT, O_LIST_ACTIONS };
 	static const struct option longopts[] = {
 		{ "system", no_argument, NULL, O_SYSTEM },
 		{ "user", no_argument, NULL, O_USER },
@@ -73,6 +74,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "no-hotplug", no_argument, NULL, O_NOHOTPLUG },
 		{ "iio-root", required_argument, NULL, O_IIO_ROOT },
 		{ "verbose", no_argument, NULL, O_VERBOSE },
+		{ "list-actions", no_argument, NULL, O_LIST_ACTIONS },
 		{ "version", no_argument, NULL, O_VERSION },
 		{ "help", no_argument, NULL, 'h' },
 		{}
@@ -124,6 +126,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		}
 		case O_VERBOSE: o->verbose = true; break;
 		case O_VERSION: printf("strigild %s\n", SG_VERSION_STRING); exit(0);
+		case O_LIST_ACTIONS: auth_print_table(stdout); exit(0);
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -EINVAL;
 		}

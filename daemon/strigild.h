@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <syslog.h>
 
 #include <systemd/sd-bus.h>
@@ -101,6 +102,9 @@ int auth_setup(struct daemon *d);
 void auth_free(struct daemon *d);
 /* polkit action of a method, NULL if the method needs none (for docs/tests) */
 const char *auth_action_for(const char *interface, const char *member);
+/* "interface member action" per line: strigild --list-actions (tests
+ * compare it with the XML: every method has an action). */
+void auth_print_table(FILE *f);
 
 /* ---- backends -------------------------------------------------------- */
 struct backend_ops {

@@ -728,7 +728,7 @@ static struct record_job *job_submit(struct session *s, struct record_job *j)
 		return j;
 	if (j->n) {
 		for (i = 0; i < j->n; i++)
-			journal_session(s, "storage-dropped", LOG_ERR,
+			journal_session(s, "storage-error", LOG_ERR,
 					"%s at t=%.3f s NOT stored: the storage queue is full (%s)",
 					pending_kind(j->ev[i].type),
 					j->ev[i].type == SG_EV_STROKE ? j->ev[i].stroke.end_s
@@ -744,7 +744,7 @@ static struct record_job *job_submit(struct session *s, struct record_job *j)
 		emit(s, "LostRecords");
 		storage_publish(d, true);
 	} else {
-		journal_session(s, "storage-dropped", LOG_ERR,
+		journal_session(s, "storage-error", LOG_ERR,
 				"session state NOT stored: the storage queue is full (%s)",
 				strerror(-r));
 	}
@@ -899,7 +899,7 @@ void session_flush(struct session *s)
 		s->extra->lost_records += n;
 		s->d->storage_dropped += n;
 		s->rec.flags |= SGD_SESSION_F_RECORDS_LOST;
-		journal_session(s, "storage-dropped", LOG_ERR, "%u record(s) NOT stored: out of memory", n);
+		journal_session(s, "storage-error", LOG_ERR, "%u record(s) NOT stored: out of memory", n);
 		return;
 	}
 	memcpy(j->ev, b->ev, n * sizeof(b->ev[0]));
@@ -1166,7 +1166,7 @@ static struct record_job *set_state(struct session *s, enum session_state st)
 	emit(s, "State");
 	j = job_new(s, JOB_STATE, 0);
 	if (!j) {
-		journal_session(s, "storage-dropped", LOG_ERR, "session state NOT stored: out of memory");
+		journal_session(s, "storage-error", LOG_ERR, "session state NOT stored: out of memory");
 		return NULL;
 	}
 	return job_submit(s, j);
@@ -1224,7 +1224,7 @@ static struct record_job *session_end(struct session *s, enum sgd_session_state 
 		j->lost_samples = s->lost_samples;
 		j = job_submit(s, j);
 	} else {
-		journal_session(s, "storage-dropped", LOG_ERR, "session end NOT stored: out of memory");
+		journal_session(s, "storage-error", LOG_ERR, "session end NOT stored: out of memory");
 	}
 	s->rec.state = final;
 	s->rec.ended_us = (int64_t)now_realtime_usec();

@@ -123,6 +123,12 @@ try:
               "locked: nothing is signalled before it is on disk")
         check(any(plain(s[3][0]) == "failing" for s in h.signals_of("StorageStateChanged")),
               "locked: StorageStateChanged(failing) was signalled")
+        ctl = os.environ.get("STRIGILCTL") or os.path.join(TOP, "build", "strigilctl")
+        p = subprocess.run([ctl, "--address", h.address, "status"], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, universal_newlines=True,
+                           env=dict(os.environ, NO_COLOR="1"))
+        check(p.returncode == 0 and "Storage: FAILING (" in p.stdout and "locked" in p.stdout,
+              "locked: strigilctl status shows the failing storage:\n" + p.stdout)
         expect_error(lambda: h.iface(spath, "Session").Pause(), ERR + "StorageFailed",
                      "locked: Pause says its state is not stored")
         check(plain(h.prop(spath, "Session", "State")) == "paused",

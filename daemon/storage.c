@@ -184,6 +184,8 @@ enum stmt_id {
 	ST_AUDIT_INSERT,
 	ST_AUDIT_LIST,
 	ST_AUDIT_LIST_ALL,
+	ST_SESSION_PAGE,
+	ST_SESSION_COUNT,
 	ST_COUNT
 };
 
@@ -258,6 +260,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_SESSION_GET] = "SELECT " SESSION_COLS " FROM sessions WHERE id = ?1",
 	[ST_SESSION_LIST] = "SELECT " SESSION_COLS " FROM sessions ORDER BY id",
 	[ST_SESSION_IDS] = "SELECT id FROM sessions ORDER BY id",
+	[ST_SESSION_PAGE] = "SELECT id FROM sessions ORDER BY id DESC LIMIT ?1 OFFSET ?2",
+	[ST_SESSION_COUNT] = "SELECT count(*) FROM sessions",
 	[ST_SESSION_LIST_PROFILE] = "SELECT " SESSION_COLS " FROM sessions"
 		" WHERE profile_id = ?1 ORDER BY id",
 	[ST_SESSION_INTERRUPT] = "UPDATE sessions SET state = 'interrupted',"
@@ -1622,6 +1626,34 @@ static int list_ids(struct sgd_store *s, enum stmt_id which, const char *what,
 int sgd_store_session_ids(struct sgd_store *s, int64_t **out, size_t *n)
 {
 	return list_ids(s, ST_SESSION_IDS, "list session ids", out, n);
+}
+
+int sgd_store_session_page(struct sgd_store *s, uint32_t offset, uint32_t limit,
+			   int64_t **out, size_t *n, uint32_t *total)
+{
+	sqlite3_stmt *st = NULL;
+	struct binder b;
+	int r, rc;
+
+	if (!s || !out || !n || !total)
+		return -EINVAL;
+	*out = NULL;
+	*n = 0;
+	if ((r = get_stmt(s, ST_SESSION_COUNT, &st)))
+		return r;
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		done_stmt(st);
+		return sql_err(s, rc, "count sessions");
+	}
+	*total = (uint32_t)sqlite3_column_int64(st, 0);
+	done_stmt(st);
+	if ((r = get_stmt(s, ST_SESSION_PAGE, &st)))
+		return r;
+	b = (struct binder){ st, SQLITE_OK };
+	b_int(&b, 1, limit);
+	b_int(&b, 2, offset);
+	return list_rows(s, st, &b, sizeof(**out), id_row, "page of sessions", (void **)out, n);
 }
 
 int sgd_store_profile_ids(struct sgd_store *s, int64_t **out, size_t *n)

@@ -195,6 +195,10 @@ int sgd_store_session_get(struct sgd_store *s, int64_t id,
 			  struct sgd_session *out);
 /* Every session's id, ascending (*out malloc'ed; NULL when none). */
 int sgd_store_session_ids(struct sgd_store *s, int64_t **out, size_t *n);
+/* One page of the sessions' ids, newest first (limit rows from offset;
+ * *out malloc'ed, NULL when none); *total = how many sessions exist. */
+int sgd_store_session_page(struct sgd_store *s, uint32_t offset, uint32_t limit,
+			   int64_t **out, size_t *n, uint32_t *total);
 /* By id; profile_id 0 = all. *out malloc'ed. */
 int sgd_store_session_list(struct sgd_store *s, int64_t profile_id,
 			   struct sgd_session **out, size_t *n);

@@ -241,15 +241,16 @@ struct session {
 int sessions_load(struct daemon *d);
 struct session *session_find_path(struct daemon *d, const char *path);
 int session_setup_bus(struct daemon *d);
-/* Every stored session's path (from the database), as "ao". */
-int session_paths_append(struct daemon *d, sd_bus_message *m);
-/* Same list, only the sessions in progress (running, paused, disconnected). */
+/* The sessions in progress (running, paused, disconnected), for the
+ * Manager's Sessions/ActiveSessions and the node enumerator. */
 const char *session_step_active(const void *obj, const void **next);
 /* A clean stop: every session in progress ends as interrupted, stored. */
 void session_end_all(struct daemon *d);
 void session_free(struct session *s);
 int method_start_session(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int method_start_session_options(sd_bus_message *m, void *userdata, sd_bus_error *error);
+/* Manager.ListSessions(u offset, u limit) -> (ao, u total), newest first. */
+int method_list_sessions(sd_bus_message *m, void *userdata, sd_bus_error *error);
 /* From the instrument's sample path. */
 void session_on_events(struct session *s, const struct sg_event *ev, int n);
 /* Commits the events of the block (one fsync), then signals them; the

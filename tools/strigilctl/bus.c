@@ -391,7 +391,24 @@ int ctl_resolve_object(sd_bus *bus, const char *kind, const char *arg, char **pa
 			"'strigilctl %s list' shows them\n", arg, kind, kind);
 		return EXIT_USAGE;
 	}
-	r = manager_list(bus, profile ? "Profiles" : "Sessions", &list);
+	if (!profile) {
+		/* the history is not listed whole anymore: the path says it */
+		sd_bus_error e = SD_BUS_ERROR_NULL;
+		uint64_t id;
+
+		snprintf(want, sizeof(want), "%s/%s/%s", SG_ROOT, kind, arg);
+		r = sd_bus_get_property_trivial(bus, SG_BUS_NAME, want, SG_IFACE_SESSION, "Id",
+						&e, 't', &id);
+		sd_bus_error_free(&e);
+		if (r >= 0) {
+			*path = strdup(want);
+			return *path ? 0 : EXIT_FAIL;
+		}
+		fprintf(stderr, "strigilctl: no %s '%s'; 'strigilctl %s list' shows them\n",
+			kind, arg, kind);
+		return EXIT_FAIL;
+	}
+	r = manager_list(bus, "Profiles", &list);
 	if (r)
 		return r;
 	n = json_object_array_length(list);
@@ -420,6 +437,52 @@ int ctl_resolve_object(sd_bus *bus, const char *kind, const char *arg, char **pa
 	fprintf(stderr, "strigilctl: no %s '%s'; 'strigilctl %s list' shows them\n", kind,
 		arg, kind);
 	return EXIT_FAIL;
+}
+
+#define LIST_PAGE 500
+
+int ctl_list_sessions(sd_bus *bus, struct json_object **out)
+{
+	struct json_object *all = json_object_new_array();
+	uint32_t offset = 0, total = 1;
+
+	while (offset < total) {
+		sd_bus_error e = SD_BUS_ERROR_NULL;
+		sd_bus_message *reply = NULL;
+		const char *p;
+		uint32_t got = 0;
+		int r;
+
+		r = sd_bus_call_method(bus, SG_BUS_NAME, SG_ROOT, SG_IFACE_MANAGER, "ListSessions",
+				       &e, &reply, "uu", offset, (uint32_t)LIST_PAGE);
+		if (r < 0) {
+			r = ctl_bus_error("listing the sessions", &e, r);
+			sd_bus_error_free(&e);
+			json_object_put(all);
+			return r;
+		}
+		r = sd_bus_message_enter_container(reply, 'a', "o");
+		while (r >= 0 && (r = sd_bus_message_read(reply, "o", &p)) > 0) {
+			json_object_array_add(all, json_object_new_string(p));
+			got++;
+		}
+		if (r >= 0)
+			r = sd_bus_message_exit_container(reply);
+		if (r >= 0)
+			r = sd_bus_message_read(reply, "u", &total);
+		sd_bus_message_unref(reply);
+		if (r < 0) {
+			fprintf(stderr, "strigilctl: listing the sessions: unexpected reply: %s\n",
+				strerror(-r));
+			json_object_put(all);
+			return EXIT_FAIL;
+		}
+		if (!got)
+			break;	/* sessions went away meanwhile */
+		offset += got;
+	}
+	*out = all;
+	return 0;
 }
 
 int ctl_managed_objects(sd_bus *bus, struct json_object **out)

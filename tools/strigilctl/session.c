@@ -73,17 +73,49 @@ static void print_session(struct json_object *p, struct json_object *ip,
 		printf("  %-20s%lld\n", "lost samples", (long long)cj_int(p, "LostSamples", 0));
 }
 
+/* The properties of iface on path: from the live objects when there, else
+ * asked (and kept in objs for the next session that names it). */
+static struct json_object *props_of(sd_bus *bus, struct json_object *objs, const char *path,
+				    const char *iface)
+{
+	struct json_object *p = ctl_object_props(objs, path, iface), *ifaces, *all = NULL;
+
+	if (p || !*path || strcmp(path, "/") == 0)
+		return p;
+	if (ctl_bus_get_all(bus, path, iface, &all) != 0)
+		return NULL;
+	ifaces = cj_get(objs, path);
+	if (!ifaces) {
+		ifaces = json_object_new_object();
+		json_object_object_add(objs, path, ifaces);
+	}
+	json_object_object_add(ifaces, iface, all);
+	return all;
+}
+
 static int session_list(sd_bus *bus, bool active_only)
 {
-	struct json_object *objs = NULL, *out = json_object_new_array();
+	struct json_object *objs = NULL, *paths = NULL, *out = json_object_new_array();
 	int r = ctl_managed_objects(bus, &objs);
 
+	/* the live objects name the sessions in progress; the history is
+	 * paged (it is not in GetManagedObjects) */
+	if (!r && !active_only)
+		r = ctl_list_sessions(bus, &paths);
 	if (r) {
 		json_object_put(out);
+		json_object_put(objs);
 		return r;
 	}
-	json_object_object_foreach(objs, path, ifaces) {
-		struct json_object *p = cj_get(ifaces, SG_IFACE_SESSION);
+	if (active_only) {
+		paths = json_object_new_array();
+		json_object_object_foreach(objs, lpath, lifaces)
+			if (cj_get(lifaces, SG_IFACE_SESSION))
+				json_object_array_add(paths, json_object_new_string(lpath));
+	}
+	for (size_t i = 0; i < json_object_array_length(paths); i++) {
+		const char *path = json_object_get_string(json_object_array_get_idx(paths, i));
+		struct json_object *p = props_of(bus, objs, path, SG_IFACE_SESSION);
 		struct json_object *o;
 		char t[40];
 
@@ -98,7 +130,7 @@ static int session_list(sd_bus *bus, bool active_only)
 			ctl_object_props(objs, cj_str(p, "Instrument", ""), SG_IFACE_INSTRUMENT),
 			"Serial", "")));
 		json_object_object_add(o, "patient_ref", json_object_new_string(cj_str(
-			ctl_object_props(objs, cj_str(p, "Profile", ""), SG_IFACE_PROFILE),
+			props_of(bus, objs, cj_str(p, "Profile", ""), SG_IFACE_PROFILE),
 			"PatientRef", "")));
 		json_object_object_add(o, "region", json_object_new_string(cj_str(p, "Region", "")));
 		json_object_object_add(o, "started_at", json_object_new_string(t));
@@ -128,6 +160,7 @@ static int session_list(sd_bus *bus, bool active_only)
 			printf("(no sessions)\n");
 	}
 	json_object_put(out);
+	json_object_put(paths);
 	json_object_put(objs);
 	return EXIT_OK;
 }

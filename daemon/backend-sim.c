@@ -152,6 +152,7 @@ static int sim_start(struct instrument *inst)
 		if (r < 0)
 			return r;
 		sd_event_source_set_description(s->timer, "sim-tick");
+		(void)sd_event_source_set_priority(s->timer, SGD_PRIORITY_SAMPLES);
 		return 0;
 	}
 	r = sd_event_source_set_time(s->timer, s->t0_usec + SIM_TICK_USEC);

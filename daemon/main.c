@@ -200,6 +200,7 @@ static int writer_setup(struct daemon *d, char *err, size_t errlen)
 		return r;
 	}
 	sd_event_source_set_description(d->writer_src, "storage-writer");
+	(void)sd_event_source_set_priority(d->writer_src, SGD_PRIORITY_RECORDS);
 	return 0;
 }
 

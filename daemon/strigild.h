@@ -50,6 +50,12 @@
 
 #define SGD_STRING_MAX		256	/* any free-text argument, bytes */
 #define SGD_FORCE_EMIT_USEC	(1000000 / 30)	/* ForceN changes at most 30 Hz */
+/* Event loop priorities: the sample path (the backends' sources) and the
+ * storage writer's answers (the record signals) run before any caller's
+ * message is dispatched; the bus is attached at SD_EVENT_PRIORITY_NORMAL.
+ * A flood of calls then costs its callers time, not the alarm. */
+#define SGD_PRIORITY_SAMPLES	SD_EVENT_PRIORITY_IMPORTANT
+#define SGD_PRIORITY_RECORDS	(SD_EVENT_PRIORITY_IMPORTANT + 1)
 
 struct daemon;
 struct instrument;

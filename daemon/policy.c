@@ -135,7 +135,8 @@ static bool parse_double(const char *v, double *out)
 	char *end;
 	double d;
 
-	if (!*v)
+	/* decimal only: strtod would also take hex ("0x10"), "inf", "nan" */
+	if (!*v || v[strspn(v, "0123456789.+-eE")])
 		return false;
 	errno = 0;
 	d = strtod(v, &end);
@@ -319,6 +320,69 @@ static void start_section(struct parse_state *ps, const char *hdr)
 	}
 }
 
+static bool utf8_valid(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (*p) {
+		unsigned n, i;
+		uint32_t c;
+
+		if (*p < 0x80) {
+			p++;
+			continue;
+		}
+		if ((*p & 0xe0) == 0xc0) {
+			n = 1;
+			c = *p & 0x1f;
+		} else if ((*p & 0xf0) == 0xe0) {
+			n = 2;
+			c = *p & 0x0f;
+		} else if ((*p & 0xf8) == 0xf0) {
+			n = 3;
+			c = *p & 0x07;
+		} else {
+			return false;
+		}
+		for (i = 1; i <= n; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				return false;
+			c = (c << 6) | (p[i] & 0x3f);
+		}
+		/* overlong, surrogates, beyond Unicode */
+		if ((n == 1 && c < 0x80) || (n == 2 && c < 0x800) || (n == 3 && c < 0x10000) ||
+		    (c >= 0xd800 && c <= 0xdfff) || c > 0x10ffff)
+			return false;
+		p += n + 1;
+	}
+	return true;
+}
+
+/* What inih would take more loosely: "key: value" (its ':' separator),
+ * anything after a section's ']'. A line is blank, a comment, a section
+ * header alone, or "key = value" with a key without ':'. */
+static bool line_shape_ok(struct parse_state *ps, const char *str)
+{
+	const char *s = str + strspn(str, " \t"), *e;
+
+	if (!*s || *s == '\n' || *s == '\r' || *s == '#' || *s == ';')
+		return true;
+	if (*s == '[') {
+		e = strchr(s, ']');
+		if (e && e[1 + strspn(e + 1, " \t\r\n")]) {
+			fail(ps, ps->line, "nothing may follow the section header's ']'");
+			return false;
+		}
+		return true;
+	}
+	e = strchr(s, '=');
+	if (memchr(s, ':', e ? (size_t)(e - s) : strlen(s))) {
+		fail(ps, ps->line, "write 'key = value' (':' is not a separator)");
+		return false;
+	}
+	return true;
+}
+
 /*
  * fgets-style reader for inih. One call = one line, so ps->line always
  * names the line inih is working on. Returning NULL ends the parse.
@@ -349,6 +413,16 @@ static char *read_line(char *str, int num, void *stream)
 	}
 	memcpy(str, p, n);
 	str[n] = '\0';
+	/* a UTF-8 byte order mark (Windows editors) before the first line */
+	if (ps->line == 1 && (unsigned char)str[0] == 0xef && (unsigned char)str[1] == 0xbb &&
+	    (unsigned char)str[2] == 0xbf)
+		memmove(str, str + 3, n - 3 + 1);
+	if (!utf8_valid(str)) {
+		fail(ps, ps->line, "not valid UTF-8 text");
+		return NULL;
+	}
+	if (!line_shape_ok(ps, str))
+		return NULL;
 
 	/* Section header: "[kind name]" with optional spaces around. */
 	{
@@ -449,10 +523,15 @@ static bool handle_limits(struct parse_state *ps, const char *k, const char *v)
 	if (!strcmp(k, "min_cap_n"))
 		return want_double(ps, k, v, 0, true, SGD_POLICY_CAP_CEILING_N,
 				   &pol->min_cap_n);
+	/* Ranges that make clinical sense: a warning below half the cap
+	 * would sound at every stroke, and a force may not stay above the
+	 * cap longer than SGD_POLICY_SUSTAIN_MAX_S before it is "exceeded"
+	 * (10 s once passed: an alarm that late is none). */
 	if (!strcmp(k, "warn_fraction"))
-		return want_double(ps, k, v, 0, true, 1.0, &pol->warn_fraction);
+		return want_double(ps, k, v, 0.5, false, 1.0, &pol->warn_fraction);
 	if (!strcmp(k, "sustain_s"))
-		return want_double(ps, k, v, 0, false, 10.0, &pol->sustain_s);
+		return want_double(ps, k, v, 0, false, SGD_POLICY_SUSTAIN_MAX_S,
+				   &pol->sustain_s);
 	if (!strcmp(k, "max_strokes"))
 		return want_uint(ps, k, v, SGD_POLICY_MAX_STROKES_CEILING,
 				 &pol->max_strokes);
@@ -728,7 +807,9 @@ int sgd_policy_load(const char *path, struct sgd_policy **out, char *err,
 
 	if (!path || !out)
 		return -EINVAL;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO (or a device) must not hang the start-up in
+	 * open(); only a regular file is read */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0) {
 		r = -errno;
 		if (err && errlen)
@@ -736,7 +817,7 @@ int sgd_policy_load(const char *path, struct sgd_policy **out, char *err,
 		return r;
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		r = S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
+		r = fstat(fd, &st) < 0 ? -errno : S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
 		if (err && errlen)
 			snprintf(err, errlen, "%s: not a regular file", path);
 		close(fd);

@@ -72,6 +72,9 @@ struct sgd_condition {
 	uint64_t region_mask;
 };
 
+/* [limits] sustain_s above this is refused: an alarm that late is none. */
+#define SGD_POLICY_SUSTAIN_MAX_S	0.5
+
 struct sgd_policy {
 	char source[256];		/* file name used in messages */
 

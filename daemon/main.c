@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include <systemd/sd-daemon.h>
+#include <systemd/sd-journal.h>
 
 #include "hotplug.h"
 
@@ -177,6 +178,37 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
 	return sd_event_exit(d->event, 0);
 }
 
+/* A damaged database (docs/storage.md, "Recovery"): per the clinic
+ * policy's [storage] on_damage, refuse to start, or move it aside (kept)
+ * and start with a fresh one; the Manager's DamagedDatabase names it. */
+static int open_damaged(struct daemon *d, const char *state_dir, char *err)
+{
+	char why[512], moved[4300];
+	int r;
+
+	snprintf(why, sizeof(why), "%s", err);
+	sd_journal_send("MESSAGE=damaged database in %s: %s (%s)", state_dir, why,
+			d->policy->damaged_start_fresh ? "moved aside, starting with a fresh one"
+						       : "not starting: [storage] on_damage = refuse",
+			"PRIORITY=%d", LOG_CRIT, "SYSLOG_IDENTIFIER=strigild",
+			"STRIGIL_EVENT=storage-damaged", NULL);
+	if (!log_stderr_is_journal())
+		log_msg(LOG_CRIT, "damaged database in %s: %s", state_dir, why);
+	if (!d->policy->damaged_start_fresh) {
+		snprintf(err, 512, "%.300s; the clinic policy says refuse ([storage] on_damage): "
+			 "restore a backup or see docs/storage.md, Recovery", why);
+		return -EBADMSG;
+	}
+	r = sgd_store_move_aside(state_dir, (int64_t)now_realtime_usec(), moved, sizeof(moved));
+	if (r < 0) {
+		snprintf(err, 512, "%.300s; cannot move it aside: %s", why, strerror(-r));
+		return r;
+	}
+	log_msg(LOG_CRIT, "damaged database kept as %s; starting with an empty one", moved);
+	d->damaged_db = strdup(moved);
+	return sgd_store_open(state_dir, &d->store, err, 512);
+}
+
 static int on_writer(sd_event_source *src, int fd, uint32_t revents, void *userdata)
 {
 	session_writer_dispatch(userdata);
@@ -253,6 +285,7 @@ static void daemon_free(struct daemon *d)
 		sd_bus_flush_close_unref(d->bus);
 	sgd_store_close(d->store);
 	sgd_policy_free(d->policy);
+	free(d->damaged_db);
 	sd_event_unref(d->event);
 }
 
@@ -281,7 +314,21 @@ int main(int argc, char **argv)
 		log_err("cannot create state directory %s: %m", o.state_dir);
 		goto fail;
 	}
+	{
+		unsigned fixed = 0;
+
+		r = sgd_store_secure_dir(o.state_dir, &fixed, err, sizeof(err));
+		if (r < 0) {
+			log_err("unsafe state directory, not starting: %s", err);
+			goto fail;
+		}
+		if (fixed)
+			log_warn("state directory %s: %u mode(s) were too open, set to 0700/0600",
+				 o.state_dir, fixed);
+	}
 	r = sgd_store_open(o.state_dir, &d.store, err, sizeof(err));
+	if (r == -EBADMSG)
+		r = open_damaged(&d, o.state_dir, err);
 	if (r < 0) {
 		log_err("cannot open the database in %s: %s", o.state_dir, err);
 		goto fail;

@@ -56,6 +56,8 @@ static int prop_get(sd_bus *bus, const char *path, const char *interface,
 			sgd_writer_status(d->writer, &st);
 		return sd_bus_message_append(reply, "u", st.records);
 	}
+	if (strcmp(property, "DamagedDatabase") == 0)
+		return sd_bus_message_append(reply, "s", d->damaged_db ? d->damaged_db : "");
 	if (strcmp(property, "StorageDropped") == 0)
 		return sd_bus_message_append(reply, "t", d->storage_dropped);
 	if (strcmp(property, "Regions") == 0) {
@@ -89,6 +91,7 @@ static const sd_bus_vtable manager_vtable[] = {
 	SD_BUS_PROPERTY("StorageError", "s", prop_get, 0, CHANGE),
 	SD_BUS_PROPERTY("StoragePending", "u", prop_get, 0, CHANGE),
 	SD_BUS_PROPERTY("StorageDropped", "t", prop_get, 0, CHANGE),
+	SD_BUS_PROPERTY("DamagedDatabase", "s", prop_get, 0, CONST),
 	SD_BUS_METHOD_WITH_ARGS("ListSessions", SD_BUS_ARGS("u", offset, "u", limit),
 				SD_BUS_RESULT("ao", sessions, "u", total), method_list_sessions,
 				SD_BUS_VTABLE_UNPRIVILEGED),

@@ -31,6 +31,7 @@ enum section_type {
 	SEC_NONE = 0,
 	SEC_LIMITS,
 	SEC_CALIBRATION,
+	SEC_STORAGE,
 	SEC_REGION,
 	SEC_CONTRA,
 	SEC_PRECAUTION,
@@ -52,7 +53,7 @@ struct parse_state {
 	struct sgd_condition *cond;
 	const char *seen[SEEN_MAX];
 	size_t nseen;
-	bool have_limits, have_calibration;
+	bool have_limits, have_calibration, have_storage;
 	bool have_absolute_max;
 	bool have_cap[SGD_POLICY_MAX_REGIONS];
 	int region_line[SGD_POLICY_MAX_REGIONS];
@@ -257,9 +258,14 @@ static void start_section(struct parse_state *ps, const char *hdr)
 				fail(ps, ps->line, "[calibration] given twice");
 			ps->have_calibration = true;
 			ps->sec = SEC_CALIBRATION;
+		} else if (!strcmp(hdr, "storage")) {
+			if (ps->have_storage)
+				fail(ps, ps->line, "[storage] given twice");
+			ps->have_storage = true;
+			ps->sec = SEC_STORAGE;
 		} else {
 			fail(ps, ps->line,
-			     "unknown section [%s] (expected [limits], [calibration], "
+			     "unknown section [%s] (expected [limits], [calibration], [storage], "
 			     "[region NAME], [contraindication NAME] or [precaution NAME])",
 			     hdr);
 		}
@@ -499,6 +505,9 @@ static const char *const limits_keys[] = {
 static const char *const calibration_keys[] = {
 	"allow_uncalibrated", "allow_expired", "expired_grace_days", NULL
 };
+static const char *const storage_keys[] = {
+	"on_damage", NULL
+};
 static const char *const region_keys[] = {
 	"label", "cap_n", "max_strokes", "max_load_s", NULL
 };
@@ -558,6 +567,20 @@ static bool handle_calibration(struct parse_state *ps, const char *k,
 	if (!strcmp(k, "allow_expired"))
 		return want_bool(ps, k, v, &pol->allow_expired);
 	return want_uint(ps, k, v, 3650, &pol->expired_grace_days);
+}
+
+static bool handle_storage(struct parse_state *ps, const char *k, const char *v)
+{
+	/* on_damage: what strigild does with a damaged database at start */
+	if (!strcmp(v, "refuse"))
+		ps->pol->damaged_start_fresh = false;
+	else if (!strcmp(v, "start_fresh"))
+		ps->pol->damaged_start_fresh = true;
+	else {
+		fail(ps, ps->line, "%s: '%s' is not 'refuse' or 'start_fresh'", k, v);
+		return false;
+	}
+	return true;
 }
 
 static bool handle_region(struct parse_state *ps, const char *k, const char *v)
@@ -621,6 +644,7 @@ static int on_pair(void *user, const char *section, const char *name,
 	switch (ps->sec) {
 	case SEC_LIMITS: keys = limits_keys; break;
 	case SEC_CALIBRATION: keys = calibration_keys; break;
+	case SEC_STORAGE: keys = storage_keys; break;
 	case SEC_REGION: keys = region_keys; break;
 	case SEC_CONTRA: keys = contra_keys; break;
 	case SEC_PRECAUTION: keys = precaution_keys; break;
@@ -642,6 +666,7 @@ static int on_pair(void *user, const char *section, const char *name,
 	switch (ps->sec) {
 	case SEC_LIMITS: ok = handle_limits(ps, k, value); break;
 	case SEC_CALIBRATION: ok = handle_calibration(ps, k, value); break;
+	case SEC_STORAGE: ok = handle_storage(ps, k, value); break;
 	case SEC_REGION: ok = handle_region(ps, k, value); break;
 	default: ok = handle_condition(ps, k, value); break;
 	}

@@ -92,6 +92,11 @@ struct sgd_policy {
 	bool allow_expired;		/* default false */
 	uint32_t expired_grace_days;	/* still valid this long after due */
 
+	/* [storage] on_damage: a damaged database at start is moved aside
+	 * (kept) and a fresh one started (true), or strigild refuses to
+	 * start (false, the default) */
+	bool damaged_start_fresh;
+
 	size_t nregions;
 	struct sgd_region regions[SGD_POLICY_MAX_REGIONS];
 	size_t nconditions;

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -960,6 +961,55 @@ fail:
 	return tx_rollback(s, r);
 }
 
+/*
+ * The database is what it should be: PRAGMA quick_check (every page and
+ * index, without the slow cross-checks of integrity_check) and the tables
+ * of the schema. Garbage in pages or a dropped table once started a
+ * daemon that then refused every stroke.
+ */
+static int integrity_check(struct sgd_store *s)
+{
+	static const char *const tables[] = {
+		"profiles", "profile_region_caps", "profile_conditions", "sessions",
+		"strokes", "violations", "calibrations", "audit", "instruments",
+	};
+	sqlite3_stmt *st = NULL;
+	const unsigned char *res;
+	int rc, r = 0;
+	size_t i;
+
+	rc = sqlite3_prepare_v2(s->db, "PRAGMA quick_check(1)", -1, &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		r = sql_err(s, rc, "quick_check");
+		sqlite3_finalize(st);
+		return r == -EBUSY ? r : -EBADMSG;
+	}
+	res = sqlite3_column_text(st, 0);
+	if (!res || strcmp((const char *)res, "ok") != 0)
+		r = set_err(s, -EBADMSG, "damaged database: %s", res ? (const char *)res : "?");
+	sqlite3_finalize(st);
+	if (r)
+		return r;
+	rc = sqlite3_prepare_v2(s->db, "SELECT count(*) FROM sqlite_master"
+				" WHERE type = 'table' AND name = ?1", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return sql_err(s, rc, "schema check");
+	for (i = 0; !r && i < sizeof(tables) / sizeof(tables[0]); i++) {
+		sqlite3_reset(st);
+		sqlite3_bind_text(st, 1, tables[i], -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		if (rc != SQLITE_ROW)
+			r = sql_err(s, rc, "schema check");
+		else if (sqlite3_column_int(st, 0) != 1)
+			r = set_err(s, -EBADMSG, "damaged database: table %s is missing",
+				    tables[i]);
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
 int sgd_store_open_file(const char *db_path, struct sgd_store **out,
 			char *err, size_t errlen)
 {
@@ -979,6 +1029,19 @@ int sgd_store_open_file(const char *db_path, struct sgd_store **out,
 	}
 	snprintf(s->path, sizeof(s->path), "%s", db_path);
 
+	/* An existing file of 0 bytes is a truncated history, not a new one
+	 * (strigild creates the file and its schema in one go at first start). */
+	{
+		struct stat est;
+
+		if (stat(db_path, &est) == 0 && S_ISREG(est.st_mode) && est.st_size == 0) {
+			if (err && errlen)
+				snprintf(err, errlen, "%s: damaged database: the file is empty "
+					 "(0 bytes; truncated?)", db_path);
+			free(s);
+			return -EBADMSG;
+		}
+	}
 	/* Patient data: create the file private before SQLite does (the
 	 * -wal and -shm files inherit its mode). */
 	fd = open(db_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -1007,6 +1070,7 @@ int sgd_store_open_file(const char *db_path, struct sgd_store **out,
 	    (r = exec_sql(s, "PRAGMA synchronous=FULL", "synchronous=FULL")) ||
 	    (r = exec_sql(s, "PRAGMA foreign_keys=ON", "foreign_keys=ON")) ||
 	    (r = migrate(s)) ||
+	    (r = integrity_check(s)) ||
 	    (r = checkpointer_start(s)))
 		goto fail;
 	*out = s;
@@ -1061,6 +1125,86 @@ fail:
 	sqlite3_close(s->db);
 	free(s);
 	return r;
+}
+
+/* Owner and mode of one path: ours, and no access for group or others. */
+static int secure_path(const char *path, bool dir, unsigned *fixed, char *err, size_t errlen)
+{
+	mode_t want = dir ? 0700 : 0600;
+	struct stat st;
+
+	if (lstat(path, &st) < 0) {
+		if (errno == ENOENT && !dir)
+			return 0;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -errno;
+	}
+	if (dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a %s (a link or a device is refused)", path,
+			 dir ? "directory" : "regular file");
+		return -EPERM;
+	}
+	if (st.st_uid != geteuid()) {
+		snprintf(err, errlen, "%s belongs to uid %u, not to strigild's uid %u: "
+			 "refusing patient data another user controls (chown it)", path,
+			 (unsigned)st.st_uid, (unsigned)geteuid());
+		return -EPERM;
+	}
+	if ((st.st_mode & 07777) != want) {
+		if (chmod(path, want) < 0) {
+			snprintf(err, errlen, "%s: chmod %o: %s", path, (unsigned)want,
+				 strerror(errno));
+			return -errno;
+		}
+		(*fixed)++;
+	}
+	return 0;
+}
+
+int sgd_store_secure_dir(const char *state_dir, unsigned *fixed, char *err, size_t errlen)
+{
+	static const char *const files[] = { "", "-wal", "-shm" };
+	char path[4096];
+	size_t i;
+	int r;
+
+	*fixed = 0;
+	r = secure_path(state_dir, true, fixed, err, errlen);
+	for (i = 0; r >= 0 && i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s%s", state_dir, SGD_STORE_DB_NAME, files[i]);
+		r = secure_path(path, false, fixed, err, errlen);
+	}
+	return r;
+}
+
+int sgd_store_move_aside(const char *state_dir, int64_t now_us, char *moved, size_t movedlen)
+{
+	static const char *const files[] = { "", "-wal", "-shm" };
+	char from[4096], to[4200], stamp[32];
+	time_t t = (time_t)(now_us / 1000000);
+	struct tm tm;
+	size_t i;
+
+	gmtime_r(&t, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%S", &tm);
+	snprintf(stamp + strlen(stamp), sizeof(stamp) - strlen(stamp), ".%06dZ",
+		 (int)(now_us % 1000000));
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(from, sizeof(from), "%s/%s%s", state_dir, SGD_STORE_DB_NAME, files[i]);
+		snprintf(to, sizeof(to), "%s/%s.damaged-%s%s", state_dir, SGD_STORE_DB_NAME, stamp,
+			 files[i]);
+		if (i == 0)
+			snprintf(moved, movedlen, "%s", to);
+		/* never deleted, never overwritten: link, then unlink */
+		if (link(from, to) < 0) {
+			if (errno == ENOENT && i > 0)
+				continue;
+			return -errno;
+		}
+		if (unlink(from) < 0)
+			return -errno;
+	}
+	return 0;
 }
 
 int sgd_store_open(const char *state_dir, struct sgd_store **out, char *err,

@@ -62,6 +62,17 @@ struct sgd_audit;
  */
 int sgd_store_open(const char *state_dir, struct sgd_store **out,
 		   char *err, size_t errlen);
+/*
+ * The state directory and the database files (strigil.db, -wal, -shm):
+ * owned by this process's uid (else -EPERM: patient data another user
+ * controls), directory 0700, files 0600 (fixed with chmod, counted in
+ * *fixed), no links or devices. err says what is wrong.
+ */
+int sgd_store_secure_dir(const char *state_dir, unsigned *fixed, char *err, size_t errlen);
+/* A damaged database (sgd_store_open gave -EBADMSG) is moved aside, never
+ * deleted: strigil.db -> strigil.db.damaged-<UTC time> (and its -wal,
+ * -shm). moved gets the new name. 0 or a negative errno. */
+int sgd_store_move_aside(const char *state_dir, int64_t now_us, char *moved, size_t movedlen);
 /* Same with an explicit database file name. */
 int sgd_store_open_file(const char *db_path, struct sgd_store **out,
 			char *err, size_t errlen);

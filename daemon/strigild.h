@@ -297,6 +297,7 @@ struct daemon {
 	unsigned storage_pending;
 	bool storage_pending_published;
 	uint64_t storage_dropped;	/* records never stored */
+	char *damaged_db;		/* where a damaged database was moved at start */
 };
 
 /* Emits PropertiesChanged for the Manager's object lists. */

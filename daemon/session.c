@@ -47,6 +47,10 @@ struct session_extra {
 		double peak_n, load_s;
 	} ahead;
 	uint32_t lost_records;		/* could not be queued (bound, memory) */
+	/* The engine's start of the stroke in progress (or the last one):
+	 * a warning or violation records the stroke it fell in. */
+	double stroke_start_s;
+	int64_t pause_id;		/* open pause record, 0 = none */
 };
 
 const char *session_state_str(enum session_state st)
@@ -198,9 +202,38 @@ int sessions_load(struct daemon *d)
 
 /* ---- a{sv} records ----------------------------------------------------- */
 
-static int append_stroke(sd_bus_message *m, const struct sg_stroke *st, const char *region,
-			 int64_t wall_us)
+static int append_reasons(sd_bus_message *reply, const char *text, bool only_winner);
+
+/* "key": as of the cap's reasons (one per line in the record). */
+static int append_reasons_entry(sd_bus_message *m, const char *key, const char *reasons)
 {
+	int r = sd_bus_message_open_container(m, 'e', "sv");
+
+	if (r >= 0)
+		r = sd_bus_message_append(m, "s", key);
+	if (r >= 0)
+		r = sd_bus_message_open_container(m, 'v', "as");
+	if (r >= 0)
+		r = append_reasons(m, reasons, false);
+	if (r >= 0)
+		r = sd_bus_message_close_container(m);
+	if (r >= 0)
+		r = sd_bus_message_close_container(m);
+	return r;
+}
+
+/* What was in force when a record happened: where (the site and its side)
+ * and why its cap (st->limit_n / v->limit_n) was what it was. */
+struct in_force {
+	const char *region;		/* "calf:left" */
+	enum sgd_side side;
+	const char *reasons;		/* "" = not recorded (before schema 3) */
+};
+
+static int append_stroke(sd_bus_message *m, const struct sg_stroke *st, int64_t wall_us,
+			 const struct in_force *f)
+{
+	const char *region = f->region;
 	int r;
 
 	r = sd_bus_message_open_container(m, 'a', "{sv}");
@@ -218,6 +251,11 @@ static int append_stroke(sd_bus_message *m, const struct sg_stroke *st, const ch
 				  "above_limit_s", "d", st->above_limit_s,
 				  "limit_n", "d", st->limit_n,
 				  "region", "s", region);
+	if (r >= 0)
+		r = sd_bus_message_append(m, "{sv}{sv}", "side", "s", sgd_side_str(f->side),
+					  "cap_n", "d", st->limit_n);
+	if (r >= 0)
+		r = append_reasons_entry(m, "cap_reasons", f->reasons);
 	if (r >= 0 && (st->has & SG_HAS_SHEAR))
 		r = sd_bus_message_append(m, "{sv}{sv}", "peak_shear_n", "d", st->peak_shear_n,
 					  "direction_deg", "d", st->direction_deg);
@@ -257,12 +295,20 @@ static int append_violation(sd_bus_message *m, const struct sgd_violation *v,
 				  "force_n", "d", v->force_n,
 				  "limit_n", "d", v->limit_n,
 				  "region", "s", v->region);
+	if (r >= 0)
+		r = sd_bus_message_append(m, "{sv}{sv}{sv}", "side", "s", sgd_side_str(v->side),
+					  "cap_n", "d", v->limit_n, "start_s", "d", v->start_s);
+	if (r >= 0)
+		r = append_reasons_entry(m, "cap_reasons", v->has_cap_reasons ? v->cap_reasons : "");
 	if (r >= 0 && arrival_us)
 		r = sd_bus_message_append(m, "{sv}", "arrival_us", "t", arrival_us);
 	if (r < 0)
 		return r;
 	return sd_bus_message_close_container(m);
 }
+
+static int append_reasons(sd_bus_message *reply, const char *text, bool only_winner);
+static int append_flag_names(sd_bus_message *m, uint32_t flags);
 
 /* ---- limits -------------------------------------------------------------- */
 
@@ -275,6 +321,12 @@ static void apply_limits(struct session *s, const struct sgd_limits *l)
 	s->rec.max_load_s = l->max_load_s;
 	snprintf(s->rec.region, sizeof(s->rec.region), "%s", l->region);
 	sgd_limits_reasons_str(l, s->rec.reasons, sizeof(s->rec.reasons));
+	/* Kept in the record (it outlives the session): a precaution lowered
+	 * a cap at some time during the session. */
+	for (size_t i = 0; i < l->nreasons; i++)
+		if (l->reasons[i].rule == SGD_RULE_CONDITION_FACTOR ||
+		    l->reasons[i].rule == SGD_RULE_CONDITION_MAX)
+			s->rec.flags |= SGD_SESSION_F_PRECAUTION;
 }
 
 static void engine_limits(const struct sgd_limits *l, struct sg_limit_config *lc)
@@ -304,14 +356,16 @@ static int evaluate(struct daemon *d, const struct sgd_profile *p, const char *r
 	char msg[256];
 	int r;
 
-	if (!string_ok(region, SGD_NAME_MAX - 1))
+	if (!string_ok(region, SGD_REGION_MAX - 1))
 		return error_invalid(error, "The region name is too long or not text.");
-	if (*region && !sgd_policy_region(d->policy, region))
-		return error_invalid(error, "Unknown body region '%s' (see the Manager's Regions property).",
-				     region);
+	/* unknown region, a side on a midline region, a lateral one without
+	 * its side: refused with the rules' sentence, nothing changes */
 	r = sgd_rules_evaluate(d->policy, p, region, l, msg, sizeof(msg));
-	if (r < 0)
-		return error_invalid(error, "%s", msg);
+	if (r < 0) {
+		if (msg[0] >= 'a' && msg[0] <= 'z')
+			msg[0] = (char)(msg[0] - 'a' + 'A');
+		return error_invalid(error, "%s.", msg);
+	}
 	return 0;
 }
 
@@ -339,6 +393,7 @@ static void journal_session(struct session *s, const char *event, int prio, cons
 			"STRIGIL_SESSION=%" PRId64, s->rec.id,
 			"STRIGIL_INSTRUMENT=%s", s->rec.instrument,
 			"STRIGIL_PROFILE=%" PRId64, s->rec.profile_id,
+			"STRIGIL_PATIENT_REF=%s", s->rec.patient_ref,
 			"STRIGIL_REGION=%s", s->rec.region,
 			"STRIGIL_LIMIT_N=%.3f", s->rec.limit_n,
 			NULL);
@@ -444,6 +499,7 @@ static int start_session(struct daemon *d, sd_bus_message *m, const char *inst_p
 	}
 
 	rec.profile_id = prof->p.id;
+	snprintf(rec.patient_ref, sizeof(rec.patient_ref), "%s", prof->p.patient_ref);
 	snprintf(rec.instrument, sizeof(rec.instrument), "%s", inst->info.serial);
 	rec.state = SGD_SESSION_RUNNING;
 	rec.started_us = rec.updated_us = (int64_t)now_realtime_usec();
@@ -487,6 +543,7 @@ static int start_session(struct daemon *d, sd_bus_message *m, const char *inst_p
 	}
 	s->state = SESSION_RUNNING;
 	s->inst = inst;
+	s->extra->stroke_start_s = NAN;
 	*s->profile = prof->p;
 	apply_limits(s, l);
 	if (rec.flags & SGD_SESSION_F_OVERRIDE) {
@@ -507,8 +564,8 @@ static int start_session(struct daemon *d, sd_bus_message *m, const char *inst_p
 				       "ActiveSession", NULL);
 	instrument_update_streaming(inst);
 	journal_session(s, "session-start", LOG_INFO,
-			"started on %s for profile %" PRId64 " in %s, limit %.2f N (%s)%s%s%s",
-			inst->info.serial, prof->p.id, s->rec.region, l->limit_n,
+			"started on %s for patient %s (profile %" PRId64 ") in %s, limit %.2f N (%s)%s%s%s",
+			inst->info.serial, s->rec.patient_ref, prof->p.id, s->rec.region, l->limit_n,
 			l->reasons[l->winner].text,
 			(rec.flags & SGD_SESSION_F_UNCALIBRATED) ? ", UNCALIBRATED instrument" :
 			(rec.flags & SGD_SESSION_F_CAL_EXPIRED) ? ", calibration EXPIRED" : "",
@@ -606,7 +663,7 @@ static const char *pending_kind(enum sg_event_type t);
  * happened, and their methods answer once it is stored (or say honestly
  * that it is not). */
 
-enum job_kind { JOB_EVENTS, JOB_SUMMARY, JOB_STATE, JOB_FINISH };
+enum job_kind { JOB_EVENTS, JOB_SUMMARY, JOB_STATE, JOB_FINISH, JOB_PAUSE, JOB_PAUSE_END };
 
 struct record_job {
 	struct sgd_write_job base;	/* first: the writer's view */
@@ -618,6 +675,8 @@ struct record_job {
 	int64_t now_us;
 	uint64_t arrival_us;		/* JOB_EVENTS: the block's arrival */
 	bool summary;			/* JOB_EVENTS: write next with the rows */
+	enum sgd_side side;		/* JOB_EVENTS: the side in force */
+	struct sgd_pause pause;		/* JOB_PAUSE; JOB_PAUSE_END: end_s, end_us */
 	/* loop only (the writer never reads these): */
 	sd_bus_message *reply;		/* method answered when stored */
 	struct record_job *reply_next;	/* d->reply_jobs */
@@ -638,9 +697,11 @@ static int run_events(struct sgd_store *st, struct sgd_write_job *base)
 	for (i = 0; r >= 0 && i < j->n; i++) {
 		struct pending *p = &j->ev[i];
 
+		/* every event of the job happened under the cap of j->next: a
+		 * region change flushes the batch first */
 		if (p->type == SG_EV_STROKE)
-			r = sgd_store_add_stroke(st, j->next.id, j->next.region, &p->stroke,
-						 p->wall_us, NULL);
+			r = sgd_store_add_stroke_ex(st, j->next.id, j->next.region, j->next.reasons,
+						    &p->stroke, p->wall_us, NULL);
 		else
 			r = sgd_store_add_violation(st, &p->v);
 	}
@@ -663,6 +724,20 @@ static int run_state(struct sgd_store *st, struct sgd_write_job *base)
 	struct record_job *j = (struct record_job *)base;
 
 	return sgd_store_session_set_state(st, j->next.id, j->next.state, j->now_us);
+}
+
+static int run_pause(struct sgd_store *st, struct sgd_write_job *base)
+{
+	struct record_job *j = (struct record_job *)base;
+
+	return sgd_store_pause_begin(st, &j->pause);
+}
+
+static int run_pause_end(struct sgd_store *st, struct sgd_write_job *base)
+{
+	struct record_job *j = (struct record_job *)base;
+
+	return sgd_store_pause_end_open(st, j->next.id, j->pause.end_s, j->pause.end_us);
 }
 
 static int run_finish(struct sgd_store *st, struct sgd_write_job *base)
@@ -692,6 +767,7 @@ static struct record_job *job_new(struct session *s, enum job_kind kind, unsigne
 	static int (*const run[])(struct sgd_store *, struct sgd_write_job *) = {
 		[JOB_EVENTS] = run_events, [JOB_SUMMARY] = run_summary,
 		[JOB_STATE] = run_state, [JOB_FINISH] = run_finish,
+		[JOB_PAUSE] = run_pause, [JOB_PAUSE_END] = run_pause_end,
 	};
 
 	if (!j)
@@ -773,15 +849,15 @@ static void signal_dict(struct daemon *d, const char *path, const char *name,
 
 struct stroke_arg {
 	const struct sg_stroke *st;
-	const char *region;
 	int64_t wall_us;
+	struct in_force f;
 };
 
 static int fill_stroke(sd_bus_message *m, const void *p)
 {
 	const struct stroke_arg *a = p;
 
-	return append_stroke(m, a->st, a->region, a->wall_us);
+	return append_stroke(m, a->st, a->wall_us, &a->f);
 }
 
 struct violation_arg {
@@ -821,6 +897,8 @@ static void pending_violation(struct session *s, const struct sg_event *ev)
 		.t_s = ev->t_s,
 		.force_n = ev->force_n,
 		.limit_n = ev->limit_n,
+		.side = s->limits ? s->limits->side : SGD_SIDE_UNKNOWN,
+		.start_s = s->extra->stroke_start_s,
 	};
 	snprintf(p->v.region, sizeof(p->v.region), "%s", s->rec.region);
 }
@@ -856,13 +934,15 @@ static void limit_done(struct daemon *d, const struct record_job *j, const struc
 		    &(struct violation_arg){ &p->v, j->arrival_us });
 	if (!exceeded)
 		return;
-	sd_journal_send("MESSAGE=session %" PRId64 ": force %.2f N above the limit %.2f N in %s",
-			j->next.id, p->v.force_n, p->v.limit_n, p->v.region,
+	sd_journal_send("MESSAGE=session %" PRId64 ": force %.2f N above the limit %.2f N in %s "
+			"(patient %s)", j->next.id, p->v.force_n, p->v.limit_n, p->v.region,
+			j->next.patient_ref,
 			"PRIORITY=%d", LOG_WARNING,
 			"SYSLOG_IDENTIFIER=strigild",
 			"STRIGIL_EVENT=limit-exceeded",
 			"STRIGIL_SESSION=%" PRId64, j->next.id,
 			"STRIGIL_INSTRUMENT=%s", j->next.instrument,
+			"STRIGIL_PATIENT_REF=%s", j->next.patient_ref,
 			"STRIGIL_REGION=%s", p->v.region,
 			"STRIGIL_FORCE_N=%.3f", p->v.force_n,
 			"STRIGIL_LIMIT_N=%.3f", p->v.limit_n,
@@ -899,6 +979,15 @@ void session_flush(struct session *s)
 	}
 	memcpy(j->ev, b->ev, n * sizeof(b->ev[0]));
 	j->n = j->base.records = n;
+	j->side = s->limits ? s->limits->side : SGD_SIDE_UNKNOWN;
+	for (i = 0; i < n; i++)
+		if (j->ev[i].type != SG_EV_STROKE) {
+			/* the cap's reasons, as in force now (a region change
+			 * flushes the batch first) */
+			j->ev[i].v.has_cap_reasons = true;
+			snprintf(j->ev[i].v.cap_reasons, sizeof(j->ev[i].v.cap_reasons), "%s",
+				 s->rec.reasons);
+		}
 	/* all of them came with the instrument's current block */
 	j->arrival_us = s->inst ? s->inst->block_arrival_usec : 0;
 	for (i = 0; i < n; i++) {
@@ -946,7 +1035,8 @@ static void events_done(struct daemon *d, struct session *s, const struct record
 		case SG_EV_STROKE:
 			strokes = true;
 			signal_dict(d, j->path, "StrokeCompleted", fill_stroke,
-				    &(struct stroke_arg){ &p->stroke, j->next.region, p->wall_us });
+				    &(struct stroke_arg){ &p->stroke, p->wall_us,
+					{ j->next.region, j->side, j->next.reasons } });
 			break;
 		case SG_EV_WARNING:
 			warnings++;
@@ -1049,6 +1139,8 @@ static void job_done(struct daemon *d, struct record_job *j)
 			break;
 		case JOB_SUMMARY:
 		case JOB_STATE:
+		case JOB_PAUSE:
+		case JOB_PAUSE_END:
 			if (j->reply)
 				sd_bus_reply_method_return(j->reply, NULL);
 			break;
@@ -1143,9 +1235,83 @@ void session_on_events(struct session *s, const struct sg_event *ev, int n)
 			instrument_set_alert(s->inst, STRIGIL_ALERT_OFF);
 			break;
 		case SG_EV_CONTACT:
+			/* the engine dates a stroke from its contact, less its delay */
+			s->extra->stroke_start_s = ev[i].t_s - sg_engine_delay(s->inst->engine);
 			break;
 		}
 	}
+}
+
+/* The engine's clock now, on the timeline of its strokes: seconds since
+ * the session's engine started, less the engine's delay (a stroke's
+ * start_s/end_s are dated the same way, so a stroke the pause closed ends
+ * at the pause's start_s and the next one starts at or after its end_s). */
+static double engine_now_s(const struct session *s)
+{
+	const struct instrument *inst = s->inst;
+
+	if (!inst || !inst->rate_hz)
+		return NAN;
+	return (double)(inst->sample_index - inst->engine_base) / inst->rate_hz -
+	       sg_engine_delay(inst->engine);
+}
+
+/*
+ * A pause is a record of its own and ends the stroke in progress: a
+ * stroke never spans a pause (the engine would otherwise report the force
+ * before and after it as one long stroke). The closed stroke, and what
+ * else the engine had, are recorded before the pause.
+ */
+static void pause_begin(struct session *s, const char *reason)
+{
+	struct sgd_pause p = { .session_id = s->rec.id };
+	struct record_job *j;
+
+	if (s->inst && s->state == SESSION_RUNNING) {
+		struct sg_event ev[SG_MAX_EVENTS_PER_SAMPLE];
+		int n = sg_engine_flush(s->inst->engine, ev, SG_MAX_EVENTS_PER_SAMPLE);
+
+		if (n > 0)
+			session_on_events(s, ev, n);
+	}
+	session_flush(s);
+	if (s->extra->pause_id)
+		return;		/* already paused (paused, then unplugged) */
+	snprintf(p.reason, sizeof(p.reason), "%s", reason);
+	p.start_s = engine_now_s(s);
+	p.start_us = (int64_t)now_realtime_usec();
+	if (!isfinite(p.start_s))
+		p.start_s = 0;
+	/* stored by the writer, in order behind the session's records */
+	j = job_new(s, JOB_PAUSE, 0);
+	if (!j) {
+		journal_session(s, "storage-error", LOG_ERR, "pause NOT stored: out of memory");
+		return;
+	}
+	j->pause = p;
+	if (!job_submit(s, j))
+		return;
+	s->extra->pause_id = -1;	/* open (its row id is the writer's) */
+	journal_session(s, "session-pause", LOG_INFO, "%s at t=%.3f s for patient %s",
+			reason, p.start_s, s->rec.patient_ref);
+}
+
+static void pause_end(struct session *s)
+{
+	double end_s = engine_now_s(s);
+	struct record_job *j;
+
+	if (!s->extra->pause_id)
+		return;
+	s->extra->pause_id = 0;
+	j = job_new(s, JOB_PAUSE_END, 0);
+	if (!j) {
+		journal_session(s, "storage-error", LOG_ERR, "end of pause NOT stored: out of memory");
+		return;
+	}
+	j->pause.end_s = end_s;
+	j->pause.end_us = (int64_t)now_realtime_usec();
+	job_submit(s, j);
 }
 
 /* Returns the queued state job (for a method to answer when stored), or
@@ -1178,11 +1344,13 @@ static void resume_engine(struct session *s)
 void session_on_connected(struct session *s, bool connected)
 {
 	if (!connected && s->state == SESSION_RUNNING) {
+		pause_begin(s, "unplugged");
 		set_state(s, SESSION_DISCONNECTED);
 		journal_session(s, "instrument-unplugged", LOG_WARNING,
 				"instrument unplugged, session paused");
 	} else if (connected && s->state == SESSION_DISCONNECTED) {
 		resume_engine(s);
+		pause_end(s);
 		set_state(s, SESSION_RUNNING);
 		journal_session(s, "instrument-replugged", LOG_INFO,
 				"instrument back, session resumed (%" PRIu64 " samples lost so far)",
@@ -1210,6 +1378,7 @@ static struct record_job *session_end(struct session *s, enum sgd_session_state 
 			session_on_events(s, ev, n);
 	}
 	session_flush(s);
+	pause_end(s);		/* a session stopped while paused ends its pause */
 	if (inst)
 		s->rec.load_s = s->extra->ahead.load_s = sg_engine_load_seconds(inst->engine);
 	j = job_new(s, JOB_FINISH, 0);
@@ -1241,10 +1410,22 @@ static struct record_job *session_end(struct session *s, enum sgd_session_state 
 	emit(s, "State");
 	manager_emit_changed(s->d, "Sessions");
 	manager_emit_changed(s->d, "ActiveSessions");
-	journal_session(s, "session-end", LOG_INFO,
-			"%s: %u strokes, %u violations, %.1f s under load, peak %.2f N",
-			session_state_str(s->state), s->extra->ahead.strokes,
-			s->extra->ahead.violations, s->extra->ahead.load_s, s->extra->ahead.peak_n);
+	{
+		char why[SGD_REASONS_MAX];
+
+		/* one line: the reasons are stored one per line */
+		snprintf(why, sizeof(why), "%s", s->rec.reasons);
+		for (char *c = why; *c; c++)
+			if (*c == '\n')
+				*c = ';';
+		journal_session(s, "session-end", LOG_INFO,
+				"%s for patient %s: %u strokes, %u violations, %.1f s under load, "
+				"peak %.2f N; last cap %.2f N in %s (%s)",
+				session_state_str(s->state), s->rec.patient_ref, s->extra->ahead.strokes,
+				s->extra->ahead.violations, s->extra->ahead.load_s, s->extra->ahead.peak_n,
+				s->rec.limit_n,
+				s->rec.region, why);
+	}
 	return j;
 }
 
@@ -1328,6 +1509,8 @@ static int method_set_region(sd_bus_message *m, void *userdata, sd_bus_error *er
 			goto out;
 		}
 	}
+	/* what happened so far is recorded under the cap it happened under */
+	session_flush(s);
 	/* the new cap applies now, whatever the disk does */
 	apply_limits(s, l);
 	engine_limits(l, &lc);
@@ -1335,7 +1518,7 @@ static int method_set_region(sd_bus_message *m, void *userdata, sd_bus_error *er
 	s->cap_strokes_sent = s->cap_time_sent = false;
 	journal_session(s, "region-change", LOG_INFO, "region %s, limit %.2f N (%s)",
 			s->rec.region, l->limit_n, l->reasons[l->winner].text);
-	sd_bus_emit_properties_changed(s->d->bus, s->path, SGD_IFACE_SESSION, "Region",
+	sd_bus_emit_properties_changed(s->d->bus, s->path, SGD_IFACE_SESSION, "Region", "Side",
 				       "EffectiveLimitN", "LimitSource", "LimitReasons",
 				       "TargetMinN", "TargetMaxN", "MaxStrokes",
 				       "MaxSecondsUnderLoad", "Flags", NULL);
@@ -1357,6 +1540,7 @@ static int method_pause(sd_bus_message *m, void *userdata, sd_bus_error *error)
 		return sd_bus_error_setf(error, SGD_ERR_INVALID_STATE,
 					 "Session %" PRId64 " is %s, not running.", s->rec.id,
 					 session_state_str(s->state));
+	pause_begin(s, "pause");
 	j = set_state(s, SESSION_PAUSED);
 	instrument_set_alert(s->inst, STRIGIL_ALERT_OFF);
 	instrument_update_streaming(s->inst);
@@ -1380,6 +1564,7 @@ static int method_resume(sd_bus_message *m, void *userdata, sd_bus_error *error)
 					 "Session %" PRId64 " is %s, not paused.", s->rec.id,
 					 session_state_str(s->state));
 	resume_engine(s);
+	pause_end(s);
 	j = set_state(s, SESSION_RUNNING);
 	instrument_update_streaming(s->inst);
 	return reply_when_stored(s, m, j, error);
@@ -1407,6 +1592,32 @@ static int append_summary(sd_bus_message *m, const struct sgd_session *rec,
 				  "effective_limit_n", "d", rec->limit_n,
 				  "flags", "u", rec->flags,
 				  "lost_samples", "t", lost_samples);
+	if (r >= 0)
+		r = sd_bus_message_append(m, "{sv}", "patient_ref", "s", rec->patient_ref);
+	if (r >= 0)
+		r = sd_bus_message_open_container(m, 'e', "sv");
+	if (r >= 0)
+		r = sd_bus_message_append(m, "s", "flag_names");
+	if (r >= 0)
+		r = sd_bus_message_open_container(m, 'v', "as");
+	if (r >= 0)
+		r = append_flag_names(m, rec->flags);
+	if (r >= 0)
+		r = sd_bus_message_close_container(m);
+	if (r >= 0)
+		r = sd_bus_message_close_container(m);
+	if (r >= 0)
+		r = sd_bus_message_open_container(m, 'e', "sv");
+	if (r >= 0)
+		r = sd_bus_message_append(m, "s", "limit_reasons");
+	if (r >= 0)
+		r = sd_bus_message_open_container(m, 'v', "as");
+	if (r >= 0)
+		r = append_reasons(m, rec->reasons, false);
+	if (r >= 0)
+		r = sd_bus_message_close_container(m);
+	if (r >= 0)
+		r = sd_bus_message_close_container(m);
 	if (r < 0)
 		return r;
 	return sd_bus_message_close_container(m);
@@ -1438,7 +1649,9 @@ static int method_get_strokes(sd_bus_message *m, void *userdata, sd_bus_error *e
 	if (r >= 0)
 		r = sd_bus_message_open_container(reply, 'a', "a{sv}");
 	for (i = 0; r >= 0 && i < n; i++)
-		r = append_stroke(reply, &rows[i].stroke, rows[i].region, rows[i].wall_us);
+		r = append_stroke(reply, &rows[i].stroke, rows[i].wall_us,
+				  &(struct in_force){ rows[i].region, rows[i].side,
+						      rows[i].has_cap_reasons ? rows[i].cap_reasons : "" });
 	if (r >= 0)
 		r = sd_bus_message_close_container(reply);
 	free(rows);
@@ -1469,6 +1682,58 @@ static int method_get_violations(sd_bus_message *m, void *userdata, sd_bus_error
 	if (r < 0)
 		return r;
 	return sd_bus_send(NULL, reply, NULL);
+}
+
+static int method_get_pauses(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	struct session *s = userdata;
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	struct sgd_pause *rows = NULL;
+	size_t n = 0, i;
+	int r;
+
+	r = sgd_store_session_pauses(s->d->store, s->rec.id, &rows, &n);
+	if (r < 0)
+		return error_storage(error, r, "read the pauses");
+	r = sd_bus_message_new_method_return(m, &reply);
+	if (r >= 0)
+		r = sd_bus_message_open_container(reply, 'a', "a{sv}");
+	for (i = 0; r >= 0 && i < n; i++)
+		r = sd_bus_message_append(reply, "a{sv}", 5,
+					  "start_s", "d", rows[i].start_s,
+					  "end_s", "d", rows[i].end_s,
+					  "reason", "s", rows[i].reason,
+					  "started_at", "t", (uint64_t)rows[i].start_us,
+					  "ended_at", "t", (uint64_t)rows[i].end_us);
+	if (r >= 0)
+		r = sd_bus_message_close_container(reply);
+	free(rows);
+	if (r < 0)
+		return r;
+	return sd_bus_send(NULL, reply, NULL);
+}
+
+/* Session flags: the bit mask of the record (Stop's "flags") and the
+ * names of the Flags property and Stop's "flag_names", from one table. */
+static const struct {
+	uint32_t bit;
+	const char *name;
+} flag_names[] = {
+	{ SGD_SESSION_F_UNCALIBRATED, "uncalibrated" },
+	{ SGD_SESSION_F_CAL_EXPIRED, "calibration-expired" },
+	{ SGD_SESSION_F_OVERRIDE, "override" },
+	{ SGD_SESSION_F_PRECAUTION, "precaution" },
+	{ SGD_SESSION_F_RECORDS_LOST, "records-lost" },
+};
+
+static int append_flag_names(sd_bus_message *m, uint32_t flags)
+{
+	int r = sd_bus_message_open_container(m, 'a', "s");
+
+	for (size_t i = 0; r >= 0 && i < sizeof(flag_names) / sizeof(flag_names[0]); i++)
+		if (flags & flag_names[i].bit)
+			r = sd_bus_message_append(m, "s", flag_names[i].name);
+	return r < 0 ? r : sd_bus_message_close_container(m);
 }
 
 /* ---- properties ------------------------------------------------------------ */
@@ -1541,8 +1806,6 @@ static int prop_get(sd_bus *bus, const char *path, const char *interface,
 {
 	struct session *s = userdata;
 	bool live = s->inst != NULL;
-	size_t i;
-	int r;
 
 	if (strcmp(property, "Id") == 0)
 		return sd_bus_message_append(reply, "t", (uint64_t)s->rec.id);
@@ -1550,6 +1813,8 @@ static int prop_get(sd_bus *bus, const char *path, const char *interface,
 		return sd_bus_message_append(reply, "o", s->instrument_path);
 	if (strcmp(property, "Profile") == 0)
 		return sd_bus_message_append(reply, "o", s->profile_path);
+	if (strcmp(property, "PatientRef") == 0)
+		return sd_bus_message_append(reply, "s", s->rec.patient_ref);
 	if (strcmp(property, "Region") == 0)
 		return sd_bus_message_append(reply, "s", s->rec.region);
 	if (strcmp(property, "State") == 0)
@@ -1583,26 +1848,13 @@ static int prop_get(sd_bus *bus, const char *path, const char *interface,
 		return sd_bus_message_append(reply, "u", s->rec.max_strokes);
 	if (strcmp(property, "MaxSecondsUnderLoad") == 0)
 		return sd_bus_message_append(reply, "d", s->rec.max_load_s);
-	if (strcmp(property, "Flags") == 0) {
-		bool precaution = false;
+	if (strcmp(property, "Flags") == 0)
+		return append_flag_names(reply, s->rec.flags);
+	if (strcmp(property, "Side") == 0) {
+		const char *colon = strrchr(s->rec.region, ':');
 
-		r = sd_bus_message_open_container(reply, 'a', "s");
-		if (r >= 0 && (s->rec.flags & SGD_SESSION_F_UNCALIBRATED))
-			r = sd_bus_message_append(reply, "s", "uncalibrated");
-		if (r >= 0 && (s->rec.flags & SGD_SESSION_F_CAL_EXPIRED))
-			r = sd_bus_message_append(reply, "s", "calibration-expired");
-		if (r >= 0 && (s->rec.flags & SGD_SESSION_F_OVERRIDE))
-			r = sd_bus_message_append(reply, "s", "override");
-		if (r >= 0 && (s->rec.flags & SGD_SESSION_F_RECORDS_LOST))
-			r = sd_bus_message_append(reply, "s", "records-lost");
-		if (live)
-			for (i = 0; i < s->limits->nreasons; i++)
-				if (s->limits->reasons[i].rule == SGD_RULE_CONDITION_FACTOR ||
-				    s->limits->reasons[i].rule == SGD_RULE_CONDITION_MAX)
-					precaution = true;
-		if (r >= 0 && precaution)
-			r = sd_bus_message_append(reply, "s", "precaution");
-		return r < 0 ? r : sd_bus_message_close_container(reply);
+		return sd_bus_message_append(reply, "s", live ? sgd_side_str(s->limits->side) :
+					     colon ? colon + 1 : "");
 	}
 	if (strcmp(property, "OverrideReason") == 0) {
 		load_override(s);
@@ -1624,7 +1876,9 @@ static const sd_bus_vtable session_vtable[] = {
 	P("Id", "t", CONST),
 	P("Instrument", "o", CONST),
 	P("Profile", "o", CONST),
+	P("PatientRef", "s", CONST),
 	P("Region", "s", CHANGE),
+	P("Side", "s", CHANGE),
 	P("State", "s", CHANGE),
 	P("StartedAt", "t", CONST),
 	P("EndedAt", "t", CHANGE),
@@ -1657,6 +1911,8 @@ static const sd_bus_vtable session_vtable[] = {
 	SD_BUS_METHOD_WITH_ARGS("GetViolations", SD_BUS_NO_ARGS,
 				SD_BUS_RESULT("aa{sv}", violations), method_get_violations,
 				SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("GetPauses", SD_BUS_NO_ARGS, SD_BUS_RESULT("aa{sv}", pauses),
+				method_get_pauses, SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_SIGNAL_WITH_ARGS("StrokeCompleted", SD_BUS_ARGS("a{sv}", stroke), 0),
 	SD_BUS_SIGNAL_WITH_ARGS("LimitWarning", SD_BUS_ARGS("a{sv}", event), 0),
 	SD_BUS_SIGNAL_WITH_ARGS("LimitExceeded", SD_BUS_ARGS("a{sv}", event), 0),
@@ -1698,7 +1954,7 @@ static int session_enumerate(sd_bus *bus, const char *prefix, void *userdata,
 
 #define LIST_SESSIONS_MAX 1000	/* one page: about 40 KB of paths */
 
-int method_list_sessions(sd_bus_message *m, void *userdata, sd_bus_error *error)
+int method_manager_list_sessions(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
 	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
 	struct daemon *d = userdata;

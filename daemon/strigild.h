@@ -216,6 +216,8 @@ void profile_free(struct profile *p);
 int profile_apply_dict(struct daemon *d, sd_bus_message *m, struct sgd_profile *p,
 		       sd_bus_error *error);
 int method_create_profile(sd_bus_message *m, void *userdata, sd_bus_error *error);
+/* Manager.FindProfile(s patient_ref) -> o */
+int method_find_profile(sd_bus_message *m, void *userdata, sd_bus_error *error);
 
 /* ---- sessions (session.c) -------------------------------------------- */
 enum session_state {
@@ -256,7 +258,7 @@ void session_free(struct session *s);
 int method_start_session(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int method_start_session_options(sd_bus_message *m, void *userdata, sd_bus_error *error);
 /* Manager.ListSessions(u offset, u limit) -> (ao, u total), newest first. */
-int method_list_sessions(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int method_manager_list_sessions(sd_bus_message *m, void *userdata, sd_bus_error *error);
 /* From the instrument's sample path. */
 void session_on_events(struct session *s, const struct sg_event *ev, int n);
 /* Commits the events of the block (one fsync), then signals them; the

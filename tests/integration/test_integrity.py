@@ -18,7 +18,9 @@ h = Harness(simulate=1)
 db = os.path.join(h.state, "strigil.db")
 fresh_policy = os.path.join(h.tmp, "fresh.conf")
 with open(POLICY) as f, open(fresh_policy, "w") as g:
-    g.write(f.read() + "\n[storage]\non_damage = start_fresh\n")
+    text = f.read()
+    assert "on_damage = refuse" in text     # the shipped choice
+    g.write(text.replace("on_damage = refuse", "on_damage = start_fresh"))
 
 
 def mode(p):

@@ -88,9 +88,10 @@ static int prop_get(sd_bus *bus, const char *path, const char *interface,
 	if (strcmp(property, "Profiles") == 0)
 		return profile_paths_append(d, reply);
 	if (strcmp(property, "StorageState") == 0)
-		return sd_bus_message_append(reply, "s", d->storage_failing ? "failing" : "ok");
+		return sd_bus_message_append(reply, "s", storage_state_str(d));
 	if (strcmp(property, "StorageError") == 0)
-		return sd_bus_message_append(reply, "s", d->storage_failing ? d->storage_error : "");
+		return sd_bus_message_append(reply, "s", d->storage_failing || d->storage_degraded ?
+					     d->storage_error : "");
 	if (strcmp(property, "StoragePending") == 0) {
 		struct sgd_writer_status st = { 0 };
 

@@ -1157,6 +1157,11 @@ static void job_done(struct daemon *d, struct record_job *j)
 /* The Manager's storage properties follow the writer's status; while it
  * fails, every method waiting for a write is answered at once with the
  * truth (done, not yet stored, retried) instead of hanging. */
+const char *storage_state_str(const struct daemon *d)
+{
+	return d->storage_failing ? "failing" : d->storage_degraded ? "degraded" : "ok";
+}
+
 void storage_publish(struct daemon *d, bool force)
 {
 	struct sgd_writer_status st;
@@ -1165,18 +1170,28 @@ void storage_publish(struct daemon *d, bool force)
 	if (!d->writer)
 		return;
 	sgd_writer_status(d->writer, &st);
-	changed = st.failing != d->storage_failing ||
-		  (st.failing && strcmp(st.errmsg, d->storage_error) != 0);
+	bool degraded = st.wal_lost && !st.failing;
+
+	if (degraded)
+		/* degraded, not failing: records are stored (checkpointed) */
+		snprintf(st.errmsg, sizeof(st.errmsg), "the write-ahead log %.100s-wal was deleted "
+			 "under strigild: every record is now checkpointed into the database; "
+			 "restart strigild", sgd_store_path(d->store));
+	changed = st.failing != d->storage_failing || degraded != d->storage_degraded ||
+		  ((st.failing || degraded) && strcmp(st.errmsg, d->storage_error) != 0);
 	if (changed) {
 		d->storage_failing = st.failing;
+		d->storage_degraded = degraded;
 		snprintf(d->storage_error, sizeof(d->storage_error), "%s", st.errmsg);
 		if (st.failing)
 			log_err("storage failing: %s (%u record(s) waiting, kept and retried)",
 				st.errmsg, st.records);
+		else if (degraded)
+			log_msg(LOG_CRIT, "storage degraded: %s", st.errmsg);
 		else
 			log_info("storage back: every waiting record is stored");
 		sd_bus_emit_signal(d->bus, SGD_ROOT, SGD_IFACE_MANAGER, "StorageStateChanged", "ss",
-				   st.failing ? "failing" : "ok", st.errmsg);
+				   storage_state_str(d), st.errmsg);
 	}
 	if (changed || force || (st.records != d->storage_pending &&
 				 (st.failing || d->storage_pending_published))) {

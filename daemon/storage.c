@@ -1315,6 +1315,23 @@ void sgd_store_close(struct sgd_store *s)
 	free(s);
 }
 
+const char *sgd_store_path(const struct sgd_store *s)
+{
+	return s ? s->path : "";
+}
+
+int sgd_store_checkpoint_full(struct sgd_store *s)
+{
+	int rc, log = -1, done = -1;
+
+	if (!s)
+		return -EINVAL;
+	rc = sqlite3_wal_checkpoint_v2(s->db, "main", SQLITE_CHECKPOINT_FULL, &log, &done);
+	if (rc != SQLITE_OK)
+		return sql_err(s, rc, "full checkpoint");
+	return log == done ? 0 : set_err(s, -EBUSY, "checkpoint incomplete (%d of %d)", done, log);
+}
+
 int sgd_store_set_busy_timeout(struct sgd_store *s, int ms)
 {
 	int rc;

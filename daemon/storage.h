@@ -106,6 +106,12 @@ int64_t sgd_store_wal_size(struct sgd_store *s);
  * checkpoint. Call it when latency-critical work is done (strigild: after
  * a block's signals); a WAL four times the threshold wakes it anyway. */
 void sgd_store_kick(struct sgd_store *s);
+/* The database file's path. */
+const char *sgd_store_path(const struct sgd_store *s);
+/* Copies every committed frame of the WAL into the database file and
+ * syncs it (SQLITE_CHECKPOINT_FULL; waits for writers up to the busy
+ * timeout). -EBUSY when a reader kept part of it in the WAL. */
+int sgd_store_checkpoint_full(struct sgd_store *s);
 /* How many checkpoints the store's checkpointer thread has run. */
 int sgd_store_checkpoints(struct sgd_store *s);
 /* PRAGMA user_version of the open database. */

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -29,7 +30,37 @@ struct sgd_writer {
 	unsigned max_records, max_jobs;
 	unsigned retry_first_ms, retry_max_ms;
 	struct sgd_writer_status status;
+	char wal_path[4200];
+	dev_t wal_dev;
+	ino_t wal_ino;			/* 0 = not known */
 };
+
+static void notify(struct sgd_writer *w);
+
+/* After a commit: is the WAL still the file SQLite writes? If not (it was
+ * deleted or replaced under us), the commits since are only in an
+ * unlinked file, lost at exit: copy them into the database now, and after
+ * every job from now on. Writer thread only. */
+static void wal_watch(struct sgd_writer *w)
+{
+	struct stat st;
+	bool gone = stat(w->wal_path, &st) < 0;
+
+	if (!gone && !w->wal_ino) {
+		w->wal_dev = st.st_dev;
+		w->wal_ino = st.st_ino;
+		return;
+	}
+	if (!w->status.wal_lost && w->wal_ino &&
+	    (gone || st.st_ino != w->wal_ino || st.st_dev != w->wal_dev)) {
+		pthread_mutex_lock(&w->lock);
+		w->status.wal_lost = true;
+		pthread_mutex_unlock(&w->lock);
+		notify(w);
+	}
+	if (w->status.wal_lost)
+		(void)sgd_store_checkpoint_full(w->st);
+}
 
 static void notify(struct sgd_writer *w)
 {
@@ -77,6 +108,8 @@ static void *writer_main(void *arg)
 		job = w->head;
 		pthread_mutex_unlock(&w->lock);
 		r = job->run(w->st, job);
+		if (r >= 0)
+			wal_watch(w);
 		pthread_mutex_lock(&w->lock);
 		job->attempts++;
 		if (r < 0 && !permanent(r)) {
@@ -148,6 +181,16 @@ int sgd_writer_new(struct sgd_store *main, unsigned max_records, unsigned max_jo
 	}
 	w->tail = &w->head;
 	w->done_tail = &w->done;
+	snprintf(w->wal_path, sizeof(w->wal_path), "%s-wal", sgd_store_path(main));
+	{
+		struct stat wst;
+
+		/* the WAL as it is now (strigild made it its working size) */
+		if (stat(w->wal_path, &wst) == 0) {
+			w->wal_dev = wst.st_dev;
+			w->wal_ino = wst.st_ino;
+		}
+	}
 	w->max_records = max_records;
 	w->max_jobs = max_jobs;
 	w->retry_first_ms = 100;

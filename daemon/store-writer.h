@@ -55,6 +55,11 @@ struct sgd_writer_status {
 	unsigned records;		/* records of those jobs */
 	uint64_t failed_attempts;	/* since start */
 	uint64_t done;			/* jobs stored since start */
+	/* The write-ahead log was deleted (or replaced) under the daemon:
+	 * SQLite goes on writing into the unlinked file, lost at exit. From
+	 * then on every job is followed by a FULL checkpoint into the
+	 * database file (slower, durable). Sticky until restart. */
+	bool wal_lost;
 };
 
 /* Opens the writer's own connection (sgd_store_open_peer) and starts the

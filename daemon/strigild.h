@@ -274,6 +274,9 @@ void session_writer_dispatch(struct daemon *d);
 /* The Manager's Storage* properties and StorageStateChanged from the
  * writer's status (force: emit the properties even if unchanged). */
 void storage_publish(struct daemon *d, bool force);
+/* "ok", "failing" (records wait in memory) or "degraded" (stored, but the
+ * write-ahead log was deleted under the daemon). */
+const char *storage_state_str(const struct daemon *d);
 
 /* ---- the daemon -------------------------------------------------------- */
 struct daemon {
@@ -295,6 +298,7 @@ struct daemon {
 	sd_event_source *writer_src;
 	struct record_job *reply_jobs;	/* methods answered when stored */
 	bool storage_failing;
+	bool storage_degraded;
 	char storage_error[256];
 	unsigned storage_pending;
 	bool storage_pending_published;

@@ -17,6 +17,8 @@ alarm, nothing is signalled before it is on disk, nothing is lost silently.
    serves the stored history.
 4. Debug.Remove of the instrument while storage fails ends the session
    without a use-after-free (ASan build).
+5. The write-ahead log deleted under the running daemon: StorageState says
+   "degraded", and after a SIGKILL every signalled stroke is on disk.
 No timing assertions: order and completeness only.
 """
 import os
@@ -170,6 +172,27 @@ try:
     check(wait_for(lambda: storage_state(h) == "ok"), "Remove: storage ok again")
     check(wait_for(lambda: len(plain(h.iface(spath, "Session").GetStrokes())) == 1),
           "Remove: the stroke made before it is stored")
+
+    # ---- 5. the WAL deleted under the running daemon, then SIGKILL --------
+    h.stop_daemon()
+    h.start_daemon()        # SIM0001 is back
+    spath = h.manager.StartSession(SIM1, pid, "upper_back")
+    h.signals.clear()
+    os.unlink(db_path + "-wal")
+    h.iface(SIM1, "Debug").Play(dbus.Array(OVER[:2], signature="(ddd)"))
+    check(wait_for(lambda: len(h.signals_of("StrokeCompleted", spath)) >= 2),
+          "WAL deleted: the strokes are signalled")
+    check(wait_for(lambda: storage_state(h) == "degraded"),
+          "WAL deleted: StorageState degraded (%s)" % storage_state(h))
+    check("deleted" in plain(h.prop(ROOT, "Manager", "StorageError")),
+          "WAL deleted: StorageError says so")
+    signalled = [plain(x[3][0])["index"] for x in h.signals_of("StrokeCompleted", spath)]
+    h.kill_daemon()
+    h.start_daemon()
+    stored = [plain(x)["index"] for x in h.iface(spath, "Session").GetStrokes()]
+    check(stored == signalled, "WAL deleted, then SIGKILL: every signalled stroke is on disk "
+          "(signalled %s, stored %s)" % (signalled, stored))
+    check(storage_state(h) == "ok", "after the restart: storage ok")
     h.stop_daemon()
 
     # ---- 3. a full disk --------------------------------------------------

@@ -143,7 +143,10 @@ int verb_status(int argc, char **argv)
 		struct json_object *st = cj_get(out, "storage");
 
 		printf("strigild %s\n", cj_str(out, "version", "?"));
-		if (strcmp(cj_str(st, "state", "ok"), "ok") != 0)
+		if (strcmp(cj_str(st, "state", "ok"), "degraded") == 0)
+			printf("Storage: DEGRADED (%s): records are stored, more slowly; restart "
+			       "strigild when no session is in progress.\n", cj_str(st, "error", "?"));
+		else if (strcmp(cj_str(st, "state", "ok"), "ok") != 0)
 			printf("Storage: FAILING (%s): %lld record(s) waiting in memory, kept and "
 			       "retried; nothing new is on disk. Free space on the disk of the "
 			       "state directory or stop the program that locks the database.\n",

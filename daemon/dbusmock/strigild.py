@@ -98,11 +98,14 @@ MEMBERS = {
                      'Regions': 'as', 'LateralRegions': 'as', 'Conditions': 'as',
                      'RegionDetails': 'aa{sv}',
                      'ConditionDetails': 'aa{sv}', 'WarnFraction': 'd',
-                     'PatientIdentifierSystem': 's'},
+                     'PatientIdentifierSystem': 's',
+                     'StorageState': 's', 'StorageError': 's', 'StoragePending': 'u',
+                     'StorageDropped': 't', 'DamagedDatabase': 's'},
         'method': {'CreateProfile': ('a{sv}', 'o'), 'StartSession': ('oos', 'o'),
                    'StartSessionWithOptions': ('oosa{sv}', 'o'),
-                   'FindProfile': ('s', 'o')},
-        'signal': {'InstrumentAdded': 'o', 'InstrumentRemoved': 'o'},
+                   'FindProfile': ('s', 'o'), 'ListSessions': ('uu', 'aou')},
+        'signal': {'InstrumentAdded': 'o', 'InstrumentRemoved': 'o',
+                   'StorageStateChanged': 'ss'},
     },
     'Instrument': {
         'property': {'Serial': 's', 'Model': 's', 'Firmware': 's', 'Backend': 's',
@@ -126,7 +129,7 @@ MEMBERS = {
                      'PeakN': 'd', 'EffectiveLimitN': 'd', 'LimitSource': 's',
                      'LimitReasons': 'as', 'TargetMinN': 'd', 'TargetMaxN': 'd',
                      'MaxStrokes': 'u', 'MaxSecondsUnderLoad': 'd', 'Flags': 'as',
-                     'OverrideReason': 's', 'LostSamples': 't'},
+                     'OverrideReason': 's', 'LostSamples': 't', 'LostRecords': 'u'},
         'method': {'SetRegion': ('s', ''), 'Pause': ('', ''), 'Resume': ('', ''),
                    'Stop': ('', 'a{sv}'), 'GetStrokes': ('', 'aa{sv}'),
                    'GetViolations': ('', 'aa{sv}'), 'GetPauses': ('', 'aa{sv}'),
@@ -152,7 +155,12 @@ LATER = {('Manager', 'APIVersion'), ('Manager', 'FindProfile'), ('Manager', 'Reg
          ('Manager', 'LateralRegions'), ('Session', 'PatientRef'), ('Session', 'Side'),
          ('Profile', 'LegacyPatientRef'),
          ('Instrument', 'StrokeRule'), ('Session', 'GetPauses'), ('Session', 'GetBursts'),
-         ('Profile', 'ListSessions'), ('Profile', 'GetRegionHistory')}
+         ('Profile', 'ListSessions'), ('Profile', 'GetRegionHistory'),
+         # issue 16: the storage state, the history paged
+         ('Manager', 'StorageState'), ('Manager', 'StorageError'),
+         ('Manager', 'StoragePending'), ('Manager', 'StorageDropped'),
+         ('Manager', 'DamagedDatabase'), ('Manager', 'ListSessions'),
+         ('Manager', 'StorageStateChanged'), ('Session', 'LostRecords')}
 
 # polkit action per method (daemon/auth.c; docs/dbus-api.md "Authorization")
 AUTH = {
@@ -510,7 +518,9 @@ def path_list(d, pred=lambda x: True):
 
 def manager_changed(*names):
     st = state()
-    values = {'Instruments': list(st.instruments), 'Sessions': list(st.sessions),
+    # Sessions: only those in progress, as strigild (the history: ListSessions)
+    values = {'Instruments': list(st.instruments),
+              'Sessions': path_list(st.sessions, lambda s: s['live']),
               'ActiveSessions': path_list(st.sessions, lambda s: s['live']),
               'Profiles': list(st.profiles)}
     set_props(MAIN_OBJ, MANAGER, {n: values[n] for n in names})
@@ -693,7 +703,7 @@ def start(inst_path, prof_path, region, options):
         'EffectiveLimitN': limit, 'LimitSource': reasons[winner], 'LimitReasons': reasons,
         'TargetMinN': prof['target_min_n'], 'TargetMaxN': prof['target_max_n'],
         'MaxStrokes': max_strokes, 'MaxSecondsUnderLoad': max_load, 'Flags': flags,
-        'OverrideReason': reason, 'LostSamples': 0},
+        'OverrideReason': reason, 'LostSamples': 0, 'LostRecords': 0},
         {'SetRegion': session_set_region, 'Pause': session_pause, 'Resume': session_resume,
          'Stop': session_stop, 'GetStrokes': lambda self: session_list(self, 'strokes'),
          'GetViolations': lambda self: session_list(self, 'violations'),
@@ -1015,6 +1025,15 @@ def profile_list_sessions(self, offset, limit):
             dbus.UInt32(len(all_)))
 
 
+def manager_list_sessions(self, offset, limit):
+    '''Every stored session, newest first, a page at a time.'''
+    if limit == 0 or limit > 1000:
+        raise err('InvalidArgument', 'limit must be 1 to 1000 sessions per page.')
+    all_ = list(reversed(list(state().sessions)))
+    return (dbus.Array([dbus.ObjectPath(p) for p in all_[offset:offset + limit]], signature='o'),
+            dbus.UInt32(len(all_)))
+
+
 def profile_region_history(self):
     out = []
     for path in profile_sessions(self.path):        # newest first
@@ -1053,6 +1072,8 @@ def load(mock, parameters):
         'WarnFraction': st.policy['warn_fraction'],
         'PatientIdentifierSystem': parameters.get('PatientIdentifierSystem',
                                                   'urn:strigil:patient-ref'),
+        'StorageState': 'ok', 'StorageError': '', 'StoragePending': 0, 'StorageDropped': 0,
+        'DamagedDatabase': '',
         'RegionDetails': [record([('name', 's', n), ('label', 's', r['label']), ('cap_n', 'd', r['cap_n']),
                                   ('max_strokes', 'u', r['max_strokes']),
                                   ('max_load_s', 'd', r['max_load_s'])])
@@ -1063,7 +1084,8 @@ def load(mock, parameters):
                                      ('cap_max_n', 'd', c['cap_max_n'])])
                              for n, c in st.policy['conditions'].items()]},
         {'CreateProfile': create_profile, 'StartSession': start_session,
-         'StartSessionWithOptions': start_session_options, 'FindProfile': find_profile})
+         'StartSessionWithOptions': start_session_options, 'FindProfile': find_profile,
+         'ListSessions': manager_list_sessions})
     for serial in parameters.get('instruments', ['SIM0001']):
         add_instrument(str(serial), {})
 
@@ -1083,6 +1105,21 @@ def AddInstrument(self, serial, properties):
     (e.g. {"Model": "S3", "Channels": ["normal", "shear_x", "shear_y", "tilt"]}).
     Sends InterfacesAdded and InstrumentAdded. Returns the object path.'''
     return add_instrument(serial, properties)
+
+
+@dbus.service.method(MOCK_IFACE, in_signature='ssu', out_signature='')
+def SetStorageState(self, state_, error, pending):
+    '''Storage faults as strigild reports them (issue 16): state "ok",
+    "failing" (records wait in memory, `pending` of them) or "degraded";
+    sends StorageStateChanged when the state changes.'''
+    if state_ not in ('ok', 'failing', 'degraded'):
+        raise err('InvalidArgument', 'state is ok, failing or degraded')
+    main = mockobject.objects[MAIN_OBJ]
+    old = main.Get(MANAGER, 'StorageState')
+    set_props(MAIN_OBJ, MANAGER, {'StorageState': state_, 'StorageError': error,
+                                  'StoragePending': dbus.UInt32(pending)})
+    if old != state_:
+        self.EmitSignal(MANAGER, 'StorageStateChanged', 'ss', [state_, error])
 
 
 @dbus.service.method(MOCK_IFACE, in_signature='o', out_signature='')

@@ -9,6 +9,9 @@ check-integration/%: $(BUILD)/strigild-san FORCE
 	@STRIGILD=$(abspath $(BUILD))/strigild-san SG_TOP=$(TOP) \
 	 $(RUN_TEST) integration-$* /usr/bin/python3 tests/integration/test_$*.py
 
+# test_storage also runs strigilctl status (the storage state it shows)
+check-integration/storage: $(BUILD)/strigilctl
+
 # The main paths once more with the normal build under valgrind.
 INTEG_VALGRIND := api session
 check-integration-valgrind/%: $(BUILD)/strigild FORCE

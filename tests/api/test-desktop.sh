@@ -68,7 +68,8 @@ check("$(BINDIR)/strigil-clinic" in install, "make install installs it as strigi
 
 rules = open(os.path.join(top, "udev", "70-strigil.rules")).read()
 m = re.search(r'ATTRS?\{idVendor\}=="([0-9a-f]{4})".*?ATTRS?\{idProduct\}=="([0-9a-f]{4})"', rules)
-want = "usb:v%sp%s*" % (m.group(1).upper(), m.group(2).upper()) if m else None
+# usb:vVVVVpPPPPd*: the form lintian matches (the kernel always writes d after p)
+want = "usb:v%sp%sd*" % (m.group(1).upper(), m.group(2).upper()) if m else None
 mods = [e.text for e in mi.findall("provides/modalias")]
 check(m is not None and mods == [want], "<modalias> %s is the device udev matches (%s)" % (mods, want))
 svc = ET.parse(os.path.join(top, "packaging", "appstream", "org.strigil.strigild.metainfo.xml")).getroot()

@@ -734,10 +734,12 @@ static int append_channel_values(sd_bus_message *reply, const char *key,
 	return r;
 }
 
-/* written_us < 0: the current calibration (no history keys). */
+/* written_us < 0: no record (no history keys); replaced_us < 0: the
+ * calibration in use (no replaced_at). record: the calibration record's id
+ * (the certificate number), 0 = none. */
 static int append_calibration(sd_bus_message *reply, const struct instrument *inst,
 			      const struct sg_calibration *c, int64_t written_us,
-			      const char *actor, int64_t replaced_us)
+			      const char *actor, int64_t replaced_us, int64_t record)
 {
 	int64_t now = (int64_t)(now_realtime_usec() / 1000000u);
 	unsigned k;
@@ -777,7 +779,10 @@ static int append_calibration(sd_bus_message *reply, const struct instrument *in
 		return r;
 	if (written_us >= 0) {
 		r = sd_bus_message_append(reply, "{sv}{sv}{sv}", "written_at", "t", (uint64_t)written_us,
-					  "actor", "s", actor, "replaced_at", "t", (uint64_t)replaced_us);
+					  "actor", "s", actor, "record", "t", (uint64_t)record);
+		if (r >= 0 && replaced_us >= 0)
+			r = sd_bus_message_append(reply, "{sv}", "replaced_at", "t",
+						  (uint64_t)replaced_us);
 		if (r < 0)
 			return r;
 	}
@@ -796,11 +801,21 @@ static int method_get_calibration(sd_bus_message *m, void *userdata, sd_bus_erro
 {
 	struct instrument *inst = userdata;
 	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	struct sgd_calibration_rec *hist = NULL;
+	size_t n = 0;
 	int r;
 
+	/* Who wrote the calibration in use, when, and its record: the newest
+	 * record that is this calibration (none if it was never recorded). */
+	if (sgd_store_calibration_list(inst->d->store, inst->info.serial, &hist, &n) < 0)
+		n = 0;
 	r = sd_bus_message_new_method_return(m, &reply);
 	if (r >= 0)
-		r = append_calibration(reply, inst, &inst->cal, -1, NULL, 0);
+		r = n > 0 && same_calibration(&hist[0].cal, &inst->cal) ?
+		    append_calibration(reply, inst, &inst->cal, hist[0].written_us, hist[0].actor,
+				       -1, hist[0].id) :
+		    append_calibration(reply, inst, &inst->cal, -1, NULL, -1, 0);
+	free(hist);
 	if (r < 0)
 		return r;
 	return sd_bus_send(NULL, reply, NULL);
@@ -826,7 +841,7 @@ static int method_get_calibration_history(sd_bus_message *m, void *userdata,
 		r = sd_bus_message_open_container(reply, 'a', "a{sv}");
 	for (i = first; r >= 0 && i < n; i++)
 		r = append_calibration(reply, inst, &hist[i].cal, hist[i].written_us,
-				       hist[i].actor, i > 0 ? hist[i - 1].written_us : 0);
+				       hist[i].actor, i > 0 ? hist[i - 1].written_us : 0, hist[i].id);
 	if (r >= 0)
 		r = sd_bus_message_close_container(reply);
 	free(hist);
@@ -1039,6 +1054,15 @@ static int prop_get(sd_bus *bus, const char *path, const char *interface,
 		return sd_bus_message_append(reply, "o", inst->session ? inst->session->path : "/");
 	if (strcmp(property, "AlertFailures") == 0)
 		return sd_bus_message_append(reply, "u", inst->alert_failures);
+	if (strcmp(property, "StrokeRule") == 0) {
+		/* strokes split where the blade turns round need both shear
+		 * channels (docs/engine.md); else a stroke is a contact */
+		uint8_t sh = STRIGIL_CH_BIT(STRIGIL_CH_SHEAR_X) | STRIGIL_CH_BIT(STRIGIL_CH_SHEAR_Y);
+
+		return sd_bus_message_append(reply, "s",
+					     (inst->info.channel_mask & sh) == sh &&
+					     !inst->d->stroke_config.contact_only ? "reversal" : "contact");
+	}
 	if (strcmp(property, "Alert") == 0)
 		return sd_bus_message_append(reply, "s",
 					     inst->alert == STRIGIL_ALERT_EXCEEDED ? "exceeded" :
@@ -1070,6 +1094,7 @@ const sd_bus_vtable instrument_vtable[] = {
 	P("ActiveSession", "o", CHANGE),
 	P("Alert", "s", CHANGE),
 	P("AlertFailures", "u", CHANGE),
+	P("StrokeRule", "s", CONST),
 	SD_BUS_METHOD_WITH_ARGS("Claim", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_claim,
 				SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_METHOD_WITH_ARGS("Release", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_release,

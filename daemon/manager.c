@@ -124,6 +124,8 @@ static int prop_get(sd_bus *bus, const char *path, const char *interface,
 				r = sd_bus_message_append(reply, "s", d->policy->regions[i].name);
 		return r < 0 ? r : sd_bus_message_close_container(reply);
 	}
+	if (strcmp(property, "PatientIdentifierSystem") == 0)
+		return sd_bus_message_append(reply, "s", d->policy->patient_identifier_system);
 	if (strcmp(property, "Conditions") == 0) {
 		r = sd_bus_message_open_container(reply, 'a', "s");
 		for (i = 0; r >= 0 && i < d->policy->nconditions; i++)
@@ -156,6 +158,7 @@ static const sd_bus_vtable manager_vtable[] = {
 	SD_BUS_PROPERTY("ConditionDetails", "aa{sv}", prop_get, 0, CONST),
 	SD_BUS_PROPERTY("RegionDetails", "aa{sv}", prop_get, 0, CONST),
 	SD_BUS_PROPERTY("WarnFraction", "d", prop_get, 0, CONST),
+	SD_BUS_PROPERTY("PatientIdentifierSystem", "s", prop_get, 0, CONST),
 	SD_BUS_METHOD_WITH_ARGS("CreateProfile", SD_BUS_ARGS("a{sv}", properties),
 				SD_BUS_RESULT("o", profile), method_create_profile,
 				SD_BUS_VTABLE_UNPRIVILEGED),

@@ -26,6 +26,7 @@ extern "C" {
 
 #define SGD_NAME_MAX		48	/* machine name, incl. NUL */
 #define SGD_LABEL_MAX		96	/* human label, incl. NUL */
+#define SGD_URI_MAX		160	/* [export] URIs, incl. NUL (fits a policy line) */
 #define SGD_POLICY_MAX_REGIONS	64	/* fits a uint64_t region mask */
 #define SGD_POLICY_MAX_CONDITIONS 64
 
@@ -88,10 +89,21 @@ struct sgd_policy {
 	double max_load_s;		/* global session cap, 0 = none */
 	char default_region[SGD_NAME_MAX]; /* used when none is given; "" = required */
 
+	/* [export] FHIR Identifier.system of patient references (an absolute
+	 * URI, e.g. the clinic's own); "urn:strigil:patient-ref" by default. */
+	char patient_identifier_system[SGD_URI_MAX];
+
 	/* [calibration] */
 	bool allow_uncalibrated;	/* default false */
 	bool allow_expired;		/* default false */
 	uint32_t expired_grace_days;	/* still valid this long after due */
+
+	/* [strokes] (optional; 0 = the engine's default, docs/engine.md) */
+	bool stroke_rule_contact;	/* rule = contact: never split at reversals */
+	double reversal_ratio;
+	double reversal_confirm_s;
+	double reversal_min_n;
+	double direction_tau_s;
 
 	size_t nregions;
 	struct sgd_region regions[SGD_POLICY_MAX_REGIONS];

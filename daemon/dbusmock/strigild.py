@@ -97,7 +97,8 @@ MEMBERS = {
                      'Sessions': 'ao', 'ActiveSessions': 'ao', 'Profiles': 'ao',
                      'Regions': 'as', 'LateralRegions': 'as', 'Conditions': 'as',
                      'RegionDetails': 'aa{sv}',
-                     'ConditionDetails': 'aa{sv}', 'WarnFraction': 'd'},
+                     'ConditionDetails': 'aa{sv}', 'WarnFraction': 'd',
+                     'PatientIdentifierSystem': 's'},
         'method': {'CreateProfile': ('a{sv}', 'o'), 'StartSession': ('oos', 'o'),
                    'StartSessionWithOptions': ('oosa{sv}', 'o'),
                    'FindProfile': ('s', 'o')},
@@ -147,6 +148,7 @@ MEMBERS = {
 }
 LATER = {('Manager', 'APIVersion'), ('Manager', 'FindProfile'), ('Manager', 'RegionDetails'),
          ('Manager', 'ConditionDetails'), ('Manager', 'WarnFraction'),
+         ('Manager', 'PatientIdentifierSystem'),
          ('Manager', 'LateralRegions'), ('Session', 'PatientRef'), ('Session', 'Side'),
          ('Profile', 'LegacyPatientRef'),
          ('Instrument', 'StrokeRule'), ('Session', 'GetPauses'), ('Session', 'GetBursts'),
@@ -1049,6 +1051,8 @@ def load(mock, parameters):
         'LateralRegions': [n for n, r in st.policy['regions'].items() if r['lateral']],
         'Conditions': list(st.policy['conditions']),
         'WarnFraction': st.policy['warn_fraction'],
+        'PatientIdentifierSystem': parameters.get('PatientIdentifierSystem',
+                                                  'urn:strigil:patient-ref'),
         'RegionDetails': [record([('name', 's', n), ('label', 's', r['label']), ('cap_n', 'd', r['cap_n']),
                                   ('max_strokes', 'u', r['max_strokes']),
                                   ('max_load_s', 'd', r['max_load_s'])])

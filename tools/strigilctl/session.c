@@ -25,8 +25,11 @@ static const char usage[] =
 
 enum { OPT_OVERRIDE = 0x100, OPT_NOTE, OPT_ACTIVE, OPT_PATIENT };
 
+/* report: the header of a stored record, so none of the session's
+ * current-state lines (region, cap, why): the report lists what each record
+ * kept instead. */
 static void print_session(struct json_object *p, struct json_object *ip,
-			  struct json_object *pp)
+			  struct json_object *pp, bool report)
 {
 	struct json_object *reasons = cj_get(p, "LimitReasons");
 	struct json_object *flags = cj_get(p, "Flags");
@@ -41,14 +44,25 @@ static void print_session(struct json_object *p, struct json_object *ip,
 	printf("  %-20s%s (profile id:%s)\n", "patient",
 	       cj_str(p, "PatientRef", cj_str(pp, "PatientRef", "?")),
 	       cj_path_tail(cj_str(p, "Profile", "")));
-	printf("  %-20s%s\n", "region", cj_str(p, "Region", ""));
+	if (!report)
+		printf("  %-20s%s\n", "region", cj_str(p, "Region", ""));
 	printf("  %-20s%s\n", "started", t1[0] ? t1 : "-");
 	printf("  %-20s%s\n", "ended", t2[0] ? t2 : "-");
-	printf("  %-20s%.2f N  (%s)\n", "effective limit", cj_num(p, "EffectiveLimitN", NAN),
-	       cj_str(p, "LimitSource", "-"));
-	for (size_t i = 0; reasons && i < json_object_array_length(reasons); i++)
-		printf("  %-20s%s\n", i ? "" : "why",
-		       json_object_get_string(json_object_array_get_idx(reasons, i)));
+	if (report) {
+		/* Labelled as what it is: the session's state at its end. */
+		printf("  %-20s%s, %.2f N (", "final region, cap", cj_str(p, "Region", ""),
+		       cj_num(p, "EffectiveLimitN", NAN));
+		for (size_t i = 0; reasons && i < json_object_array_length(reasons); i++)
+			printf("%s%s", i ? "; " : "",
+			       json_object_get_string(json_object_array_get_idx(reasons, i)));
+		printf(")\n");
+	} else {
+		printf("  %-20s%.2f N  (%s)\n", "effective limit",
+		       cj_num(p, "EffectiveLimitN", NAN), cj_str(p, "LimitSource", "-"));
+		for (size_t i = 0; reasons && i < json_object_array_length(reasons); i++)
+			printf("  %-20s%s\n", i ? "" : "why",
+			       json_object_get_string(json_object_array_get_idx(reasons, i)));
+	}
 	if (cj_num(p, "TargetMaxN", 0) > 0)
 		printf("  %-20s%.1f-%.1f N\n", "target band", cj_num(p, "TargetMinN", 0),
 		       cj_num(p, "TargetMaxN", 0));
@@ -315,8 +329,8 @@ static void print_sites(struct json_object *strokes, struct json_object *viol)
 static int session_report(sd_bus *bus, const char *path)
 {
 	struct json_object *p = NULL, *ip = NULL, *pp = NULL, *strokes = NULL, *viol = NULL;
-	struct json_object *pauses = NULL;
-	size_t ns, nv, npause, over = 0;
+	struct json_object *pauses = NULL, *bursts = NULL;
+	size_t ns, nv, npause, nb, over = 0, multi = 0;
 	double peak_sum = 0, peak_max = 0;
 	int r;
 
@@ -330,10 +344,14 @@ static int session_report(sd_bus *bus, const char *path)
 	if (!r)
 		r = ctl_bus_call_json(bus, path, SG_IFACE_SESSION, "GetPauses",
 				      "reading the pauses", &pauses);
+	if (!r)
+		r = ctl_bus_call_json(bus, path, SG_IFACE_SESSION, "GetBursts",
+				      "reading the bursts", &bursts);
 	if (r)
 		goto out;
 	npause = json_object_array_length(pauses);
 	ns = json_object_array_length(strokes);
+	nb = json_object_array_length(bursts);
 	nv = json_object_array_length(viol);
 	for (size_t i = 0; i < ns; i++) {
 		struct json_object *s = json_object_array_get_idx(strokes, i);
@@ -352,27 +370,41 @@ static int session_report(sd_bus *bus, const char *path)
 		json_object_object_add(o, "strokes", json_object_get(strokes));
 		json_object_object_add(o, "violations", json_object_get(viol));
 		json_object_object_add(o, "pauses", json_object_get(pauses));
+		json_object_object_add(o, "bursts", json_object_get(bursts));
 		cj_print(stdout, o);
 		json_object_put(o);
 		goto out;
 	}
-	print_session(p, ip, pp);
+	print_session(p, ip, pp, true);
 	print_sites(strokes, viol);
 	printf("\nStrokes (%zu):\n", ns);
 	if (ns)
-		printf("  %5s %-18s %9s %9s %9s %9s %9s %9s\n", "#", "site", "start s", "dur s",
-		       "peak N", "mean N", "cap N", "over s");
+		printf("  %5s %-18s %9s %9s %9s %9s %9s %9s %7s %8s\n", "#", "site", "start s",
+		       "dur s", "peak N", "mean N", "cap N", "over s", "burst", "end");
 	for (size_t i = 0; i < ns; i++) {
 		struct json_object *s = json_object_array_get_idx(strokes, i);
 		double pk = cj_num(s, "peak_n", NAN), lim = cj_num(s, "limit_n", NAN);
 
-		printf("  %5lld %-18s %9.2f %9.2f %9.2f %9.2f %9.2f %9.3f%s\n",
+		printf("  %5lld %-18s %9.2f %9.2f %9.2f %9.2f %9.2f %9.3f %7lld %8s%s\n",
 		       (long long)cj_int(s, "index", 0), site_text(s),
 		       cj_num(s, "start_s", NAN),
 		       cj_num(s, "duration_s", NAN), pk, cj_num(s, "mean_n", NAN),
 		       cj_num(s, "cap_n", lim),
-		       cj_num(s, "above_limit_s", 0), isfinite(lim) && pk > lim ? "  OVER" : "");
+		       cj_num(s, "above_limit_s", 0), (long long)cj_int(s, "burst", 0),
+		       cj_str(s, "end", "-"), isfinite(lim) && pk > lim ? "  OVER" : "");
 	}
+	/* bursts: passes back and forth without lifting the tool */
+	printf("\nBursts (%zu): passes per burst", nb);
+	for (size_t i = 0; i < nb; i++) {
+		long long passes = cj_int(json_object_array_get_idx(bursts, i), "passes", 0);
+
+		multi += passes > 1;
+		printf(" %lld", passes);
+	}
+	printf("%s\n", nb ? "" : " -");
+	if (multi)
+		printf("  %zu burst%s of several passes (strokes without lifting the tool).\n",
+		       multi, multi == 1 ? "" : "s");
 	printf("\nPauses (%zu):\n", npause);
 	for (size_t i = 0; i < npause; i++) {
 		struct json_object *q = json_object_array_get_idx(pauses, i);
@@ -407,6 +439,7 @@ out:
 	json_object_put(strokes);
 	json_object_put(viol);
 	json_object_put(pauses);
+	json_object_put(bursts);
 	return r;
 }
 
@@ -570,7 +603,7 @@ int verb_session(int argc, char **argv)
 			if (ctl.json)
 				cj_print(stdout, p);
 			else
-				print_session(p, ip, pp);
+				print_session(p, ip, pp, false);
 		}
 		json_object_put(p);
 		json_object_put(ip);

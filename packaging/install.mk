@@ -64,6 +64,8 @@ install: programs
 	$(if $(filter %.policy,$(SG_DAEMON_FILES)),$(INSTALL_DATA) daemon/org.strigil.Strigil1.policy \
 		$(DESTDIR)$(POLKITDIR)/actions/org.strigil.Strigil1.policy)
 	$(INSTALL_DATA) packaging/polkit/50-strigil.rules $(DESTDIR)$(POLKITDIR)/rules.d/50-strigil.rules
+	$(INSTALL_DATA) packaging/appstream/org.strigil.strigild.metainfo.xml \
+		$(DESTDIR)$(DATADIR)/metainfo/org.strigil.strigild.metainfo.xml
 	$(if $(filter %/policy.conf,$(SG_DAEMON_FILES)),$(INSTALL_DATA) daemon/policy.conf \
 		$(DESTDIR)$(STRIGILDATADIR)/policy.conf)
 	$(foreach m,$(CLI_MAN) $(DAEMON_MAN),$(INSTALL_DATA) $(m) $(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m));)

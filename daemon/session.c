@@ -1487,9 +1487,14 @@ static int prop_get(sd_bus *bus, const char *path, const char *interface,
 		return append_flag_names(reply, s->rec.flags);
 	if (strcmp(property, "Side") == 0) {
 		const char *colon = strrchr(s->rec.region, ':');
+		const struct sgd_region *reg = sgd_policy_region(s->d->policy, s->rec.region);
 
-		return sd_bus_message_append(reply, "s", live ? sgd_side_str(s->limits->side) :
-					     colon ? colon + 1 : "");
+		if (live)
+			return sd_bus_message_append(reply, "s", sgd_side_str(s->limits->side));
+		/* a stored site: its suffix; a lateral region stored without one
+		 * predates sides (never guessed) */
+		return sd_bus_message_append(reply, "s", colon ? colon + 1 :
+					     reg && reg->lateral ? "unknown" : "");
 	}
 	if (strcmp(property, "OverrideReason") == 0) {
 		load_override(s);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Clinic policy file (/etc/strigil/policy.conf): body regions with default
+ * Clinic policy file (/etc/strigil/policy.conf, else the vendor file or the
+ * built-in defaults: policy-files.h): body regions with default
  * force caps, absolute contraindications, precautions with cap factors,
  * calibration policy and global limits. Plain C, no D-Bus.
  *

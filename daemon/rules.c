@@ -877,7 +877,7 @@ int sgd_rules_check_override(const struct sgd_policy *pol,
 
 		if (!pc || !pc->override_allowed) {
 			say(msg, msglen, "%s is an absolute contraindication that the "
-			    "clinic policy does not allow to override", l->contra[i]);
+			    "clinic policy does not allow overriding", l->contra[i]);
 			return -EPERM;
 		}
 	}

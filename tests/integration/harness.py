@@ -50,6 +50,10 @@ dbus.mainloop.glib.DBusGMainLoop(set_as_default=True)
 
 failures = []
 verbose = True      # print every passed check (the demo turns it off)
+# The demo sets this: the bus, the polkit mock and strigild then run in
+# sessions of their own, so a Ctrl-C at the terminal reaches the demo alone,
+# which stops the session and then its helpers in order.
+own_process_group = False
 
 
 def check(cond, what):
@@ -201,7 +205,8 @@ class Harness:
         conf = self._write_config()
         self.bus_proc = subprocess.Popen(
             ["dbus-daemon", "--config-file=" + conf, "--nofork", "--print-address=1"],
-            stdout=subprocess.PIPE, universal_newlines=True)
+            stdout=subprocess.PIPE, universal_newlines=True,
+            start_new_session=own_process_group)
         self.address = self.bus_proc.stdout.readline().strip()
         if not self.address:
             raise RuntimeError("dbus-daemon did not start")
@@ -210,7 +215,7 @@ class Harness:
         env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=self.address)
         self.polkit_proc = subprocess.Popen(
             ["/usr/bin/python3", "-m", "dbusmock", "--system", "--template", "polkitd"],
-            env=env, stdout=subprocess.DEVNULL)
+            env=env, stdout=subprocess.DEVNULL, start_new_session=own_process_group)
         bus = dbus.bus.BusConnection(self.address)
         if not wait_for(lambda: bus.name_has_owner("org.freedesktop.PolicyKit1")):
             raise RuntimeError("polkit mock did not start")
@@ -261,7 +266,8 @@ class Harness:
             wrapper + [STRIGILD, "--address", self.address, "--state-dir", self.state,
              "--policy", self.policy or self.write_policy(lateral=TEST_LATERAL), "--simulate", str(self.simulate),
              "--sim-signal", self.sim_signal] + ([] if hotplug else ["--no-hotplug"]) + list(extra),
-            stdout=self.daemon_log, stderr=subprocess.STDOUT, env=env)
+            stdout=self.daemon_log, stderr=subprocess.STDOUT, env=env,
+            start_new_session=own_process_group)
         if not wait_for(lambda: self.bus.name_has_owner(NAME) or
                         self.daemon_proc.poll() is not None):
             raise RuntimeError("strigild did not start")

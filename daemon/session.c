@@ -39,7 +39,8 @@ struct session_extra {
 	char override_reason[SGD_OVERRIDE_REASON_MAX];
 	char override_contra[SGD_CONDITIONS_TEXT_MAX];
 	uint32_t warnings;
-	struct session_batch *batch;	/* only while live (about 4 KB) */
+	struct session_batch *batch;	/* only while live (about 40 KB: each
+					 * violation has room for its cap reasons) */
 	/* The engine's start of the stroke in progress (or the last one):
 	 * a warning or violation records the stroke it fell in. */
 	double stroke_start_s;

@@ -345,7 +345,7 @@ static int error_contraindicated(struct daemon *d, const struct sgd_limits *l,
 				 "Treatment of region %s is contraindicated for this patient (%s). %s",
 				 l->region, names,
 				 l->contra_overridable
-				 ? "An authorized clinician may override with a recorded reason (StartSessionWithOptions, override_reason)."
+				 ? "An authorized clinician may override it, giving a reason that is recorded."
 				 : "The clinic policy does not allow an override.");
 }
 

@@ -39,7 +39,8 @@ struct session_extra {
 	char override_reason[SGD_OVERRIDE_REASON_MAX];
 	char override_contra[SGD_CONDITIONS_TEXT_MAX];
 	uint32_t warnings;
-	struct session_batch *batch;	/* only while live (about 4 KB) */
+	struct session_batch *batch;	/* only while live (about 40 KB: each
+					 * violation has room for its cap reasons) */
 	/* The summary with every record queued for the storage writer
 	 * (s->rec has what is stored): the next job's row starts here. */
 	struct {
@@ -377,7 +378,7 @@ static int error_contraindicated(struct daemon *d, const struct sgd_limits *l,
 				 "Treatment of region %s is contraindicated for this patient (%s). %s",
 				 l->region, names,
 				 l->contra_overridable
-				 ? "An authorized clinician may override with a recorded reason (StartSessionWithOptions, override_reason)."
+				 ? "An authorized clinician may override it, giving a reason that is recorded."
 				 : "The clinic policy does not allow an override.");
 }
 
@@ -1945,9 +1946,14 @@ static int prop_get(sd_bus *bus, const char *path, const char *interface,
 		return append_flag_names(reply, s->rec.flags);
 	if (strcmp(property, "Side") == 0) {
 		const char *colon = strrchr(s->rec.region, ':');
+		const struct sgd_region *reg = sgd_policy_region(s->d->policy, s->rec.region);
 
-		return sd_bus_message_append(reply, "s", live ? sgd_side_str(s->limits->side) :
-					     colon ? colon + 1 : "");
+		if (live)
+			return sd_bus_message_append(reply, "s", sgd_side_str(s->limits->side));
+		/* a stored site: its suffix; a lateral region stored without one
+		 * predates sides (never guessed) */
+		return sd_bus_message_append(reply, "s", colon ? colon + 1 :
+					     reg && reg->lateral ? "unknown" : "");
 	}
 	if (strcmp(property, "OverrideReason") == 0) {
 		load_override(s);

@@ -373,13 +373,15 @@ struct sgd_region_hist {
 	char region[SGD_REGION_MAX];	/* the treated site as stored */
 	enum sgd_side side;
 	uint32_t strokes;
-	double peak_n;			/* highest stroke peak */
-	double mean_n;			/* mean of the strokes' mean forces */
+	double peak_n;			/* highest stroke peak (NaN: no stroke) */
+	double mean_n;			/* mean of the strokes' mean forces (NaN: none) */
 	double impulse_ns;		/* sum of the strokes' impulses */
 	uint32_t violations;		/* exceeded events at that site */
 };
 
-/* One row per (session, site) with strokes, newest session first. */
+/* One row per (session, site) with strokes or exceeded events, newest
+ * session first; kept up to date by triggers (table session_sites), so
+ * reading costs the visits and sites, not the strokes. */
 int sgd_store_region_history(struct sgd_store *s, int64_t profile_id,
 			     struct sgd_region_hist **out, size_t *n);
 

@@ -13,7 +13,7 @@ check-integration/%: $(BUILD)/strigild-san FORCE
 check-integration/storage: $(BUILD)/strigilctl
 
 # The main paths once more with the normal build under valgrind.
-INTEG_VALGRIND := api session
+INTEG_VALGRIND := api session records
 check-integration-valgrind/%: $(BUILD)/strigild FORCE
 	@STRIGILD=$(abspath $(BUILD))/strigild SG_TOP=$(TOP) \
 	 STRIGILD_WRAPPER="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect" \

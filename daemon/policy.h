@@ -42,6 +42,9 @@ struct sgd_region {
 	double cap_n;			/* default cap, > 0 */
 	uint32_t max_strokes;		/* per-session stroke cap, 0 = none */
 	double max_load_s;		/* per-session seconds under load, 0 = none */
+	/* The body has two of it (lateral = yes): a session names the side,
+	 * "calf:left", and a cap or condition may name one side or both. */
+	bool lateral;
 };
 
 enum sgd_condition_kind {

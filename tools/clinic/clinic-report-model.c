@@ -127,8 +127,8 @@ struct clinic_report_line *clinic_report_lines(const struct clinic_report *r, si
 		const struct clinic_report_region *g = &r->regions[i];
 
 		add(&l, g->over ? CLINIC_LINE_ALERT : CLINIC_LINE_TEXT,
-		    "%s: cap %.1f N; %u strokes, peak %.1f N, %u over the cap", g->region, g->cap_n,
-		    g->strokes, g->peak_n, g->over);
+		    "%s: cap %.1f N; %u stroke%s, peak %.1f N, %u over the cap", g->region, g->cap_n,
+		    g->strokes, g->strokes == 1 ? "" : "s", g->peak_n, g->over);
 		if (g->reasons[0])
 			add(&l, CLINIC_LINE_TEXT, "    why this cap: %s", g->reasons);
 	}
@@ -161,7 +161,7 @@ struct clinic_report_line *clinic_report_lines(const struct clinic_report *r, si
 		int over = s->cap_n > 0 && s->peak_n > s->cap_n;
 
 		add(&l, over ? CLINIC_LINE_ALERT : CLINIC_LINE_TEXT,
-		    "#%-4u %8.1f s  %-14s peak %5.1f N  mean %5.1f N  cap %5.1f N  %.2f s%s", s->index,
+		    "#%-4u %7.1f s  %-12s peak %4.1f N  mean %4.1f N  cap %4.1f N  %4.2f s%s", s->index,
 		    s->start_s, s->region, s->peak_n, s->mean_n, s->cap_n, s->duration_s,
 		    over ? "  OVER" : "");
 	}

@@ -162,12 +162,22 @@ def main():
         check(harness.wait_for(lambda: harness.plain(h.prop(act, "Session", "State")) == "finished", WAIT),
               "Stop ends the session")
 
+        # -- a second visit, started by another client: the app follows it
+        prof = harness.plain(h.prop(harness.ROOT, "Manager", "Profiles"))[0]
+        s2 = h.manager.StartSession(SIM1, dbus.ObjectPath(prof), region_text)
+        check(d.find(role="status bar", contains="Session running") is not None,
+              "a session started elsewhere on the instrument is shown")
+        dbg.Play(dbus.Array([(5.0, 0.6, 0.5), (5.5, 0.6, 0.5)], signature="(ddd)"))
+        harness.wait_for(lambda: h.script_played(SIM1), WAIT)
+        time.sleep(0.5)
+        h.iface(s2, "Session").Stop()
+
         # -- history and the report
         d.click(d.find(role="page tab", name="History"))
         visits = d.find(role="list", name="Visits (newest first)")
-        check(visits is not None and harness.wait_for(lambda: visits.childCount >= 1, WAIT),
-              "history lists the visit")
-        check(d.select_row(visits, "strokes"), "a visit opened")
+        check(visits is not None and harness.wait_for(lambda: visits.childCount >= 2, WAIT),
+              "history lists both visits")
+        check(d.select_row(visits, "5 strokes"), "the first visit opened")
         pdf = d.find(role="push button", name="Save PDF report")
         harness.wait_for(lambda: pdf.getState().contains(d.pyatspi.STATE_SENSITIVE), WAIT)
         check(d.find(role="image", contains="Peak force per visit") is not None, "trend plots shown")

@@ -86,10 +86,32 @@ static int prop_get(sd_bus *bus, const char *path, const char *interface,
 		return object_paths_append(reply, d->sessions, session_step_active);
 	if (strcmp(property, "Profiles") == 0)
 		return profile_paths_append(d, reply);
+	/* What StartSession and SetRegion accept: a lateral region with each
+	 * of its sides ("calf:left", "calf:right"), a midline one as it is. */
 	if (strcmp(property, "Regions") == 0) {
 		r = sd_bus_message_open_container(reply, 'a', "s");
+		for (i = 0; r >= 0 && i < d->policy->nregions; i++) {
+			const struct sgd_region *reg = &d->policy->regions[i];
+
+			char site[SGD_REGION_MAX];
+
+			if (!reg->lateral) {
+				r = sd_bus_message_append(reply, "s", reg->name);
+				continue;
+			}
+			snprintf(site, sizeof(site), "%s:left", reg->name);
+			r = sd_bus_message_append(reply, "s", site);
+			snprintf(site, sizeof(site), "%s:right", reg->name);
+			if (r >= 0)
+				r = sd_bus_message_append(reply, "s", site);
+		}
+		return r < 0 ? r : sd_bus_message_close_container(reply);
+	}
+	if (strcmp(property, "LateralRegions") == 0) {
+		r = sd_bus_message_open_container(reply, 'a', "s");
 		for (i = 0; r >= 0 && i < d->policy->nregions; i++)
-			r = sd_bus_message_append(reply, "s", d->policy->regions[i].name);
+			if (d->policy->regions[i].lateral)
+				r = sd_bus_message_append(reply, "s", d->policy->regions[i].name);
 		return r < 0 ? r : sd_bus_message_close_container(reply);
 	}
 	if (strcmp(property, "Conditions") == 0) {
@@ -118,12 +140,16 @@ static const sd_bus_vtable manager_vtable[] = {
 	SD_BUS_PROPERTY("ActiveSessions", "ao", prop_get, 0, CHANGE),
 	SD_BUS_PROPERTY("Profiles", "ao", prop_get, 0, CHANGE),
 	SD_BUS_PROPERTY("Regions", "as", prop_get, 0, CONST),
+	SD_BUS_PROPERTY("LateralRegions", "as", prop_get, 0, CONST),
 	SD_BUS_PROPERTY("Conditions", "as", prop_get, 0, CONST),
 	SD_BUS_PROPERTY("ConditionDetails", "aa{sv}", prop_get, 0, CONST),
 	SD_BUS_PROPERTY("RegionDetails", "aa{sv}", prop_get, 0, CONST),
 	SD_BUS_PROPERTY("WarnFraction", "d", prop_get, 0, CONST),
 	SD_BUS_METHOD_WITH_ARGS("CreateProfile", SD_BUS_ARGS("a{sv}", properties),
 				SD_BUS_RESULT("o", profile), method_create_profile,
+				SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("FindProfile", SD_BUS_ARGS("s", patient_ref),
+				SD_BUS_RESULT("o", profile), method_find_profile,
 				SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_METHOD_WITH_ARGS("StartSession",
 				SD_BUS_ARGS("o", instrument, "o", profile, "s", region),

@@ -58,12 +58,13 @@ static int region_details_append(const struct sgd_policy *p, sd_bus_message *rep
 	for (i = 0; r >= 0 && i < p->nregions; i++) {
 		const struct sgd_region *g = &p->regions[i];
 
-		r = sd_bus_message_append(reply, "a{sv}", 5,
+		r = sd_bus_message_append(reply, "a{sv}", 6,
 					  "name", "s", g->name,
 					  "label", "s", g->label,
 					  "cap_n", "d", g->cap_n,
 					  "max_strokes", "u", g->max_strokes,
-					  "max_load_s", "d", g->max_load_s);
+					  "max_load_s", "d", g->max_load_s,
+					  "lateral", "b", (int)g->lateral);
 	}
 	return r < 0 ? r : sd_bus_message_close_container(reply);
 }

@@ -57,11 +57,14 @@ def main():
     h = harness.Harness(simulate=1)
     d = None
     try:
+        # calf has sides in this clinic (the shipped policy leaves it midline)
+        h.write_policy(lateral=["calf", "hamstring", "shoulder"])
         h.start_daemon()
         sides = False
         for r in harness.plain(h.prop(harness.ROOT, "Manager", "RegionDetails")):
             if r["name"] == "calf" and r.get("lateral"):
                 sides = True
+        check(sides, "the daemon reports calf as lateral (RegionDetails)")
         region_text = "calf:left" if sides else "calf"
 
         d = clinic_env.Desktop(h)
@@ -102,6 +105,12 @@ def main():
         d.click(d.find(role="push button", name="Treat this patient"))
         regions = d.find(role="list", name="Body region")
         check(regions is not None and d.select_row(regions, CALF), "calf chosen in the region list")
+        if sides:
+            d.click(d.find(role="push button", name="No side (midline)"))
+            check(d.find(role="label", contains="Choose the side: left or right") is not None,
+                  "a lateral region without its side is not accepted by the form")
+            check(not d.find(role="push button", name="Start session").getState().contains(
+                d.pyatspi.STATE_SENSITIVE), "...and Start is not offered")
         d.click(d.find(role="push button", name="Left side" if sides else "No side (midline)"))
         cal = d.find(role="label", contains="Calibrated ")
         check(cal is not None and "valid until" in cal.name, "calibration state shown before starting")
@@ -124,7 +133,8 @@ def main():
         d.screenshot("treatment")
 
         # -- the alarm
-        dbg.Play(dbus.Array([(9.0, 1.2, 2.5)], signature="(ddd)"))
+        # over the cap for about 2 s: long enough for a screen reader to poll
+        dbg.Play(dbus.Array([(9.0, 3.0, 2.5)], signature="(ddd)"))
         alarm = d.find(role="alert", contains="OVER THE LIMIT")
         check(alarm is not None, "LimitExceeded puts the view in the alarm state (alert role)")
         d.screenshot("treatment-alarm")

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -149,9 +150,14 @@ struct clinic_report_line *clinic_report_lines(const struct clinic_report *r, si
 		add(&l, CLINIC_LINE_TEXT, "Not recorded by this version of the service.");
 	else if (!r->npauses)
 		add(&l, CLINIC_LINE_TEXT, "None.");
-	for (size_t i = 0; i < r->npauses; i++)
-		add(&l, CLINIC_LINE_TEXT, "%8.1f s to %.1f s: %s", r->pauses[i].start_s,
-		    r->pauses[i].end_s, r->pauses[i].reason);
+	for (size_t i = 0; i < r->npauses; i++) {
+		if (isnan(r->pauses[i].end_s))	/* the daemon stopped during the pause */
+			add(&l, CLINIC_LINE_TEXT, "%8.1f s to the end (service stopped): %s",
+			    r->pauses[i].start_s, r->pauses[i].reason);
+		else
+			add(&l, CLINIC_LINE_TEXT, "%8.1f s to %.1f s: %s", r->pauses[i].start_s,
+			    r->pauses[i].end_s, r->pauses[i].reason);
+	}
 
 	add(&l, CLINIC_LINE_HEADING, "Strokes");
 	if (!r->nstrokes)

@@ -579,7 +579,8 @@ static void on_profile_proxy(GObject *src, GAsyncResult *res, gpointer data)
 		select_profile(self, p);
 	}
 	{
-		g_autofree char *n = g_strdup_printf("%u patients", g_hash_table_size(self->rows));
+		guint count = g_hash_table_size(self->rows);
+		g_autofree char *n = g_strdup_printf("%u patient%s", count, count == 1 ? "" : "s");
 		gtk_label_set_text(self->list_status, n);
 	}
 	g_object_unref(self);

@@ -166,6 +166,14 @@ class Desktop:
         acc.queryEditableText().setTextContents(text)
         time.sleep(0.1)
 
+    def key_combo(self, modifier_keycode, keycode):
+        """A real key press through XTest (the app has the keyboard focus)."""
+        P = self.pyatspi
+        P.Registry.generateKeyboardEvent(modifier_keycode, None, P.KEY_PRESS)
+        P.Registry.generateKeyboardEvent(keycode, None, P.KEY_PRESSRELEASE)
+        P.Registry.generateKeyboardEvent(modifier_keycode, None, P.KEY_RELEASE)
+        time.sleep(0.3)
+
     def text_of(self, acc):
         try:
             t = acc.queryText()

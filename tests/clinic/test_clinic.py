@@ -76,6 +76,18 @@ def main():
               "a precaution is shown as gentler caps")
         bad = unnamed_controls(d)
         check(not bad, "every control on the Patients screen has an accessible name (%s)" % bad)
+        # keyboard: Alt+3 and Alt+1 switch screens
+        P = d.pyatspi
+        d.key_combo(64, 12)    # Alt_L + 3
+        hist_tab = d.find(role="page tab", name="History")
+        check(harness.wait_for(lambda: hist_tab.getState().contains(P.STATE_CHECKED) or
+                               hist_tab.getState().contains(P.STATE_SELECTED), 10),
+              "Alt+3 shows History")
+        d.key_combo(64, 10)    # Alt_L + 1
+        pat_tab = d.find(role="page tab", name="Patients")
+        check(harness.wait_for(lambda: pat_tab.getState().contains(P.STATE_CHECKED) or
+                               pat_tab.getState().contains(P.STATE_SELECTED), 10),
+              "Alt+1 shows Patients")
 
         # -- create a patient; the daemon's validation error lands on its field
         d.type_into(d.find(role="text", name="Patient reference"), REF)

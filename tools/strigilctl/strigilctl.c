@@ -23,7 +23,7 @@ static const struct ctl_verb verbs[] = {
 	  "treatment sessions and their reports" },
 	{ "history",  verb_history,  "[--json] PATIENT_REF",
 	  "a patient's visits: strokes, peak, mean, impulse, violations per site, trend" },
-	{ "export",   verb_export,   "--format csv|fhir [--output FILE] SESSION...",
+	{ "export",   verb_export,   "--format csv|fhir [--output FILE] SESSION...|--patient REF",
 	  "strokes and violations as CSV or an HL7 FHIR R4 Bundle" },
 	{ "replay",   verb_replay,   "[--limit N] [--warn-fraction F] [--json] FILE.csv",
 	  "run the engines offline over a recorded trace (JSON Lines)" },

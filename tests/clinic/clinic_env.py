@@ -141,12 +141,12 @@ class Desktop:
                     stack.append(c)
         return out
 
-    def find(self, role=None, name=None, contains=None, timeout=20, showing=True):
+    def find(self, role=None, name=None, contains=None, timeout=20, showing=True, root=None):
         found = []
 
         def look():
             try:
-                found[:] = self.find_all(role, name, contains, showing=showing)
+                found[:] = self.find_all(role, name, contains, root=root, showing=showing)
             except Exception:
                 found[:] = []
             return bool(found)

@@ -130,6 +130,14 @@ def main():
         # the treatment screen's own subtree: polled fast enough for short-lived states
         treat = start.parent.parent.parent.parent
         harness.wait_for(lambda: start.getState().contains(d.pyatspi.STATE_SENSITIVE), WAIT)
+        # polkit says no to treat: a sentence, no session, the window stays usable
+        h.set_allowed([a for a in harness.ACTIONS if not a.endswith(".treat")])
+        d.click(start)
+        denied = d.find(role="status bar", contains="not authorized")
+        check(denied is not None, "polkit refusal shown (%s)" % (denied.name if denied else None))
+        check(harness.plain(h.prop(SIM1, "Instrument", "ActiveSession")) == "/", "...and no session started")
+        h.set_allowed(harness.ACTIONS)
+        harness.wait_for(lambda: start.getState().contains(d.pyatspi.STATE_SENSITIVE), WAIT)
         d.click(start)
         st = label_showing(d, "Session running", role="status bar")
         check(st is not None, "session running")

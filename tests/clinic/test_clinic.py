@@ -229,6 +229,8 @@ def main():
             check(region_text in txt and "neck" in txt, "the PDF names every region treated")
             check("OVER THE CAP" in txt, "the PDF lists the violation")
             check("Calibration: calibrated" in txt, "the PDF gives the calibration state")
+            check("unplugged" in txt, "the PDF lists the unplug pause")
+            check("why this cap: clinic absolute maximum" in txt, "the PDF gives the reasons for the caps")
             with open(os.path.join(clinic_env.SHOTS, "report.txt"), "w") as f:
                 f.write(txt)
 

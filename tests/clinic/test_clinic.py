@@ -126,6 +126,22 @@ def main():
         d.click(d.find(role="push button", name="Left side" if sides else "No side (midline)"))
         cal = d.find(role="label", contains="Calibrated ")
         check(cal is not None and "valid until" in cal.name, "calibration state shown before starting")
+        # an expired calibration is visible before starting, and refused at start
+        inst = h.iface(SIM1, "Instrument")
+        good = inst.GetCalibration()
+        now = int(time.time() * 1e6)
+        day = 86400 * 10 ** 6
+
+        def write_cal(date, due):
+            inst.WriteCalibration(dbus.Dictionary({
+                "technician": "T1", "date": dbus.UInt64(date), "due": dbus.UInt64(due),
+                "offset": good["offset"], "scale": good["scale"]}, signature="sv"))
+        write_cal(now - 400 * day, now - 35 * day)
+        expired = d.find(role="label", contains="CALIBRATION EXPIRED")
+        check(expired is not None, "an expired calibration is shown before starting")
+        d.screenshot("treatment-expired")
+        write_cal(now - day, now + 300 * day)
+        check(d.find(role="label", contains="Calibrated ") is not None, "a new calibration is shown")
         start = d.find(role="push button", name="Start session")
         # the treatment screen's own subtree: polled fast enough for short-lived states
         treat = start.parent.parent.parent.parent

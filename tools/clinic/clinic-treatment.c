@@ -832,6 +832,11 @@ static void update_controls(ClinicTreatment *self)
 		gtk_label_set_text(self->state_label, "The instrument is unplugged: plug it in.");
 	else if (!in_session && !region)
 		gtk_label_set_text(self->state_label, why);
+	else if (!in_session && !strigil_instrument_get_calibration_valid(self->instrument))
+		/* The clinic policy decides (allow_expired/allow_uncalibrated): the
+		 * daemon refuses or flags the session; say so before the click. */
+		gtk_label_set_text(self->state_label, "Calibration not valid: the session will be refused, "
+				   "or recorded as uncalibrated if the clinic policy allows it.");
 	else if (!in_session)
 		gtk_label_set_text(self->state_label, "Ready to start.");
 }

@@ -206,6 +206,9 @@ int profile_apply_dict(struct daemon *d, sd_bus_message *m, struct sgd_profile *
 		       sd_bus_error *error);
 int method_create_profile(sd_bus_message *m, void *userdata, sd_bus_error *error);
 
+/* ---- clinic network (network.c): Uuid, ReviewState, ApplyRemoteProfile */
+int network_setup_bus(struct daemon *d);
+
 /* ---- sessions (session.c) -------------------------------------------- */
 enum session_state {
 	SESSION_RUNNING,

@@ -35,12 +35,13 @@
 static int read_region_map(sd_bus_message *m, struct sp_body *b, int field)
 {
 	const char *sig = field == 1 ? "{su}" : "{sd}";
+	const char *entry = field == 1 ? "su" : "sd";
 	int r;
 
 	r = sd_bus_message_enter_container(m, 'a', sig);
 	if (r < 0)
 		return r;
-	while ((r = sd_bus_message_enter_container(m, 'e', sig + 1)) > 0) {
+	while ((r = sd_bus_message_enter_container(m, 'e', entry)) > 0) {
 		const char *name;
 		struct sp_region *e;
 		double d = 0;

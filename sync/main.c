@@ -51,8 +51,9 @@ void sync_error(struct sync *s, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "strigil-sync: %s\n", msg);
+	/* the same error again (a server down for an hour) is logged once */
 	if (strcmp(msg, s->last_error) != 0) {
+		fprintf(stderr, "strigil-sync: %s\n", msg);
 		snprintf(s->last_error, sizeof(s->last_error), "%s", msg);
 		s->last_error_us = now_us();
 		sync_status_changed(s, "LastError");

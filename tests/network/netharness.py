@@ -27,6 +27,7 @@ from harness import *  # noqa: E402,F401,F403
 import harness  # noqa: E402
 
 SYNC = os.environ.get("STRIGIL_SYNC") or os.path.join(TOP, "build", "strigil-sync-san")
+CTL = os.environ.get("STRIGILCTL") or os.path.join(TOP, "build", "strigilctl")
 SYNC_CONF = os.path.join(TOP, "sync", "org.strigil.Sync1.conf")
 CENTRAL_SQL = os.path.join(TOP, "sync", "central")
 PGBIN = "/usr/lib/postgresql/15/bin"
@@ -256,6 +257,12 @@ class PC(Harness):
     def status(self):
         o = self.bus.get_object(SYNC_NAME, SYNC_PATH, introspect=False)
         return plain(o.GetAll(SYNC_NAME, dbus_interface="org.freedesktop.DBus.Properties"))
+
+    def ctl(self, *args):
+        p = subprocess.run([CTL, "--address", self.address] + list(args),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           universal_newlines=True)
+        return p.returncode, p.stdout, p.stderr
 
     def profile_by_uuid(self, uuid):
         for p in plain(self.prop(ROOT, "Manager", "Profiles")):

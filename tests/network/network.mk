@@ -23,8 +23,9 @@ check-network-unit: $(BUILD)/net/test-body $(BUILD)/net/test-body-san FORCE
 	 $(RUN_TEST) network-body-asan $(BUILD)/net/test-body-san
 	@$(RUN_TEST) network-body-valgrind valgrind -q --error-exitcode=99 --leak-check=full \
 	 $(BUILD)/net/test-body
-check-network/%: $(BUILD)/strigild-san $(BUILD)/strigil-sync-san FORCE
+check-network/%: $(BUILD)/strigild-san $(BUILD)/strigil-sync-san $(BUILD)/strigilctl-san FORCE
 	@STRIGILD=$(abspath $(BUILD))/strigild-san STRIGIL_SYNC=$(abspath $(BUILD))/strigil-sync-san \
+	 STRIGILCTL=$(abspath $(BUILD))/strigilctl-san \
 	 SG_TOP=$(TOP) $(RUN_TEST) network-$* /usr/bin/python3 tests/network/test_$*.py
 check-network: check-network-unit $(NET_INTEG:%=check-network/%)
 CHECK_TARGETS += check-network

@@ -13,6 +13,7 @@ two PCs):
 - a PC's role cannot change or delete another PC's records, nor delete
   anything at all (real permission and row-level security errors).
 """
+import json
 import os
 import random
 import sqlite3
@@ -107,6 +108,14 @@ try:
     st = a.status()
     check(st["Link"] == "offline" and st["LastError"].startswith("server:"),
           "status: offline with the reason (%s)" % st["LastError"])
+    rc, out, err = a.ctl("sync", "status")
+    check(rc == 0 and "Link:        offline" in out and "waiting to go up" in out and
+          "Connection refused" in out, "strigilctl sync status shows the link, backlog and"
+          " last error:\n%s%s" % (out, err))
+    rc, out, err = a.ctl("--json", "sync", "status")
+    js = json.loads(out) if rc == 0 else {}
+    check(js.get("link") == "offline" and js.get("backlog", 0) >= 12,
+          "strigilctl --json sync status (%s)" % js)
     srv.start()
     check(wait_for(lambda: a.status()["Backlog"] == 0 and a.status()["Link"] == "online"),
           "records go up when the server is back (%s)" % a.status())
@@ -186,8 +195,15 @@ try:
           "pc_b cannot change pc_a's sessions: row-level security hides them (%s)" % out)
     rc, out = as_b("SELECT count(*) FROM strokes WHERE pc = 'pc_a'")
     check(rc == 0 and int(out) > 0, "pc_b reads the clinic's history (a patient's visits anywhere)")
+    rc, out, err = a.ctl("sync", "status")
+    check(rc == 0 and "Link:        online" in out and "Backlog:     0 record" in out,
+          "strigilctl sync status: online, nothing waiting:\n%s" % out)
     for pc in (a, b):
         pc.stop_sync()
+    rc, out, err = a.ctl("sync", "status")
+    check(rc == 3 and "systemctl start strigil-sync" in err,
+          "strigilctl sync status without strigil-sync says what to do (%d: %s)" % (rc, err.strip()))
+    for pc in (a, b):
         pc.stop_daemon()
 finally:
     for pc in pcs:

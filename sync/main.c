@@ -167,11 +167,20 @@ void sync_kick(struct sync *s)
 	update_backlog(s);
 }
 
+static int pending_cb(void *ud, int n, char **v, char **names)
+{
+	return 1;	/* one row is enough: abort */
+}
+
 static int on_kick_timer(sd_event_source *src, uint64_t usec, void *userdata)
 {
 	struct sync *s = userdata;
 
 	s->need_profiles_push = s->need_records = true;
+	/* a profile strigild refused before (e.g. Busy: its session was
+	 * running) is tried again when strigild has written something */
+	if (sqlite3_exec(s->sdb, "SELECT 1 FROM pending LIMIT 1", pending_cb, s, NULL) == SQLITE_ABORT)
+		s->need_profiles_pull = true;
 	update_backlog(s);
 	sync_kick(s);
 	return 0;

@@ -127,6 +127,17 @@ try:
           "confirmation reaches A")
     a.iface(a.profile_by_uuid(uz), "Profile").Delete()
     check(wait_for(lambda: b.profile_by_uuid(uz) is None), "a plain delete reaches B")
+    # ... but not while B treats that patient: applied when the session ends
+    py = a.create_profile(patient_ref="pat-003")
+    uy = plain(a.prop(py, "Profile", "Uuid"))
+    check(wait_for(lambda: b.profile_by_uuid(uy) is not None), "third profile reaches B")
+    sy = b.manager.StartSession(SIM1, b.profile_by_uuid(uy), "calf")
+    a.iface(py, "Profile").Delete()
+    check(wait_for(lambda: "in progress" in b.status()["LastError"]),
+          "B keeps the profile of its session in progress (%s)" % b.status()["LastError"])
+    check(b.profile_by_uuid(uy) is not None, "... the profile is still on B")
+    b.iface(sy, "Session").Stop()
+    check(wait_for(lambda: b.profile_by_uuid(uy) is None), "the delete is applied after the session")
 
     # ---- bad data on the server: rejected whole, with the reason -----------
     rej = a.status()["Rejected"]

@@ -207,13 +207,14 @@ class PC(Harness):
             "password_file": s.passfile(self.name, self.role, self.pw),
             "database": os.path.join(self.state, "strigil.db"),
             "state": os.path.join(self.tmp, "sync-state.db"),
+            "batch": 5000,
         }
         vals.update(override)
         path = os.path.join(self.tmp, "sync.conf")
         with open(path, "w") as f:
             f.write("[server]\nconninfo = %(conninfo)s\npassword_file = %(password_file)s\n"
                     "[local]\ndatabase = %(database)s\nstate = %(state)s\n"
-                    "[sync]\nretry_max_s = 0.5\n" % vals)
+                    "[sync]\nretry_max_s = 0.5\nbatch = %(batch)d\n" % vals)
         return path
 
     def start_sync(self, config=None, wait=True):

@@ -29,3 +29,11 @@ check-network/%: $(BUILD)/strigild-san $(BUILD)/strigil-sync-san $(BUILD)/strigi
 	 SG_TOP=$(TOP) $(RUN_TEST) network-$* /usr/bin/python3 tests/network/test_$*.py
 check-network: check-network-unit $(NET_INTEG:%=check-network/%)
 CHECK_TARGETS += check-network
+
+# make bench: profile edit latency A -> B, upload throughput next to the
+# server's COPY ceiling, 8 PCs catching up 1 h offline (printed, not asserted).
+.PHONY: bench-network
+bench-network: $(BUILD)/strigild $(BUILD)/strigil-sync FORCE
+	@STRIGILD=$(abspath $(BUILD))/strigild STRIGIL_SYNC=$(abspath $(BUILD))/strigil-sync \
+	 SG_TOP=$(TOP) /usr/bin/python3 tests/network/bench_network.py 2>&1 | grep -v -e '^ok:' -e '^dbus'
+BENCH_TARGETS += bench-network

@@ -155,6 +155,33 @@ try:
           "an unknown key is refused, not applied in part (%s)" % a.status()["LastError"])
     check(plain(a.prop(pa, "Profile", "MaxForceN")) == 9.0, "out-of-range cap not applied")
 
+    # ---- ApplyRemoteProfile: typed errors, nothing changed -----------------
+    before = plain(a.props(pa, "Profile"))
+
+    def apply(u, props, opts):
+        return a.manager.ApplyRemoteProfile(u, dbus.Dictionary(props, signature="sv"),
+                                            dbus.Dictionary(opts, signature="sv"))
+    expect_error(lambda: apply("not-a-uuid", {"patient_ref": "x"}, {}),
+                 ERR + "InvalidArgument", "ApplyRemoteProfile with a bad uuid")
+    expect_error(lambda: apply(uuid.upper(), {"patient_ref": "pat-001"}, {}),
+                 ERR + "InvalidArgument", "ApplyRemoteProfile with an upper-case uuid")
+    expect_error(lambda: apply(uuid, {"patient_ref": "pat-001"}, {"review": "later"}),
+                 ERR + "InvalidArgument", "ApplyRemoteProfile with a bad review state")
+    expect_error(lambda: apply(uuid, {"patient_ref": "pat-001"}, {"force": True}),
+                 ERR + "InvalidArgument", "ApplyRemoteProfile with an unknown option")
+    expect_error(lambda: apply(uuid, {"patient_ref": "pat-001", "max_force_n": dbus.Double(-1)}, {}),
+                 ERR + "InvalidArgument", "ApplyRemoteProfile with a negative cap")
+    expect_error(lambda: apply(uuid, {"display_name": "no ref"}, {}),
+                 ERR + "InvalidArgument", "ApplyRemoteProfile without patient_ref")
+    a.set_allowed([x for x in harness.ACTIONS])
+    expect_error(lambda: apply(uuid, {"patient_ref": "pat-001"}, {}),
+                 ERR + "AccessDenied", "ApplyRemoteProfile without sync-profiles (clinician rights only)")
+    a.set_allowed([x for x in harness.ACTIONS if not x.endswith("manage-profiles")] + [SYNC_ACTION])
+    expect_error(lambda: a.iface(pa, "Profile").ConfirmReview(),
+                 ERR + "AccessDenied", "ConfirmReview without manage-profiles")
+    a.set_allowed(harness.ACTIONS + [SYNC_ACTION])
+    check(plain(a.props(pa, "Profile")) == before, "refused calls changed nothing")
+
     # ---- TLS is not optional --------------------------------------------
     bad = a.write_config(conninfo=srv.conninfo(a.role).replace("verify-full", "require"))
     p = subprocess.run([SYNC, "--config", bad, "--address", a.address],

@@ -79,8 +79,10 @@ check-run:
 	 tests/summary.sh $(BUILD); s=$$?; \
 	 if [ $$rc -ne 0 ] && [ $$s -eq 0 ]; then echo "check: a build step failed"; exit 1; fi; exit $$s
 
+# Only the lists the demo needs (DEMO_DEPS, from the fragment that sets
+# DEMO_TARGET); every list when a fragment names none.
 demo:
-	@scripts/deps.sh
+	@scripts/deps.sh $(DEMO_DEPS)
 	@$(MAKE) --no-print-directory $(DEMO_TARGET)
 
 bench:

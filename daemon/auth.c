@@ -35,6 +35,7 @@ static const char *extra_override(sd_bus_message *m);
 /* THE table. Properties are read-only (no writable property exists). */
 static const struct auth_rule auth_table[] = {
 	{ SGD_IFACE_MANAGER, "CreateProfile", A_PROFILES, NULL },
+	{ SGD_IFACE_MANAGER, "FindProfile", A_MONITOR, NULL },
 	{ SGD_IFACE_MANAGER, "StartSession", A_TREAT, NULL },
 	{ SGD_IFACE_MANAGER, "StartSessionWithOptions", A_TREAT, extra_override },
 	{ SGD_IFACE_INSTRUMENT, "Claim", A_MONITOR, NULL },
@@ -51,6 +52,9 @@ static const struct auth_rule auth_table[] = {
 	{ SGD_IFACE_SESSION, "Stop", A_TREAT, NULL },
 	{ SGD_IFACE_SESSION, "GetStrokes", A_MONITOR, NULL },
 	{ SGD_IFACE_SESSION, "GetViolations", A_MONITOR, NULL },
+	{ SGD_IFACE_SESSION, "GetPauses", A_MONITOR, NULL },
+	{ SGD_IFACE_PROFILE, "ListSessions", A_MONITOR, NULL },
+	{ SGD_IFACE_PROFILE, "GetRegionHistory", A_MONITOR, NULL },
 	{ SGD_IFACE_PROFILE, "Update", A_PROFILES, NULL },
 	{ SGD_IFACE_PROFILE, "Delete", A_PROFILES, NULL },
 	{ SGD_IFACE_PROFILE, "ConfirmReview", A_PROFILES, NULL },

@@ -22,6 +22,7 @@ ALL_TARGETS += $(STRIGILD)
 # make demo: a private bus, strigild with a simulated instrument, a patient
 # on anticoagulants, live strokes and alarms (daemon/demo.py).
 DEMO_TARGET := demo-daemon
+DEMO_DEPS   := demo
 .PHONY: demo-daemon
 demo-daemon: $(STRIGILD)
 	-@$(MAKE) --no-print-directory $(BUILD)/strigilctl >/dev/null 2>&1 || \

@@ -8,7 +8,9 @@ grants every Strigil action, strigild with one simulated instrument
 anticoagulants, shows the cap and the reasons behind it, starts a session
 and shows strokes and limit alarms live until Ctrl-C or DEMO_SECONDS
 (default 30): with `strigilctl monitor` when it is built, else with the
-event lines printed here. Everything is cleaned up at the end.
+event lines printed here. Ctrl-C ends the live part early: the session is
+stopped and summarised, and the helpers and the temporary folder go away,
+as at the end of DEMO_SECONDS.
 """
 import os
 import signal
@@ -21,26 +23,25 @@ sys.path.insert(0, os.path.join(TOP, "tests", "integration"))
 os.environ.setdefault("STRIGILD", os.path.join(TOP, "build", "strigild"))
 import harness  # noqa: E402
 harness.verbose = False
+harness.own_process_group = True
 from harness import ACTIONS, Harness, SIM1, dbus, plain, pump  # noqa: E402
+
+CTL = os.path.join(TOP, "build", "strigilctl")
 
 seconds = float(os.environ.get("DEMO_SECONDS", "30"))
 region = os.environ.get("DEMO_REGION", "upper_back")
 stop = False
 
 
-def on_sigint(*_):
+def on_stop_signal(*_):
+    # Ctrl-C ends the live part only; the session is then stopped, its
+    # summary printed and every helper and file cleaned up, as on timeout.
     global stop
     stop = True
 
 
-signal.signal(signal.SIGINT, on_sigint)
-signal.signal(signal.SIGTERM, on_sigint)
-
-h = Harness(simulate=1, sim_signal="realistic")
-h.set_allowed(ACTIONS)
-try:
-    h.start_daemon()
-    print("strigild is up on a private bus: %s" % h.address)
+def start_demo_session(h):
+    """A patient on anticoagulants and a running session; prints the cap."""
     pid = h.create_profile(patient_ref="demo-0001", display_name="J.D.",
                            max_force_n=dbus.Double(10.0),
                            conditions=dbus.Array(["anticoagulants"], signature="s"))
@@ -52,41 +53,82 @@ try:
         print("    - %s" % r)
     print("\nSession %s running for %.0f s (Ctrl-C to stop)...\n" % (spath, seconds))
     sys.stdout.flush()
+    return spath
 
-    ctl = os.path.join(TOP, "build", "strigilctl")
-    end = time.monotonic() + seconds
-    if os.access(ctl, os.X_OK) and sys.stdout.isatty():
-        mon = subprocess.Popen([ctl, "--address", h.address, "monitor", "SIM0001"])
-        while not stop and time.monotonic() < end and mon.poll() is None:
-            pump(0.1)
-        if mon.poll() is None:
-            mon.send_signal(signal.SIGINT)
-            mon.wait()
-    else:
-        shown = 0
-        while not stop and time.monotonic() < end:
-            pump(0.05)
-            for path, iface, member, args in h.signals[shown:]:
-                if path != spath:
-                    continue
-                a = plain(args[0]) if args else {}
-                if member == "StrokeCompleted":
-                    print("stroke %3d  peak %5.2f N  %.2f s%s" % (
-                        a["index"], a["peak_n"], a["duration_s"],
-                        "   above the limit for %.2f s" % a["above_limit_s"] if a["above_limit_s"] > 0 else ""))
-                elif member == "LimitWarning":
-                    print("  warning  %.2f N: 90%% of the %.2f N limit reached" % (a["force_n"], a["limit_n"]))
-                elif member == "LimitExceeded":
-                    print("  ALARM    %.2f N above the %.2f N limit (tool vibrates, LED red)" % (
-                        a["force_n"], a["limit_n"]))
-                elif member == "SessionCapReached":
-                    print("  session cap reached: %s" % args[0])
-                sys.stdout.flush()
-            shown = len(h.signals)
+
+# ---- live views: each runs until `end`, Ctrl-C or its own exit -------------
+
+def view_monitor(h, spath, end):
+    """strigilctl monitor in this terminal. It is in the terminal's process
+    group: Ctrl-C reaches it directly and it restores the screen itself."""
+    mon = subprocess.Popen([CTL, "--address", h.address, "monitor", "SIM0001"])
+    while not stop and time.monotonic() < end and mon.poll() is None:
+        pump(0.1)
+    if mon.poll() is None:
+        mon.send_signal(signal.SIGINT)
+    mon.wait()
+
+
+def view_events(h, spath, end):
+    """One line per stroke and alarm, from the session's signals."""
+    shown = 0
+    while not stop and time.monotonic() < end:
+        pump(0.05)
+        for path, iface, member, args in h.signals[shown:]:
+            if path != spath:
+                continue
+            a = plain(args[0]) if args else {}
+            if member == "StrokeCompleted":
+                print("stroke %3d  peak %5.2f N  %.2f s%s" % (
+                    a["index"], a["peak_n"], a["duration_s"],
+                    "   above the limit for %.2f s" % a["above_limit_s"] if a["above_limit_s"] > 0 else ""))
+            elif member == "LimitWarning":
+                print("  warning  %.2f N: 90%% of the %.2f N limit reached" % (a["force_n"], a["limit_n"]))
+            elif member == "LimitExceeded":
+                print("  ALARM    %.2f N above the %.2f N limit (tool vibrates, LED red)" % (
+                    a["force_n"], a["limit_n"]))
+            elif member == "SessionCapReached":
+                print("  session cap reached: %s" % args[0])
+            sys.stdout.flush()
+        shown = len(h.signals)
+
+
+def choose_view():
+    """The richest view this place can show (a graphical one goes first)."""
+    if os.access(CTL, os.X_OK) and sys.stdout.isatty():
+        return view_monitor
+    return view_events
+
+
+def print_summary(h, spath):
     summary = plain(h.iface(spath, "Session").Stop())
     print("\nSession finished: %d strokes, %d limit alarms, %.1f s under load, peak %.2f N" % (
         summary["strokes"], summary["violations"], summary["seconds_under_load"], summary["peak_n"]))
-    h.stop_daemon()
-finally:
-    h.cleanup()
-sys.exit(1 if harness.failures else 0)
+
+
+def main():
+    signal.signal(signal.SIGINT, on_stop_signal)
+    signal.signal(signal.SIGTERM, on_stop_signal)
+    h = None
+    try:
+        h = Harness(simulate=1, sim_signal="realistic")
+        h.set_allowed(ACTIONS)
+        h.start_daemon()
+        print("strigild is up on a private bus: %s" % h.address)
+        spath = start_demo_session(h)
+        choose_view()(h, spath, time.monotonic() + seconds)
+        print_summary(h, spath)
+        h.stop_daemon()
+    except (dbus.exceptions.DBusException, RuntimeError, OSError) as e:
+        print("demo: stopped early: %s" % e, file=sys.stderr)
+        if h:
+            h.print_log()
+        return 1
+    finally:
+        if h:
+            h.cleanup()
+    return 1 if harness.failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -15,6 +15,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "hotplug.h"
+#include "policy-files.h"
 
 enum bus_kind { BUS_SYSTEM, BUS_USER, BUS_ADDRESS };
 
@@ -40,7 +41,8 @@ static void usage(FILE *f)
 		"  --address ADDR       use a private bus (tests, demo)\n"
 		"  --state-dir DIR      database directory (default $STATE_DIRECTORY\n"
 		"                       or /var/lib/strigil)\n"
-		"  --policy FILE        clinic policy (default /etc/strigil/policy.conf)\n"
+		"  --policy FILE        clinic policy (default /etc/strigil/policy.conf,\n"
+		"                       else /usr/share/strigil/policy.conf, else built in)\n"
 		"  --simulate N         add N simulated instruments (SIM0001...)\n"
 		"  --sim-signal KIND    realistic (default) or flat (tests)\n"
 		"  --no-hotplug         do not watch udev for real instruments\n"
@@ -208,14 +210,18 @@ int main(int argc, char **argv)
 	log_setup(o.verbose);
 	if (!o.state_dir)
 		o.state_dir = getenv("STATE_DIRECTORY") ?: "/var/lib/strigil";
-	if (!o.policy)
-		o.policy = "/etc/strigil/policy.conf";
+	if (o.policy) {
+		r = sgd_policy_load(o.policy, &d.policy, err, sizeof(err));
+	} else {
+		static const char *const policy_paths[] = { SGD_POLICY_ETC, SGD_POLICY_VENDOR };
 
-	r = sgd_policy_load(o.policy, &d.policy, err, sizeof(err));
+		r = sgd_policy_load_first(policy_paths, 2, &d.policy, &o.policy, err, sizeof(err));
+	}
 	if (r < 0) {
 		log_err("bad clinic policy, not starting: %s", err);
 		return 1;
 	}
+	log_info("clinic policy: %s", o.policy);
 	if (mkdir(o.state_dir, 0700) < 0 && errno != EEXIST) {
 		log_err("cannot create state directory %s: %m", o.state_dir);
 		goto fail;

@@ -26,6 +26,48 @@ void manager_emit_changed(struct daemon *d, const char *property)
 	manager_notify_status(d);
 }
 
+/* What a client needs to show a condition honestly ("blocks treatment" or
+ * "gentler caps") without reading the policy file itself. */
+static int condition_details_append(const struct sgd_policy *p, sd_bus_message *reply)
+{
+	size_t i;
+	int r;
+
+	r = sd_bus_message_open_container(reply, 'a', "a{sv}");
+	for (i = 0; r >= 0 && i < p->nconditions; i++) {
+		const struct sgd_condition *c = &p->conditions[i];
+
+		r = sd_bus_message_append(reply, "a{sv}", 7,
+					  "name", "s", c->name,
+					  "label", "s", c->label,
+					  "kind", "s", sgd_condition_kind_str(c->kind),
+					  "local", "b", (int)c->local,
+					  "override", "b", (int)c->override_allowed,
+					  "cap_factor", "d", c->cap_factor,
+					  "cap_max_n", "d", c->cap_max_n);
+	}
+	return r < 0 ? r : sd_bus_message_close_container(reply);
+}
+
+static int region_details_append(const struct sgd_policy *p, sd_bus_message *reply)
+{
+	size_t i;
+	int r;
+
+	r = sd_bus_message_open_container(reply, 'a', "a{sv}");
+	for (i = 0; r >= 0 && i < p->nregions; i++) {
+		const struct sgd_region *g = &p->regions[i];
+
+		r = sd_bus_message_append(reply, "a{sv}", 5,
+					  "name", "s", g->name,
+					  "label", "s", g->label,
+					  "cap_n", "d", g->cap_n,
+					  "max_strokes", "u", g->max_strokes,
+					  "max_load_s", "d", g->max_load_s);
+	}
+	return r < 0 ? r : sd_bus_message_close_container(reply);
+}
+
 static int prop_get(sd_bus *bus, const char *path, const char *interface,
 		    const char *property, sd_bus_message *reply, void *userdata,
 		    sd_bus_error *error)
@@ -44,10 +86,32 @@ static int prop_get(sd_bus *bus, const char *path, const char *interface,
 		return object_paths_append(reply, d->sessions, session_step_active);
 	if (strcmp(property, "Profiles") == 0)
 		return profile_paths_append(d, reply);
+	/* What StartSession and SetRegion accept: a lateral region with each
+	 * of its sides ("calf:left", "calf:right"), a midline one as it is. */
 	if (strcmp(property, "Regions") == 0) {
 		r = sd_bus_message_open_container(reply, 'a', "s");
+		for (i = 0; r >= 0 && i < d->policy->nregions; i++) {
+			const struct sgd_region *reg = &d->policy->regions[i];
+
+			char site[SGD_REGION_MAX];
+
+			if (!reg->lateral) {
+				r = sd_bus_message_append(reply, "s", reg->name);
+				continue;
+			}
+			snprintf(site, sizeof(site), "%s:left", reg->name);
+			r = sd_bus_message_append(reply, "s", site);
+			snprintf(site, sizeof(site), "%s:right", reg->name);
+			if (r >= 0)
+				r = sd_bus_message_append(reply, "s", site);
+		}
+		return r < 0 ? r : sd_bus_message_close_container(reply);
+	}
+	if (strcmp(property, "LateralRegions") == 0) {
+		r = sd_bus_message_open_container(reply, 'a', "s");
 		for (i = 0; r >= 0 && i < d->policy->nregions; i++)
-			r = sd_bus_message_append(reply, "s", d->policy->regions[i].name);
+			if (d->policy->regions[i].lateral)
+				r = sd_bus_message_append(reply, "s", d->policy->regions[i].name);
 		return r < 0 ? r : sd_bus_message_close_container(reply);
 	}
 	if (strcmp(property, "Conditions") == 0) {
@@ -56,6 +120,12 @@ static int prop_get(sd_bus *bus, const char *path, const char *interface,
 			r = sd_bus_message_append(reply, "s", d->policy->conditions[i].name);
 		return r < 0 ? r : sd_bus_message_close_container(reply);
 	}
+	if (strcmp(property, "WarnFraction") == 0)
+		return sd_bus_message_append(reply, "d", d->policy->warn_fraction);
+	if (strcmp(property, "ConditionDetails") == 0)
+		return condition_details_append(d->policy, reply);
+	if (strcmp(property, "RegionDetails") == 0)
+		return region_details_append(d->policy, reply);
 	return sd_bus_error_setf(error, SD_BUS_ERROR_UNKNOWN_PROPERTY, "Unknown property %s.", property);
 }
 
@@ -70,9 +140,16 @@ static const sd_bus_vtable manager_vtable[] = {
 	SD_BUS_PROPERTY("ActiveSessions", "ao", prop_get, 0, CHANGE),
 	SD_BUS_PROPERTY("Profiles", "ao", prop_get, 0, CHANGE),
 	SD_BUS_PROPERTY("Regions", "as", prop_get, 0, CONST),
+	SD_BUS_PROPERTY("LateralRegions", "as", prop_get, 0, CONST),
 	SD_BUS_PROPERTY("Conditions", "as", prop_get, 0, CONST),
+	SD_BUS_PROPERTY("ConditionDetails", "aa{sv}", prop_get, 0, CONST),
+	SD_BUS_PROPERTY("RegionDetails", "aa{sv}", prop_get, 0, CONST),
+	SD_BUS_PROPERTY("WarnFraction", "d", prop_get, 0, CONST),
 	SD_BUS_METHOD_WITH_ARGS("CreateProfile", SD_BUS_ARGS("a{sv}", properties),
 				SD_BUS_RESULT("o", profile), method_create_profile,
+				SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("FindProfile", SD_BUS_ARGS("s", patient_ref),
+				SD_BUS_RESULT("o", profile), method_find_profile,
 				SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_METHOD_WITH_ARGS("StartSession",
 				SD_BUS_ARGS("o", instrument, "o", profile, "s", region),

@@ -426,7 +426,7 @@ static const char *const calibration_keys[] = {
 	"allow_uncalibrated", "allow_expired", "expired_grace_days", NULL
 };
 static const char *const region_keys[] = {
-	"label", "cap_n", "max_strokes", "max_load_s", NULL
+	"label", "cap_n", "max_strokes", "max_load_s", "lateral", NULL
 };
 static const char *const contra_keys[] = {
 	"label", "override", "local", "regions", "cap_factor", "cap_max_n",
@@ -496,6 +496,8 @@ static bool handle_region(struct parse_state *ps, const char *k, const char *v)
 	if (!strcmp(k, "max_strokes"))
 		return want_uint(ps, k, v, SGD_POLICY_MAX_STROKES_CEILING,
 				 &r->max_strokes);
+	if (!strcmp(k, "lateral"))
+		return want_bool(ps, k, v, &r->lateral);
 	return want_double(ps, k, v, 0, false, SGD_POLICY_MAX_LOAD_CEILING_S,
 			   &r->max_load_s);
 }
@@ -653,6 +655,13 @@ static bool check_policy(struct parse_state *ps)
 	if (pol->default_region[0] && !sgd_policy_region(pol, pol->default_region)) {
 		fail(ps, ps->default_region_line,
 		     "default_region: unknown region '%s'", pol->default_region);
+		return false;
+	}
+	/* A side is never guessed: a lateral region cannot be the default. */
+	if (pol->default_region[0] && sgd_policy_region(pol, pol->default_region)->lateral) {
+		fail(ps, ps->default_region_line,
+		     "default_region: region '%s' is lateral (lateral = yes); a session must "
+		     "name its side, so it cannot be the default", pol->default_region);
 		return false;
 	}
 	return true;

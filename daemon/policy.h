@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Clinic policy file (/etc/strigil/policy.conf): body regions with default
+ * Clinic policy file (/etc/strigil/policy.conf, else the vendor file or the
+ * built-in defaults: policy-files.h): body regions with default
  * force caps, absolute contraindications, precautions with cap factors,
  * calibration policy and global limits. Plain C, no D-Bus.
  *
@@ -41,6 +42,9 @@ struct sgd_region {
 	double cap_n;			/* default cap, > 0 */
 	uint32_t max_strokes;		/* per-session stroke cap, 0 = none */
 	double max_load_s;		/* per-session seconds under load, 0 = none */
+	/* The body has two of it (lateral = yes): a session names the side,
+	 * "calf:left", and a cap or condition may name one side or both. */
+	bool lateral;
 };
 
 enum sgd_condition_kind {

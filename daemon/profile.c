@@ -368,6 +368,44 @@ out:
 	return r;
 }
 
+/*
+ * Manager.FindProfile: the patient reference is the only human-facing key.
+ * A reference is looked up as text, byte for byte: "12" is patient "12",
+ * never profile id 12 (ids are reached by object path only). A string that
+ * is not a reference is refused rather than guessed at; profiles stored
+ * before the syntax was enforced are reached by their path.
+ */
+int method_find_profile(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	struct daemon *d = userdata;
+	const char *ref;
+	struct profile *obj;
+	char path[sizeof(SGD_PATH_PROFILE) + 24];
+	int64_t id = 0;
+	int r;
+
+	r = sd_bus_message_read(m, "s", &ref);
+	if (r < 0)
+		return r;
+	if (!sgd_patient_ref_valid(ref))
+		return error_invalid(error, "'%.*s' is not a patient reference (1-%d characters "
+				     "A-Z, a-z, 0-9, '.', '_' or '-'); a profile stored with an "
+				     "older reference is reached by its object path.",
+				     SGD_PATIENT_REF_LEN + 1, ref, SGD_PATIENT_REF_LEN);
+	r = sgd_store_profile_find_ref(d->store, ref, &id);
+	if (r == -ENOENT)
+		return sd_bus_error_setf(error, SGD_ERR_NO_SUCH_OBJECT,
+					 "No profile has the patient reference '%s'.", ref);
+	if (r < 0)
+		return store_error(d, error, r, "find the profile");
+	snprintf(path, sizeof(path), SGD_PATH_PROFILE "/%" PRId64, id);
+	obj = profile_find_path(d, path);
+	if (!obj)
+		return sd_bus_error_setf(error, SGD_ERR_NO_SUCH_OBJECT,
+					 "No profile has the patient reference '%s'.", ref);
+	return sd_bus_reply_method_return(m, "o", obj->path);
+}
+
 static int method_update(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
 	struct profile *obj = userdata;
@@ -388,7 +426,7 @@ static int method_update(sd_bus_message *m, void *userdata, sd_bus_error *error)
 	}
 	obj->p = *p;
 	sd_bus_emit_properties_changed(d->bus, obj->path, SGD_IFACE_PROFILE, "PatientRef",
-				       "DisplayName", "MaxForceN", "RegionCapsN", "TargetMinN",
+				       "LegacyPatientRef", "DisplayName", "MaxForceN", "RegionCapsN", "TargetMinN",
 				       "TargetMaxN", "MaxStrokes", "MaxSecondsUnderLoad",
 				       "RegionMaxStrokes", "RegionMaxSeconds", "Conditions",
 				       "ModifiedAt", NULL);
@@ -427,6 +465,90 @@ static int method_delete(sd_bus_message *m, void *userdata, sd_bus_error *error)
 	return r;
 }
 
+/* ---- history across visits ---------------------------------------------- */
+
+#define LIST_SESSIONS_MAX 1000	/* one page at most; page with offset */
+
+/* ListSessions(u offset, u limit) -> (ao sessions, u total): newest first,
+ * one page read from SQLite (a patient's history is never loaded whole). */
+static int method_list_sessions(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	struct profile *obj = userdata;
+	struct daemon *d = obj->d;
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	int64_t *ids = NULL;
+	size_t n = 0, i;
+	uint32_t offset, limit, total = 0;
+	int r;
+
+	r = sd_bus_message_read(m, "uu", &offset, &limit);
+	if (r < 0)
+		return r;
+	if (limit > LIST_SESSIONS_MAX)
+		return error_invalid(error, "At most %d sessions per page (limit %u); page "
+				     "with the offset.", LIST_SESSIONS_MAX, limit);
+	r = sgd_store_profile_sessions(d->store, obj->p.id, offset, limit, &ids, &n, &total);
+	if (r < 0)
+		return store_error(d, error, r, "list the sessions");
+	r = sd_bus_message_new_method_return(m, &reply);
+	if (r >= 0)
+		r = sd_bus_message_open_container(reply, 'a', "o");
+	for (i = 0; r >= 0 && i < n; i++) {
+		char path[sizeof(SGD_PATH_SESSION) + 24];
+
+		snprintf(path, sizeof(path), SGD_PATH_SESSION "/%" PRId64, ids[i]);
+		r = sd_bus_message_append(reply, "o", path);
+	}
+	if (r >= 0)
+		r = sd_bus_message_close_container(reply);
+	if (r >= 0)
+		r = sd_bus_message_append(reply, "u", total);
+	free(ids);
+	if (r < 0)
+		return r;
+	return sd_bus_send(NULL, reply, NULL);
+}
+
+/* GetRegionHistory() -> aa{sv}: per (session, region:side) aggregates of
+ * the patient's strokes, newest session first (computed by SQLite). */
+static int method_get_region_history(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	struct profile *obj = userdata;
+	struct daemon *d = obj->d;
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	struct sgd_region_hist *h = NULL;
+	size_t n = 0, i;
+	int r;
+
+	r = sgd_store_region_history(d->store, obj->p.id, &h, &n);
+	if (r < 0)
+		return store_error(d, error, r, "read the history");
+	r = sd_bus_message_new_method_return(m, &reply);
+	if (r >= 0)
+		r = sd_bus_message_open_container(reply, 'a', "a{sv}");
+	for (i = 0; r >= 0 && i < n; i++) {
+		char path[sizeof(SGD_PATH_SESSION) + 24];
+
+		snprintf(path, sizeof(path), SGD_PATH_SESSION "/%" PRId64, h[i].session_id);
+		r = sd_bus_message_append(reply, "a{sv}", 9,
+					  "session", "o", path,
+					  "started_us", "t", (uint64_t)h[i].started_us,
+					  "region", "s", h[i].region,
+					  "side", "s", sgd_side_str(h[i].side),
+					  "strokes", "u", h[i].strokes,
+					  "peak_n", "d", h[i].peak_n,
+					  "mean_n", "d", h[i].mean_n,
+					  "impulse_ns", "d", h[i].impulse_ns,
+					  "violations", "u", h[i].violations);
+	}
+	if (r >= 0)
+		r = sd_bus_message_close_container(reply);
+	free(h);
+	if (r < 0)
+		return r;
+	return sd_bus_send(NULL, reply, NULL);
+}
+
 static int append_region_map(sd_bus_message *reply, const struct sgd_profile *p,
 			     enum region_field f)
 {
@@ -454,7 +576,7 @@ static int prop_get(sd_bus *bus, const char *path, const char *interface,
 {
 	struct profile *obj = userdata;
 	const struct sgd_profile *p = &obj->p;
-	char buf[SGD_NAME_MAX * 2 + 2];
+	char buf[SGD_NAME_MAX + SGD_REGION_MAX + 2];
 	size_t i;
 	int r;
 
@@ -462,6 +584,8 @@ static int prop_get(sd_bus *bus, const char *path, const char *interface,
 		return sd_bus_message_append(reply, "t", (uint64_t)p->id);
 	if (strcmp(property, "PatientRef") == 0)
 		return sd_bus_message_append(reply, "s", p->patient_ref);
+	if (strcmp(property, "LegacyPatientRef") == 0)
+		return sd_bus_message_append(reply, "b", !sgd_patient_ref_valid(p->patient_ref));
 	if (strcmp(property, "DisplayName") == 0)
 		return sd_bus_message_append(reply, "s", p->display_name);
 	if (strcmp(property, "MaxForceN") == 0)
@@ -502,6 +626,7 @@ static const sd_bus_vtable profile_vtable[] = {
 	SD_BUS_VTABLE_START(0),
 	P("Id", "t", CONST),
 	P("PatientRef", "s", CHANGE),
+	P("LegacyPatientRef", "b", CHANGE),
 	P("DisplayName", "s", CHANGE),
 	P("MaxForceN", "d", CHANGE),
 	P("RegionCapsN", "a{sd}", CHANGE),
@@ -517,6 +642,12 @@ static const sd_bus_vtable profile_vtable[] = {
 	SD_BUS_METHOD_WITH_ARGS("Update", SD_BUS_ARGS("a{sv}", properties), SD_BUS_NO_RESULT,
 				method_update, SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_METHOD_WITH_ARGS("Delete", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_delete,
+				SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("ListSessions", SD_BUS_ARGS("u", offset, "u", limit),
+				SD_BUS_RESULT("ao", sessions, "u", total), method_list_sessions,
+				SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("GetRegionHistory", SD_BUS_NO_ARGS,
+				SD_BUS_RESULT("aa{sv}", history), method_get_region_history,
 				SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_VTABLE_END
 };

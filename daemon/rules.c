@@ -62,6 +62,7 @@ const char *sgd_profile_error_str(enum sgd_profile_error e)
 	case SGD_PROFILE_TOO_MANY: return "too_many";
 	case SGD_PROFILE_STRING_TOO_LONG: return "string_too_long";
 	case SGD_PROFILE_BAD_STRING: return "bad_string";
+	case SGD_PROFILE_BAD_SIDE: return "bad_side";
 	}
 	return "unknown";
 }
@@ -162,6 +163,107 @@ static enum sgd_profile_error check_text(const char *what, const char *s,
 }
 
 /* ======================================================================
+ * Sides
+ * ==================================================================== */
+
+const char *sgd_side_str(enum sgd_side side)
+{
+	switch (side) {
+	case SGD_SIDE_NONE: return "";
+	case SGD_SIDE_LEFT: return "left";
+	case SGD_SIDE_RIGHT: return "right";
+	case SGD_SIDE_UNKNOWN: return "unknown";
+	}
+	return "unknown";
+}
+
+/* Splits "name[:side]" without the policy: the name and the side text
+ * (NULL when absent). false when the name part is too long. */
+static bool split_site(const char *spec, char name[SGD_NAME_MAX], const char **side)
+{
+	const char *colon = strchr(spec, ':');
+	size_t nl = colon ? (size_t)(colon - spec) : strlen(spec);
+
+	if (nl >= SGD_NAME_MAX)
+		return false;
+	memcpy(name, spec, nl);
+	name[nl] = '\0';
+	*side = colon ? colon + 1 : NULL;
+	return true;
+}
+
+static bool side_parse(const char *t, enum sgd_side *out)
+{
+	if (!strcmp(t, "left"))
+		*out = SGD_SIDE_LEFT;
+	else if (!strcmp(t, "right"))
+		*out = SGD_SIDE_RIGHT;
+	else
+		return false;
+	return true;
+}
+
+int sgd_site_parse(const struct sgd_policy *pol, const char *spec,
+		   enum sgd_site_use use, struct sgd_site *out,
+		   char *msg, size_t msglen)
+{
+	char name[SGD_NAME_MAX];
+	const char *side_text;
+	const struct sgd_region *reg;
+	enum sgd_side side = SGD_SIDE_NONE;
+
+	if (!spec || !*spec) {
+		say(msg, msglen, "no body region given");
+		return SGD_PROFILE_UNKNOWN_REGION;
+	}
+	if (!split_site(spec, name, &side_text) || !sgd_name_valid(name) ||
+	    !(reg = sgd_policy_region(pol, name))) {
+		say(msg, msglen, "unknown region '%.*s' (not in the clinic policy)",
+		    SGD_REGION_MAX, spec);
+		return SGD_PROFILE_UNKNOWN_REGION;
+	}
+	if (side_text && !side_parse(side_text, &side)) {
+		say(msg, msglen, "'%.*s': the side of a region is 'left' or 'right' "
+		    "(e.g. %s:left)", SGD_REGION_MAX, spec, reg->name);
+		return SGD_PROFILE_BAD_SIDE;
+	}
+	if (side != SGD_SIDE_NONE && !reg->lateral) {
+		say(msg, msglen, "region %s has no sides (it is midline): write "
+		    "'%s' without ':%s'", reg->name, reg->name, side_text);
+		return SGD_PROFILE_BAD_SIDE;
+	}
+	/* Never guess a side: the treated one must be said. */
+	if (use == SGD_SITE_TREATED && reg->lateral && side == SGD_SIDE_NONE) {
+		say(msg, msglen, "region %s has a left and a right side: say which, "
+		    "%s:left or %s:right", reg->name, reg->name, reg->name);
+		return SGD_PROFILE_BAD_SIDE;
+	}
+	out->region = reg;
+	out->side = side;
+	return SGD_PROFILE_OK;
+}
+
+const char *sgd_site_str(const struct sgd_site *site, char *buf, size_t buflen)
+{
+	if (!buflen)
+		return buf;
+	if (site->side == SGD_SIDE_NONE)
+		snprintf(buf, buflen, "%s", site->region->name);
+	else
+		snprintf(buf, buflen, "%s:%s", site->region->name,
+			 sgd_side_str(site->side));
+	return buf;
+}
+
+bool sgd_site_covers(const struct sgd_site *target,
+		     const struct sgd_site *treated)
+{
+	if (target->region != treated->region)
+		return false;
+	return target->side == SGD_SIDE_NONE || target->side == treated->side;
+}
+
+/* ======================================================================
  * Profile builders
  * ==================================================================== */
 
@@ -170,6 +272,28 @@ void sgd_profile_init(struct sgd_profile *p)
 	memset(p, 0, sizeof(*p));
 }
 
+bool sgd_patient_ref_valid(const char *s)
+{
+	size_t n = 0;
+
+	if (!s)
+		return false;
+	for (; s[n]; n++) {
+		char c = s[n];
+
+		if (n >= SGD_PATIENT_REF_LEN)
+			return false;
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		      (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
+			return false;
+	}
+	return n > 0;
+}
+
+/* Only new references are held to the syntax: a profile stored before it
+ * was enforced keeps its reference (sgd_profile_validate() checks text
+ * only), so that it stays readable and treatable; renaming it needs a
+ * valid one. */
 enum sgd_profile_error sgd_profile_set_patient_ref(struct sgd_profile *p,
 		const char *s, char *msg, size_t msglen)
 {
@@ -179,6 +303,12 @@ enum sgd_profile_error sgd_profile_set_patient_ref(struct sgd_profile *p,
 		       msg, msglen);
 	if (e)
 		return e;
+	if (!sgd_patient_ref_valid(s)) {
+		say(msg, msglen, "patient reference '%s' is not valid: use 1-%d "
+		    "characters A-Z, a-z, 0-9, '.', '_' or '-' (a pseudonym, "
+		    "never a name)", s, SGD_PATIENT_REF_LEN);
+		return SGD_PROFILE_BAD_STRING;
+	}
 	snprintf(p->patient_ref, sizeof(p->patient_ref), "%s", s);
 	return SGD_PROFILE_OK;
 }
@@ -222,13 +352,39 @@ static enum sgd_profile_error check_name(const char *what, const char *s,
 	return SGD_PROFILE_OK;
 }
 
+/* "name" or "name:left|right", syntax only (the policy is checked by
+ * sgd_profile_validate). */
+static enum sgd_profile_error check_site_syntax(const char *s, char *msg,
+						size_t msglen)
+{
+	char name[SGD_NAME_MAX];
+	const char *side_text;
+	enum sgd_side side;
+	enum sgd_profile_error e;
+
+	if (!s || strnlen(s, SGD_REGION_MAX) >= SGD_REGION_MAX ||
+	    !split_site(s, name, &side_text)) {
+		say(msg, msglen, "region is too long (at most %d bytes)",
+		    SGD_NAME_MAX - 1);
+		return SGD_PROFILE_STRING_TOO_LONG;
+	}
+	e = check_name("region", name, SGD_PROFILE_UNKNOWN_REGION, msg, msglen);
+	if (e)
+		return e;
+	if (side_text && !side_parse(side_text, &side)) {
+		say(msg, msglen, "'%s': the side of a region is 'left' or 'right'", s);
+		return SGD_PROFILE_BAD_SIDE;
+	}
+	return SGD_PROFILE_OK;
+}
+
 enum sgd_profile_error sgd_profile_set_region_cap(struct sgd_profile *p,
 		const struct sgd_region_cap *c, char *msg, size_t msglen)
 {
 	enum sgd_profile_error e;
 	size_t i;
 
-	e = check_name("region", c->region, SGD_PROFILE_UNKNOWN_REGION, msg, msglen);
+	e = check_site_syntax(c->region, msg, msglen);
 	if (e)
 		return e;
 	if (!nonneg_finite(c->cap_n) || !nonneg_finite(c->max_load_s)) {
@@ -276,7 +432,7 @@ static enum sgd_profile_error split_condition(const char *spec,
 	if (e)
 		return e;
 	if (at) {
-		e = check_name("region", at + 1, SGD_PROFILE_UNKNOWN_REGION, msg, msglen);
+		e = check_site_syntax(at + 1, msg, msglen);
 		if (e)
 			return e;
 		snprintf(out->region, sizeof(out->region), "%s", at + 1);
@@ -364,7 +520,8 @@ enum sgd_profile_error sgd_profile_validate(const struct sgd_policy *pol,
 		const struct sgd_profile *p, char *msg, size_t msglen)
 {
 	enum sgd_profile_error e;
-	char what[SGD_NAME_MAX + 32];
+	char what[SGD_REGION_MAX + 32];
+	struct sgd_site site;
 
 	if ((e = check_text("patient reference", p->patient_ref,
 			    sizeof(p->patient_ref), true, msg, msglen)))
@@ -408,14 +565,11 @@ enum sgd_profile_error sgd_profile_validate(const struct sgd_policy *pol,
 	for (size_t i = 0; i < p->nregion_caps; i++) {
 		const struct sgd_region_cap *c = &p->region_caps[i];
 
-		if ((e = check_name("region", c->region,
-				    SGD_PROFILE_UNKNOWN_REGION, msg, msglen)))
+		if ((e = check_site_syntax(c->region, msg, msglen)))
 			return e;
-		if (!sgd_policy_region(pol, c->region)) {
-			say(msg, msglen, "unknown region '%s' (not in the clinic "
-			    "policy)", c->region);
-			return SGD_PROFILE_UNKNOWN_REGION;
-		}
+		if ((e = sgd_site_parse(pol, c->region, SGD_SITE_TARGET, &site,
+					msg, msglen)))
+			return e;
 		for (size_t j = 0; j < i; j++) {
 			if (!strcmp(p->region_caps[j].region, c->region)) {
 				say(msg, msglen, "region %s has two cap entries",
@@ -450,7 +604,7 @@ enum sgd_profile_error sgd_profile_validate(const struct sgd_policy *pol,
 			    "policy)", c->name);
 			return SGD_PROFILE_UNKNOWN_CONDITION;
 		}
-		if (strnlen(c->region, SGD_NAME_MAX) >= SGD_NAME_MAX) {
+		if (strnlen(c->region, SGD_REGION_MAX) >= SGD_REGION_MAX) {
 			say(msg, msglen, "region name of condition %s is too long",
 			    c->name);
 			return SGD_PROFILE_STRING_TOO_LONG;
@@ -461,10 +615,15 @@ enum sgd_profile_error sgd_profile_validate(const struct sgd_policy *pol,
 				    "be limited to region %s", c->name, c->region);
 				return SGD_PROFILE_CONDITION_REGION;
 			}
-			if (!sgd_policy_region(pol, c->region)) {
-				say(msg, msglen, "unknown region '%s' for condition %s",
-				    c->region, c->name);
-				return SGD_PROFILE_UNKNOWN_REGION;
+			if ((e = check_site_syntax(c->region, msg, msglen)))
+				return e;
+			if ((e = sgd_site_parse(pol, c->region, SGD_SITE_TARGET,
+						&site, msg, msglen))) {
+				char why[200];
+
+				snprintf(why, sizeof(why), "%s", msg);
+				say(msg, msglen, "condition %s: %s", c->name, why);
+				return e;
 			}
 		}
 		for (size_t j = 0; j < i; j++) {
@@ -503,13 +662,24 @@ static void add_reason(struct sgd_limits *l, enum sgd_rule rule,
 	va_end(ap);
 }
 
-static const struct sgd_region_cap *profile_region_cap(
-		const struct sgd_profile *p, const char *region)
+/* The profile's region cap entries that apply at the treated site ("calf"
+ * and "calf:left" both apply to calf:left), at most SGD_PROFILE_MAX_REGION_CAPS. */
+static size_t profile_region_caps(const struct sgd_policy *pol,
+				  const struct sgd_profile *p,
+				  const struct sgd_site *treated,
+				  const struct sgd_region_cap **out)
 {
-	for (size_t i = 0; i < p->nregion_caps; i++)
-		if (!strcmp(p->region_caps[i].region, region))
-			return &p->region_caps[i];
-	return NULL;
+	size_t n = 0;
+
+	for (size_t i = 0; i < p->nregion_caps; i++) {
+		struct sgd_site t;
+
+		if (sgd_site_parse(pol, p->region_caps[i].region, SGD_SITE_TARGET,
+				   &t, NULL, 0) == SGD_PROFILE_OK &&
+		    sgd_site_covers(&t, treated))
+			out[n++] = &p->region_caps[i];
+	}
+	return n;
 }
 
 /* A session cap candidate: the strictest non-zero wins. */
@@ -543,7 +713,9 @@ int sgd_rules_evaluate(const struct sgd_policy *pol,
 		       struct sgd_limits *out, char *msg, size_t msglen)
 {
 	const struct sgd_region *reg;
-	const struct sgd_region_cap *prc;
+	const struct sgd_region_cap *prc[SGD_PROFILE_MAX_REGION_CAPS];
+	size_t nprc;
+	struct sgd_site site;
 	const struct sgd_condition *applied[SGD_PROFILE_MAX_CONDITIONS];
 	size_t napplied = 0;
 	double base, factor = 1.0, session_factor = 1.0;
@@ -561,15 +733,14 @@ int sgd_rules_evaluate(const struct sgd_policy *pol,
 		}
 		region = pol->default_region;
 	}
-	reg = sgd_policy_region(pol, region);
-	if (!reg) {
-		say(msg, msglen, "unknown region '%.*s' (not in the clinic policy)",
-		    SGD_NAME_MAX, region);
+	if (sgd_site_parse(pol, region, SGD_SITE_TREATED, &site, msg, msglen))
 		return -EINVAL;
-	}
+	reg = site.region;
 
 	memset(out, 0, sizeof(*out));
-	snprintf(out->region, sizeof(out->region), "%s", reg->name);
+	sgd_site_str(&site, out->region, sizeof(out->region));
+	snprintf(out->region_name, sizeof(out->region_name), "%s", reg->name);
+	out->side = site.side;
 	out->warn_fraction = pol->warn_fraction;
 	out->sustain_s = pol->sustain_s;
 	out->contra_overridable = true;
@@ -582,10 +753,13 @@ int sgd_rules_evaluate(const struct sgd_policy *pol,
 	if (p->max_force_n > 0)
 		add_reason(out, SGD_RULE_PROFILE_MAX, "", p->max_force_n,
 			   "profile cap %.2f N", p->max_force_n);
-	prc = profile_region_cap(p, reg->name);
-	if (prc && prc->cap_n > 0)
-		add_reason(out, SGD_RULE_PROFILE_REGION, reg->name, prc->cap_n,
-			   "profile cap for %s %.2f N", reg->name, prc->cap_n);
+	/* "calf" and "calf:left" both apply at calf:left: each is a candidate */
+	nprc = profile_region_caps(pol, p, &site, prc);
+	for (size_t i = 0; i < nprc; i++)
+		if (prc[i]->cap_n > 0)
+			add_reason(out, SGD_RULE_PROFILE_REGION, prc[i]->region,
+				   prc[i]->cap_n, "profile cap for %s %.2f N",
+				   prc[i]->region, prc[i]->cap_n);
 	base = out->reasons[0].cap_n;
 	for (size_t i = 1; i < out->nreasons; i++)
 		if (out->reasons[i].cap_n < base)
@@ -599,8 +773,15 @@ int sgd_rules_evaluate(const struct sgd_policy *pol,
 
 		if (!pc)
 			continue;	/* validated above */
-		if (c->region[0] && strcmp(c->region, reg->name))
-			continue;
+		if (c->region[0]) {
+			struct sgd_site t;
+
+			/* a local condition at calf:left leaves calf:right alone;
+			 * at calf (no side) it applies to both */
+			if (sgd_site_parse(pol, c->region, SGD_SITE_TARGET, &t, NULL, 0) ||
+			    !sgd_site_covers(&t, &site))
+				continue;
+		}
 		if (!sgd_condition_applies_to(pol, pc, reg))
 			continue;
 		for (size_t j = 0; j < napplied; j++)
@@ -646,9 +827,9 @@ int sgd_rules_evaluate(const struct sgd_policy *pol,
 	pick(&load, pol->max_load_s, "clinic");
 	pick(&load, reg->max_load_s, "region");
 	pick(&load, p->max_load_s, "profile");
-	if (prc) {
-		pick(&strokes, prc->max_strokes, "profile region");
-		pick(&load, prc->max_load_s, "profile region");
+	for (size_t i = 0; i < nprc; i++) {
+		pick(&strokes, prc[i]->max_strokes, "profile region");
+		pick(&load, prc[i]->max_load_s, "profile region");
 	}
 	if (strokes.v > 0) {
 		double v = floor(strokes.v * session_factor);
@@ -696,7 +877,7 @@ int sgd_rules_check_override(const struct sgd_policy *pol,
 
 		if (!pc || !pc->override_allowed) {
 			say(msg, msglen, "%s is an absolute contraindication that the "
-			    "clinic policy does not allow to override", l->contra[i]);
+			    "clinic policy does not allow overriding", l->contra[i]);
 			return -EPERM;
 		}
 	}

@@ -31,18 +31,68 @@
 extern "C" {
 #endif
 
-#define SGD_PATIENT_REF_MAX	64	/* pseudonymous reference, incl. NUL */
+/* Pseudonymous patient reference: 1-64 bytes of [A-Za-z0-9._-] (the
+ * array holds the NUL too). Rows stored before the syntax was enforced
+ * may hold other text (sgd_patient_ref_valid() says which). */
+#define SGD_PATIENT_REF_LEN	64
+#define SGD_PATIENT_REF_MAX	(SGD_PATIENT_REF_LEN + 1)
 #define SGD_DISPLAY_NAME_MAX	128	/* incl. NUL */
+/* A body site as text: "neck", "calf:left" (region name, ':' and side). */
+#define SGD_REGION_MAX		(SGD_NAME_MAX + 8)	/* incl. NUL */
 #define SGD_PROFILE_MAX_REGION_CAPS SGD_POLICY_MAX_REGIONS
 #define SGD_PROFILE_MAX_CONDITIONS 32
 #define SGD_OVERRIDE_REASON_MAX	512	/* incl. NUL */
+
+/* ======================================================================
+ * Sides. The policy says which regions are lateral ([region] lateral =
+ * yes). A treated site names the side of a lateral region ("calf:left")
+ * and none for a midline one ("neck"); a cap or a local condition may name
+ * one side of a lateral region or, without a side, both.
+ * ==================================================================== */
+
+enum sgd_side {
+	SGD_SIDE_NONE = 0,		/* midline region, or (caps, conditions) both sides */
+	SGD_SIDE_LEFT,
+	SGD_SIDE_RIGHT,
+	SGD_SIDE_UNKNOWN,		/* records stored before sides existed */
+};
+
+/* "", "left", "right", "unknown". */
+const char *sgd_side_str(enum sgd_side s);
+
+struct sgd_site {
+	const struct sgd_region *region;	/* in the policy */
+	enum sgd_side side;
+};
+
+enum sgd_site_use {
+	SGD_SITE_TREATED,	/* a session's region: a lateral one needs its side */
+	SGD_SITE_TARGET,	/* a cap or condition: the side is optional */
+};
+
+/*
+ * Parses "name" or "name:left|right" against the policy into *out.
+ * Returns SGD_PROFILE_OK, SGD_PROFILE_UNKNOWN_REGION (no such region, bad
+ * syntax) or SGD_PROFILE_BAD_SIDE (a side on a midline region, a side
+ * other than left/right, a treated lateral region without side), with a
+ * sentence in msg. *out is only written on success.
+ */
+int sgd_site_parse(const struct sgd_policy *pol, const char *spec,
+		   enum sgd_site_use use, struct sgd_site *out,
+		   char *msg, size_t msglen);
+/* "calf:left" / "neck" into buf; returns buf. */
+const char *sgd_site_str(const struct sgd_site *s, char *buf, size_t buflen);
+/* Does a cap or condition at target apply to the treated site? Same
+ * region, and the target names no side or the treated one. */
+bool sgd_site_covers(const struct sgd_site *target,
+		     const struct sgd_site *treated);
 
 /* ======================================================================
  * Profiles
  * ==================================================================== */
 
 struct sgd_region_cap {
-	char region[SGD_NAME_MAX];
+	char region[SGD_REGION_MAX];	/* "calf" (both sides) or "calf:left" */
 	double cap_n;			/* 0 = not set */
 	uint32_t max_strokes;		/* 0 = not set */
 	double max_load_s;		/* 0 = not set */
@@ -50,7 +100,8 @@ struct sgd_region_cap {
 
 struct sgd_profile_condition {
 	char name[SGD_NAME_MAX];
-	char region[SGD_NAME_MAX];	/* "" = everywhere (local conditions only) */
+	char region[SGD_REGION_MAX];	/* "" = everywhere; else "calf" (both
+					 * sides) or "calf:left" (local only) */
 };
 
 struct sgd_profile {
@@ -84,10 +135,16 @@ enum sgd_profile_error {
 	SGD_PROFILE_TOO_MANY,		/* more entries than the arrays hold */
 	SGD_PROFILE_STRING_TOO_LONG,
 	SGD_PROFILE_BAD_STRING,		/* empty ref, control chars, bad UTF-8 */
+	SGD_PROFILE_BAD_SIDE,		/* side on a midline region, bad side, lateral without side */
 };
 
 /* Machine name, e.g. "unknown_region". */
 const char *sgd_profile_error_str(enum sgd_profile_error e);
+
+/* true if s is a patient reference as the API defines it: 1 to
+ * SGD_PATIENT_REF_LEN bytes, each of A-Z a-z 0-9 '.' '_' '-'. A reference
+ * made only of digits is a reference like any other, never an id. */
+bool sgd_patient_ref_valid(const char *s);
 
 /* A blank profile (all caps unset, no conditions). */
 void sgd_profile_init(struct sgd_profile *p);
@@ -104,7 +161,7 @@ enum sgd_profile_error sgd_profile_set_display_name(struct sgd_profile *p,
 /* Adds or replaces the cap entry of a region. */
 enum sgd_profile_error sgd_profile_set_region_cap(struct sgd_profile *p,
 		const struct sgd_region_cap *c, char *msg, size_t msglen);
-/* spec: "name" or "name@region". */
+/* spec: "name", "name@region" or "name@region:side". */
 enum sgd_profile_error sgd_profile_add_condition(struct sgd_profile *p,
 		const char *spec, char *msg, size_t msglen);
 /* "name" or "name@region" into buf; returns buf. */
@@ -140,7 +197,7 @@ const char *sgd_rule_str(enum sgd_rule r);	/* "region_default", ... */
 
 struct sgd_reason {
 	enum sgd_rule rule;
-	char subject[SGD_NAME_MAX];	/* region or condition name, "" for global/profile */
+	char subject[SGD_REGION_MAX];	/* site or condition name, "" for global/profile */
 	double cap_n;			/* the cap this rule gives */
 	char text[SGD_REASON_TEXT_MAX];	/* "anticoagulants x0.5 -> 3.5 N" */
 };
@@ -152,7 +209,9 @@ enum sgd_verdict {
 
 struct sgd_limits {
 	enum sgd_verdict verdict;
-	char region[SGD_NAME_MAX];
+	char region[SGD_REGION_MAX];	/* the treated site, "calf:left" */
+	char region_name[SGD_NAME_MAX];	/* its region, "calf" */
+	enum sgd_side side;		/* NONE for a midline region */
 	double limit_n;			/* effective cap (strictest) */
 	size_t winner;			/* index in reasons[] of the rule that set it */
 	double warn_fraction;		/* from the policy */
@@ -171,8 +230,9 @@ struct sgd_limits {
 };
 
 /*
- * Effective limit for a profile in a region ("" or NULL: the policy's
- * default region). Returns 0 and fills *out (the verdict may be
+ * Effective limit for a profile at a treated site ("neck", "calf:left";
+ * "" or NULL: the policy's default region, never lateral). A lateral
+ * region without its side is refused (-EINVAL): a side is never guessed. Returns 0 and fills *out (the verdict may be
  * CONTRAINDICATED: the caps are still computed as they would apply under
  * an override), or -EINVAL with a message (unknown region, profile that
  * fails validation); *out is then undefined.

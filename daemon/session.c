@@ -40,6 +40,10 @@ struct session_extra {
 	char override_contra[SGD_CONDITIONS_TEXT_MAX];
 	uint32_t warnings;
 	struct session_batch *batch;	/* only while live (about 4 KB) */
+	/* The engine's start of the stroke in progress (or the last one):
+	 * a warning or violation records the stroke it fell in. */
+	double stroke_start_s;
+	int64_t pause_id;		/* open pause record, 0 = none */
 };
 
 const char *session_state_str(enum session_state st)
@@ -196,9 +200,38 @@ int session_paths_append(struct daemon *d, sd_bus_message *m)
 
 /* ---- a{sv} records ----------------------------------------------------- */
 
-static int append_stroke(sd_bus_message *m, const struct sg_stroke *st, const char *region,
-			 int64_t wall_us)
+static int append_reasons(sd_bus_message *reply, const char *text, bool only_winner);
+
+/* "key": as of the cap's reasons (one per line in the record). */
+static int append_reasons_entry(sd_bus_message *m, const char *key, const char *reasons)
 {
+	int r = sd_bus_message_open_container(m, 'e', "sv");
+
+	if (r >= 0)
+		r = sd_bus_message_append(m, "s", key);
+	if (r >= 0)
+		r = sd_bus_message_open_container(m, 'v', "as");
+	if (r >= 0)
+		r = append_reasons(m, reasons, false);
+	if (r >= 0)
+		r = sd_bus_message_close_container(m);
+	if (r >= 0)
+		r = sd_bus_message_close_container(m);
+	return r;
+}
+
+/* What was in force when a record happened: where (the site and its side)
+ * and why its cap (st->limit_n / v->limit_n) was what it was. */
+struct in_force {
+	const char *region;		/* "calf:left" */
+	enum sgd_side side;
+	const char *reasons;		/* "" = not recorded (before schema 3) */
+};
+
+static int append_stroke(sd_bus_message *m, const struct sg_stroke *st, int64_t wall_us,
+			 const struct in_force *f)
+{
+	const char *region = f->region;
 	int r;
 
 	r = sd_bus_message_open_container(m, 'a', "{sv}");
@@ -216,6 +249,11 @@ static int append_stroke(sd_bus_message *m, const struct sg_stroke *st, const ch
 				  "above_limit_s", "d", st->above_limit_s,
 				  "limit_n", "d", st->limit_n,
 				  "region", "s", region);
+	if (r >= 0)
+		r = sd_bus_message_append(m, "{sv}{sv}", "side", "s", sgd_side_str(f->side),
+					  "cap_n", "d", st->limit_n);
+	if (r >= 0)
+		r = append_reasons_entry(m, "cap_reasons", f->reasons);
 	if (r >= 0 && (st->has & SG_HAS_SHEAR))
 		r = sd_bus_message_append(m, "{sv}{sv}", "peak_shear_n", "d", st->peak_shear_n,
 					  "direction_deg", "d", st->direction_deg);
@@ -255,12 +293,20 @@ static int append_violation(sd_bus_message *m, const struct sgd_violation *v,
 				  "force_n", "d", v->force_n,
 				  "limit_n", "d", v->limit_n,
 				  "region", "s", v->region);
+	if (r >= 0)
+		r = sd_bus_message_append(m, "{sv}{sv}{sv}", "side", "s", sgd_side_str(v->side),
+					  "cap_n", "d", v->limit_n, "start_s", "d", v->start_s);
+	if (r >= 0)
+		r = append_reasons_entry(m, "cap_reasons", v->has_cap_reasons ? v->cap_reasons : "");
 	if (r >= 0 && arrival_us)
 		r = sd_bus_message_append(m, "{sv}", "arrival_us", "t", arrival_us);
 	if (r < 0)
 		return r;
 	return sd_bus_message_close_container(m);
 }
+
+static int append_reasons(sd_bus_message *reply, const char *text, bool only_winner);
+static int append_flag_names(sd_bus_message *m, uint32_t flags);
 
 /* ---- limits -------------------------------------------------------------- */
 
@@ -273,6 +319,12 @@ static void apply_limits(struct session *s, const struct sgd_limits *l)
 	s->rec.max_load_s = l->max_load_s;
 	snprintf(s->rec.region, sizeof(s->rec.region), "%s", l->region);
 	sgd_limits_reasons_str(l, s->rec.reasons, sizeof(s->rec.reasons));
+	/* Kept in the record (it outlives the session): a precaution lowered
+	 * a cap at some time during the session. */
+	for (size_t i = 0; i < l->nreasons; i++)
+		if (l->reasons[i].rule == SGD_RULE_CONDITION_FACTOR ||
+		    l->reasons[i].rule == SGD_RULE_CONDITION_MAX)
+			s->rec.flags |= SGD_SESSION_F_PRECAUTION;
 }
 
 static void engine_limits(const struct sgd_limits *l, struct sg_limit_config *lc)
@@ -302,14 +354,16 @@ static int evaluate(struct daemon *d, const struct sgd_profile *p, const char *r
 	char msg[256];
 	int r;
 
-	if (!string_ok(region, SGD_NAME_MAX - 1))
+	if (!string_ok(region, SGD_REGION_MAX - 1))
 		return error_invalid(error, "The region name is too long or not text.");
-	if (*region && !sgd_policy_region(d->policy, region))
-		return error_invalid(error, "Unknown body region '%s' (see the Manager's Regions property).",
-				     region);
+	/* unknown region, a side on a midline region, a lateral one without
+	 * its side: refused with the rules' sentence, nothing changes */
 	r = sgd_rules_evaluate(d->policy, p, region, l, msg, sizeof(msg));
-	if (r < 0)
-		return error_invalid(error, "%s", msg);
+	if (r < 0) {
+		if (msg[0] >= 'a' && msg[0] <= 'z')
+			msg[0] = (char)(msg[0] - 'a' + 'A');
+		return error_invalid(error, "%s.", msg);
+	}
 	return 0;
 }
 
@@ -337,6 +391,7 @@ static void journal_session(struct session *s, const char *event, int prio, cons
 			"STRIGIL_SESSION=%" PRId64, s->rec.id,
 			"STRIGIL_INSTRUMENT=%s", s->rec.instrument,
 			"STRIGIL_PROFILE=%" PRId64, s->rec.profile_id,
+			"STRIGIL_PATIENT_REF=%s", s->rec.patient_ref,
 			"STRIGIL_REGION=%s", s->rec.region,
 			"STRIGIL_LIMIT_N=%.3f", s->rec.limit_n,
 			NULL);
@@ -442,6 +497,7 @@ static int start_session(struct daemon *d, sd_bus_message *m, const char *inst_p
 	}
 
 	rec.profile_id = prof->p.id;
+	snprintf(rec.patient_ref, sizeof(rec.patient_ref), "%s", prof->p.patient_ref);
 	snprintf(rec.instrument, sizeof(rec.instrument), "%s", inst->info.serial);
 	rec.state = SGD_SESSION_RUNNING;
 	rec.started_us = rec.updated_us = (int64_t)now_realtime_usec();
@@ -485,6 +541,7 @@ static int start_session(struct daemon *d, sd_bus_message *m, const char *inst_p
 	}
 	s->state = SESSION_RUNNING;
 	s->inst = inst;
+	s->extra->stroke_start_s = NAN;
 	*s->profile = prof->p;
 	apply_limits(s, l);
 	if (rec.flags & SGD_SESSION_F_OVERRIDE) {
@@ -505,8 +562,8 @@ static int start_session(struct daemon *d, sd_bus_message *m, const char *inst_p
 				       "ActiveSession", NULL);
 	instrument_update_streaming(inst);
 	journal_session(s, "session-start", LOG_INFO,
-			"started on %s for profile %" PRId64 " in %s, limit %.2f N (%s)%s%s%s",
-			inst->info.serial, prof->p.id, s->rec.region, l->limit_n,
+			"started on %s for patient %s (profile %" PRId64 ") in %s, limit %.2f N (%s)%s%s%s",
+			inst->info.serial, s->rec.patient_ref, prof->p.id, s->rec.region, l->limit_n,
 			l->reasons[l->winner].text,
 			(rec.flags & SGD_SESSION_F_UNCALIBRATED) ? ", UNCALIBRATED instrument" :
 			(rec.flags & SGD_SESSION_F_CAL_EXPIRED) ? ", calibration EXPIRED" : "",
@@ -606,15 +663,15 @@ static void signal_dict(struct session *s, const char *name, int (*fill)(sd_bus_
 
 struct stroke_arg {
 	const struct sg_stroke *st;
-	const char *region;
 	int64_t wall_us;
+	struct in_force f;
 };
 
 static int fill_stroke(sd_bus_message *m, const void *p)
 {
 	const struct stroke_arg *a = p;
 
-	return append_stroke(m, a->st, a->region, a->wall_us);
+	return append_stroke(m, a->st, a->wall_us, &a->f);
 }
 
 struct violation_arg {
@@ -663,6 +720,8 @@ static void pending_violation(struct session *s, const struct sg_event *ev)
 		.t_s = ev->t_s,
 		.force_n = ev->force_n,
 		.limit_n = ev->limit_n,
+		.side = s->limits ? s->limits->side : SGD_SIDE_UNKNOWN,
+		.start_s = s->extra->stroke_start_s,
 	};
 	snprintf(p->v.region, sizeof(p->v.region), "%s", s->rec.region);
 }
@@ -698,13 +757,15 @@ static void limit_done(struct session *s, const struct pending *p, uint64_t arri
 		    &(struct violation_arg){ &p->v, arrival_us });
 	if (!exceeded)
 		return;
-	sd_journal_send("MESSAGE=session %" PRId64 ": force %.2f N above the limit %.2f N in %s",
-			s->rec.id, p->v.force_n, p->v.limit_n, s->rec.region,
+	sd_journal_send("MESSAGE=session %" PRId64 ": force %.2f N above the limit %.2f N in %s "
+			"(patient %s)", s->rec.id, p->v.force_n, p->v.limit_n, s->rec.region,
+			s->rec.patient_ref,
 			"PRIORITY=%d", LOG_WARNING,
 			"SYSLOG_IDENTIFIER=strigild",
 			"STRIGIL_EVENT=limit-exceeded",
 			"STRIGIL_SESSION=%" PRId64, s->rec.id,
 			"STRIGIL_INSTRUMENT=%s", s->rec.instrument,
+			"STRIGIL_PATIENT_REF=%s", s->rec.patient_ref,
 			"STRIGIL_REGION=%s", s->rec.region,
 			"STRIGIL_FORCE_N=%.3f", p->v.force_n,
 			"STRIGIL_LIMIT_N=%.3f", p->v.limit_n,
@@ -765,11 +826,16 @@ void session_flush(struct session *s)
 	for (i = 0; r >= 0 && i < n; i++) {
 		struct pending *p = &b->ev[i];
 
-		if (p->type == SG_EV_STROKE)
-			r = sgd_store_add_stroke(s->d->store, s->rec.id, s->rec.region, &p->stroke,
-						 p->wall_us, NULL);
-		else
+		/* every event of the batch happened under the current cap: a
+		 * region change flushes the batch first */
+		if (p->type == SG_EV_STROKE) {
+			r = sgd_store_add_stroke_ex(s->d->store, s->rec.id, s->rec.region,
+						    s->rec.reasons, &p->stroke, p->wall_us, NULL);
+		} else {
+			p->v.has_cap_reasons = true;
+			snprintf(p->v.cap_reasons, sizeof(p->v.cap_reasons), "%s", s->rec.reasons);
 			r = sgd_store_add_violation(s->d->store, &p->v);
+		}
 	}
 	if (r >= 0 && summary && sgd_store_session_update(s->d->store, &next, b->ev[n - 1].wall_us) < 0)
 		log_err("session %" PRId64 ": cannot update summary: %s", s->rec.id,
@@ -793,7 +859,9 @@ void session_flush(struct session *s)
 		switch (p->type) {
 		case SG_EV_STROKE:
 			signal_dict(s, "StrokeCompleted", fill_stroke,
-				    &(struct stroke_arg){ &p->stroke, s->rec.region, p->wall_us });
+				    &(struct stroke_arg){ &p->stroke, p->wall_us,
+					{ s->rec.region, s->limits ? s->limits->side : SGD_SIDE_UNKNOWN,
+					  s->rec.reasons } });
 			break;
 		case SG_EV_WARNING:
 		case SG_EV_EXCEEDED:
@@ -842,9 +910,75 @@ void session_on_events(struct session *s, const struct sg_event *ev, int n)
 			instrument_set_alert(s->inst, STRIGIL_ALERT_OFF);
 			break;
 		case SG_EV_CONTACT:
+			/* the engine dates a stroke from its contact, less its delay */
+			s->extra->stroke_start_s = ev[i].t_s - sg_engine_delay(s->inst->engine);
 			break;
 		}
 	}
+}
+
+/* The engine's clock now, on the timeline of its strokes: seconds since
+ * the session's engine started, less the engine's delay (a stroke's
+ * start_s/end_s are dated the same way, so a stroke the pause closed ends
+ * at the pause's start_s and the next one starts at or after its end_s). */
+static double engine_now_s(const struct session *s)
+{
+	const struct instrument *inst = s->inst;
+
+	if (!inst || !inst->rate_hz)
+		return NAN;
+	return (double)(inst->sample_index - inst->engine_base) / inst->rate_hz -
+	       sg_engine_delay(inst->engine);
+}
+
+/*
+ * A pause is a record of its own and ends the stroke in progress: a
+ * stroke never spans a pause (the engine would otherwise report the force
+ * before and after it as one long stroke). The closed stroke, and what
+ * else the engine had, are recorded before the pause.
+ */
+static void pause_begin(struct session *s, const char *reason)
+{
+	struct sgd_pause p = { .session_id = s->rec.id };
+	int r;
+
+	if (s->inst && s->state == SESSION_RUNNING) {
+		struct sg_event ev[SG_MAX_EVENTS_PER_SAMPLE];
+		int n = sg_engine_flush(s->inst->engine, ev, SG_MAX_EVENTS_PER_SAMPLE);
+
+		if (n > 0)
+			session_on_events(s, ev, n);
+	}
+	session_flush(s);
+	if (s->extra->pause_id)
+		return;		/* already paused (paused, then unplugged) */
+	snprintf(p.reason, sizeof(p.reason), "%s", reason);
+	p.start_s = engine_now_s(s);
+	p.start_us = (int64_t)now_realtime_usec();
+	if (!isfinite(p.start_s))
+		p.start_s = 0;
+	r = sgd_store_pause_begin(s->d->store, &p);
+	if (r < 0) {
+		journal_session(s, "storage-error", LOG_ERR, "pause NOT stored: %s",
+				sgd_store_errmsg(s->d->store));
+		return;
+	}
+	s->extra->pause_id = p.id;
+	journal_session(s, "session-pause", LOG_INFO, "%s at t=%.3f s for patient %s",
+			reason, p.start_s, s->rec.patient_ref);
+}
+
+static void pause_end(struct session *s)
+{
+	double end_s = engine_now_s(s);
+
+	if (!s->extra->pause_id)
+		return;
+	if (sgd_store_pause_end(s->d->store, s->extra->pause_id, end_s,
+				(int64_t)now_realtime_usec()) < 0)
+		journal_session(s, "storage-error", LOG_ERR, "end of pause NOT stored: %s",
+				sgd_store_errmsg(s->d->store));
+	s->extra->pause_id = 0;
 }
 
 static void set_state(struct session *s, enum session_state st)
@@ -874,11 +1008,13 @@ static void resume_engine(struct session *s)
 void session_on_connected(struct session *s, bool connected)
 {
 	if (!connected && s->state == SESSION_RUNNING) {
+		pause_begin(s, "unplugged");
 		set_state(s, SESSION_DISCONNECTED);
 		journal_session(s, "instrument-unplugged", LOG_WARNING,
 				"instrument unplugged, session paused");
 	} else if (connected && s->state == SESSION_DISCONNECTED) {
 		resume_engine(s);
+		pause_end(s);
 		set_state(s, SESSION_RUNNING);
 		journal_session(s, "instrument-replugged", LOG_INFO,
 				"instrument back, session resumed (%" PRIu64 " samples lost so far)",
@@ -902,6 +1038,7 @@ static int session_end(struct session *s, enum sgd_session_state final, sd_bus_e
 			session_on_events(s, ev, n);
 	}
 	session_flush(s);
+	pause_end(s);		/* a session stopped while paused ends its pause */
 	r = sgd_store_session_update(s->d->store, &s->rec, (int64_t)now_realtime_usec());
 	if (r >= 0)
 		r = sgd_store_session_finish(s->d->store, s->rec.id, final,
@@ -930,10 +1067,21 @@ static int session_end(struct session *s, enum sgd_session_state final, sd_bus_e
 				       "StrokeCount", "ViolationCount", "SecondsUnderLoad", "PeakN",
 				       NULL);
 	manager_emit_changed(s->d, "ActiveSessions");
-	journal_session(s, "session-end", LOG_INFO,
-			"%s: %u strokes, %u violations, %.1f s under load, peak %.2f N",
-			session_state_str(s->state), s->rec.stroke_count, s->rec.violation_count,
-			s->rec.load_s, s->rec.peak_n);
+	{
+		char why[SGD_REASONS_MAX];
+
+		/* one line: the reasons are stored one per line */
+		snprintf(why, sizeof(why), "%s", s->rec.reasons);
+		for (char *c = why; *c; c++)
+			if (*c == '\n')
+				*c = ';';
+		journal_session(s, "session-end", LOG_INFO,
+				"%s for patient %s: %u strokes, %u violations, %.1f s under load, "
+				"peak %.2f N; last cap %.2f N in %s (%s)",
+				session_state_str(s->state), s->rec.patient_ref, s->rec.stroke_count,
+				s->rec.violation_count, s->rec.load_s, s->rec.peak_n, s->rec.limit_n,
+				s->rec.region, why);
+	}
 	return 0;
 }
 
@@ -992,6 +1140,8 @@ static int method_set_region(sd_bus_message *m, void *userdata, sd_bus_error *er
 			goto out;
 		}
 	}
+	/* what happened so far is recorded under the cap it happened under */
+	session_flush(s);
 	apply_limits(s, l);
 	engine_limits(l, &lc);
 	sg_engine_set_limit(s->inst->engine, &lc);
@@ -999,7 +1149,7 @@ static int method_set_region(sd_bus_message *m, void *userdata, sd_bus_error *er
 	save_summary(s);
 	journal_session(s, "region-change", LOG_INFO, "region %s, limit %.2f N (%s)",
 			s->rec.region, l->limit_n, l->reasons[l->winner].text);
-	sd_bus_emit_properties_changed(s->d->bus, s->path, SGD_IFACE_SESSION, "Region",
+	sd_bus_emit_properties_changed(s->d->bus, s->path, SGD_IFACE_SESSION, "Region", "Side",
 				       "EffectiveLimitN", "LimitSource", "LimitReasons",
 				       "TargetMinN", "TargetMaxN", "MaxStrokes",
 				       "MaxSecondsUnderLoad", "Flags", NULL);
@@ -1020,6 +1170,7 @@ static int method_pause(sd_bus_message *m, void *userdata, sd_bus_error *error)
 		return sd_bus_error_setf(error, SGD_ERR_INVALID_STATE,
 					 "Session %" PRId64 " is %s, not running.", s->rec.id,
 					 session_state_str(s->state));
+	pause_begin(s, "pause");
 	set_state(s, SESSION_PAUSED);
 	instrument_set_alert(s->inst, STRIGIL_ALERT_OFF);
 	instrument_update_streaming(s->inst);
@@ -1042,6 +1193,7 @@ static int method_resume(sd_bus_message *m, void *userdata, sd_bus_error *error)
 					 "Session %" PRId64 " is %s, not paused.", s->rec.id,
 					 session_state_str(s->state));
 	resume_engine(s);
+	pause_end(s);
 	set_state(s, SESSION_RUNNING);
 	instrument_update_streaming(s->inst);
 	return sd_bus_reply_method_return(m, NULL);
@@ -1068,6 +1220,32 @@ static int append_summary(sd_bus_message *m, const struct session *s)
 				  "effective_limit_n", "d", s->rec.limit_n,
 				  "flags", "u", s->rec.flags,
 				  "lost_samples", "t", s->lost_samples);
+	if (r >= 0)
+		r = sd_bus_message_append(m, "{sv}", "patient_ref", "s", s->rec.patient_ref);
+	if (r >= 0)
+		r = sd_bus_message_open_container(m, 'e', "sv");
+	if (r >= 0)
+		r = sd_bus_message_append(m, "s", "flag_names");
+	if (r >= 0)
+		r = sd_bus_message_open_container(m, 'v', "as");
+	if (r >= 0)
+		r = append_flag_names(m, s->rec.flags);
+	if (r >= 0)
+		r = sd_bus_message_close_container(m);
+	if (r >= 0)
+		r = sd_bus_message_close_container(m);
+	if (r >= 0)
+		r = sd_bus_message_open_container(m, 'e', "sv");
+	if (r >= 0)
+		r = sd_bus_message_append(m, "s", "limit_reasons");
+	if (r >= 0)
+		r = sd_bus_message_open_container(m, 'v', "as");
+	if (r >= 0)
+		r = append_reasons(m, s->rec.reasons, false);
+	if (r >= 0)
+		r = sd_bus_message_close_container(m);
+	if (r >= 0)
+		r = sd_bus_message_close_container(m);
 	if (r < 0)
 		return r;
 	return sd_bus_message_close_container(m);
@@ -1107,7 +1285,9 @@ static int method_get_strokes(sd_bus_message *m, void *userdata, sd_bus_error *e
 	if (r >= 0)
 		r = sd_bus_message_open_container(reply, 'a', "a{sv}");
 	for (i = 0; r >= 0 && i < n; i++)
-		r = append_stroke(reply, &rows[i].stroke, rows[i].region, rows[i].wall_us);
+		r = append_stroke(reply, &rows[i].stroke, rows[i].wall_us,
+				  &(struct in_force){ rows[i].region, rows[i].side,
+						      rows[i].has_cap_reasons ? rows[i].cap_reasons : "" });
 	if (r >= 0)
 		r = sd_bus_message_close_container(reply);
 	free(rows);
@@ -1138,6 +1318,57 @@ static int method_get_violations(sd_bus_message *m, void *userdata, sd_bus_error
 	if (r < 0)
 		return r;
 	return sd_bus_send(NULL, reply, NULL);
+}
+
+static int method_get_pauses(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	struct session *s = userdata;
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	struct sgd_pause *rows = NULL;
+	size_t n = 0, i;
+	int r;
+
+	r = sgd_store_session_pauses(s->d->store, s->rec.id, &rows, &n);
+	if (r < 0)
+		return error_storage(error, r, "read the pauses");
+	r = sd_bus_message_new_method_return(m, &reply);
+	if (r >= 0)
+		r = sd_bus_message_open_container(reply, 'a', "a{sv}");
+	for (i = 0; r >= 0 && i < n; i++)
+		r = sd_bus_message_append(reply, "a{sv}", 5,
+					  "start_s", "d", rows[i].start_s,
+					  "end_s", "d", rows[i].end_s,
+					  "reason", "s", rows[i].reason,
+					  "started_at", "t", (uint64_t)rows[i].start_us,
+					  "ended_at", "t", (uint64_t)rows[i].end_us);
+	if (r >= 0)
+		r = sd_bus_message_close_container(reply);
+	free(rows);
+	if (r < 0)
+		return r;
+	return sd_bus_send(NULL, reply, NULL);
+}
+
+/* Session flags: the bit mask of the record (Stop's "flags") and the
+ * names of the Flags property and Stop's "flag_names", from one table. */
+static const struct {
+	uint32_t bit;
+	const char *name;
+} flag_names[] = {
+	{ SGD_SESSION_F_UNCALIBRATED, "uncalibrated" },
+	{ SGD_SESSION_F_CAL_EXPIRED, "calibration-expired" },
+	{ SGD_SESSION_F_OVERRIDE, "override" },
+	{ SGD_SESSION_F_PRECAUTION, "precaution" },
+};
+
+static int append_flag_names(sd_bus_message *m, uint32_t flags)
+{
+	int r = sd_bus_message_open_container(m, 'a', "s");
+
+	for (size_t i = 0; r >= 0 && i < sizeof(flag_names) / sizeof(flag_names[0]); i++)
+		if (flags & flag_names[i].bit)
+			r = sd_bus_message_append(m, "s", flag_names[i].name);
+	return r < 0 ? r : sd_bus_message_close_container(m);
 }
 
 /* ---- properties ------------------------------------------------------------ */
@@ -1210,8 +1441,6 @@ static int prop_get(sd_bus *bus, const char *path, const char *interface,
 {
 	struct session *s = userdata;
 	bool live = s->inst != NULL;
-	size_t i;
-	int r;
 
 	if (strcmp(property, "Id") == 0)
 		return sd_bus_message_append(reply, "t", (uint64_t)s->rec.id);
@@ -1219,6 +1448,8 @@ static int prop_get(sd_bus *bus, const char *path, const char *interface,
 		return sd_bus_message_append(reply, "o", s->instrument_path);
 	if (strcmp(property, "Profile") == 0)
 		return sd_bus_message_append(reply, "o", s->profile_path);
+	if (strcmp(property, "PatientRef") == 0)
+		return sd_bus_message_append(reply, "s", s->rec.patient_ref);
 	if (strcmp(property, "Region") == 0)
 		return sd_bus_message_append(reply, "s", s->rec.region);
 	if (strcmp(property, "State") == 0)
@@ -1252,24 +1483,13 @@ static int prop_get(sd_bus *bus, const char *path, const char *interface,
 		return sd_bus_message_append(reply, "u", s->rec.max_strokes);
 	if (strcmp(property, "MaxSecondsUnderLoad") == 0)
 		return sd_bus_message_append(reply, "d", s->rec.max_load_s);
-	if (strcmp(property, "Flags") == 0) {
-		bool precaution = false;
+	if (strcmp(property, "Flags") == 0)
+		return append_flag_names(reply, s->rec.flags);
+	if (strcmp(property, "Side") == 0) {
+		const char *colon = strrchr(s->rec.region, ':');
 
-		r = sd_bus_message_open_container(reply, 'a', "s");
-		if (r >= 0 && (s->rec.flags & SGD_SESSION_F_UNCALIBRATED))
-			r = sd_bus_message_append(reply, "s", "uncalibrated");
-		if (r >= 0 && (s->rec.flags & SGD_SESSION_F_CAL_EXPIRED))
-			r = sd_bus_message_append(reply, "s", "calibration-expired");
-		if (r >= 0 && (s->rec.flags & SGD_SESSION_F_OVERRIDE))
-			r = sd_bus_message_append(reply, "s", "override");
-		if (live)
-			for (i = 0; i < s->limits->nreasons; i++)
-				if (s->limits->reasons[i].rule == SGD_RULE_CONDITION_FACTOR ||
-				    s->limits->reasons[i].rule == SGD_RULE_CONDITION_MAX)
-					precaution = true;
-		if (r >= 0 && precaution)
-			r = sd_bus_message_append(reply, "s", "precaution");
-		return r < 0 ? r : sd_bus_message_close_container(reply);
+		return sd_bus_message_append(reply, "s", live ? sgd_side_str(s->limits->side) :
+					     colon ? colon + 1 : "");
 	}
 	if (strcmp(property, "OverrideReason") == 0) {
 		load_override(s);
@@ -1289,7 +1509,9 @@ static const sd_bus_vtable session_vtable[] = {
 	P("Id", "t", CONST),
 	P("Instrument", "o", CONST),
 	P("Profile", "o", CONST),
+	P("PatientRef", "s", CONST),
 	P("Region", "s", CHANGE),
+	P("Side", "s", CHANGE),
 	P("State", "s", CHANGE),
 	P("StartedAt", "t", CONST),
 	P("EndedAt", "t", CHANGE),
@@ -1321,6 +1543,8 @@ static const sd_bus_vtable session_vtable[] = {
 	SD_BUS_METHOD_WITH_ARGS("GetViolations", SD_BUS_NO_ARGS,
 				SD_BUS_RESULT("aa{sv}", violations), method_get_violations,
 				SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("GetPauses", SD_BUS_NO_ARGS, SD_BUS_RESULT("aa{sv}", pauses),
+				method_get_pauses, SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_SIGNAL_WITH_ARGS("StrokeCompleted", SD_BUS_ARGS("a{sv}", stroke), 0),
 	SD_BUS_SIGNAL_WITH_ARGS("LimitWarning", SD_BUS_ARGS("a{sv}", event), 0),
 	SD_BUS_SIGNAL_WITH_ARGS("LimitExceeded", SD_BUS_ARGS("a{sv}", event), 0),

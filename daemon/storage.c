@@ -147,7 +147,30 @@ static const char *const migrations[] = {
 	"  first_seen_us INTEGER NOT NULL,"
 	"  last_seen_us INTEGER NOT NULL);",
 
-	/* 3 (network): global ids for the clinic network (docs/network.md).
+	/* 3: sides, what was in force with every record, pauses, history.
+	 * Regions are now stored as the treated site ("calf:left"); side is
+	 * derived from it for new rows. Rows written before keep their region
+	 * and get side 'unknown' (a value, not a guess) and no cap reasons
+	 * (NULL: not recorded); their cap in force is their limit_n, which
+	 * every row always had. */
+	"ALTER TABLE strokes ADD COLUMN side TEXT NOT NULL DEFAULT 'unknown';"
+	"ALTER TABLE strokes ADD COLUMN cap_reasons TEXT;"
+	"ALTER TABLE violations ADD COLUMN side TEXT NOT NULL DEFAULT 'unknown';"
+	"ALTER TABLE violations ADD COLUMN cap_reasons TEXT;"
+	"ALTER TABLE violations ADD COLUMN start_s REAL;"
+	"CREATE TABLE pauses ("
+	"  id INTEGER PRIMARY KEY,"
+	"  session_id INTEGER NOT NULL REFERENCES sessions(id),"
+	"  reason TEXT NOT NULL,"
+	"  start_s REAL NOT NULL,"
+	"  end_s REAL,"
+	"  start_us INTEGER NOT NULL,"
+	"  end_us INTEGER);"
+	"CREATE INDEX pauses_session ON pauses(session_id, id);"
+	"CREATE INDEX sessions_profile_started ON sessions(profile_id, started_us, id);"
+	"CREATE INDEX strokes_session_region ON strokes(session_id, region, side);",
+
+	/* 4 (network): global ids for the clinic network (docs/network.md).
 	 * Profiles and sessions get a random version-4 UUID, given by a
 	 * trigger so that every insert path has one without knowing of it;
 	 * a profile gets its review state ('' or 'merged': two offline edits
@@ -184,6 +207,7 @@ enum stmt_id {
 	ST_PROFILE_GET,
 	ST_PROFILE_LIST,
 	ST_PROFILE_IDS,
+	ST_PROFILE_FIND_REF,
 	ST_PRC_DELETE,
 	ST_PRC_INSERT,
 	ST_PRC_GET,
@@ -211,20 +235,31 @@ enum stmt_id {
 	ST_AUDIT_INSERT,
 	ST_AUDIT_LIST,
 	ST_AUDIT_LIST_ALL,
+	ST_PAUSE_INSERT,
+	ST_PAUSE_END,
+	ST_PAUSE_LIST,
+	ST_PAUSE_CLOSE_OPEN,
+	ST_PROFILE_SESSIONS,
+	ST_PROFILE_SESSION_COUNT,
+	ST_REGION_HISTORY,
 	ST_COUNT
 };
 
 #define SESSION_COLS "id, profile_id, instrument, region, state, flags," \
 	" started_us, ifnull(ended_us, 0), updated_us, limit_n, reasons," \
-	" max_strokes, max_load_s, stroke_count, violation_count, load_s, peak_n"
+	" max_strokes, max_load_s, stroke_count, violation_count, load_s, peak_n," \
+	" ifnull((SELECT patient_ref FROM profiles WHERE profiles.id = sessions.profile_id), '')"
 #define PROFILE_COLS "id, patient_ref, display_name, max_force_n," \
 	" target_low_n, target_high_n, max_strokes, max_load_s, created_us," \
 	" updated_us"
 #define STROKE_COLS "id, session_id, wall_us, region, idx, start_s, end_s," \
 	" duration_s, peak_n, mean_n, impulse_ns, above_limit_s, limit_n, has," \
-	" peak_shear_n, mean_tilt_deg, direction_deg"
+	" peak_shear_n, mean_tilt_deg, direction_deg, side, cap_reasons"
 #define VIOLATION_COLS "id, session_id, wall_us, region, type, t_s," \
-	" force_n, limit_n"
+	" force_n, limit_n, side, cap_reasons, start_s"
+/* The side of a stored site: what follows the region's ':' ("" midline). */
+#define SIDE_OF(p) "CASE WHEN " p " LIKE '%:left' THEN 'left'" \
+	" WHEN " p " LIKE '%:right' THEN 'right' ELSE '' END"
 #define CAL_COLS "id, instrument, written_us, actor, channel_mask, offsets," \
 	" scales, cal_date, due_date, technician"
 #define AUDIT_COLS "id, at_us, actor, action, ifnull(profile_id, 0)," \
@@ -259,6 +294,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_PROFILE_LIST] = "SELECT " PROFILE_COLS " FROM profiles"
 		" WHERE deleted_us IS NULL ORDER BY id",
 	[ST_PROFILE_IDS] = "SELECT id FROM profiles WHERE deleted_us IS NULL ORDER BY id",
+	[ST_PROFILE_FIND_REF] = "SELECT id FROM profiles WHERE patient_ref = ?1"
+		" AND deleted_us IS NULL",
 	[ST_PRC_DELETE] = "DELETE FROM profile_region_caps WHERE profile_id = ?1",
 	[ST_PRC_INSERT] = "INSERT INTO profile_region_caps (profile_id, pos,"
 		" region, cap_n, max_strokes, max_load_s) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -293,12 +330,13 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_STROKE_INSERT] = "INSERT INTO strokes (session_id, wall_us, region,"
 		" idx, start_s, end_s, duration_s, peak_n, mean_n, impulse_ns,"
 		" above_limit_s, limit_n, has, peak_shear_n, mean_tilt_deg,"
-		" direction_deg) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
-		" ?11, ?12, ?13, ?14, ?15, ?16)",
+		" direction_deg, side, cap_reasons) VALUES (?1, ?2, ?3, ?4, ?5, ?6,"
+		" ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, " SIDE_OF("?3") ", ?17)",
 	[ST_STROKE_LIST] = "SELECT " STROKE_COLS " FROM strokes"
 		" WHERE session_id = ?1 ORDER BY id",
 	[ST_VIOLATION_INSERT] = "INSERT INTO violations (session_id, wall_us,"
-		" region, type, t_s, force_n, limit_n) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+		" region, type, t_s, force_n, limit_n, side, cap_reasons, start_s)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, " SIDE_OF("?3") ", ?8, ?9)",
 	[ST_VIOLATION_LIST] = "SELECT " VIOLATION_COLS " FROM violations"
 		" WHERE session_id = ?1 ORDER BY id",
 	[ST_CAL_INSERT] = "INSERT INTO calibrations (instrument, written_us, actor,"
@@ -320,6 +358,27 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_AUDIT_LIST] = "SELECT " AUDIT_COLS " FROM audit WHERE session_id = ?1"
 		" ORDER BY id DESC",
 	[ST_AUDIT_LIST_ALL] = "SELECT " AUDIT_COLS " FROM audit ORDER BY id DESC",
+	[ST_PAUSE_INSERT] = "INSERT INTO pauses (session_id, reason, start_s,"
+		" start_us) VALUES (?1, ?2, ?3, ?4)",
+	[ST_PAUSE_END] = "UPDATE pauses SET end_s = ?2, end_us = ?3"
+		" WHERE id = ?1 AND end_us IS NULL",
+	[ST_PAUSE_LIST] = "SELECT id, session_id, reason, start_s, end_s, start_us,"
+		" ifnull(end_us, 0) FROM pauses WHERE session_id = ?1 ORDER BY id",
+	/* startup recovery: a pause the daemon never ended ends with the
+	 * session; its engine end time is unknown (NULL) */
+	[ST_PAUSE_CLOSE_OPEN] = "UPDATE pauses SET end_us = ?1 WHERE end_us IS NULL"
+		" AND session_id IN (SELECT id FROM sessions"
+		" WHERE state IN ('running', 'paused'))",
+	[ST_PROFILE_SESSIONS] = "SELECT id FROM sessions WHERE profile_id = ?1"
+		" ORDER BY started_us DESC, id DESC LIMIT ?2 OFFSET ?3",
+	[ST_PROFILE_SESSION_COUNT] = "SELECT count(*) FROM sessions WHERE profile_id = ?1",
+	[ST_REGION_HISTORY] = "SELECT se.id, se.started_us, st.region, st.side,"
+		" count(*), max(st.peak_n), avg(st.mean_n), total(st.impulse_ns),"
+		" (SELECT count(*) FROM violations v WHERE v.session_id = se.id"
+		"   AND v.region = st.region AND v.side = st.side AND v.type = 'exceeded')"
+		" FROM sessions se JOIN strokes st ON st.session_id = se.id"
+		" WHERE se.profile_id = ?1 GROUP BY se.id, st.region, st.side"
+		" ORDER BY se.started_us DESC, se.id DESC, st.region, st.side",
 };
 
 /* The checkpointer: a thread with its own connection copies the WAL
@@ -1325,6 +1384,31 @@ int sgd_store_profile_get(struct sgd_store *s, int64_t id,
 	return profile_children_read(s, out);
 }
 
+int sgd_store_profile_find_ref(struct sgd_store *s, const char *patient_ref,
+			       int64_t *id)
+{
+	sqlite3_stmt *st = NULL;
+	struct binder b;
+	int rc, r;
+
+	if (!s || !patient_ref || !id)
+		return -EINVAL;
+	if ((r = get_stmt(s, ST_PROFILE_FIND_REF, &st)))
+		return r;
+	b = (struct binder){ st, SQLITE_OK };
+	b_txt(&b, 1, patient_ref, SGD_PATIENT_REF_MAX);
+	rc = b.rc == SQLITE_OK ? sqlite3_step(st) : b.rc;
+	if (rc == SQLITE_ROW)
+		*id = sqlite3_column_int64(st, 0);
+	done_stmt(st);
+	if (rc == SQLITE_DONE)
+		return set_err(s, -ENOENT, "no profile with patient reference '%.*s'",
+			       SGD_PATIENT_REF_LEN, patient_ref);
+	if (rc != SQLITE_ROW)
+		return sql_err(s, rc, "find profile");
+	return 0;
+}
+
 int sgd_store_profile_list(struct sgd_store *s, struct sgd_profile **out,
 			   size_t *n)
 {
@@ -1536,6 +1620,7 @@ static void session_from_row(sqlite3_stmt *st, struct sgd_session *se)
 	se->violation_count = (uint32_t)sqlite3_column_int64(st, 14);
 	se->load_s = sqlite3_column_double(st, 15);
 	se->peak_n = sqlite3_column_double(st, 16);
+	col_txt(st, 17, se->patient_ref, sizeof(se->patient_ref));
 }
 
 static void session_row(sqlite3_stmt *st, void *elem)
@@ -1632,17 +1717,28 @@ int sgd_store_mark_interrupted(struct sgd_store *s, int64_t now_us)
 {
 	sqlite3_stmt *st = NULL;
 	struct binder b;
-	int r;
+	int r, n;
 
 	if (!s)
 		return -EINVAL;
-	if ((r = get_stmt(s, ST_SESSION_INTERRUPT, &st)))
+	if ((r = tx_begin(s)))
 		return r;
+	if ((r = get_stmt(s, ST_PAUSE_CLOSE_OPEN, &st)))
+		return tx_rollback(s, r);
+	b = (struct binder){ st, SQLITE_OK };
+	b_int(&b, 1, now_us);
+	if ((r = step_done(s, st, &b, "close the pauses of interrupted sessions")))
+		return tx_rollback(s, r);
+	if ((r = get_stmt(s, ST_SESSION_INTERRUPT, &st)))
+		return tx_rollback(s, r);
 	b = (struct binder){ st, SQLITE_OK };
 	b_int(&b, 1, now_us);
 	if ((r = step_done(s, st, &b, "mark interrupted sessions")))
-		return r;
-	return sqlite3_changes(s->db);
+		return tx_rollback(s, r);
+	n = sqlite3_changes(s->db);
+	if ((r = tx_commit(s)))
+		return tx_rollback(s, r);
+	return n;
 }
 
 /* ======================================================================
@@ -1670,6 +1766,13 @@ int sgd_store_add_stroke(struct sgd_store *s, int64_t session_id,
 			 const char *region, const struct sg_stroke *k,
 			 int64_t wall_us, int64_t *row_id)
 {
+	return sgd_store_add_stroke_ex(s, session_id, region, NULL, k, wall_us, row_id);
+}
+
+int sgd_store_add_stroke_ex(struct sgd_store *s, int64_t session_id,
+			    const char *region, const char *cap_reasons,
+			    const struct sg_stroke *k, int64_t wall_us, int64_t *row_id)
+{
 	sqlite3_stmt *st = NULL;
 	struct binder b;
 	int r;
@@ -1683,7 +1786,7 @@ int sgd_store_add_stroke(struct sgd_store *s, int64_t session_id,
 	b = (struct binder){ st, SQLITE_OK };
 	b_int(&b, 1, session_id);
 	b_int(&b, 2, wall_us);
-	b_txt(&b, 3, region, SGD_NAME_MAX);
+	b_txt(&b, 3, region, SGD_REGION_MAX);
 	b_int(&b, 4, k->index);
 	b_dbl(&b, 5, k->start_s);
 	b_dbl(&b, 6, k->end_s);
@@ -1697,6 +1800,8 @@ int sgd_store_add_stroke(struct sgd_store *s, int64_t session_id,
 	b_dbl(&b, 14, k->peak_shear_n);
 	b_dbl(&b, 15, k->mean_tilt_deg);
 	b_dbl(&b, 16, k->direction_deg);
+	if (cap_reasons)
+		b_txt(&b, 17, cap_reasons, SGD_REASONS_MAX);
 	if ((r = step_done(s, st, &b, "add stroke"))) {
 		if (r == -ENOENT)
 			set_err(s, r, "no session %lld", (long long)session_id);
@@ -1705,6 +1810,20 @@ int sgd_store_add_stroke(struct sgd_store *s, int64_t session_id,
 	if (row_id)
 		*row_id = sqlite3_last_insert_rowid(s->db);
 	return 0;
+}
+
+static enum sgd_side side_from_col(sqlite3_stmt *st, int i)
+{
+	char t[16];
+
+	col_txt(st, i, t, sizeof(t));
+	if (!strcmp(t, "left"))
+		return SGD_SIDE_LEFT;
+	if (!strcmp(t, "right"))
+		return SGD_SIDE_RIGHT;
+	if (!t[0])
+		return SGD_SIDE_NONE;
+	return SGD_SIDE_UNKNOWN;
 }
 
 static void stroke_row(sqlite3_stmt *st, void *elem)
@@ -1728,6 +1847,9 @@ static void stroke_row(sqlite3_stmt *st, void *elem)
 	w->stroke.peak_shear_n = col_dbl(st, 14);
 	w->stroke.mean_tilt_deg = col_dbl(st, 15);
 	w->stroke.direction_deg = col_dbl(st, 16);
+	w->side = side_from_col(st, 17);
+	w->has_cap_reasons = sqlite3_column_type(st, 18) != SQLITE_NULL;
+	col_txt(st, 18, w->cap_reasons, sizeof(w->cap_reasons));
 }
 
 int sgd_store_session_strokes(struct sgd_store *s, int64_t session_id,
@@ -1796,6 +1918,9 @@ int sgd_store_add_violation(struct sgd_store *s, struct sgd_violation *v)
 	b_dbl(&b, 5, v->t_s);
 	b_dbl(&b, 6, v->force_n);
 	b_dbl(&b, 7, v->limit_n);
+	if (v->has_cap_reasons)
+		B_TXT(&b, 8, v->cap_reasons);
+	b_dbl(&b, 9, v->start_s);
 	if ((r = step_done(s, st, &b, "add violation"))) {
 		if (r == -ENOENT)
 			set_err(s, r, "no session %lld", (long long)v->session_id);
@@ -1819,6 +1944,10 @@ static void violation_row(sqlite3_stmt *st, void *elem)
 	v->t_s = col_dbl(st, 5);
 	v->force_n = col_dbl(st, 6);
 	v->limit_n = col_dbl(st, 7);
+	v->side = side_from_col(st, 8);
+	v->has_cap_reasons = sqlite3_column_type(st, 9) != SQLITE_NULL;
+	col_txt(st, 9, v->cap_reasons, sizeof(v->cap_reasons));
+	v->start_s = col_dbl(st, 10);
 }
 
 int sgd_store_session_violations(struct sgd_store *s, int64_t session_id,
@@ -2037,6 +2166,158 @@ int sgd_store_audit_list(struct sgd_store *s, int64_t session_id,
 	if (session_id)
 		b_int(&b, 1, session_id);
 	return list_rows(s, st, &b, sizeof(**out), audit_row, "list audit",
+			 (void **)out, n);
+}
+
+/* ======================================================================
+ * Pauses
+ * ==================================================================== */
+
+int sgd_store_pause_begin(struct sgd_store *s, struct sgd_pause *p)
+{
+	sqlite3_stmt *st = NULL;
+	struct binder b;
+	int r;
+
+	if (!s)
+		return -EINVAL;
+	if (!p || !p->reason[0] || !isfinite(p->start_s))
+		return set_err(s, -EINVAL, "a pause needs a reason and a start time");
+	if ((r = get_stmt(s, ST_PAUSE_INSERT, &st)))
+		return r;
+	b = (struct binder){ st, SQLITE_OK };
+	b_int(&b, 1, p->session_id);
+	B_TXT(&b, 2, p->reason);
+	b_dbl(&b, 3, p->start_s);
+	b_int(&b, 4, p->start_us);
+	if ((r = step_done(s, st, &b, "add pause"))) {
+		if (r == -ENOENT)
+			set_err(s, r, "no session %lld", (long long)p->session_id);
+		return r;
+	}
+	p->id = sqlite3_last_insert_rowid(s->db);
+	return 0;
+}
+
+int sgd_store_pause_end(struct sgd_store *s, int64_t pause_id, double end_s,
+			int64_t end_us)
+{
+	sqlite3_stmt *st = NULL;
+	struct binder b;
+	int r;
+
+	if (!s)
+		return -EINVAL;
+	if ((r = get_stmt(s, ST_PAUSE_END, &st)))
+		return r;
+	b = (struct binder){ st, SQLITE_OK };
+	b_int(&b, 1, pause_id);
+	b_dbl(&b, 2, end_s);
+	b_int(&b, 3, end_us);
+	if ((r = step_done(s, st, &b, "end pause")))
+		return r;
+	if (sqlite3_changes(s->db) != 1)
+		return set_err(s, -ENOENT, "no open pause %lld", (long long)pause_id);
+	return 0;
+}
+
+static void pause_row(sqlite3_stmt *st, void *elem)
+{
+	struct sgd_pause *p = elem;
+
+	p->id = sqlite3_column_int64(st, 0);
+	p->session_id = sqlite3_column_int64(st, 1);
+	col_txt(st, 2, p->reason, sizeof(p->reason));
+	p->start_s = col_dbl(st, 3);
+	p->end_s = col_dbl(st, 4);
+	p->start_us = sqlite3_column_int64(st, 5);
+	p->end_us = sqlite3_column_int64(st, 6);
+}
+
+int sgd_store_session_pauses(struct sgd_store *s, int64_t session_id,
+			     struct sgd_pause **out, size_t *n)
+{
+	sqlite3_stmt *st = NULL;
+	struct binder b;
+	int r;
+
+	if (!s || !out || !n)
+		return -EINVAL;
+	if ((r = get_stmt(s, ST_PAUSE_LIST, &st)))
+		return r;
+	b = (struct binder){ st, SQLITE_OK };
+	b_int(&b, 1, session_id);
+	return list_rows(s, st, &b, sizeof(**out), pause_row, "list pauses",
+			 (void **)out, n);
+}
+
+/* ======================================================================
+ * History of a patient
+ * ==================================================================== */
+
+int sgd_store_profile_sessions(struct sgd_store *s, int64_t profile_id,
+			       uint32_t offset, uint32_t limit,
+			       int64_t **ids, size_t *n, uint32_t *total)
+{
+	sqlite3_stmt *st = NULL;
+	struct binder b;
+	int rc, r;
+
+	if (!s || !ids || !n || !total)
+		return -EINVAL;
+	*ids = NULL;
+	*n = 0;
+	if ((r = get_stmt(s, ST_PROFILE_SESSION_COUNT, &st)))
+		return r;
+	b = (struct binder){ st, SQLITE_OK };
+	b_int(&b, 1, profile_id);
+	rc = b.rc == SQLITE_OK ? sqlite3_step(st) : b.rc;
+	if (rc == SQLITE_ROW)
+		*total = (uint32_t)sqlite3_column_int64(st, 0);
+	done_stmt(st);
+	if (rc != SQLITE_ROW)
+		return sql_err(s, rc, "count sessions");
+	if (!limit)
+		return 0;
+	if ((r = get_stmt(s, ST_PROFILE_SESSIONS, &st)))
+		return r;
+	b = (struct binder){ st, SQLITE_OK };
+	b_int(&b, 1, profile_id);
+	b_int(&b, 2, limit);
+	b_int(&b, 3, offset);
+	return list_rows(s, st, &b, sizeof(**ids), id_row, "list a profile's sessions",
+			 (void **)ids, n);
+}
+
+static void region_hist_row(sqlite3_stmt *st, void *elem)
+{
+	struct sgd_region_hist *h = elem;
+
+	h->session_id = sqlite3_column_int64(st, 0);
+	h->started_us = sqlite3_column_int64(st, 1);
+	col_txt(st, 2, h->region, sizeof(h->region));
+	h->side = side_from_col(st, 3);
+	h->strokes = (uint32_t)sqlite3_column_int64(st, 4);
+	h->peak_n = col_dbl(st, 5);
+	h->mean_n = col_dbl(st, 6);
+	h->impulse_ns = col_dbl(st, 7);
+	h->violations = (uint32_t)sqlite3_column_int64(st, 8);
+}
+
+int sgd_store_region_history(struct sgd_store *s, int64_t profile_id,
+			     struct sgd_region_hist **out, size_t *n)
+{
+	sqlite3_stmt *st = NULL;
+	struct binder b;
+	int r;
+
+	if (!s || !out || !n)
+		return -EINVAL;
+	if ((r = get_stmt(s, ST_REGION_HISTORY, &st)))
+		return r;
+	b = (struct binder){ st, SQLITE_OK };
+	b_int(&b, 1, profile_id);
+	return list_rows(s, st, &b, sizeof(**out), region_hist_row, "region history",
 			 (void **)out, n);
 }
 

@@ -45,7 +45,7 @@ extern "C" {
 #endif
 
 #define SGD_STORE_DB_NAME	"strigil.db"
-#define SGD_STORE_SCHEMA_VERSION 3
+#define SGD_STORE_SCHEMA_VERSION 4
 #define SGD_SERIAL_MAX		32	/* incl. NUL */
 #define SGD_ACTOR_MAX		64	/* "uid:1000" or a user name */
 #define SGD_REASONS_MAX		2048	/* reasons text of a session */
@@ -115,6 +115,10 @@ int sgd_store_profile_get(struct sgd_store *s, int64_t id,
 			  struct sgd_profile *out);
 /* Every live profile's id, ascending (*out malloc'ed; NULL when none). */
 int sgd_store_profile_ids(struct sgd_store *s, int64_t **out, size_t *n);
+/* The live profile whose patient reference is exactly patient_ref (byte
+ * for byte; "12" is a reference, not an id): *id, or -ENOENT. */
+int sgd_store_profile_find_ref(struct sgd_store *s, const char *patient_ref,
+			       int64_t *id);
 /* Live profiles by id; *out is malloc'ed (free()), *n set. */
 int sgd_store_profile_list(struct sgd_store *s, struct sgd_profile **out,
 			   size_t *n);
@@ -139,12 +143,15 @@ int sgd_session_state_from_str(const char *s);
 #define SGD_SESSION_F_UNCALIBRATED	0x1	/* started without calibration */
 #define SGD_SESSION_F_CAL_EXPIRED	0x2	/* started with expired calibration */
 #define SGD_SESSION_F_OVERRIDE		0x4	/* contraindication overridden */
+#define SGD_SESSION_F_PRECAUTION	0x8	/* a precaution (or overridden
+						 * contraindication) lowered a cap at
+						 * some time during the session */
 
 struct sgd_session {
 	int64_t id;
 	int64_t profile_id;
 	char instrument[SGD_SERIAL_MAX];	/* instrument serial */
-	char region[SGD_NAME_MAX];		/* current region */
+	char region[SGD_REGION_MAX];		/* current region */
 	enum sgd_session_state state;
 	uint32_t flags;				/* SGD_SESSION_F_* */
 	int64_t started_us;
@@ -159,6 +166,8 @@ struct sgd_session {
 	uint32_t violation_count;
 	double load_s;				/* seconds under load */
 	double peak_n;				/* highest stroke peak */
+	/* Read only (from the profile row, deleted or not): whose session. */
+	char patient_ref[SGD_PATIENT_REF_MAX];
 };
 
 /*
@@ -196,14 +205,24 @@ struct sgd_stroke_row {
 	int64_t id;
 	int64_t session_id;
 	int64_t wall_us;			/* when stored */
-	char region[SGD_NAME_MAX];
-	struct sg_stroke stroke;
+	char region[SGD_REGION_MAX];		/* the treated site, "calf:left" */
+	enum sgd_side side;			/* from region; UNKNOWN before schema 3 */
+	struct sg_stroke stroke;		/* .limit_n: the cap in force */
+	bool has_cap_reasons;			/* false before schema 3 */
+	char cap_reasons[SGD_REASONS_MAX];	/* why that cap, one per line */
 };
 
-/* Returns 0 and sets *row_id (optional). */
+/* Returns 0 and sets *row_id (optional). region is the treated site
+ * ("calf:left", "neck"); the side column is derived from it. */
 int sgd_store_add_stroke(struct sgd_store *s, int64_t session_id,
 			 const char *region, const struct sg_stroke *st,
 			 int64_t wall_us, int64_t *row_id);
+/* The same with the reasons of the cap in force (st->limit_n), as
+ * sgd_limits_reasons_str() gives them; NULL = not recorded. */
+int sgd_store_add_stroke_ex(struct sgd_store *s, int64_t session_id,
+			    const char *region, const char *cap_reasons,
+			    const struct sg_stroke *st, int64_t wall_us,
+			    int64_t *row_id);
 int sgd_store_session_strokes(struct sgd_store *s, int64_t session_id,
 			      struct sgd_stroke_row **out, size_t *n);
 
@@ -211,11 +230,15 @@ struct sgd_violation {
 	int64_t id;
 	int64_t session_id;
 	int64_t wall_us;
-	char region[SGD_NAME_MAX];
+	char region[SGD_REGION_MAX];
 	enum sg_event_type type;	/* WARNING, EXCEEDED, CAP_STROKES, CAP_TIME */
 	double t_s;			/* engine time */
 	double force_n;
-	double limit_n;
+	double limit_n;			/* the cap in force */
+	enum sgd_side side;		/* read only: from region (UNKNOWN before schema 3) */
+	double start_s;			/* engine start of the stroke it fell in, NaN = unknown */
+	bool has_cap_reasons;
+	char cap_reasons[SGD_REASONS_MAX];	/* why that cap, one per line */
 };
 
 /* v->id is set on success. */
@@ -282,8 +305,50 @@ int sgd_store_audit_list(struct sgd_store *s, int64_t session_id,
 			 struct sgd_audit **out, size_t *n);
 
 /* ======================================================================
+ * Pauses (records of their own) and a patient's history
+ * ==================================================================== */
+
+struct sgd_pause {
+	int64_t id;
+	int64_t session_id;
+	char reason[SGD_NAME_MAX];	/* "pause" (asked), "unplugged" */
+	double start_s, end_s;		/* engine time; end NaN = unknown (open, or
+					 * the daemon died during the pause) */
+	int64_t start_us, end_us;	/* wall clock; end 0 = still paused */
+};
+
+/* p->id set. */
+int sgd_store_pause_begin(struct sgd_store *s, struct sgd_pause *p);
+int sgd_store_pause_end(struct sgd_store *s, int64_t pause_id, double end_s,
+			int64_t end_us);
+int sgd_store_session_pauses(struct sgd_store *s, int64_t session_id,
+			     struct sgd_pause **out, size_t *n);
+
+/* A profile's sessions newest first (started, then id), one page of at
+ * most limit from offset: only that page is read. *total = all of them. */
+int sgd_store_profile_sessions(struct sgd_store *s, int64_t profile_id,
+			       uint32_t offset, uint32_t limit,
+			       int64_t **ids, size_t *n, uint32_t *total);
+
+struct sgd_region_hist {
+	int64_t session_id;
+	int64_t started_us;
+	char region[SGD_REGION_MAX];	/* the treated site as stored */
+	enum sgd_side side;
+	uint32_t strokes;
+	double peak_n;			/* highest stroke peak */
+	double mean_n;			/* mean of the strokes' mean forces */
+	double impulse_ns;		/* sum of the strokes' impulses */
+	uint32_t violations;		/* exceeded events at that site */
+};
+
+/* One row per (session, site) with strokes, newest session first. */
+int sgd_store_region_history(struct sgd_store *s, int64_t profile_id,
+			     struct sgd_region_hist **out, size_t *n);
+
+/* ======================================================================
  * Clinic network (docs/network.md): every profile and session has a
- * random UUID (schema 3) that names it across the clinic's PCs; a profile
+ * random UUID (schema 4) that names it across the clinic's PCs; a profile
  * has a review state: "" or "merged" (offline edits of two PCs were
  * merged; a clinician confirms).
  * ==================================================================== */

@@ -205,6 +205,8 @@ void profile_free(struct profile *p);
 int profile_apply_dict(struct daemon *d, sd_bus_message *m, struct sgd_profile *p,
 		       sd_bus_error *error);
 int method_create_profile(sd_bus_message *m, void *userdata, sd_bus_error *error);
+/* Manager.FindProfile(s patient_ref) -> o */
+int method_find_profile(sd_bus_message *m, void *userdata, sd_bus_error *error);
 
 /* ---- clinic network (network.c): Uuid, ReviewState, ApplyRemoteProfile */
 int network_setup_bus(struct daemon *d);

@@ -708,11 +708,17 @@ int sg_iio_read(struct sg_iio *io, sg_block_fn fn, void *userdata)
 	/*
 	 * Flags of every frame since the last call (latched by the driver):
 	 * an OVERLOAD between two reads is never missed; it is reported on
-	 * every block of this call (conservative).
+	 * every block of this call (conservative). Reading does not clear
+	 * them (any IIO tool may read the file): writing back exactly what
+	 * was read does, so a flag latched in between stays for the next
+	 * call. A failed write only reports the same flags again.
 	 */
 	if (read_attr(io, "status_flags_seen", buf, sizeof(buf)) > 0 &&
-	    parse_ll(buf, 0, 0xffff, &f) == 0)
+	    parse_ll(buf, 0, 0xffff, &f) == 0 && f) {
 		flags = (uint16_t)f;
+		snprintf(buf, sizeof(buf), "0x%04x\n", flags);
+		(void)write_attr(io, "status_flags_seen", buf);
+	}
 
 	for (i = 0; i < nscans;) {
 		memset(&blk, 0, sizeof(blk));

@@ -124,6 +124,7 @@ void sg_sim_config_default(struct sg_sim_config *c)
 	};
 }
 
+__attribute__((format(printf, 3, 4)))
 static int fail(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;

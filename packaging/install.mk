@@ -13,6 +13,9 @@ LIBEXECDIR    ?= $(PREFIX)/libexec
 DATADIR       ?= $(PREFIX)/share
 MANDIR        ?= $(DATADIR)/man
 SYSCONFDIR    ?= /etc
+# The vendor clinic policy: a fixed path, as strigild reads it there
+# whatever the PREFIX (daemon/policy-files.h); /etc/strigil overrides it.
+STRIGILDATADIR ?= /usr/share/strigil
 SRCDIR        ?= /usr/src
 UDEVDIR       ?= $(or $(call pkgcfg,--variable=udevdir,udev),/lib/udev)
 UNITDIR       ?= $(or $(call pkgcfg,--variable=systemdsystemunitdir,systemd),/lib/systemd/system)
@@ -68,7 +71,7 @@ install: programs
 	$(if $(SYNC),$(foreach f,$(wildcard sync/central/*.sql),$(INSTALL_DATA) $(f) $(DESTDIR)$(DATADIR)/strigil/central/$(notdir $(f));))
 	$(if $(SYNC),$(INSTALL_DATA) sync/sync.conf.example $(DESTDIR)$(DATADIR)/strigil/sync.conf.example)
 	$(if $(filter %/policy.conf,$(SG_DAEMON_FILES)),$(INSTALL_DATA) daemon/policy.conf \
-		$(DESTDIR)$(SYSCONFDIR)/strigil/policy.conf)
+		$(DESTDIR)$(STRIGILDATADIR)/policy.conf)
 	$(foreach m,$(CLI_MAN) $(DAEMON_MAN),$(INSTALL_DATA) $(m) $(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m));)
 	$(if $(CLI_COMPLETION),$(INSTALL_DATA) $(CLI_COMPLETION) $(DESTDIR)$(COMPLETIONDIR)/strigilctl)
 	$(if $(SG_DKMS_CONF),$(foreach f,$(KMOD_SRCS) driver/dkms.conf,\

@@ -18,7 +18,7 @@ if [ "$(id -u)" -eq 0 ]; then sudo=""
 elif command -v sudo >/dev/null 2>&1; then sudo="sudo"
 else echo "deps: run as root: apt-get install$missing" >&2; exit 1; fi
 export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
+$sudo apt-get -o DPkg::Lock::Timeout=900 update -qq
 # shellcheck disable=SC2086
-$sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null
+$sudo apt-get -o DPkg::Lock::Timeout=900 install -y -qq --no-install-recommends $missing >/dev/null
 echo "deps: done"

@@ -258,7 +258,7 @@ static const char sql_session_rows[] =
 static const char sql_pc_records[] =
 	"INSERT INTO pc_records (kind, local_id, at_us, data)"
 	" SELECT $2, (r->>'id')::bigint, coalesce((r->>'wall_us')::bigint,"
-	"  (r->>'written_us')::bigint, (r->>'at_us')::bigint, 0), r"
+	"  (r->>'written_us')::bigint, (r->>'at_us')::bigint, (r->>'start_us')::bigint, 0), r"
 	" FROM jsonb_array_elements($1::jsonb) AS r ON CONFLICT DO NOTHING";
 
 struct upload {

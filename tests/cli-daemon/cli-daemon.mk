@@ -14,6 +14,8 @@ ifeq ($(words $(wildcard daemon/daemon.mk tests/integration/harness.py)),2)
 check-cli-daemon: $(STRIGILCTL_SAN) $(BUILD)/strigild-san FORCE
 	@SG_TOP=$(TOP) STRIGILCTL=$(TOP)/$(STRIGILCTL_SAN) STRIGILD=$(TOP)/$(BUILD)/strigild-san \
 	 $(RUN_TEST) cli-daemon timeout -k 10 600 /usr/bin/python3 tests/cli-daemon/test_cli.py
+	@SG_TOP=$(TOP) STRIGILCTL=$(TOP)/$(STRIGILCTL_SAN) STRIGILD=$(TOP)/$(BUILD)/strigild-san \
+	 $(RUN_TEST) cli-daemon-records timeout -k 10 600 /usr/bin/python3 tests/cli-daemon/test_records_cli.py
 else
 # Not a pass: said loudly, and counted nowhere, until strigild is in the tree.
 check-cli-daemon:

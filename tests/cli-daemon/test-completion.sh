@@ -55,4 +55,8 @@ expect "strigilctl profile add x --re" --region-cap
 expect "strigilctl session list --" --active
 expect_not "strigilctl session list --" --override-reason
 expect_not "strigilctl st" session
+expect "strigilctl hi" history
+expect "strigilctl history --" --json
+expect "strigilctl session list --" --patient
+expect_not "strigilctl session start --" --patient
 exit $fail

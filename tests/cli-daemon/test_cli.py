@@ -192,8 +192,10 @@ def overridable_contraindication():
 
 def start_tmux(h, tmp, cmd):
     sock = os.path.join(tmp, "tmux.sock")
+    # detect_stack_use_after_return: the terminal is restored from atexit(),
+    # after verb_monitor's frame is gone; nothing there may point into it.
     env = dict(os.environ, TERM="xterm-256color", NO_COLOR="1",
-               ASAN_OPTIONS="detect_leaks=1:exitcode=66")
+               ASAN_OPTIONS="detect_leaks=1:exitcode=66:detect_stack_use_after_return=1")
     env.pop("TMUX", None)
     subprocess.run(["tmux", "-S", sock, "-f", "/dev/null", "new-session", "-d", "-x", "100",
                     "-y", "30", "sh", "-c",

@@ -4,7 +4,7 @@ CTLU_SRCS  := $(sort $(wildcard tests/cli-unit/test-*.c))
 CTLU_NAMES := $(CTLU_SRCS:tests/cli-unit/%.c=%)
 CTLU_MODS  := tools/strigilctl/ctl-json.c tools/strigilctl/export-fmt.c \
 	      tools/strigilctl/cal-proc.c tools/strigilctl/monitor-view.c \
-	      tools/strigilctl/bus.c
+	      tools/strigilctl/bus.c tools/strigilctl/history-fmt.c
 CTLU_LIBS   = $(call pkgcfg,--libs,libsystemd json-c) $(LIB_LIBS)
 CTLU_CPP   := -Itools/strigilctl
 

@@ -23,6 +23,13 @@ check-dunit-asan/%: $(BUILD)/dunit-san/% FORCE
 check-dunit-valgrind/%: $(BUILD)/dunit/% FORCE
 	@$(RUN_TEST) dunit-valgrind-$* $(VALGRIND) $< $(DUNIT_ARGS)
 
+# strigild without --policy (root: a private mount namespace with overlays
+# of /etc and /usr/share): built-in defaults, vendor file, /etc override.
+.PHONY: check-policy-default
+check-policy-default: $(STRIGILD) FORCE
+	@$(RUN_TEST) daemon-policy-default tests/daemon-unit/test-policy-default.sh $(STRIGILD) $(TOP)
+CHECK_TARGETS += check-policy-default
+
 .PHONY: check-daemon-unit
 check-daemon-unit: $(DUNIT_NAMES:%=check-dunit/%) \
 	$(DUNIT_NAMES:%=check-dunit-asan/%) $(DUNIT_NAMES:%=check-dunit-valgrind/%)

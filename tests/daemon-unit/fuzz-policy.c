@@ -48,7 +48,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		ASSERT(sgd_name_valid(reg->name));
 		ASSERT(reg->cap_n > 0 && reg->cap_n <= pol->absolute_max_n);
-		ASSERT(sgd_rules_evaluate(pol, &prof, reg->name, &lim, msg,
+		char site[SGD_REGION_MAX];
+
+		/* a lateral region is treated on one side; without it refused */
+		snprintf(site, sizeof(site), "%s%s", reg->name, reg->lateral ? ":left" : "");
+		ASSERT((sgd_rules_evaluate(pol, &prof, reg->name, &lim, msg,
+					   sizeof(msg)) == 0) == !reg->lateral);
+		ASSERT(sgd_rules_evaluate(pol, &prof, site, &lim, msg,
 					  sizeof(msg)) == 0);
 		ASSERT(isfinite(lim.limit_n) && lim.limit_n > 0);
 		ASSERT(lim.limit_n <= pol->absolute_max_n);

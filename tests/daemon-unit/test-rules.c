@@ -74,6 +74,16 @@ static void cond(struct sgd_profile *p, const char *spec)
 	CHECK(e == SGD_PROFILE_OK, "add %s: %s", spec, msg);
 }
 
+static int eval2(const struct sgd_policy *lp, const struct sgd_profile *p,
+		 const char *region, struct sgd_limits *l)
+{
+	char msg[256] = "";
+	int r = sgd_rules_evaluate(lp, p, region, l, msg, sizeof(msg));
+
+	CHECK(r == 0 || msg[0], "error without message for %s", region);
+	return r;
+}
+
 static int eval(const struct sgd_profile *p, const char *region,
 		struct sgd_limits *l)
 {
@@ -560,6 +570,202 @@ static void test_calibration(void)
 }
 
 /* The shipped policy with a typical profile: sane numbers come out. */
+/* Sides (issue 11): which regions have them comes from the policy; a
+ * treated site names its side, caps and local conditions may name one. */
+static const char lateral_policy_text[] =
+	"[limits]\n"
+	"absolute_max_n = 14\n"
+	"[region neck]\n"
+	"cap_n = 4\n"
+	"[region calf]\n"
+	"lateral = yes\n"
+	"cap_n = 10\n"
+	"max_strokes = 100\n"
+	"[region shin]\n"
+	"lateral = yes\n"
+	"cap_n = 6\n"
+	"[contraindication open_wound]\n"
+	"local = yes\n"
+	"[contraindication dvt]\n"
+	"[precaution varicose_veins]\n"
+	"local = yes\n"
+	"cap_factor = 0.5\n"
+	"[precaution anticoagulants]\n"
+	"cap_factor = 0.5\n";
+
+static void test_laterality(void)
+{
+	struct sgd_policy *lp = NULL;
+	struct sgd_profile p;
+	struct sgd_limits l;
+	struct sgd_site site, target;
+	struct sgd_region_cap rc = { .cap_n = 0 };
+	char err[256], msg[256];
+	int r;
+
+	r = sgd_policy_parse("lateral", lateral_policy_text, sizeof(lateral_policy_text) - 1,
+			     &lp, err, sizeof(err));
+	CHECK(r == 0, "%s", err);
+	if (!lp)
+		return;
+	CHECK(sgd_policy_region(lp, "calf")->lateral && !sgd_policy_region(lp, "neck")->lateral,
+	      "lateral = yes read");
+
+	/* parsing a treated site: the edges */
+	CHECK(sgd_site_parse(lp, "calf:left", SGD_SITE_TREATED, &site, msg, sizeof(msg)) == 0 &&
+	      site.side == SGD_SIDE_LEFT, "%s", msg);
+	CHECK(sgd_site_parse(lp, "calf:right", SGD_SITE_TREATED, &site, msg, sizeof(msg)) == 0 &&
+	      site.side == SGD_SIDE_RIGHT, "%s", msg);
+	CHECK(sgd_site_parse(lp, "calf", SGD_SITE_TREATED, &site, msg, sizeof(msg)) ==
+	      SGD_PROFILE_BAD_SIDE && strstr(msg, "calf:left or calf:right"),
+	      "a treated lateral region needs its side: %s", msg);
+	CHECK(sgd_site_parse(lp, "calf", SGD_SITE_TARGET, &target, msg, sizeof(msg)) == 0 &&
+	      target.side == SGD_SIDE_NONE, "a cap may name both sides");
+	CHECK(sgd_site_parse(lp, "neck:left", SGD_SITE_TARGET, &site, msg, sizeof(msg)) ==
+	      SGD_PROFILE_BAD_SIDE && strstr(msg, "no sides"), "midline with side: %s", msg);
+	CHECK(sgd_site_parse(lp, "neck", SGD_SITE_TREATED, &site, msg, sizeof(msg)) == 0 &&
+	      site.side == SGD_SIDE_NONE, "midline");
+	CHECK(sgd_site_parse(lp, "calf:Left", SGD_SITE_TREATED, &site, msg, sizeof(msg)) ==
+	      SGD_PROFILE_BAD_SIDE, "sides are lower case");
+	CHECK(sgd_site_parse(lp, "calf:", SGD_SITE_TREATED, &site, msg, sizeof(msg)) ==
+	      SGD_PROFILE_BAD_SIDE, "empty side");
+	CHECK(sgd_site_parse(lp, "calf:left:left", SGD_SITE_TREATED, &site, msg, sizeof(msg)) ==
+	      SGD_PROFILE_BAD_SIDE, "two sides");
+	CHECK(sgd_site_parse(lp, "calf:unknown", SGD_SITE_TREATED, &site, msg, sizeof(msg)) ==
+	      SGD_PROFILE_BAD_SIDE, "'unknown' is a record value, never an input");
+	CHECK(sgd_site_parse(lp, "ankle:left", SGD_SITE_TREATED, &site, msg, sizeof(msg)) ==
+	      SGD_PROFILE_UNKNOWN_REGION, "unknown region");
+	CHECK(sgd_site_parse(lp, ":left", SGD_SITE_TREATED, &site, msg, sizeof(msg)) ==
+	      SGD_PROFILE_UNKNOWN_REGION, "no region");
+	CHECK(sgd_site_parse(lp, "", SGD_SITE_TREATED, &site, msg, sizeof(msg)) ==
+	      SGD_PROFILE_UNKNOWN_REGION, "empty");
+
+	/* covers: same region; target without side covers both */
+	sgd_site_parse(lp, "calf:left", SGD_SITE_TREATED, &site, NULL, 0);
+	sgd_site_parse(lp, "calf:right", SGD_SITE_TARGET, &target, NULL, 0);
+	CHECK(!sgd_site_covers(&target, &site), "calf:right does not cover calf:left");
+	sgd_site_parse(lp, "calf:left", SGD_SITE_TARGET, &target, NULL, 0);
+	CHECK(sgd_site_covers(&target, &site), "calf:left covers calf:left");
+	sgd_site_parse(lp, "calf", SGD_SITE_TARGET, &target, NULL, 0);
+	CHECK(sgd_site_covers(&target, &site), "calf covers calf:left");
+	sgd_site_parse(lp, "shin:left", SGD_SITE_TARGET, &target, NULL, 0);
+	CHECK(!sgd_site_covers(&target, &site), "shin:left does not cover calf:left");
+
+	/* a left-only contraindication blocks calf:left and allows calf:right */
+	profile(&p, "L1");
+	cond(&p, "open_wound@calf:left");
+	CHECK(sgd_profile_validate(lp, &p, msg, sizeof(msg)) == SGD_PROFILE_OK, "%s", msg);
+	CHECK(eval2(lp, &p, "calf:left", &l) == 0 && l.verdict == SGD_VERDICT_CONTRAINDICATED &&
+	      l.ncontra == 1 && !strcmp(l.contra[0], "open_wound"), "calf:left contraindicated");
+	CHECK(!strcmp(l.region, "calf:left") && !strcmp(l.region_name, "calf") &&
+	      l.side == SGD_SIDE_LEFT, "limits name the site: %s", l.region);
+	CHECK(eval2(lp, &p, "calf:right", &l) == 0 && l.verdict == SGD_VERDICT_OK &&
+	      l.ncontra == 0, "calf:right allowed");
+	CHECK(eval2(lp, &p, "shin:left", &l) == 0 && l.verdict == SGD_VERDICT_OK,
+	      "the other region's left side is allowed");
+	/* without a side it blocks both */
+	profile(&p, "L2");
+	cond(&p, "open_wound@calf");
+	CHECK(eval2(lp, &p, "calf:left", &l) == 0 && l.verdict == SGD_VERDICT_CONTRAINDICATED,
+	      "open_wound@calf blocks calf:left");
+	CHECK(eval2(lp, &p, "calf:right", &l) == 0 && l.verdict == SGD_VERDICT_CONTRAINDICATED,
+	      "and calf:right");
+	/* a systemic one everywhere, both sides */
+	profile(&p, "L3");
+	cond(&p, "dvt");
+	CHECK(eval2(lp, &p, "calf:right", &l) == 0 && l.verdict == SGD_VERDICT_CONTRAINDICATED &&
+	      eval2(lp, &p, "neck", &l) == 0 && l.verdict == SGD_VERDICT_CONTRAINDICATED,
+	      "systemic conditions apply on every side and region");
+	CHECK(sgd_profile_add_condition(&p, "dvt@calf:left", msg, sizeof(msg)) == 0 &&
+	      sgd_profile_validate(lp, &p, msg, sizeof(msg)) == SGD_PROFILE_CONDITION_REGION,
+	      "a systemic condition cannot be given a side: %s", msg);
+	/* local precaution on one side lowers only that side's cap */
+	profile(&p, "L4");
+	cond(&p, "varicose_veins@calf:right");
+	CHECK(eval2(lp, &p, "calf:right", &l) == 0, "eval");
+	CHECK_NEAR(l.limit_n, 5.0, 1e-12);
+	CHECK(eval2(lp, &p, "calf:left", &l) == 0, "eval");
+	CHECK_NEAR(l.limit_n, 10.0, 1e-12);
+	/* conditions on a midline region cannot name a side */
+	profile(&p, "L5");
+	cond(&p, "open_wound@neck:left");
+	CHECK(sgd_profile_validate(lp, &p, msg, sizeof(msg)) == SGD_PROFILE_BAD_SIDE, "%s", msg);
+
+	/* caps: one side, both sides, both together (the strictest wins) */
+	profile(&p, "C1");
+	snprintf(rc.region, sizeof(rc.region), "calf:left");
+	rc.cap_n = 3;
+	CHECK(sgd_profile_set_region_cap(&p, &rc, msg, sizeof(msg)) == 0, "%s", msg);
+	CHECK(eval2(lp, &p, "calf:left", &l) == 0, "eval");
+	CHECK_NEAR(l.limit_n, 3.0, 1e-12);
+	CHECK(l.reasons[l.winner].rule == SGD_RULE_PROFILE_REGION &&
+	      !strcmp(l.reasons[l.winner].subject, "calf:left"), "winner %s", l.reasons[l.winner].text);
+	CHECK(eval2(lp, &p, "calf:right", &l) == 0, "eval");
+	CHECK_NEAR(l.limit_n, 10.0, 1e-12);
+	snprintf(rc.region, sizeof(rc.region), "calf");
+	rc.cap_n = 7;
+	rc.max_strokes = 20;
+	CHECK(sgd_profile_set_region_cap(&p, &rc, msg, sizeof(msg)) == 0, "%s", msg);
+	CHECK(p.nregion_caps == 2, "calf and calf:left are two entries");
+	CHECK(eval2(lp, &p, "calf:right", &l) == 0, "eval");
+	CHECK_NEAR(l.limit_n, 7.0, 1e-12);
+	CHECK(l.max_strokes == 20, "both-sides stroke cap applies to the right: %u", l.max_strokes);
+	CHECK(eval2(lp, &p, "calf:left", &l) == 0, "eval");
+	CHECK_NEAR(l.limit_n, 3.0, 1e-12);
+	CHECK(l.max_strokes == 20, "and to the left: %u", l.max_strokes);
+	snprintf(rc.region, sizeof(rc.region), "neck:right");
+	CHECK(sgd_profile_set_region_cap(&p, &rc, msg, sizeof(msg)) == 0, "syntax is fine");
+	CHECK(sgd_profile_validate(lp, &p, msg, sizeof(msg)) == SGD_PROFILE_BAD_SIDE,
+	      "a cap for a side of a midline region is refused: %s", msg);
+	snprintf(rc.region, sizeof(rc.region), "calf:middle");
+	CHECK(sgd_profile_set_region_cap(&p, &rc, msg, sizeof(msg)) == SGD_PROFILE_BAD_SIDE,
+	      "bad side in a cap: %s", msg);
+
+	/* the evaluation refuses a lateral region without side, and a
+	 * lateral default region is refused by the parser */
+	profile(&p, "E1");
+	CHECK(sgd_rules_evaluate(lp, &p, "calf", &l, msg, sizeof(msg)) == -EINVAL &&
+	      strstr(msg, "calf:left"), "%s", msg);
+	sgd_policy_free(lp);
+	{
+		static const char bad[] = "[limits]\nabsolute_max_n = 10\ndefault_region = calf\n"
+					  "[region calf]\nlateral = yes\ncap_n = 5\n";
+		struct sgd_policy *bp = NULL;
+
+		CHECK(sgd_policy_parse("bad", bad, sizeof(bad) - 1, &bp, err, sizeof(err)) == -EINVAL &&
+		      strstr(err, "lateral"), "a lateral default region is refused: %s", err);
+		sgd_policy_free(bp);
+	}
+}
+
+static void test_patient_ref(void)
+{
+	struct sgd_profile p;
+	char msg[256], ref[80];
+
+	sgd_profile_init(&p);
+	CHECK(sgd_patient_ref_valid("2") && sgd_patient_ref_valid("A.b_c-9"), "valid refs");
+	CHECK(!sgd_patient_ref_valid("") && !sgd_patient_ref_valid("Jane Doe") &&
+	      !sgd_patient_ref_valid("a/b") && !sgd_patient_ref_valid("x\"y") &&
+	      !sgd_patient_ref_valid("\xc3\xa9mile") && !sgd_patient_ref_valid("=A1") &&
+	      !sgd_patient_ref_valid("a:b") && !sgd_patient_ref_valid(NULL), "invalid refs");
+	memset(ref, 'x', sizeof(ref));
+	ref[64] = 0;
+	CHECK(sgd_patient_ref_valid(ref), "64 bytes");
+	CHECK(sgd_profile_set_patient_ref(&p, ref, msg, sizeof(msg)) == SGD_PROFILE_OK &&
+	      !strcmp(p.patient_ref, ref), "64 bytes stored: %s", msg);
+	ref[64] = 'x';
+	ref[65] = 0;
+	CHECK(!sgd_patient_ref_valid(ref), "65 bytes");
+	CHECK(sgd_profile_set_patient_ref(&p, ref, msg, sizeof(msg)) ==
+	      SGD_PROFILE_STRING_TOO_LONG, "65 bytes refused: %s", msg);
+	CHECK(sgd_profile_set_patient_ref(&p, "Jane Doe", msg, sizeof(msg)) ==
+	      SGD_PROFILE_BAD_STRING && strstr(msg, "A-Z"), "%s", msg);
+	/* a stored legacy reference still validates (text only): treatable */
+	snprintf(p.patient_ref, sizeof(p.patient_ref), "Jane Doe");
+	CHECK(sgd_profile_validate(pol, &p, msg, sizeof(msg)) == SGD_PROFILE_OK, "%s", msg);
+}
+
 static void test_shipped(const char *top)
 {
 	char path[4096], err[512], msg[256];
@@ -573,13 +779,20 @@ static void test_shipped(const char *top)
 		return;
 	profile(&p, "SH1");
 	cond(&p, "anticoagulants");
-	CHECK(sgd_rules_evaluate(sp, &p, "upper_trapezius", &l, msg, sizeof(msg)) == 0,
+	/* issue 11: the shipped policy gives paired regions their sides */
+	CHECK(sgd_rules_evaluate(sp, &p, "upper_trapezius", &l, msg, sizeof(msg)) == -EINVAL,
+	      "a lateral region without side is refused");
+	CHECK(sgd_rules_evaluate(sp, &p, "upper_trapezius:left", &l, msg, sizeof(msg)) == 0,
 	      "%s", msg);
 	CHECK_NEAR(l.limit_n, 4.0, 1e-12);
 	for (size_t i = 0; i < sp->nregions; i++) {
+		char site[SGD_REGION_MAX];
+
 		sgd_profile_init(&p);
 		snprintf(p.patient_ref, sizeof(p.patient_ref), "x");
-		CHECK(sgd_rules_evaluate(sp, &p, sp->regions[i].name, &l, msg,
+		snprintf(site, sizeof(site), "%s%s", sp->regions[i].name,
+			 sp->regions[i].lateral ? ":right" : "");
+		CHECK(sgd_rules_evaluate(sp, &p, site, &l, msg,
 					 sizeof(msg)) == 0, "%s", msg);
 		CHECK(l.limit_n > 0 && l.limit_n <= sp->absolute_max_n, "%s %g",
 		      sp->regions[i].name, l.limit_n);
@@ -610,6 +823,8 @@ int main(int argc, char **argv)
 	test_validation();
 	test_regions_and_defaults();
 	test_calibration();
+	test_laterality();
+	test_patient_ref();
 	test_shipped(argv[2]);
 	sgd_policy_free(pol);
 	return check_exit("test-rules");

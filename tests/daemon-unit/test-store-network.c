@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The store's part of the clinic network (schema 3) on real SQLite: every
+/* The store's part of the clinic network (schema 4) on real SQLite: every
  * profile and session gets a distinct random UUID, also rows written before
  * the migration; a remote profile is created with its UUID or replaces the
  * one with that UUID (a deleted one comes back); a patient reference taken
@@ -81,7 +81,7 @@ int main(int argc, char **argv)
 	CHECK(sgd_store_open_file(path, &s, err, sizeof(err)) == 0 && s, "open: %s", err);
 	if (!s)
 		return check_exit("test-store-network");
-	CHECK_EQ_INT(sgd_store_schema_version(s), 3);
+	CHECK_EQ_INT(sgd_store_schema_version(s), SGD_STORE_SCHEMA_VERSION);
 
 	profile(&p, "NET-1");
 	CHECK(sgd_store_profile_create(s, &p, 10) == 0, "%s", sgd_store_errmsg(s));

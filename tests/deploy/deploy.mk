@@ -26,8 +26,11 @@ CHECK_TARGETS += deploy-check-udev deploy-check-hwdb deploy-check-unit deploy-ch
 
 # make deb, then a real dpkg -i (maintainer scripts, triggers, DKMS build)
 # into a copy-on-write clone of this machine's root; see test-deb.sh.
+# Then lintian --pedantic on the same build (source and binary packages): 0
+# errors, 0 warnings (test-lintian.sh); it runs even if the install failed.
 deploy-check-deb: FORCE
-	@$(RUN_TEST) deploy-deb sh -c '$(MAKE) --no-print-directory deb && tests/deploy/test-deb.sh $(DEB_DIR)'
+	@rc=0; $(RUN_TEST) deploy-deb sh -c '$(MAKE) --no-print-directory deb && tests/deploy/test-deb.sh $(DEB_DIR)' || rc=1; \
+	 $(RUN_TEST) deploy-lintian tests/deploy/test-lintian.sh $(DEB_DIR) || rc=1; exit $$rc
 
 CHECK_TARGETS += deploy-check-deb
 

@@ -28,7 +28,7 @@ for f in /usr/bin/strigilctl /usr/libexec/strigild /lib/systemd/system/strigild.
 	/usr/share/dbus-1/system.d/org.strigil.Strigil1.conf \
 	/usr/share/dbus-1/system-services/org.strigil.Strigil1.service \
 	/usr/share/polkit-1/actions/org.strigil.Strigil1.policy \
-	/usr/share/polkit-1/rules.d/50-strigil.rules /etc/strigil/policy.conf \
+	/usr/share/polkit-1/rules.d/50-strigil.rules /usr/share/strigil/policy.conf \
 	/usr/share/man/man1/strigilctl.1.gz /usr/share/man/man8/strigild.8.gz \
 	/usr/share/bash-completion/completions/strigilctl; do
 	grep -qx "$f" /tmp/.sg-main.$$ || { rm -f /tmp/.sg-main.$$; fail "strigil package lacks $f"; }

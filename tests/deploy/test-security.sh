@@ -31,8 +31,6 @@ cleanup() {
 	rm -rf "$t"
 }
 trap cleanup EXIT
-client="$top/tests/deploy/security-client.py"
-xml="$top/daemon/org.strigil.Strigil1.xml"
 uid_of() { id=$(pk_user "$1"); [ -n "$id" ] || id=$(id -u "$1"); echo "$id"; }
 as() { id=$(uid_of "$1"); shift
 	setpriv --reuid="$id" --regid="$id" --init-groups --no-new-privs "$@"; }
@@ -46,10 +44,41 @@ pk_setup "$t/pk" "$top/daemon/org.strigil.Strigil1.policy" "$top/packaging/polki
 chmod 755 "$t"
 mkdir -p "$t/state" && chown strigil:strigil "$t/state" && chmod 700 "$t/state"
 cp "$daemon" "$t/strigild" && chmod 755 "$t/strigild"
-policy_opt=""; [ -f "$top/daemon/policy.conf" ] && policy_opt="--policy=$top/daemon/policy.conf"
+# Whatever runs as another user (the daemon as strigil, the clients as the
+# test users) runs from copies in $t, never from the checkout: a checkout
+# under /root or in a 0700 directory is unreadable to them.
+mkdir -p "$t/bin"
+cp "$top/tests/deploy/security-client.py" "$top/tests/deploy/slow-reader.py" \
+	"$top/daemon/org.strigil.Strigil1.xml" "$t/bin/"
+policy_opt=""
+if [ -f "$top/daemon/policy.conf" ]; then
+	cp "$top/daemon/policy.conf" "$t/bin/" && policy_opt="--policy=$t/bin/policy.conf"
+fi
+chmod -R a+rX "$t/bin"
+client="$t/bin/security-client.py"
+slow_reader="$t/bin/slow-reader.py"
+xml="$t/bin/org.strigil.Strigil1.xml"
+# From here on the checkout is hidden, in this mount namespace, behind an
+# empty root-only directory: every checkout is then as unreadable as a 0700
+# clone, so a step that still used it fails here, wherever the tree lives.
+cd "$t"
+mkdir -m 700 "$t/no-checkout" && mount --bind "$t/no-checkout" "$top" || fail "cannot hide the checkout"
 
-# 1. The name belongs to user strigil alone.
-as sgboth /usr/bin/python3 "$client" own-name || fail "a clinic user could own the bus name"
+# Each user must be able to run the clients at all; otherwise every later
+# verdict would name the wrong cause.
+for u in sgclin sgtech sgboth sgnone; do
+	why=$(as $u /usr/bin/python3 -c 'import sys, dbus; [open(f).close() for f in sys.argv[1:]]' \
+		"$client" "$slow_reader" "$xml" 2>&1) ||
+		fail "the test clients cannot run as user $u (not a verdict on strigild): $why"
+done
+[ -r "$t/strigild" ] && as strigil test -x "$t/strigild" || fail "user strigil cannot run $t/strigild"
+
+# 1. The name belongs to user strigil alone. Only the client's own verdict
+# line may fail this step with that message.
+rc=0; as sgboth /usr/bin/python3 "$client" own-name >"$t/own" 2>&1 || rc=$?
+cat "$t/own"
+if grep -q '^FAIL  RequestName' "$t/own"; then fail "a clinic user could own the bus name"
+elif [ $rc -ne 0 ]; then fail "the own-name client did not run as sgboth (exit $rc)"; fi
 
 as_bg strigil "$t/strigild" --system --simulate 1 --no-hotplug --state-dir="$t/state" $policy_opt \
 	>"$t/daemon.log" 2>&1
@@ -94,7 +123,7 @@ echo "refusals: database unchanged"
 
 # 3. Flood. A raw client that never reads: many calls with large replies.
 rss0=$(rss)
-as_bg sgclin /usr/bin/python3 "$top/tests/deploy/slow-reader.py" "$instr" 20000 >"$t/slow" 2>&1
+as_bg sgclin /usr/bin/python3 "$slow_reader" "$instr" 20000 >"$t/slow" 2>&1
 bg_pids="$!"
 as sgclin /usr/bin/python3 "$client" flood "$instr" 200 20000 >"$t/flood" || { cat "$t/flood"; fail "flood"; }
 cat "$t/flood"

@@ -27,6 +27,11 @@ STRIGILD = os.environ.get("STRIGILD") or os.path.join(TOP, "build", "strigild-sa
 POLICY = os.path.join(TOP, "daemon", "policy.conf")
 BUS_POLICY = os.path.join(TOP, "daemon", "org.strigil.Strigil1.conf")
 XML = os.path.join(TOP, "daemon", "org.strigil.Strigil1.xml")
+# The regions with sides in the tests' default policy (a copy of the shipped
+# one): only these, so that the tests written before sides existed keep
+# treating "calf" or "upper_back" as they did; tests of laterality choose
+# their own with Harness.write_policy(lateral=...).
+TEST_LATERAL = ("shin", "forearm")
 
 NAME = "org.strigil.Strigil1"
 ROOT = "/org/strigil/Strigil1"
@@ -45,6 +50,10 @@ dbus.mainloop.glib.DBusGMainLoop(set_as_default=True)
 
 failures = []
 verbose = True      # print every passed check (the demo turns it off)
+# The demo sets this: the bus, the polkit mock and strigild then run in
+# sessions of their own, so a Ctrl-C at the terminal reaches the demo alone,
+# which stops the session and then its helpers in order.
+own_process_group = False
 
 
 def check(cond, what):
@@ -122,6 +131,7 @@ class Harness:
         self.simulate = simulate
         self.sim_signal = sim_signal
         self.bus_proc = self.polkit_proc = self.daemon_proc = None
+        self.policy = None
         self.daemon_log = None
         self.signals = []
         self._start_bus()
@@ -195,7 +205,8 @@ class Harness:
         conf = self._write_config()
         self.bus_proc = subprocess.Popen(
             ["dbus-daemon", "--config-file=" + conf, "--nofork", "--print-address=1"],
-            stdout=subprocess.PIPE, universal_newlines=True)
+            stdout=subprocess.PIPE, universal_newlines=True,
+            start_new_session=own_process_group)
         self.address = self.bus_proc.stdout.readline().strip()
         if not self.address:
             raise RuntimeError("dbus-daemon did not start")
@@ -204,11 +215,43 @@ class Harness:
         env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=self.address)
         self.polkit_proc = subprocess.Popen(
             ["/usr/bin/python3", "-m", "dbusmock", "--system", "--template", "polkitd"],
-            env=env, stdout=subprocess.DEVNULL)
+            env=env, stdout=subprocess.DEVNULL, start_new_session=own_process_group)
         bus = dbus.bus.BusConnection(self.address)
         if not wait_for(lambda: bus.name_has_owner("org.freedesktop.PolicyKit1")):
             raise RuntimeError("polkit mock did not start")
         bus.close()
+
+    def write_policy(self, lateral=None, extra=""):
+        """A copy of the shipped policy where only the regions in `lateral`
+        have sides (None: as shipped), plus `extra` text; used by the next
+        start_daemon(). Returns its path."""
+        import re
+        text = open(POLICY).read()
+        if lateral is not None:
+            out, region = [], None
+            for line in text.splitlines():
+                m = re.match(r"\[region (\w+)\]", line)
+                if line.startswith("["):
+                    region = m.group(1) if m else None
+                if re.match(r"lateral\s*=", line) and region not in lateral:
+                    continue
+                out.append(line)
+                if m and m.group(1) in lateral and "lateral = yes" not in text.split(
+                        "[region %s]" % m.group(1), 1)[1].split("[", 1)[0]:
+                    out.append("lateral = yes")
+            text = "\n".join(out) + "\n"
+        self.policy = os.path.join(self.tmp, "policy.conf")
+        with open(self.policy, "w") as f:
+            f.write(text + extra)
+        return self.policy
+
+    def seed_database(self, sql_file):
+        """Writes the state directory's database from an SQL dump (an older
+        schema: strigild migrates it at start)."""
+        import sqlite3
+        db = sqlite3.connect(os.path.join(self.state, "strigil.db"))
+        db.executescript(open(sql_file).read())
+        db.close()
 
     def start_daemon(self, extra=(), hotplug=False, env_extra=None):
         self.daemon_log = open(os.path.join(self.tmp, "strigild.log"), "a+")
@@ -221,9 +264,10 @@ class Harness:
         wrapper = os.environ.get("STRIGILD_WRAPPER", "").split()
         self.daemon_proc = subprocess.Popen(
             wrapper + [STRIGILD, "--address", self.address, "--state-dir", self.state,
-             "--policy", POLICY, "--simulate", str(self.simulate),
+             "--policy", self.policy or self.write_policy(lateral=TEST_LATERAL), "--simulate", str(self.simulate),
              "--sim-signal", self.sim_signal] + ([] if hotplug else ["--no-hotplug"]) + list(extra),
-            stdout=self.daemon_log, stderr=subprocess.STDOUT, env=env)
+            stdout=self.daemon_log, stderr=subprocess.STDOUT, env=env,
+            start_new_session=own_process_group)
         if not wait_for(lambda: self.bus.name_has_owner(NAME) or
                         self.daemon_proc.poll() is not None):
             raise RuntimeError("strigild did not start")

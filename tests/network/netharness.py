@@ -185,6 +185,7 @@ class PC(Harness):
         self.server = server
         super().__init__(simulate=simulate)
         self.set_allowed(harness.ACTIONS + [SYNC_ACTION])
+        self.write_policy()     # the shipped policy: calf, shin... have sides
         self.sync_proc = None
         self.sync_log = open(os.path.join(self.tmp, "sync.log"), "a+")
         self.role = "pc_" + name
@@ -267,8 +268,11 @@ class PC(Harness):
 
     def profile_by_uuid(self, uuid):
         for p in plain(self.prop(ROOT, "Manager", "Profiles")):
-            if plain(self.prop(p, "Profile", "Uuid")) == uuid:
-                return dbus.ObjectPath(p)
+            try:
+                if plain(self.prop(p, "Profile", "Uuid")) == uuid:
+                    return dbus.ObjectPath(p)
+            except dbus.exceptions.DBusException:
+                pass    # deleted between the list and the look
         return None
 
     def cleanup(self):

@@ -36,7 +36,7 @@ try:
     # ---- created on A, appears on B, a session starts there ---------------
     pa = a.create_profile(patient_ref="pat-001", max_force_n=dbus.Double(12.0),
                           conditions=dbus.Array(["anticoagulants"], signature="s"),
-                          region_caps_n=dbus.Dictionary({"calf": 9.0}, signature="sd"))
+                          region_caps_n=dbus.Dictionary({"calf:left": 9.0}, signature="sd"))
     uuid = plain(a.prop(pa, "Profile", "Uuid"))
     check(len(uuid) == 36 and uuid[14] == "4", "profile has a random UUID (%s)" % uuid)
     check(plain(a.prop(pa, "Profile", "ReviewState")) == "", "new profile needs no review")
@@ -44,9 +44,9 @@ try:
     pb = b.profile_by_uuid(uuid)
     bp = plain(b.props(pb, "Profile"))
     check(bp["PatientRef"] == "pat-001" and bp["MaxForceN"] == 12.0 and
-          bp["Conditions"] == ["anticoagulants"] and bp["RegionCapsN"] == {"calf": 9.0},
+          bp["Conditions"] == ["anticoagulants"] and bp["RegionCapsN"] == {"calf:left": 9.0},
           "B has A's profile with its safety facts (%s)" % bp)
-    sb = b.manager.StartSession(SIM1, pb, "calf")
+    sb = b.manager.StartSession(SIM1, pb, "calf:left")
     sp = plain(b.props(sb, "Session"))
     check(sp["State"] == "running" and any("anticoagulants" in r for r in sp["LimitReasons"]),
           "session on B runs with A's precaution (%s)" % sp["LimitReasons"])
@@ -67,11 +67,11 @@ try:
           "both PCs see the server gone")
     a.iface(pa, "Profile").Update(dbus.Dictionary({
         "conditions": dbus.Array(["anticoagulants", "varicose_veins"], signature="s"),
-        "region_caps_n": dbus.Dictionary({"calf": 7.0, "neck": 3.0}, signature="sd"),
+        "region_caps_n": dbus.Dictionary({"calf:left": 7.0, "neck": 3.0}, signature="sd"),
         "max_force_n": dbus.Double(11.0)}, signature="sv"))
     b.iface(pb, "Profile").Update(dbus.Dictionary({
         "conditions": dbus.Array(["thin_skin"], signature="s"),
-        "region_caps_n": dbus.Dictionary({"calf": 8.0, "shin": 4.0}, signature="sd"),
+        "region_caps_n": dbus.Dictionary({"calf:left": 8.0, "shin:right": 4.0}, signature="sd"),
         "max_force_n": dbus.Double(9.0)}, signature="sv"))
     pump(0.5)
     srv.start()
@@ -81,7 +81,7 @@ try:
         return (p["ReviewState"] == "merged" and
                 set(p["Conditions"]) == {"anticoagulants", "varicose_veins", "thin_skin"} and
                 p["MaxForceN"] == 9.0 and
-                p["RegionCapsN"] == {"calf": 7.0, "neck": 3.0, "shin": 4.0})
+                p["RegionCapsN"] == {"calf:left": 7.0, "neck": 3.0, "shin:right": 4.0})
     check(wait_for(lambda: merged(a, pa)), "A has the merged profile for review (%s)"
           % plain(a.props(pa, "Profile")))
     check(wait_for(lambda: merged(b, pb)), "B has the merged profile for review (%s)"
@@ -131,7 +131,7 @@ try:
     py = a.create_profile(patient_ref="pat-003")
     uy = plain(a.prop(py, "Profile", "Uuid"))
     check(wait_for(lambda: b.profile_by_uuid(uy) is not None), "third profile reaches B")
-    sy = b.manager.StartSession(SIM1, b.profile_by_uuid(uy), "calf")
+    sy = b.manager.StartSession(SIM1, b.profile_by_uuid(uy), "calf:right")
     a.iface(py, "Profile").Delete()
     check(wait_for(lambda: "in progress" in b.status()["LastError"]),
           "B keeps the profile of its session in progress (%s)" % b.status()["LastError"])

@@ -92,7 +92,7 @@ try:
     # ---- the server unreachable for a whole session ---------------------
     srv.stop()
     check(wait_for(lambda: a.status()["Link"] != "online"), "A sees the server gone")
-    s1 = a.manager.StartSession(SIM1, pa, "calf")
+    s1 = a.manager.StartSession(SIM1, pa, "calf:left")
     play(a, 12)
     check(wait_for(lambda: a.script_played(SIM1)), "strokes played while offline")
     summary = plain(a.iface(s1, "Session").Stop())
@@ -123,8 +123,8 @@ try:
     check(per_c.get(s1u) == per[s1u], "the offline session is in the centre (%s)" % (per_c.get(s1u),))
 
     # ---- chaos: server restarts and 20 SIGKILLs during sessions ----------
-    sa = a.manager.StartSession(SIM1, pa, "calf")
-    sb = b.manager.StartSession(SIM1, pb, "shin")
+    sa = a.manager.StartSession(SIM1, pa, "calf:left")
+    sb = b.manager.StartSession(SIM1, pb, "shin:right")
     play(a, 50)
     play(b, 50)
     kills = 0
@@ -166,6 +166,12 @@ try:
         check(st_l == st_c, "%s: session states match (%s)" % (pc.name, st_c))
         check(cal_l == cal_c, "%s: calibrations exactly once (%d)" % (pc.name, cal_c))
         check(nstrokes >= 50, "%s: the chaos sessions' strokes are there" % pc.name)
+
+    # what was in force travels with every record (region:side, cap, reasons)
+    _, out = srv.psql("SELECT DISTINCT region, data->>'side', data->>'limit_n' IS NOT NULL"
+                      " FROM strokes WHERE pc = 'pc_b'")
+    check(out.splitlines() == ["shin:right|right|t"],
+          "B's strokes carry their site, side and cap in the centre (%s)" % out)
 
     # ---- least privilege: B's role against A's records -------------------
     _, sess_a = srv.psql("SELECT uuid FROM sessions WHERE pc = 'pc_a' LIMIT 1")

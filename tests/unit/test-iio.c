@@ -103,7 +103,7 @@ static void make_tree(void)
 	put(D "urb_errors", "0\n");
 	put(D "resyncs", "0\n");
 	put(D "status_flags", "0x0000\n");
-	put(D "status_flags_seen", "0x0005\n");
+	put(D "status_flags_seen", "0x5\n");	/* written back as 0x0005 */
 	put(D "alert", "off\n");
 	put(D "buffer/enable", "0\n");
 	put(D "buffer/length", "0000\n");
@@ -248,6 +248,9 @@ int main(void)
 	CHECK_EQ_INT(g.last2, 1900000);
 	CHECK_EQ_INT(g.t0, 1000000);		/* us, low 32 bits */
 	CHECK_EQ_INT(g.flags, 5);
+	/* the latched flags are cleared by writing back what was read */
+	get(D "status_flags_seen", buf, sizeof(buf));
+	CHECK(!strcmp(buf, "0x0005\n"), "status_flags_seen written back: %s", buf);
 	CHECK_EQ_INT(g.nch, 2);
 	CHECK_EQ_INT(g.mask, 0x05);
 	CHECK_EQ_INT(sg_iio_last_timestamp_ns(io), 1019000000LL);

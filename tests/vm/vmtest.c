@@ -15,6 +15,7 @@
  *   vmtest blocked-read UDC_FILE
  *   vmtest plug-cycles N UDC_FILE UDC_NAME
  *   vmtest rebind N
+ *   vmtest flags-latch RATE
  *
  * The gadget's test pattern (tools/gadget/strigil-gadget.c):
  * raw_k(n) = offset_k + ((n * (2k + 1)) mod P) - P/2, P = 1000003.
@@ -38,6 +39,7 @@
 #define PATTERN_MOD	1000003
 #define CAL_CRC_LEN	offsetof(struct strigil_calibration, crc32)
 
+__attribute__((format(printf, 1, 2)))
 static int fail(const char *fmt, ...)
 {
 	va_list ap;
@@ -542,6 +544,82 @@ static int cmd_blocked_read(int argc, char **argv)
  * N cycles of: plug, wait for the IIO device, stream until samples flow,
  * unplug while streaming (reader must see ENODEV).
  */
+/* Reads a sysfs attribute of the device as text; -errno or its length. */
+static int read_attr_text(const char *id, const char *name, char *buf, size_t len)
+{
+	char path[256];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/bus/iio/devices/%s/%s", id, name);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	if (n < 0)
+		n = -errno;
+	close(fd);
+	if (n >= 0)
+		buf[n] = '\0';
+	return (int)n;
+}
+
+/*
+ * status_flags_seen against a gadget sending OVERLOAD frames: latched
+ * while the stream runs unread, kept by any number of reads (a stock IIO
+ * tool reading every attribute takes nothing), cleared by writing back
+ * what was read, and a bad write is refused.
+ */
+static int cmd_flags_latch(int argc, char **argv)
+{
+	struct sg_iio_counters c0, c;
+	char a[32], b[32], path[256];
+	struct sg_iio *io;
+	double end;
+	int r, errors = 0;
+
+	if (argc < 1)
+		return fail("flags-latch RATE");
+	if ((r = open_first(&io)) < 0)
+		return fail("open: %s", strerror(-r));
+	if ((r = sg_iio_counters(io, &c0)) < 0)
+		return fail("counters: %s", strerror(-r));
+	if ((r = sg_iio_start(io, (unsigned)atoi(argv[0]))) < 0)
+		return fail("start: %s", strerror(-r));
+	/* 40 frames, never read through the library: flags only latch */
+	end = now_s() + 30;
+	do {
+		sleep_ms(10);
+		if ((r = sg_iio_counters(io, &c)) < 0)
+			return fail("counters: %s", strerror(-r));
+	} while (c.frames < c0.frames + 40 && now_s() < end);
+	if (c.frames < c0.frames + 40)
+		errors += fail("only %" PRIu64 " frames arrived", c.frames - c0.frames);
+	/* stopped: nothing latches any more, every value below is exact */
+	if ((r = sg_iio_stop(io)) < 0)
+		errors += fail("stop: %s", strerror(-r));
+	if (read_attr_text(sg_iio_id(io), "status_flags_seen", a, sizeof(a)) <= 0 ||
+	    read_attr_text(sg_iio_id(io), "status_flags_seen", b, sizeof(b)) <= 0)
+		return fail("cannot read status_flags_seen");
+	printf("flags-latch: %" PRIu64 " frames, read twice: %s then %s", c.frames - c0.frames,
+	       strtok(a, "\n"), b);
+	if (!(strtoul(a, NULL, 0) & STRIGIL_STATUS_OVERLOAD))
+		errors += fail("OVERLOAD frames were sent but not latched (%s)", a);
+	if (strtoul(b, NULL, 0) != strtoul(a, NULL, 0))
+		errors += fail("reading status_flags_seen cleared it (%s, then %s)", a, b);
+	snprintf(path, sizeof(path), "/sys/bus/iio/devices/%s/status_flags_seen",
+		 sg_iio_id(io));
+	if (write_file(path, "lots") != -EINVAL)
+		errors += fail("a bad write to status_flags_seen was accepted");
+	if ((r = write_file(path, a)) < 0)
+		errors += fail("write back %s: %s", a, strerror(-r));
+	if (read_attr_text(sg_iio_id(io), "status_flags_seen", b, sizeof(b)) <= 0 ||
+	    strtoul(b, NULL, 0) != 0)
+		errors += fail("writing back what was read did not clear it (%s)", b);
+	sg_iio_close(io);
+	return errors ? 1 : 0;
+}
+
 static int cmd_plug_cycles(int argc, char **argv)
 {
 	int n, i, r, errors = 0;
@@ -682,5 +760,7 @@ int main(int argc, char **argv)
 		return cmd_plug_cycles(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "rebind"))
 		return cmd_rebind(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "flags-latch"))
+		return cmd_flags_latch(argc - 2, argv + 2);
 	return fail("unknown command %s", argv[1]);
 }

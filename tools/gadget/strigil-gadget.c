@@ -86,6 +86,7 @@ static volatile sig_atomic_t quit;
 static pthread_t streamer;
 static char gadget_dir[PATH_MAX];
 
+__attribute__((format(printf, 1, 2), noreturn))
 static void die(const char *fmt, ...)
 {
 	va_list ap;
@@ -98,6 +99,7 @@ static void die(const char *fmt, ...)
 	exit(1);
 }
 
+__attribute__((format(printf, 1, 2)))
 static void logmsg(const char *fmt, ...)
 {
 	va_list ap;
@@ -159,6 +161,7 @@ static void must_write(const char *dir, const char *name, const char *val)
 		die("cannot write %s/%s: %s", dir, name, strerror(-r));
 }
 
+__attribute__((format(printf, 1, 2)))
 static void must_mkdir(const char *fmt, ...)
 {
 	char path[PATH_MAX];
@@ -171,6 +174,7 @@ static void must_mkdir(const char *fmt, ...)
 		die("mkdir %s: %s", path, strerror(errno));
 }
 
+__attribute__((format(printf, 1, 2)))
 static void rmdir_f(const char *fmt, ...)
 {
 	char path[PATH_MAX];

@@ -374,10 +374,81 @@ static bool is_decimal(const char *s)
 	return true;
 }
 
+/* "id:N" with N a canonical decimal id: N, else -1. */
+static long long explicit_id(const char *arg)
+{
+	const char *p = arg + 3;
+	long long id = 0;
+
+	if (strncmp(arg, "id:", 3) != 0 || *p < '1' || *p > '9' || strlen(p) > 18 ||
+	    !is_decimal(p))
+		return -1;
+	for (; *p; p++)
+		id = id * 10 + (*p - '0');
+	return id;
+}
+
+bool ctl_patient_ref_ok(const char *s)
+{
+	size_t n = 0;
+
+	for (; s[n]; n++) {
+		char c = s[n];
+
+		if (n >= 64 || !((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+				 (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
+			return false;
+	}
+	return n > 0;
+}
+
+/*
+ * The patient reference is the only human-facing key of a profile: "12"
+ * is patient 12, never profile id 12. A database id is taken only in the
+ * unmistakable forms "id:N" or the object path, never guessed from digits.
+ */
+static int resolve_profile(sd_bus *bus, const char *arg, char **path)
+{
+	sd_bus_error e = SD_BUS_ERROR_NULL;
+	sd_bus_message *reply = NULL;
+	const char *p;
+	long long id = explicit_id(arg);
+	int r;
+
+	if (id > 0)
+		return asprintf(path, "%s/profile/%lld", SG_ROOT, id) < 0 ? EXIT_FAIL : 0;
+	if (!ctl_patient_ref_ok(arg)) {
+		fprintf(stderr, "strigilctl: '%s' is not a patient reference (1-64 characters "
+			"A-Z, a-z, 0-9, '.', '_' or '-'); a profile stored with an older "
+			"reference is named id:N ('strigilctl profile list' shows N)\n", arg);
+		return EXIT_USAGE;
+	}
+	r = sd_bus_call_method(bus, SG_BUS_NAME, SG_ROOT, SG_IFACE_MANAGER, "FindProfile", &e,
+			       &reply, "s", arg);
+	if (r < 0) {
+		if (sd_bus_error_has_name(&e, SG_ERROR_PREFIX "NoSuchObject"))
+			fprintf(stderr, "strigilctl: no patient '%s'; 'strigilctl profile list' "
+				"shows the patient references, 'strigilctl profile add %s' "
+				"creates one\n", arg, arg);
+		r = sd_bus_error_has_name(&e, SG_ERROR_PREFIX "NoSuchObject") ? EXIT_FAIL :
+			ctl_bus_error("finding the patient", &e, r);
+		sd_bus_error_free(&e);
+		return r;
+	}
+	r = sd_bus_message_read(reply, "o", &p);
+	*path = r >= 0 ? strdup(p) : NULL;
+	sd_bus_message_unref(reply);
+	if (!*path) {
+		fprintf(stderr, "strigilctl: unexpected reply from strigild\n");
+		return EXIT_FAIL;
+	}
+	return 0;
+}
+
 int ctl_resolve_object(sd_bus *bus, const char *kind, const char *arg, char **path)
 {
 	struct json_object *list = NULL;
-	bool profile = strcmp(kind, "profile") == 0;
+	long long id;
 	char want[128];
 	size_t n;
 	int r;
@@ -386,31 +457,24 @@ int ctl_resolve_object(sd_bus *bus, const char *kind, const char *arg, char **pa
 		*path = strdup(arg);
 		return *path ? 0 : EXIT_FAIL;
 	}
-	if (!is_decimal(arg) && !profile) {
+	if (strcmp(kind, "profile") == 0)
+		return resolve_profile(bus, arg, path);
+	/* sessions have no human key: their id, plain or as id:N */
+	id = is_decimal(arg) && arg[0] != '0' && strlen(arg) <= 18 ? atoll(arg) : explicit_id(arg);
+	if (id <= 0) {
 		fprintf(stderr, "strigilctl: '%s' is not a %s id (a number); "
 			"'strigilctl %s list' shows them\n", arg, kind, kind);
 		return EXIT_USAGE;
 	}
-	r = manager_list(bus, profile ? "Profiles" : "Sessions", &list);
+	r = manager_list(bus, "Sessions", &list);
 	if (r)
 		return r;
 	n = json_object_array_length(list);
-	snprintf(want, sizeof(want), "%s/%s/%s", SG_ROOT, kind, arg);
+	snprintf(want, sizeof(want), "%s/%s/%lld", SG_ROOT, kind, id);
 	for (size_t i = 0; i < n; i++) {
 		const char *p = json_object_get_string(json_object_array_get_idx(list, i));
-		bool match = strcmp(p, want) == 0;
 
-		if (!match && profile && !is_decimal(arg)) {
-			char *ref = NULL;
-			sd_bus_error e = SD_BUS_ERROR_NULL;
-
-			r = sd_bus_get_property_string(bus, SG_BUS_NAME, p, SG_IFACE_PROFILE,
-						       "PatientRef", &e, &ref);
-			sd_bus_error_free(&e);
-			match = r >= 0 && strcmp(ref, arg) == 0;
-			free(ref);
-		}
-		if (match) {
+		if (strcmp(p, want) == 0) {
 			*path = strdup(p);
 			json_object_put(list);
 			return *path ? 0 : EXIT_FAIL;

@@ -43,9 +43,13 @@ int ctl_bus_get_all(sd_bus *bus, const char *path, const char *iface,
 
 /* Resolves a user's INSTRUMENT (serial or object path) to an object path. */
 int ctl_resolve_instrument(sd_bus *bus, const char *arg, char **path);
-/* Resolves a session or profile id (decimal id, patient ref for
- * profiles, or object path). kind: "session" or "profile". */
+/* Resolves a user's SESSION (its id, id:N or object path) or PROFILE (a
+ * patient reference, id:N or object path; a reference made of digits is
+ * a reference, never an id). kind: "session" or "profile". */
 int ctl_resolve_object(sd_bus *bus, const char *kind, const char *arg, char **path);
+
+/* The API's patient reference syntax: 1-64 of [A-Za-z0-9._-]. */
+bool ctl_patient_ref_ok(const char *s);
 
 /* µs since epoch (D-Bus 't') to unix seconds, NaN for 0. */
 double ctl_usec_to_s(int64_t usec);

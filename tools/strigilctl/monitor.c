@@ -41,18 +41,23 @@ struct mon {
 	bool live;		/* redrawing terminal view */
 	bool color;
 	bool dirty;
-	bool screen_set;
 	int width;
 };
 
-static struct mon *screen_owner;
+/*
+ * Whether the terminal is in the alternate screen. A file-scope flag, not a
+ * field of verb_monitor's struct mon: screen_restore() also runs from
+ * atexit(), after verb_monitor's frame is gone (a pointer to it there read
+ * a dead stack frame at every exit).
+ */
+static bool screen_set;
 
 static void screen_restore(void)
 {
-	if (screen_owner && screen_owner->screen_set) {
+	if (screen_set) {
 		fputs("\033[0m\033[?25h\033[?1049l", stdout);
 		fflush(stdout);
-		screen_owner->screen_set = false;
+		screen_set = false;
 	}
 }
 
@@ -453,8 +458,7 @@ int verb_monitor(int argc, char **argv)
 			r = EXIT_FAIL;
 			goto out;
 		}
-		screen_owner = &m;
-		m.screen_set = true;
+		screen_set = true;
 		atexit(screen_restore);
 		fputs("\033[?1049h\033[?25l\033[2J", stdout);
 		m.dirty = true;

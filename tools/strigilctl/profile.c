@@ -17,7 +17,8 @@ static const char usage[] =
 	"       strigilctl profile show PROFILE [--json]\n"
 	"       strigilctl profile edit PROFILE FIELDS\n"
 	"       strigilctl profile delete PROFILE\n"
-	"PROFILE is the profile id, its patient reference or its object path.\n"
+	"PROFILE is the patient reference (digits too: '12' is patient 12); a\n"
+	"profile's database id only as id:N.\n"
 	"FIELDS:\n"
 	"  --display-name TEXT           e.g. initials (never a full name)\n"
 	"  --max-force N                 overall cap in newtons\n"
@@ -327,8 +328,17 @@ static int profile_list(sd_bus *bus)
 			size_t nc = cond ? json_object_array_length(cond) : 0;
 			double mx = cj_num(p, "MaxForceN", 0);
 
-			printf("%-6lld %-20s %-16s ", (long long)cj_int(p, "Id", 0),
-			       cj_str(p, "PatientRef", ""), cj_str(p, "DisplayName", ""));
+			char ref[96];
+
+			/* an older reference outside the syntax: shown quoted,
+			 * reached as id:N */
+			if (cj_bool(p, "LegacyPatientRef", false))
+				snprintf(ref, sizeof(ref), "\"%s\" (use id:%lld)",
+					 cj_str(p, "PatientRef", ""), (long long)cj_int(p, "Id", 0));
+			else
+				snprintf(ref, sizeof(ref), "%s", cj_str(p, "PatientRef", ""));
+			printf("%-6lld %-20s %-16s ", (long long)cj_int(p, "Id", 0), ref,
+			       cj_str(p, "DisplayName", ""));
 			if (mx > 0)
 				printf("%7.1f N  ", mx);
 			else

@@ -15,14 +15,15 @@ static const char usage[] =
 	"                                [--override-reason TEXT] [--note TEXT]\n"
 	"       strigilctl session pause|resume|stop SESSION\n"
 	"       strigilctl session region SESSION REGION\n"
-	"       strigilctl session list [--active] [--json]\n"
+	"       strigilctl session list [--active] [--patient PATIENT_REF] [--json]\n"
 	"       strigilctl session show SESSION [--json]\n"
 	"       strigilctl session report SESSION [--json]\n"
-	"INSTRUMENT is a serial, PROFILE a profile id or patient reference,\n"
-	"SESSION a session id. --override-reason starts despite an absolute\n"
+	"INSTRUMENT is a serial, PROFILE a patient reference (digits too: '12' is\n"
+	"patient 12; a profile's database id only as id:N), SESSION a session id.\n"
+	" --override-reason starts despite an absolute\n"
 	"contraindication (needs the override authorization; it is recorded).\n";
 
-enum { OPT_OVERRIDE = 0x100, OPT_NOTE, OPT_ACTIVE };
+enum { OPT_OVERRIDE = 0x100, OPT_NOTE, OPT_ACTIVE, OPT_PATIENT };
 
 static void print_session(struct json_object *p, struct json_object *ip,
 			  struct json_object *pp)
@@ -37,7 +38,8 @@ static void print_session(struct json_object *p, struct json_object *ip,
 	printf("  %-20s%s\n", "state", cj_str(p, "State", ""));
 	printf("  %-20s%s (%s)\n", "instrument", cj_str(ip, "Serial", "?"),
 	       cj_str(p, "Instrument", ""));
-	printf("  %-20s%s (profile %s)\n", "patient", cj_str(pp, "PatientRef", "?"),
+	printf("  %-20s%s (profile id:%s)\n", "patient",
+	       cj_str(p, "PatientRef", cj_str(pp, "PatientRef", "?")),
 	       cj_path_tail(cj_str(p, "Profile", "")));
 	printf("  %-20s%s\n", "region", cj_str(p, "Region", ""));
 	printf("  %-20s%s\n", "started", t1[0] ? t1 : "-");
@@ -73,41 +75,143 @@ static void print_session(struct json_object *p, struct json_object *ip,
 		printf("  %-20s%lld\n", "lost samples", (long long)cj_int(p, "LostSamples", 0));
 }
 
-static int session_list(sd_bus *bus, bool active_only)
+/* Each reason of a cap on its own line under "why". */
+static void print_reasons(struct json_object *reasons)
+{
+	for (size_t i = 0; reasons && i < json_object_array_length(reasons); i++)
+		printf("  %-9s%s\n", i ? "" : "why:",
+		       json_object_get_string(json_object_array_get_idx(reasons, i)));
+}
+
+/* Whose session, where, and the cap with its reasons: the clinician must
+ * see at a glance that the right patient and cap are in force. */
+static void print_started(const char *spath, const char *serial, struct json_object *p)
+{
+	printf("Started session %s for patient %s on %s in %s: limit %.2f N (%s)\n",
+	       cj_path_tail(spath), cj_str(p, "PatientRef", "?"), serial,
+	       cj_str(p, "Region", "?"), cj_num(p, "EffectiveLimitN", NAN),
+	       cj_str(p, "LimitSource", ""));
+	print_reasons(cj_get(p, "LimitReasons"));
+}
+
+/* One row of the session list from a session's properties. */
+static struct json_object *list_row(struct json_object *objs, const char *path,
+				    struct json_object *p, const char *serial)
+{
+	struct json_object *o = json_object_new_object();
+	char t[40];
+
+	cj_iso8601(ctl_usec_to_s(cj_int(p, "StartedAt", 0)), t, sizeof(t));
+	json_object_object_add(o, "id", json_object_new_int64(cj_int(p, "Id", 0)));
+	json_object_object_add(o, "path", json_object_new_string(path));
+	json_object_object_add(o, "state", json_object_new_string(cj_str(p, "State", "")));
+	json_object_object_add(o, "instrument", json_object_new_string(serial ? serial :
+		cj_str(ctl_object_props(objs, cj_str(p, "Instrument", ""),
+					SG_IFACE_INSTRUMENT), "Serial", "")));
+	json_object_object_add(o, "patient_ref", json_object_new_string(cj_str(p,
+		"PatientRef", cj_str(ctl_object_props(objs, cj_str(p, "Profile", ""),
+						      SG_IFACE_PROFILE), "PatientRef", ""))));
+	json_object_object_add(o, "region", json_object_new_string(cj_str(p, "Region", "")));
+	json_object_object_add(o, "started_at", json_object_new_string(t));
+	json_object_object_add(o, "strokes", json_object_new_int64(cj_int(p, "StrokeCount", 0)));
+	json_object_object_add(o, "violations",
+			       json_object_new_int64(cj_int(p, "ViolationCount", 0)));
+	return o;
+}
+
+/* The serial of an instrument path, "" if unknown (instrument/<escaped>). */
+static void serial_of(sd_bus *bus, const char *ipath, char *buf, size_t len)
+{
+	char *serial = NULL;
+	sd_bus_error e = SD_BUS_ERROR_NULL;
+
+	buf[0] = 0;
+	if (sd_bus_get_property_string(bus, SG_BUS_NAME, ipath, SG_IFACE_INSTRUMENT, "Serial",
+				       &e, &serial) >= 0)
+		snprintf(buf, len, "%s", serial);
+	free(serial);
+	sd_bus_error_free(&e);
+}
+
+/*
+ * A patient's sessions, newest first, read page by page from the daemon
+ * (Profile.ListSessions): a long history is never asked for at once.
+ */
+#define LIST_PAGE 100
+
+static int patient_sessions(sd_bus *bus, const char *ref, bool active_only,
+			    struct json_object *out)
+{
+	char *ppath = NULL;
+	uint32_t offset = 0, total = 0;
+	int r = ctl_resolve_object(bus, "profile", ref, &ppath);
+
+	while (!r) {
+		sd_bus_error e = SD_BUS_ERROR_NULL;
+		sd_bus_message *reply = NULL;
+		const char *sp;
+		unsigned got = 0;
+
+		r = sd_bus_call_method(bus, SG_BUS_NAME, ppath, SG_IFACE_PROFILE, "ListSessions",
+				       &e, &reply, "uu", offset, (uint32_t)LIST_PAGE);
+		if (r < 0) {
+			r = ctl_bus_error("listing the patient's sessions", &e, r);
+			sd_bus_error_free(&e);
+			break;
+		}
+		r = sd_bus_message_enter_container(reply, 'a', "o");
+		while (r >= 0 && (r = sd_bus_message_read(reply, "o", &sp)) > 0) {
+			struct json_object *p = NULL;
+			char serial[64];
+
+			got++;
+			if (ctl_bus_get_all(bus, sp, SG_IFACE_SESSION, &p))
+				continue;
+			if (!active_only || ctl_session_active(cj_str(p, "State", NULL))) {
+				serial_of(bus, cj_str(p, "Instrument", "/"), serial, sizeof(serial));
+				json_object_array_add(out, list_row(NULL, sp, p, serial));
+			}
+			json_object_put(p);
+		}
+		if (r >= 0)
+			r = sd_bus_message_exit_container(reply);
+		if (r >= 0)
+			r = sd_bus_message_read(reply, "u", &total);
+		sd_bus_message_unref(reply);
+		if (r < 0) {
+			fprintf(stderr, "strigilctl: unexpected reply from strigild\n");
+			r = EXIT_FAIL;
+			break;
+		}
+		r = 0;
+		offset += got;
+		if (!got || offset >= total)
+			break;
+	}
+	free(ppath);
+	return r;
+}
+
+static int session_list(sd_bus *bus, bool active_only, const char *patient)
 {
 	struct json_object *objs = NULL, *out = json_object_new_array();
-	int r = ctl_managed_objects(bus, &objs);
+	int r = patient ? patient_sessions(bus, patient, active_only, out) :
+		ctl_managed_objects(bus, &objs);
 
 	if (r) {
 		json_object_put(out);
 		return r;
 	}
-	json_object_object_foreach(objs, path, ifaces) {
-		struct json_object *p = cj_get(ifaces, SG_IFACE_SESSION);
-		struct json_object *o;
-		char t[40];
+	if (!patient) {
+		json_object_object_foreach(objs, path, ifaces) {
+			struct json_object *p = cj_get(ifaces, SG_IFACE_SESSION);
 
-		if (!p || (active_only && !ctl_session_active(cj_str(p, "State", NULL))))
-			continue;
-		o = json_object_new_object();
-		cj_iso8601(ctl_usec_to_s(cj_int(p, "StartedAt", 0)), t, sizeof(t));
-		json_object_object_add(o, "id", json_object_new_int64(cj_int(p, "Id", 0)));
-		json_object_object_add(o, "path", json_object_new_string(path));
-		json_object_object_add(o, "state", json_object_new_string(cj_str(p, "State", "")));
-		json_object_object_add(o, "instrument", json_object_new_string(cj_str(
-			ctl_object_props(objs, cj_str(p, "Instrument", ""), SG_IFACE_INSTRUMENT),
-			"Serial", "")));
-		json_object_object_add(o, "patient_ref", json_object_new_string(cj_str(
-			ctl_object_props(objs, cj_str(p, "Profile", ""), SG_IFACE_PROFILE),
-			"PatientRef", "")));
-		json_object_object_add(o, "region", json_object_new_string(cj_str(p, "Region", "")));
-		json_object_object_add(o, "started_at", json_object_new_string(t));
-		json_object_object_add(o, "strokes", json_object_new_int64(cj_int(p, "StrokeCount", 0)));
-		json_object_object_add(o, "violations",
-				       json_object_new_int64(cj_int(p, "ViolationCount", 0)));
-		json_object_array_add(out, o);
+			if (!p || (active_only && !ctl_session_active(cj_str(p, "State", NULL))))
+				continue;
+			json_object_array_add(out, list_row(objs, path, p, NULL));
+		}
+		cj_sort_by_int(out, "id");
 	}
-	cj_sort_by_int(out, "id");
 	if (ctl.json) {
 		cj_print(stdout, out);
 	} else {
@@ -125,7 +229,8 @@ static int session_list(sd_bus *bus, bool active_only)
 			       (long long)cj_int(o, "strokes", 0), (long long)cj_int(o, "violations", 0));
 		}
 		if (!n)
-			printf("(no sessions)\n");
+			printf(patient ? "(no sessions for patient %s)\n" : "(no sessions)\n",
+			       patient);
 	}
 	json_object_put(out);
 	json_object_put(objs);
@@ -159,10 +264,59 @@ static int load_session(sd_bus *bus, const char *path, struct json_object **p,
 	return 0;
 }
 
+/* A record's site as the report prints it: "calf:left", "neck", and for
+ * records stored before sides existed "calf (side not recorded)". */
+static const char *site_text(struct json_object *rec)
+{
+	static char buf[96];
+	const char *region = cj_str(rec, "region", "?");
+
+	if (!strcmp(cj_str(rec, "side", ""), "unknown"))
+		snprintf(buf, sizeof(buf), "%s (side?)", region);
+	else
+		snprintf(buf, sizeof(buf), "%s", region);
+	return buf;
+}
+
+/* Every site the session treated, in order, with the cap in force there
+ * and its reasons, from the records themselves (never the session's
+ * current state: after a region change, that is the last site only). */
+static void print_sites(struct json_object *strokes, struct json_object *viol)
+{
+	struct json_object *seen = json_object_new_object();
+	struct json_object *lists[2] = { strokes, viol };
+
+	printf("\nSites treated (the cap in force there and why):\n");
+	for (int k = 0; k < 2; k++) {
+		for (size_t i = 0; i < json_object_array_length(lists[k]); i++) {
+			struct json_object *r = json_object_array_get_idx(lists[k], i);
+			struct json_object *why = cj_get(r, "cap_reasons");
+			char key[160];
+
+			snprintf(key, sizeof(key), "%s|%.3f", site_text(r),
+				 cj_num(r, "cap_n", cj_num(r, "limit_n", NAN)));
+			if (cj_has(seen, key))
+				continue;
+			json_object_object_add(seen, key, json_object_new_boolean(1));
+			printf("  %-24s %.2f N\n", site_text(r),
+			       cj_num(r, "cap_n", cj_num(r, "limit_n", NAN)));
+			for (size_t j = 0; why && j < json_object_array_length(why); j++)
+				printf("  %-24s   %s\n", "",
+				       json_object_get_string(json_object_array_get_idx(why, j)));
+			if (!why || !json_object_array_length(why))
+				printf("  %-24s   (reasons not recorded)\n", "");
+		}
+	}
+	if (!json_object_object_length(seen))
+		printf("  (no strokes or events recorded)\n");
+	json_object_put(seen);
+}
+
 static int session_report(sd_bus *bus, const char *path)
 {
 	struct json_object *p = NULL, *ip = NULL, *pp = NULL, *strokes = NULL, *viol = NULL;
-	size_t ns, nv, over = 0;
+	struct json_object *pauses = NULL;
+	size_t ns, nv, npause, over = 0;
 	double peak_sum = 0, peak_max = 0;
 	int r;
 
@@ -173,8 +327,12 @@ static int session_report(sd_bus *bus, const char *path)
 	if (!r)
 		r = ctl_bus_call_json(bus, path, SG_IFACE_SESSION, "GetViolations",
 				      "reading the violations", &viol);
+	if (!r)
+		r = ctl_bus_call_json(bus, path, SG_IFACE_SESSION, "GetPauses",
+				      "reading the pauses", &pauses);
 	if (r)
 		goto out;
+	npause = json_object_array_length(pauses);
 	ns = json_object_array_length(strokes);
 	nv = json_object_array_length(viol);
 	for (size_t i = 0; i < ns; i++) {
@@ -193,23 +351,39 @@ static int session_report(sd_bus *bus, const char *path)
 		json_object_object_add(o, "profile", json_object_get(pp));
 		json_object_object_add(o, "strokes", json_object_get(strokes));
 		json_object_object_add(o, "violations", json_object_get(viol));
+		json_object_object_add(o, "pauses", json_object_get(pauses));
 		cj_print(stdout, o);
 		json_object_put(o);
 		goto out;
 	}
 	print_session(p, ip, pp);
+	print_sites(strokes, viol);
 	printf("\nStrokes (%zu):\n", ns);
 	if (ns)
-		printf("  %5s %9s %9s %9s %9s %9s %9s\n", "#", "start s", "dur s", "peak N",
-		       "mean N", "limit N", "over s");
+		printf("  %5s %-18s %9s %9s %9s %9s %9s %9s\n", "#", "site", "start s", "dur s",
+		       "peak N", "mean N", "cap N", "over s");
 	for (size_t i = 0; i < ns; i++) {
 		struct json_object *s = json_object_array_get_idx(strokes, i);
 		double pk = cj_num(s, "peak_n", NAN), lim = cj_num(s, "limit_n", NAN);
 
-		printf("  %5lld %9.2f %9.2f %9.2f %9.2f %9.2f %9.3f%s\n",
-		       (long long)cj_int(s, "index", 0), cj_num(s, "start_s", NAN),
-		       cj_num(s, "duration_s", NAN), pk, cj_num(s, "mean_n", NAN), lim,
+		printf("  %5lld %-18s %9.2f %9.2f %9.2f %9.2f %9.2f %9.3f%s\n",
+		       (long long)cj_int(s, "index", 0), site_text(s),
+		       cj_num(s, "start_s", NAN),
+		       cj_num(s, "duration_s", NAN), pk, cj_num(s, "mean_n", NAN),
+		       cj_num(s, "cap_n", lim),
 		       cj_num(s, "above_limit_s", 0), isfinite(lim) && pk > lim ? "  OVER" : "");
+	}
+	printf("\nPauses (%zu):\n", npause);
+	for (size_t i = 0; i < npause; i++) {
+		struct json_object *q = json_object_array_get_idx(pauses, i);
+		char t[40];
+
+		cj_iso8601(ctl_usec_to_s(cj_int(q, "started_at", 0)), t, sizeof(t));
+		printf("  %-24s %-10s t=%.2f-%.2f s (%.1f s of wall time); a stroke in progress "
+		       "ended at the pause\n", t, cj_str(q, "reason", "?"), cj_num(q, "start_s", NAN),
+		       cj_num(q, "end_s", NAN),
+		       cj_int(q, "ended_at", 0) ? (double)(cj_int(q, "ended_at", 0) -
+							  cj_int(q, "started_at", 0)) / 1e6 : NAN);
 	}
 	printf("\nWarnings and violations (%zu):\n", nv);
 	for (size_t i = 0; i < nv; i++) {
@@ -218,8 +392,9 @@ static int session_report(sd_bus *bus, const char *path)
 
 		cj_iso8601(ctl_usec_to_s(cj_int(v, "time", 0)), t, sizeof(t));
 		printf("  %-24s %-9s %6.2f N against %.2f N  (%s, t=%.2f s)\n", t,
-		       cj_str(v, "kind", "?"), cj_num(v, "force_n", NAN), cj_num(v, "limit_n", NAN),
-		       cj_str(v, "region", ""), cj_num(v, "t_s", NAN));
+		       cj_str(v, "kind", "?"), cj_num(v, "force_n", NAN),
+		       cj_num(v, "cap_n", cj_num(v, "limit_n", NAN)), site_text(v),
+		       cj_num(v, "t_s", NAN));
 	}
 	printf("\nSummary: %zu strokes, highest peak %.2f N, mean peak %.2f N, %zu stroke%s over "
 	       "the limit, %lld limit exceeded event%s.\n", ns, peak_max, ns ? peak_sum / ns : 0.0,
@@ -231,6 +406,7 @@ out:
 	json_object_put(pp);
 	json_object_put(strokes);
 	json_object_put(viol);
+	json_object_put(pauses);
 	return r;
 }
 
@@ -274,6 +450,9 @@ static int session_start(sd_bus *bus, char **args, const char *override, const c
 	r = sd_bus_call(bus, m, 0, &e, &reply);
 	if (r < 0) {
 		r = ctl_bus_error("starting the session", &e, r);
+		if (sd_bus_error_has_name(&e, SG_ERROR_PREFIX "InvalidArgument"))
+			fprintf(stderr, "  'strigilctl profile regions' lists the regions, with "
+				"their sides (calf:left, calf:right).\n");
 		goto out;
 	}
 	r = sd_bus_message_read(reply, "o", &spath);
@@ -294,8 +473,7 @@ static int session_start(sd_bus *bus, char **args, const char *override, const c
 
 		r = ctl_bus_get_all(bus, spath, SG_IFACE_SESSION, &p);
 		if (!r)
-			printf("Started session %s: limit %.2f N (%s)\n", cj_path_tail(spath),
-			       cj_num(p, "EffectiveLimitN", NAN), cj_str(p, "LimitSource", ""));
+			print_started(spath, args[0], p);
 		json_object_put(p);
 	}
 out:
@@ -315,9 +493,10 @@ int verb_session(int argc, char **argv)
 		{ "override-reason", required_argument, NULL, OPT_OVERRIDE },
 		{ "note", required_argument, NULL, OPT_NOTE },
 		{ "active", no_argument, NULL, OPT_ACTIVE },
+		{ "patient", required_argument, NULL, OPT_PATIENT },
 		{}
 	};
-	const char *sub, *override = NULL, *note = NULL;
+	const char *sub, *override = NULL, *note = NULL, *patient = NULL;
 	bool active = false;
 	char *path = NULL;
 	sd_bus *bus = NULL;
@@ -337,6 +516,7 @@ int verb_session(int argc, char **argv)
 		case OPT_OVERRIDE: override = optarg; break;
 		case OPT_NOTE: note = optarg; break;
 		case OPT_ACTIVE: active = true; break;
+		case OPT_PATIENT: patient = optarg; break;
 		default: fputs(usage, stderr); return EXIT_USAGE;
 		}
 	}
@@ -363,8 +543,8 @@ int verb_session(int argc, char **argv)
 		fprintf(stderr, "strigilctl: --override-reason and --note go with session start\n");
 		return EXIT_USAGE;
 	}
-	if (active && strcmp(sub, "list")) {
-		fprintf(stderr, "strigilctl: --active goes with session list\n");
+	if ((active || patient) && strcmp(sub, "list")) {
+		fprintf(stderr, "strigilctl: --active and --patient go with session list\n");
 		return EXIT_USAGE;
 	}
 
@@ -372,7 +552,7 @@ int verb_session(int argc, char **argv)
 	if (r)
 		return r;
 	if (!strcmp(sub, "list")) {
-		r = session_list(bus, active);
+		r = session_list(bus, active, patient);
 		goto out;
 	}
 	if (!strcmp(sub, "start")) {
@@ -405,13 +585,19 @@ int verb_session(int argc, char **argv)
 		if (!r) {
 			if (ctl.json)
 				cj_print(stdout, sum);
-			else
-				printf("Stopped session %s: %lld strokes, %lld limit exceeded, "
-				       "%lld warnings, highest peak %.2f N, %.1f s under load\n",
-				       cj_path_tail(path), (long long)cj_int(sum, "strokes", 0),
+			else {
+				printf("Stopped session %s for patient %s: %lld strokes, %lld limit "
+				       "exceeded, %lld warnings, highest peak %.2f N, %.1f s under "
+				       "load; last cap %.2f N in %s\n",
+				       cj_path_tail(path), cj_str(sum, "patient_ref", "?"),
+				       (long long)cj_int(sum, "strokes", 0),
 				       (long long)cj_int(sum, "violations", 0),
 				       (long long)cj_int(sum, "warnings", 0), cj_num(sum, "peak_n", 0),
-				       cj_num(sum, "seconds_under_load", 0));
+				       cj_num(sum, "seconds_under_load", 0),
+				       cj_num(sum, "effective_limit_n", NAN),
+				       cj_str(sum, "region", "?"));
+				print_reasons(cj_get(sum, "limit_reasons"));
+			}
 		}
 		json_object_put(sum);
 	} else if (!strcmp(sub, "region")) {
@@ -419,10 +605,14 @@ int verb_session(int argc, char **argv)
 
 		r = sd_bus_call_method(bus, SG_BUS_NAME, path, SG_IFACE_SESSION, "SetRegion", &e,
 				       NULL, "s", argv[optind + 1]);
-		if (r < 0)
+		if (r < 0) {
 			r = ctl_bus_error("changing the region", &e, r);
-		else
+			if (sd_bus_error_has_name(&e, SG_ERROR_PREFIX "InvalidArgument"))
+				fprintf(stderr, "  'strigilctl profile regions' lists the regions, "
+					"with their sides (calf:left, calf:right).\n");
+		} else {
 			r = 0;
+		}
 		sd_bus_error_free(&e);
 		if (!r && !ctl.json)
 			printf("Session %s now treats region %s\n", cj_path_tail(path),

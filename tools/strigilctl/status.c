@@ -57,7 +57,9 @@ static struct json_object *session_json(const char *path, struct json_object *p,
 	json_object_object_add(o, "path", json_object_new_string(path));
 	json_object_object_add(o, "id", json_object_new_int64(cj_int(p, "Id", 0)));
 	json_object_object_add(o, "instrument", json_object_new_string(cj_str(ip, "Serial", "")));
-	json_object_object_add(o, "patient_ref", json_object_new_string(cj_str(pp, "PatientRef", "")));
+	/* the session's own record of its patient (the profile may be gone) */
+	json_object_object_add(o, "patient_ref", json_object_new_string(
+		cj_str(p, "PatientRef", cj_str(pp, "PatientRef", ""))));
 	json_object_object_add(o, "region", json_object_new_string(cj_str(p, "Region", "")));
 	json_object_object_add(o, "state", json_object_new_string(cj_str(p, "State", "")));
 	json_object_object_add(o, "started_at", json_object_new_string(started));

@@ -21,6 +21,8 @@ static const struct ctl_verb verbs[] = {
 	  "patient profiles: caps per region, target band, conditions" },
 	{ "session",  verb_session,  "start|pause|resume|stop|list|show|report ...",
 	  "treatment sessions and their reports" },
+	{ "history",  verb_history,  "[--json] PATIENT_REF",
+	  "a patient's visits: strokes, peak, mean, impulse, violations per site, trend" },
 	{ "export",   verb_export,   "--format csv|fhir [--output FILE] SESSION...",
 	  "strokes and violations as CSV or an HL7 FHIR R4 Bundle" },
 	{ "sync",     verb_sync,     "status [--json]",

@@ -1,0 +1,217 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""strigil-clinic end to end: the real app under Xvfb, driven through AT-SPI
+like a screen-reader user, against the real strigild --simulate on a
+private bus with our bus policy and the polkit mock.
+
+What it proves: a patient is created through the form (and the daemon's
+validation error shows next to the field); a session starts on the chosen
+region; a scripted over-cap stroke turns the treatment view into the alarm
+state (an ALERT-role label) and it clears when the force drops; a broken
+tool alarm shows a persistent banner; an unplugged instrument shows the
+paused state; history lists the visit; the PDF report has the patient
+reference and every region; the daemon killed and restarted: the app says
+so and recovers by itself. Screenshots of each screen go to
+build/clinic-shots/.
+"""
+import os
+import subprocess
+import sys
+import time
+
+import dbus
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import clinic_env  # noqa: E402
+from clinic_env import harness  # noqa: E402
+from harness import check, finish, SIM1  # noqa: E402
+
+REF = "P-7731"
+CALF = "Calf (gastrocnemius, soleus)"
+NECK = "Neck (posterior cervical)"
+# Sides (records work): the test treats calf:left when the daemon knows
+# lateral regions, a plain region otherwise.
+WAIT = 30
+
+
+def label_showing(d, contains, role=None, timeout=WAIT):
+    return d.find(role=role, contains=contains, timeout=timeout)
+
+
+def gone(d, contains, role=None, timeout=WAIT):
+    return harness.wait_for(lambda: not d.find_all(role=role, contains=contains), timeout)
+
+
+def unnamed_controls(d):
+    """Every control a user can operate must have an accessible name."""
+    bad = []
+    for role in ("push button", "toggle button", "check box", "entry", "list", "text",
+                 "combo box", "page tab", "password text", "spin button"):
+        for a in d.find_all(role=role):
+            if not (a.name or "").strip():
+                bad.append(role)
+    return bad
+
+
+def main():
+    h = harness.Harness(simulate=1)
+    d = None
+    try:
+        h.start_daemon()
+        sides = False
+        for r in harness.plain(h.prop(harness.ROOT, "Manager", "RegionDetails")):
+            if r["name"] == "calf" and r.get("lateral"):
+                sides = True
+        region_text = "calf:left" if sides else "calf"
+
+        d = clinic_env.Desktop(h)
+        d.start_app()
+        check(d.find(role="text", name="Patient reference") is not None, "the Patients screen shows the form")
+        check(d.find(role="check box", contains="thrombophlebitis (blocks treatment)") is not None,
+              "a contraindication is shown as blocking treatment")
+        check(d.find(role="check box", contains="Anticoagulant or antiplatelet medication (gentler caps") is not None,
+              "a precaution is shown as gentler caps")
+        bad = unnamed_controls(d)
+        check(not bad, "every control on the Patients screen has an accessible name (%s)" % bad)
+
+        # -- create a patient; the daemon's validation error lands on its field
+        d.type_into(d.find(role="text", name="Patient reference"), REF)
+        d.type_into(d.find(role="text", name="Display name"), "A.B.")
+        d.type_into(d.find(role="text", name="Maximum force (N)"), "99")
+        d.type_into(d.find(role="text", name=CALF + ": cap in newtons"), "6")
+        d.click(d.find(role="push button", name="Save patient"))
+        err = label_showing(d, "outside the clinic's range")
+        check(err is not None, "the daemon's range error is shown (%s)" % (err.name if err else None))
+        if err is not None:
+            # the label right after the max-force entry in the form
+            parent = err.parent
+            idx = err.getIndexInParent()
+            prev = parent.getChildAtIndex(idx - 1)
+            check(prev is not None and prev.name == "Maximum force (N)",
+                  "...next to the maximum force field (after %r)" % (prev.name if prev else None))
+        check(not h.manager.Get(harness.IFACE + "Manager", "Profiles",
+                                dbus_interface="org.freedesktop.DBus.Properties"),
+              "a refused profile is not created")
+        d.type_into(d.find(role="text", name="Maximum force (N)"), "8")
+        d.click(d.find(role="push button", name="Save patient"))
+        row = d.find(contains=REF + " — A.B.", role="list item")
+        check(row is not None, "the new patient is in the list")
+        d.screenshot("patients")
+
+        # -- treatment
+        d.click(d.find(role="push button", name="Treat this patient"))
+        regions = d.find(role="list", name="Body region")
+        check(regions is not None and d.select_row(regions, CALF), "calf chosen in the region list")
+        d.click(d.find(role="push button", name="Left side" if sides else "No side (midline)"))
+        cal = d.find(role="label", contains="Calibrated ")
+        check(cal is not None and "valid until" in cal.name, "calibration state shown before starting")
+        start = d.find(role="push button", name="Start session")
+        harness.wait_for(lambda: start.getState().contains(d.pyatspi.STATE_SENSITIVE), WAIT)
+        d.click(start)
+        st = label_showing(d, "Session running", role="status bar")
+        check(st is not None, "session running")
+        act = harness.plain(h.prop(SIM1, "Instrument", "ActiveSession"))
+        check(act != "/", "the daemon runs a session on the instrument")
+        if act != "/":
+            check(harness.plain(h.prop(act, "Session", "Region")) == region_text,
+                  "...on %s" % region_text)
+        bad = unnamed_controls(d)
+        check(not bad, "every control on the Treatment screen has an accessible name (%s)" % bad)
+
+        dbg = h.iface(SIM1, "Debug")
+        dbg.Play(dbus.Array([(3.0, 0.6, 0.6), (4.0, 0.6, 0.6)], signature="(ddd)"))
+        check(d.find(role="list item", contains="#2 ") is not None, "strokes listed with their peak and cap")
+        d.screenshot("treatment")
+
+        # -- the alarm
+        dbg.Play(dbus.Array([(9.0, 1.2, 2.5)], signature="(ddd)"))
+        alarm = d.find(role="alert", contains="OVER THE LIMIT")
+        check(alarm is not None, "LimitExceeded puts the view in the alarm state (alert role)")
+        d.screenshot("treatment-alarm")
+        check(d.find(role="list item", contains="OVER") is not None, "the over-cap stroke is marked OVER")
+        check(gone(d, "OVER THE LIMIT", role="alert"), "the alarm clears when the force drops")
+
+        # -- the tool's own alarm broken: a persistent banner
+        dbg.BreakAlert(True)
+        dbg.Play(dbus.Array([(9.0, 0.5, 1.0)], signature="(ddd)"))
+        banner = d.find(role="alert", contains="own alarm failed")
+        check(banner is not None, "AlertFailures > 0 shows the banner")
+        dbg.BreakAlert(False)
+        gone(d, "OVER THE LIMIT", role="alert")
+        check(d.find(role="alert", contains="own alarm failed", timeout=2) is not None,
+              "the banner stays after the alarm cleared")
+
+        # -- unplugged mid-session
+        dbg.Unplug()
+        check(d.find(role="alert", contains="Instrument unplugged") is not None, "unplug: a clear paused state")
+        d.screenshot("treatment-unplugged")
+        dbg.Replug()
+        check(gone(d, "Instrument unplugged", role="alert"), "replug: the paused state goes")
+
+        # -- change region, then stop
+        d.select_row(regions, NECK)
+        d.click(d.find(role="push button", name="No side (midline)"))
+        d.click(d.find(role="push button", name="Change region"))
+        check(harness.wait_for(lambda: act != "/" and
+                               harness.plain(h.prop(act, "Session", "Region")) == "neck", WAIT),
+              "Change region moves the session to the neck")
+        dbg.Play(dbus.Array([(2.0, 0.5, 0.5)], signature="(ddd)"))
+        harness.wait_for(lambda: h.script_played(SIM1), WAIT)
+        time.sleep(0.5)
+        d.click(d.find(role="push button", name="Stop session"))
+        check(harness.wait_for(lambda: harness.plain(h.prop(act, "Session", "State")) == "finished", WAIT),
+              "Stop ends the session")
+
+        # -- history and the report
+        d.click(d.find(role="page tab", name="History"))
+        visits = d.find(role="list", name="Visits (newest first)")
+        check(visits is not None and harness.wait_for(lambda: visits.childCount >= 1, WAIT),
+              "history lists the visit")
+        check(d.select_row(visits, "strokes"), "a visit opened")
+        pdf = d.find(role="push button", name="Save PDF report")
+        harness.wait_for(lambda: pdf.getState().contains(d.pyatspi.STATE_SENSITIVE), WAIT)
+        check(d.find(role="image", contains="Peak force per visit") is not None, "trend plots shown")
+        d.screenshot("history")
+        d.click(pdf)
+        saved = d.find(role="status bar", contains="Report saved")
+        check(saved is not None, "report saved")
+        path = saved.name.split("Report saved: ", 1)[1].strip() if saved else ""
+        check(path.startswith(d.home) and os.path.isfile(path),
+              "the PDF is in the user's folder (%s)" % path)
+        files = [path] if os.path.isfile(path) else []
+        if files:
+            txt = subprocess.run(["pdftotext", "-layout", files[0], "-"],
+                                 stdout=subprocess.PIPE, universal_newlines=True).stdout
+            check(REF in txt, "the PDF names the patient reference")
+            check(region_text in txt and "neck" in txt, "the PDF names every region treated")
+            check("OVER THE CAP" in txt, "the PDF lists the violation")
+            check("Calibration: calibrated" in txt, "the PDF gives the calibration state")
+            with open(os.path.join(clinic_env.SHOTS, "report.txt"), "w") as f:
+                f.write(txt)
+
+        # -- the daemon goes away and comes back
+        h.kill_daemon()
+        down = d.find(role="status bar", contains="not running")
+        check(down is not None, "strigild killed: the window says the service is not running")
+        d.screenshot("service-down")
+        h.start_daemon()
+        check(gone(d, "not running", role="status bar"), "strigild back: the banner goes")
+        d.click(d.find(role="page tab", name="Patients"))
+        check(d.find(contains=REF, role="list item") is not None,
+              "...and the patient list is rebuilt from the daemon")
+        check(d.app.poll() is None, "the app is still running")
+    except Exception:
+        import traceback
+        traceback.print_exc()
+        check(False, "the test ran to the end")
+    finally:
+        if d:
+            if harness.failures:
+                d.print_app_log()
+            d.cleanup()
+        h.cleanup()
+    finish()
+
+
+if __name__ == "__main__":
+    main()

@@ -167,6 +167,21 @@ try:
         check(cal_l == cal_c, "%s: calibrations exactly once (%d)" % (pc.name, cal_c))
         check(nstrokes >= 50, "%s: the chaos sessions' strokes are there" % pc.name)
 
+    # the worst crash: every batch committed on the server, no cursor moved
+    # here (the state database lost): everything is sent again, stored once
+    a.stop_sync()
+    os.unlink(os.path.join(a.tmp, "sync-state.db"))
+    a.start_sync()
+    check(wait_for(lambda: a.status()["Link"] == "online" and a.status()["Backlog"] == 0 and
+                   a.status()["Uploaded"] > 0, timeout=60),
+          "A sent everything again after losing its cursors (%s)" % a.status())
+    per_l, cal_l, _ = local_rows(a)
+    per_c, cal_c, _, dup = central_rows("pc_a")
+    check(per_l == per_c and cal_l == cal_c and not dup,
+          "... and the centre still has every record exactly once")
+    check(a.status()["Merges"] == 0 and a.status()["LastError"] == "",
+          "... its profiles were recognised as already synced (%s)" % a.status()["LastError"])
+
     # what was in force travels with every record (region:side, cap, reasons)
     _, out = srv.psql("SELECT DISTINCT region, data->>'side', data->>'limit_n' IS NOT NULL"
                       " FROM strokes WHERE pc = 'pc_b'")

@@ -223,8 +223,10 @@ class PC(Harness):
                    UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1")
         env.pop("JOURNAL_STREAM", None)
         env.pop("NOTIFY_SOCKET", None)
+        # STRIGIL_SYNC_WRAPPER: e.g. "valgrind --error-exitcode=99 --leak-check=full"
+        wrapper = os.environ.get("STRIGIL_SYNC_WRAPPER", "").split()
         self.sync_proc = subprocess.Popen(
-            [SYNC, "--config", config or self.config, "--address", self.address],
+            wrapper + [SYNC, "--config", config or self.config, "--address", self.address],
             stdout=self.sync_log, stderr=subprocess.STDOUT, env=env)
         if wait and not wait_for(lambda: self.bus.name_has_owner(SYNC_NAME) or
                                  self.sync_proc.poll() is not None):
@@ -248,6 +250,8 @@ class PC(Harness):
         self.sync_proc = None
         log = self.read_sync_log()
         check(rc == 0, "%s: strigil-sync exits cleanly on SIGTERM (exit %d)" % (self.name, rc))
+        check("ERROR SUMMARY: 0 errors" in log or "valgrind" not in os.environ.get(
+            "STRIGIL_SYNC_WRAPPER", ""), "%s: valgrind finds nothing in strigil-sync" % self.name)
         check("Sanitizer" not in log and "runtime error" not in log,
               "%s: no sanitizer report in strigil-sync's log" % self.name)
         wait_for(lambda: not self.bus.name_has_owner(SYNC_NAME))

@@ -37,3 +37,11 @@ bench-network: $(BUILD)/strigild $(BUILD)/strigil-sync FORCE
 	@STRIGILD=$(abspath $(BUILD))/strigild STRIGIL_SYNC=$(abspath $(BUILD))/strigil-sync \
 	 SG_TOP=$(TOP) /usr/bin/python3 tests/network/bench_network.py 2>&1 | grep -v -e '^ok:' -e '^dbus'
 BENCH_TARGETS += bench-network
+
+# strigil-sync (normal build) under valgrind through the profile scenario.
+check-network-valgrind: $(BUILD)/strigild-san $(BUILD)/strigil-sync $(BUILD)/strigilctl-san FORCE
+	@STRIGILD=$(abspath $(BUILD))/strigild-san STRIGIL_SYNC=$(abspath $(BUILD))/strigil-sync \
+	 STRIGILCTL=$(abspath $(BUILD))/strigilctl-san SG_TOP=$(TOP) \
+	 STRIGIL_SYNC_WRAPPER="valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect" \
+	 $(RUN_TEST) network-valgrind-profiles /usr/bin/python3 tests/network/test_profiles.py
+CHECK_TARGETS += check-network-valgrind

@@ -20,14 +20,20 @@ $(STRIGILD_SAN): $(STRIGILD_SRCS:%.c=$(BUILD)/san/%.o) $(SGD_CORE_SAN_A) $(BUILD
 ALL_TARGETS += $(STRIGILD)
 
 # make demo: a private bus, strigild with a simulated instrument, a patient
-# on anticoagulants, live strokes and alarms (daemon/demo.py).
+# on anticoagulants, live strokes and alarms (daemon/demo.py), in
+# strigil-clinic when there is a display and the app builds here
+# (CLINIC_BUILT, tools/clinic/desktop.mk), else in the terminal.
 DEMO_TARGET := demo-daemon
 DEMO_DEPS   := demo
 .PHONY: demo-daemon
 demo-daemon: $(STRIGILD)
 	-@$(MAKE) --no-print-directory $(BUILD)/strigilctl >/dev/null 2>&1 || \
 	 echo "demo: strigilctl did not build; showing events without its monitor"
-	@STRIGILD=$(abspath $(BUILD))/strigild /usr/bin/python3 daemon/demo.py
+	$(if $(CLINIC_BUILT),-@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ]; then \
+	 $(MAKE) --no-print-directory $(CLINIC_BUILT) >/dev/null 2>&1 || \
+	 echo "demo: strigil-clinic did not build; showing the terminal monitor"; fi)
+	@STRIGILD=$(abspath $(BUILD))/strigild STRIGIL_CLINIC=$(abspath $(CLINIC_BIN)) \
+	 /usr/bin/python3 daemon/demo.py
 
 # strigild(8), from scdoc like strigilctl(1) (tools/strigilctl/cli.mk);
 # make install puts it in $(MANDIR)/man8 (packaging/install.mk).

@@ -7,8 +7,10 @@ grants every Strigil action, strigild with one simulated instrument
 (realistic signal from libstrigil's simulator), creates a demo patient on
 anticoagulants, shows the cap and the reasons behind it, starts a session
 and shows strokes and limit alarms live until Ctrl-C or DEMO_SECONDS
-(default 30): with `strigilctl monitor` when it is built, else with the
-event lines printed here. Ctrl-C ends the live part early: the session is
+(default 30): in the desktop app strigil-clinic when there is a display
+and the app is built (until its window is closed), else with `strigilctl
+monitor` when it is built, else with the event lines printed here
+(daemon/demoview.py chooses; --dry-run prints the choice and exits). Ctrl-C ends the live part early: the session is
 stopped and summarised, and the helpers and the temporary folder go away,
 as at the end of DEMO_SECONDS.
 """
@@ -26,9 +28,15 @@ harness.verbose = False
 harness.own_process_group = True
 from harness import ACTIONS, Harness, SIM1, dbus, plain, pump  # noqa: E402
 
-CTL = os.path.join(TOP, "build", "strigilctl")
+sys.path.insert(0, os.path.join(TOP, "daemon"))
+import demoview  # noqa: E402
 
-seconds = float(os.environ.get("DEMO_SECONDS", "30"))
+CTL = os.path.join(TOP, "build", "strigilctl")
+CLINIC = os.environ.get("STRIGIL_CLINIC") or os.path.join(TOP, "build", "strigil-clinic")
+VIEW = demoview.choose(os.environ, CLINIC, CTL, sys.stdout.isatty())
+
+# with the app, the demo lasts until its window is closed (or DEMO_SECONDS)
+seconds = float(os.environ.get("DEMO_SECONDS", "inf" if VIEW == demoview.CLINIC else "30"))
 region = os.environ.get("DEMO_REGION", "upper_back")
 stop = False
 
@@ -51,17 +59,33 @@ def start_demo_session(h):
     print("  effective limit: %.2f N  <- %s" % (p["EffectiveLimitN"], p["LimitSource"]))
     for r in p["LimitReasons"]:
         print("    - %s" % r)
-    print("\nSession %s running for %.0f s (Ctrl-C to stop)...\n" % (spath, seconds))
+    if VIEW == demoview.CLINIC:
+        print("\nSession %s running in strigil-clinic (close its window or Ctrl-C to stop)...\n"
+              % spath)
+    else:
+        print("\nSession %s running for %.0f s (Ctrl-C to stop)...\n" % (spath, seconds))
     sys.stdout.flush()
     return spath
 
 
 # ---- live views: each runs until `end`, Ctrl-C or its own exit -------------
 
+def view_clinic(h, spath, end):
+    """strigil-clinic on the demo's bus, until its window is closed. In the
+    terminal's process group like the monitor: Ctrl-C ends it too."""
+    app = subprocess.Popen(demoview.command(demoview.CLINIC, h.address, CLINIC, CTL))
+    while not stop and time.monotonic() < end and app.poll() is None:
+        pump(0.1)
+    if app.poll() is None:
+        app.terminate()
+    if app.wait() not in (0, -signal.SIGTERM, -signal.SIGINT):
+        print("demo: strigil-clinic exited with %d" % app.returncode, file=sys.stderr)
+
+
 def view_monitor(h, spath, end):
     """strigilctl monitor in this terminal. It is in the terminal's process
     group: Ctrl-C reaches it directly and it restores the screen itself."""
-    mon = subprocess.Popen([CTL, "--address", h.address, "monitor", "SIM0001"])
+    mon = subprocess.Popen(demoview.command(demoview.MONITOR, h.address, CLINIC, CTL))
     while not stop and time.monotonic() < end and mon.poll() is None:
         pump(0.1)
     if mon.poll() is None:
@@ -94,10 +118,8 @@ def view_events(h, spath, end):
 
 
 def choose_view():
-    """The richest view this place can show (a graphical one goes first)."""
-    if os.access(CTL, os.X_OK) and sys.stdout.isatty():
-        return view_monitor
-    return view_events
+    """The richest view this place can show (daemon/demoview.py decides)."""
+    return {demoview.CLINIC: view_clinic, demoview.MONITOR: view_monitor}.get(VIEW, view_events)
 
 
 def print_summary(h, spath):
@@ -107,6 +129,9 @@ def print_summary(h, spath):
 
 
 def main():
+    if "--dry-run" in sys.argv[1:]:
+        print("demo view: %s %s" % (VIEW, demoview.command(VIEW, "ADDRESS", CLINIC, CTL)))
+        return 0
     signal.signal(signal.SIGINT, on_stop_signal)
     signal.signal(signal.SIGTERM, on_stop_signal)
     h = None

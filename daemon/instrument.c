@@ -426,7 +426,12 @@ void instrument_set_connected(struct instrument *inst, bool connected)
 		}
 		reads_fail(inst, SGD_ERR_DISCONNECTED,
 			   "The instrument was unplugged during the measurement; plug it in and repeat.");
-		inst->alert = STRIGIL_ALERT_OFF;
+		/* An unplugged tool shows no alert: a client that drew the
+		 * alarm from Alert must hear that it went off. */
+		if (inst->alert != STRIGIL_ALERT_OFF) {
+			inst->alert = STRIGIL_ALERT_OFF;
+			emit_after_block(inst, "Alert", &inst->alert_dirty);
+		}
 	}
 	emit(inst, "Connected");
 	manager_notify_status(inst->d);
@@ -729,10 +734,12 @@ static int append_channel_values(sd_bus_message *reply, const char *key,
 	return r;
 }
 
-/* written_us < 0: the current calibration (no history keys). */
+/* written_us < 0: no record (no history keys); replaced_us < 0: the
+ * calibration in use (no replaced_at). record: the calibration record's id
+ * (the certificate number), 0 = none. */
 static int append_calibration(sd_bus_message *reply, const struct instrument *inst,
 			      const struct sg_calibration *c, int64_t written_us,
-			      const char *actor, int64_t replaced_us)
+			      const char *actor, int64_t replaced_us, int64_t record)
 {
 	int64_t now = (int64_t)(now_realtime_usec() / 1000000u);
 	unsigned k;
@@ -772,7 +779,10 @@ static int append_calibration(sd_bus_message *reply, const struct instrument *in
 		return r;
 	if (written_us >= 0) {
 		r = sd_bus_message_append(reply, "{sv}{sv}{sv}", "written_at", "t", (uint64_t)written_us,
-					  "actor", "s", actor, "replaced_at", "t", (uint64_t)replaced_us);
+					  "actor", "s", actor, "record", "t", (uint64_t)record);
+		if (r >= 0 && replaced_us >= 0)
+			r = sd_bus_message_append(reply, "{sv}", "replaced_at", "t",
+						  (uint64_t)replaced_us);
 		if (r < 0)
 			return r;
 	}
@@ -791,11 +801,21 @@ static int method_get_calibration(sd_bus_message *m, void *userdata, sd_bus_erro
 {
 	struct instrument *inst = userdata;
 	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	struct sgd_calibration_rec *hist = NULL;
+	size_t n = 0;
 	int r;
 
+	/* Who wrote the calibration in use, when, and its record: the newest
+	 * record that is this calibration (none if it was never recorded). */
+	if (sgd_store_calibration_list(inst->d->store, inst->info.serial, &hist, &n) < 0)
+		n = 0;
 	r = sd_bus_message_new_method_return(m, &reply);
 	if (r >= 0)
-		r = append_calibration(reply, inst, &inst->cal, -1, NULL, 0);
+		r = n > 0 && same_calibration(&hist[0].cal, &inst->cal) ?
+		    append_calibration(reply, inst, &inst->cal, hist[0].written_us, hist[0].actor,
+				       -1, hist[0].id) :
+		    append_calibration(reply, inst, &inst->cal, -1, NULL, -1, 0);
+	free(hist);
 	if (r < 0)
 		return r;
 	return sd_bus_send(NULL, reply, NULL);
@@ -821,7 +841,7 @@ static int method_get_calibration_history(sd_bus_message *m, void *userdata,
 		r = sd_bus_message_open_container(reply, 'a', "a{sv}");
 	for (i = first; r >= 0 && i < n; i++)
 		r = append_calibration(reply, inst, &hist[i].cal, hist[i].written_us,
-				       hist[i].actor, i > 0 ? hist[i - 1].written_us : 0);
+				       hist[i].actor, i > 0 ? hist[i - 1].written_us : 0, hist[i].id);
 	if (r >= 0)
 		r = sd_bus_message_close_container(reply);
 	free(hist);

@@ -7,6 +7,14 @@
 
 #include "strigild.h"
 
+/* The minor level of API version 1 (Manager.APIVersion): incremented by
+ * every additive change (a member, a dict key, an option), so that a client
+ * can tell what this daemon offers before it calls it. Each level is listed
+ * in docs/dbus-api.md ("API levels") and each member added after level 1
+ * carries <annotation name="org.strigil.Strigil1.Since"> in the XML;
+ * tests/api checks that the three agree. */
+#define SGD_API_LEVEL 2u
+
 void manager_notify_status(struct daemon *d)
 {
 	struct instrument *i;
@@ -78,6 +86,8 @@ static int prop_get(sd_bus *bus, const char *path, const char *interface,
 
 	if (strcmp(property, "Version") == 0)
 		return sd_bus_message_append(reply, "s", SG_VERSION_STRING);
+	if (strcmp(property, "APIVersion") == 0)
+		return sd_bus_message_append(reply, "u", SGD_API_LEVEL);
 	if (strcmp(property, "Instruments") == 0)
 		return object_paths_append(reply, d->instruments, instrument_step);
 	if (strcmp(property, "Sessions") == 0)
@@ -114,6 +124,8 @@ static int prop_get(sd_bus *bus, const char *path, const char *interface,
 				r = sd_bus_message_append(reply, "s", d->policy->regions[i].name);
 		return r < 0 ? r : sd_bus_message_close_container(reply);
 	}
+	if (strcmp(property, "PatientIdentifierSystem") == 0)
+		return sd_bus_message_append(reply, "s", d->policy->patient_identifier_system);
 	if (strcmp(property, "Conditions") == 0) {
 		r = sd_bus_message_open_container(reply, 'a', "s");
 		for (i = 0; r >= 0 && i < d->policy->nconditions; i++)
@@ -135,6 +147,7 @@ static int prop_get(sd_bus *bus, const char *path, const char *interface,
 static const sd_bus_vtable manager_vtable[] = {
 	SD_BUS_VTABLE_START(0),
 	SD_BUS_PROPERTY("Version", "s", prop_get, 0, CONST),
+	SD_BUS_PROPERTY("APIVersion", "u", prop_get, 0, CONST),
 	SD_BUS_PROPERTY("Instruments", "ao", prop_get, 0, CHANGE),
 	SD_BUS_PROPERTY("Sessions", "ao", prop_get, 0, CHANGE),
 	SD_BUS_PROPERTY("ActiveSessions", "ao", prop_get, 0, CHANGE),
@@ -145,6 +158,7 @@ static const sd_bus_vtable manager_vtable[] = {
 	SD_BUS_PROPERTY("ConditionDetails", "aa{sv}", prop_get, 0, CONST),
 	SD_BUS_PROPERTY("RegionDetails", "aa{sv}", prop_get, 0, CONST),
 	SD_BUS_PROPERTY("WarnFraction", "d", prop_get, 0, CONST),
+	SD_BUS_PROPERTY("PatientIdentifierSystem", "s", prop_get, 0, CONST),
 	SD_BUS_METHOD_WITH_ARGS("CreateProfile", SD_BUS_ARGS("a{sv}", properties),
 				SD_BUS_RESULT("o", profile), method_create_profile,
 				SD_BUS_VTABLE_UNPRIVILEGED),

@@ -34,6 +34,7 @@ enum section_type {
 	SEC_REGION,
 	SEC_CONTRA,
 	SEC_PRECAUTION,
+	SEC_EXPORT,
 };
 
 /* Keys seen in the current section, to refuse duplicates. */
@@ -52,7 +53,7 @@ struct parse_state {
 	struct sgd_condition *cond;
 	const char *seen[SEEN_MAX];
 	size_t nseen;
-	bool have_limits, have_calibration;
+	bool have_limits, have_calibration, have_export;
 	bool have_absolute_max;
 	bool have_cap[SGD_POLICY_MAX_REGIONS];
 	int region_line[SGD_POLICY_MAX_REGIONS];
@@ -256,9 +257,14 @@ static void start_section(struct parse_state *ps, const char *hdr)
 				fail(ps, ps->line, "[calibration] given twice");
 			ps->have_calibration = true;
 			ps->sec = SEC_CALIBRATION;
+		} else if (!strcmp(hdr, "export")) {
+			if (ps->have_export)
+				fail(ps, ps->line, "[export] given twice");
+			ps->have_export = true;
+			ps->sec = SEC_EXPORT;
 		} else {
 			fail(ps, ps->line,
-			     "unknown section [%s] (expected [limits], [calibration], "
+			     "unknown section [%s] (expected [limits], [calibration], [export], "
 			     "[region NAME], [contraindication NAME] or [precaution NAME])",
 			     hdr);
 		}
@@ -425,6 +431,9 @@ static const char *const limits_keys[] = {
 static const char *const calibration_keys[] = {
 	"allow_uncalibrated", "allow_expired", "expired_grace_days", NULL
 };
+static const char *const export_keys[] = {
+	"patient_identifier_system", NULL
+};
 static const char *const region_keys[] = {
 	"label", "cap_n", "max_strokes", "max_load_s", "lateral", NULL
 };
@@ -479,6 +488,42 @@ static bool handle_calibration(struct parse_state *ps, const char *k,
 	if (!strcmp(k, "allow_expired"))
 		return want_bool(ps, k, v, &pol->allow_expired);
 	return want_uint(ps, k, v, 3650, &pol->expired_grace_days);
+}
+
+/*
+ * An absolute URI (RFC 3986: scheme ":" rest), printable ASCII without
+ * spaces: it goes into every exported record as FHIR Identifier.system,
+ * where receivers match it byte for byte.
+ */
+static bool uri_valid(const char *v)
+{
+	size_t i = 0;
+
+	if (!((v[0] >= 'a' && v[0] <= 'z') || (v[0] >= 'A' && v[0] <= 'Z')))
+		return false;
+	while ((v[i] >= 'a' && v[i] <= 'z') || (v[i] >= 'A' && v[i] <= 'Z') ||
+	       (v[i] >= '0' && v[i] <= '9') || v[i] == '+' || v[i] == '-' || v[i] == '.')
+		i++;
+	if (v[i] != ':' || !v[i + 1])
+		return false;
+	for (; v[i]; i++)
+		if (v[i] <= 0x20 || v[i] >= 0x7f)
+			return false;
+	return true;
+}
+
+static bool handle_export(struct parse_state *ps, const char *k, const char *v)
+{
+	(void)k;	/* patient_identifier_system, the only key */
+	if (strlen(v) >= SGD_URI_MAX || !uri_valid(v)) {
+		fail(ps, ps->line, "patient_identifier_system: '%s' is not an absolute URI "
+		     "(scheme:rest, no spaces, at most %d characters), e.g. "
+		     "https://clinic.example/fhir/patient-ref or urn:oid:1.2.3", v,
+		     SGD_URI_MAX - 1);
+		return false;
+	}
+	copy(ps->pol->patient_identifier_system, SGD_URI_MAX, v);
+	return true;
 }
 
 static bool handle_region(struct parse_state *ps, const char *k, const char *v)
@@ -547,6 +592,7 @@ static int on_pair(void *user, const char *section, const char *name,
 	case SEC_REGION: keys = region_keys; break;
 	case SEC_CONTRA: keys = contra_keys; break;
 	case SEC_PRECAUTION: keys = precaution_keys; break;
+	case SEC_EXPORT: keys = export_keys; break;
 	default:
 		fail(ps, ps->line, "'%s' outside of a section", name);
 		return 0;
@@ -566,6 +612,7 @@ static int on_pair(void *user, const char *section, const char *name,
 	case SEC_LIMITS: ok = handle_limits(ps, k, value); break;
 	case SEC_CALIBRATION: ok = handle_calibration(ps, k, value); break;
 	case SEC_REGION: ok = handle_region(ps, k, value); break;
+	case SEC_EXPORT: ok = handle_export(ps, k, value); break;
 	default: ok = handle_condition(ps, k, value); break;
 	}
 	return ok ? 1 : 0;
@@ -692,6 +739,7 @@ int sgd_policy_parse(const char *name, const char *data, size_t len,
 	copy(pol->source, sizeof(pol->source), name);
 	pol->min_cap_n = 1.0;
 	pol->warn_fraction = 0.9;
+	copy(pol->patient_identifier_system, SGD_URI_MAX, "urn:strigil:patient-ref");
 	pol->sustain_s = 0.05;
 
 	if (len > POLICY_FILE_MAX)

@@ -26,6 +26,7 @@ extern "C" {
 
 #define SGD_NAME_MAX		48	/* machine name, incl. NUL */
 #define SGD_LABEL_MAX		96	/* human label, incl. NUL */
+#define SGD_URI_MAX		160	/* [export] URIs, incl. NUL (fits a policy line) */
 #define SGD_POLICY_MAX_REGIONS	64	/* fits a uint64_t region mask */
 #define SGD_POLICY_MAX_CONDITIONS 64
 
@@ -87,6 +88,10 @@ struct sgd_policy {
 	uint32_t max_strokes;		/* global session cap, 0 = none */
 	double max_load_s;		/* global session cap, 0 = none */
 	char default_region[SGD_NAME_MAX]; /* used when none is given; "" = required */
+
+	/* [export] FHIR Identifier.system of patient references (an absolute
+	 * URI, e.g. the clinic's own); "urn:strigil:patient-ref" by default. */
+	char patient_identifier_system[SGD_URI_MAX];
 
 	/* [calibration] */
 	bool allow_uncalibrated;	/* default false */

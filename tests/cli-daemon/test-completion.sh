@@ -51,6 +51,7 @@ expect "strigilctl session " report
 expect "strigilctl session st" start
 expect "strigilctl calibrate --non" --non-interactive
 expect "strigilctl export --format " fhir
+expect "strigilctl export --format csv --pa" --patient
 expect "strigilctl profile add x --re" --region-cap
 expect "strigilctl session list --" --active
 expect_not "strigilctl session list --" --override-reason

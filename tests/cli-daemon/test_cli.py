@@ -547,6 +547,21 @@ def test_calibration(h, tmp):
     txt = open(cert_txt).read() if os.path.exists(cert_txt) else ""
     check("RESULT       PASS" in txt and "tk01" in txt and "SIM0002" in txt,
           "text certificate")
+    # Issue 11: the certificate shows exactly what the instrument holds (its
+    # format keeps whole counts: a least-squares 1012.97 is stored as 1013),
+    # its number (strigild's record of the write) and the masses used.
+    fit = c.get("fit", {})
+    check(fit.get("offset_counts") == round(after["offset"][0], 3) and
+          fit.get("scale_n_per_count") == after["scale"][0] and
+          "zero at %.2f counts, r^2" % after["offset"][0] in txt and
+          "Stored       %.12f N/count" % after["scale"][0] in txt,
+          "certificate = stored values %s %s: %s" % (after["offset"], after["scale"], fit))
+    number = "SIM0002-%06d" % after.get("record", 0)
+    check(after.get("record", 0) > 0 and c.get("number") == number and
+          "Number       %s\n" % number in txt, "certificate number %s: %s" % (number, c.get("number")))
+    check(c.get("reference_masses_g") == [200.0, 500.0, 1000.0, 500.0] and
+          "Masses       200.0 g, 500.0 g x2, 1000.0 g; verification 700.0 g\n" in txt,
+          "certificate lists the reference masses: %s" % c.get("reference_masses_g"))
     rc, out, err = ctl(h, "status")
     check("SIM0002" in out and "valid until" in out, "status shows the new due date")
 
@@ -577,6 +592,10 @@ def test_calibration(h, tmp):
     check(rc == 0 and "(current)" in out and "tk02" in out and "tk01" in out and
           "factory" in out and out.count("\n") == len(hist) + 3,
           "calibrate --history lists every calibration:\n" + out + err)
+    rows = [ln for ln in out.splitlines()[2:] if ln.strip()]
+    check(rows and all(("(uid " in ln or "read from the instrument" in ln) for ln in rows) and
+          "(uid %d)" % os.getuid() in rows[0] and "SIM0002-" in rows[0],
+          "calibrate --history: WRITTEN BY and CERTIFICATE filled on every row:\n" + out)
     j = ctl_json(h, "calibrate", "--history", "SIM0002")
     check(j is not None and j["current"]["technician"] == "tk02" and
           len(j["history"]) == len(hist) and j["history"][0]["technician"] == "tk01",
@@ -601,15 +620,23 @@ COMP_LINE="${COMP_WORDS[*]}"
 COMP_POINT=${#COMP_LINE}
 _strigilctl strigilctl "" SIM0001
 echo "${COMPREPLY[@]}"
+COMP_WORDS=(strigilctl --address "%s" export --format fhir --patient "")
+COMP_CWORD=7
+COMP_LINE="${COMP_WORDS[*]}"
+COMP_POINT=${#COMP_LINE}
+_strigilctl strigilctl "" --patient
+echo "${COMPREPLY[@]}"
 ''' % (os.path.join(TOP, "tools", "strigilctl", "strigilctl.bash-completion"),
-       os.path.dirname(CTL), CTL, h.address, h.address)
+       os.path.dirname(CTL), CTL, h.address, h.address, h.address)
     env = dict(os.environ, ASAN_OPTIONS="detect_leaks=0")
     p = subprocess.run(["bash", "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                        universal_newlines=True, env=env)
-    lines = p.stdout.splitlines() + ["", ""]
+    lines = p.stdout.splitlines() + ["", "", ""]
     check("SIM0001" in lines[0].split() and "SIM0002" in lines[0].split(),
           "completion offers the daemon's serials: %r %s" % (lines[0], p.stderr[-300:]))
     check("pt-cli-1" in lines[1].split(), "completion offers patient references: %r" % lines[1])
+    check("pt-cli-1" in lines[2].split(), "export --patient completes patient references: %r"
+          % lines[2])
 
 
 def main():

@@ -146,7 +146,7 @@ static void test_certificate(void)
 	struct cal_input in;
 	struct cal_result res;
 	struct cal_identity id = { "SIM0001", "S1", "1.0.0", "tech42", 1700000000,
-				   1700000000 + 365 * 86400, 2.4e-5, 8000, 1690000000, true };
+				   1700000000 + 365 * 86400, 2.4e-5, 8000, 1690000000, true, "" };
 	struct json_object *c;
 	char *buf = NULL;
 	size_t len = 0;
@@ -173,11 +173,83 @@ static void test_certificate(void)
 	free(buf);
 }
 
+/*
+ * The issue's case: a least-squares zero of 1012.97 counts is stored as
+ * 1013 (the instrument keeps whole counts, 1e-12 N/count); the certificate
+ * must show and judge 1013.00, the value in force.
+ */
+static void test_stored_values(void)
+{
+	const double scale = 1.000000004e-4, offset = 1012.97;
+	static const double masses[] = { 200, 500, 1000 };
+	struct cal_input in;
+	struct cal_result res;
+	struct cal_identity id = { .serial = "SIM0002", .technician = "tk01",
+				   .old_scale = NAN, .old_offset = NAN };
+	struct json_object *c, *fit;
+	char *buf = NULL, masses_txt[128];
+	size_t len = 0;
+	double so, ss;
+	FILE *f;
+
+	memset(&in, 0, sizeof(in));
+	cal_tolerance_default(&in.tol);
+	in.zero[in.nzero++] = (struct cal_reading){ offset, 1, 1000 };
+	in.zero[in.nzero++] = (struct cal_reading){ offset, 1, 1000 };
+	for (size_t i = 0; i < 3; i++)
+		in.point[in.npoints++] = (struct cal_point){ masses[i],
+			{ offset + cal_grams_to_newtons(masses[i]) / scale, 1, 1000 } };
+	in.point[in.npoints++] = in.point[1];	/* 500 g again */
+	CHECK_EQ_INT(cal_evaluate(&in, &res), 0);
+	CHECK_NEAR(res.lsq_offset, 1012.97, 1e-6);
+	CHECK(res.fit.offset == 1013.0, "stored zero %.6f", res.fit.offset);
+	CHECK(res.fit.scale == 100000000 * 1e-12 && res.lsq_scale != res.fit.scale,
+	      "stored scale %.15g (1e-12 resolution)", res.fit.scale);
+	CHECK_EQ_INT(cal_stored_values(res.lsq_offset, res.lsq_scale, &so, &ss), 0);
+	CHECK(so == res.fit.offset && ss == res.fit.scale, "the stored values");
+	CHECK(cal_stored_values(3e9, 1e-4, &so, &ss) == -ERANGE, "offset outside int32");
+	CHECK(cal_stored_values(0, 1e-13, &so, &ss) == -ERANGE, "scale under resolution");
+	/* Residuals of the stored values: 0.03 counts x 1e-4 N = 3e-6 N at zero. */
+	CHECK_NEAR(res.fit.residual[0], -0.03 * 1e-4, 1e-9);
+	CHECK(res.pass, "passes: %s", res.why);
+
+	snprintf(id.number, sizeof(id.number), "%s", "");
+	cal_certificate_number("SIM0002", 12, id.number, sizeof(id.number));
+	CHECK(!strcmp(id.number, "SIM0002-000012"), "number %s", id.number);
+	cal_masses_text(&in, masses_txt, sizeof(masses_txt));
+	CHECK(!strcmp(masses_txt, "200.0 g, 500.0 g x2, 1000.0 g"), "masses: %s", masses_txt);
+
+	c = cal_certificate_json(&in, &res, &id);
+	fit = json_object_object_get(c, "fit");
+	CHECK(!strcmp(json_object_to_json_string(json_object_object_get(fit, "offset_counts")),
+		      "1013.000"), "JSON zero: %s",
+	      json_object_to_json_string(json_object_object_get(fit, "offset_counts")));
+	CHECK(json_object_get_double(json_object_object_get(fit, "scale_n_per_count")) ==
+	      100000000 * 1e-12,
+	      "JSON scale");
+	CHECK(!strcmp(json_object_get_string(json_object_object_get(c, "number")),
+		      "SIM0002-000012"), "JSON number");
+	CHECK_EQ_INT(json_object_array_length(json_object_object_get(c, "reference_masses_g")), 4);
+	json_object_put(c);
+
+	f = open_memstream(&buf, &len);
+	cal_certificate_text(f, &in, &res, &id);
+	fclose(f);
+	CHECK(strstr(buf, "Stored       0.000100000000 N/count, zero at 1013.00 counts") != NULL,
+	      "text shows the stored values:\n%s", buf);
+	CHECK(strstr(buf, "zero at 1012.97 counts (before the instrument's rounding)") != NULL,
+	      "and the least squares zero as such");
+	CHECK(strstr(buf, "Number       SIM0002-000012\n") != NULL, "number");
+	CHECK(strstr(buf, "Masses       200.0 g, 500.0 g x2, 1000.0 g\n") != NULL, "masses");
+	free(buf);
+}
+
 int main(void)
 {
 	test_recovers_gain_and_offset();
 	test_failures();
 	test_parse_mass();
 	test_certificate();
+	test_stored_values();
 	return check_exit("test-ctl-calproc");
 }

@@ -14,6 +14,7 @@ struct ctl_global ctl;
 
 static struct ex_stroke strokes[3];
 static struct ex_violation viol[3];
+static struct ex_pause pause;
 
 static void make_sessions(struct ex_session s[2])
 {
@@ -23,12 +24,10 @@ static void make_sessions(struct ex_session s[2])
 	snprintf(s[0].instrument_serial, sizeof(s[0].instrument_serial), "SIM0001");
 	snprintf(s[0].instrument_model, sizeof(s[0].instrument_model), "S1");
 	snprintf(s[0].instrument_firmware, sizeof(s[0].instrument_firmware), "1.0.0");
-	snprintf(s[0].region, sizeof(s[0].region), "upper_trapezius, left");	/* needs quoting */
+	snprintf(s[0].region, sizeof(s[0].region), "neck");	/* the final one: never used */
 	snprintf(s[0].state, sizeof(s[0].state), "finished");
-	snprintf(s[0].limit_reason, sizeof(s[0].limit_reason), "region cap 8 N; anticoagulants x0.5");
 	s[0].started_at = 1700000000.0;
 	s[0].ended_at = 1700000060.0;
-	s[0].limit_n = 4.0;
 	for (int i = 0; i < 3; i++) {
 		strokes[i].index = (uint32_t)i + 1;
 		strokes[i].start_s = s[0].started_at + 2.0 * i + 1.0;
@@ -38,15 +37,35 @@ static void make_sessions(struct ex_session s[2])
 		strokes[i].impulse_ns = 0.9;
 		strokes[i].above_limit_s = i == 2 ? 0.2 : 0.0;
 		strokes[i].limit_n = 4.0;
+		/* Strokes 1-2 on the left calf, 3 on the neck (needs quoting). */
+		snprintf(strokes[i].site.region, sizeof(strokes[i].site.region), "%s",
+			 i < 2 ? "calf:left" : "neck, posterior");
+		snprintf(strokes[i].site.side, sizeof(strokes[i].site.side), "%s",
+			 i < 2 ? "left" : "");
+		strokes[i].site.cap_n = i < 2 ? 5.0 : 4.0;
+		snprintf(strokes[i].site.cap_reasons, sizeof(strokes[i].site.cap_reasons), "%s",
+			 i < 2 ? "region calf cap 10 N; anticoagulants x0.5" :
+			 "region neck cap 4 N");
 	}
-	viol[0] = (struct ex_violation){ EX_WARNING, strokes[1].start_s + 0.3, 3.8, 4.0, 0, "" };
-	viol[1] = (struct ex_violation){ EX_EXCEEDED, strokes[2].start_s + 0.3, 4.9, 4.0, 0, "" };
-	viol[2] = (struct ex_violation){ EX_CAP, s[0].started_at + 50, NAN, 4.0, 0, "strokes" };
+	viol[0] = (struct ex_violation){ .kind = EX_WARNING, .t_s = strokes[1].start_s + 0.3,
+					 .force_n = 3.8, .limit_n = 4.0 };
+	viol[1] = (struct ex_violation){ .kind = EX_EXCEEDED, .t_s = strokes[2].start_s + 0.3,
+					 .force_n = 4.9, .limit_n = 4.0 };
+	viol[2] = (struct ex_violation){ .kind = EX_CAP, .t_s = s[0].started_at + 50,
+					 .force_n = NAN, .limit_n = 4.0, .detail = "strokes" };
+	for (int i = 0; i < 3; i++)
+		viol[i].site = strokes[2].site;
 	strokes[0].start_s = strokes[0].end_s = NAN;	/* times unknown */
 	s[0].strokes = strokes;
 	s[0].nstrokes = 3;
 	s[0].violations = viol;
 	s[0].nviolations = 3;
+	pause.start_s = s[0].started_at + 30.0;
+	pause.end_s = s[0].started_at + 42.5;
+	snprintf(pause.reason, sizeof(pause.reason), "clinician");
+	s[0].pauses = &pause;
+	s[0].npauses = 1;
+	s[0].pauses_known = true;
 	/* A second session of the same patient on the same instrument, no strokes. */
 	s[1] = s[0];
 	snprintf(s[1].id, sizeof(s[1].id), "13");
@@ -54,6 +73,8 @@ static void make_sessions(struct ex_session s[2])
 	s[1].nstrokes = 0;
 	s[1].violations = NULL;
 	s[1].nviolations = 0;
+	s[1].pauses = NULL;
+	s[1].npauses = 0;
 	s[1].ended_at = NAN;
 	snprintf(s[1].state, sizeof(s[1].state), "running");
 }
@@ -86,12 +107,21 @@ static void test_csv(void)
 	fclose(f);
 	CHECK(strncmp(buf, "session,patient_ref,instrument,region,kind,index,", 48) == 0,
 	      "header: %.60s", buf);
-	CHECK_EQ_INT(count_lines(buf, NULL), 1 + 3 + 3);
-	CHECK_EQ_INT(count_lines(buf, "12,pt-0042,SIM0001,\"upper_trapezius, left\",stroke,"), 3);
+	CHECK_EQ_INT(count_lines(buf, NULL), 1 + 3 + 3 + 1);
+	/* Each stroke under its own region, side and cap (not the final region). */
+	CHECK_EQ_INT(count_lines(buf, "12,pt-0042,SIM0001,calf:left,stroke,"), 2);
+	CHECK_EQ_INT(count_lines(buf, "12,pt-0042,SIM0001,\"neck, posterior\",stroke,"), 1);
+	CHECK(strstr(buf, ",stroke,2,2023-11-14T22:13:23.000Z,3.000,3.600,0.600,4.000,2.000,"
+		  "0.900,0.000,5.000,,warning,left,region calf cap 10 N; anticoagulants x0.5\r\n"),
+	      "stroke 2 row: %s", buf);
 	CHECK(strstr(buf, ",stroke,3,2023-11-14T22:13:25.000Z,5.000,5.600,0.600,5.000,2.500,"
-		  "0.900,0.200,4.000,,exceeded\r\n") != NULL, "stroke 3 row: %s", buf);
+		  "0.900,0.200,4.000,,exceeded,,region neck cap 4 N\r\n") != NULL,
+	      "stroke 3 row: %s", buf);
+	CHECK(strstr(buf, "12,pt-0042,SIM0001,,pause,1,2023-11-14T22:13:50.000Z,30.000,42.500,"
+		      "12.500,,,,,,,clinician,,\r\n") != NULL, "pause row: %s", buf);
 	CHECK(strstr(buf, ",exceeded,3,") != NULL, "violation row linked to its stroke");
-	CHECK(strstr(buf, ",cap,,") != NULL && strstr(buf, ",strokes\r\n"), "cap row");
+	CHECK(strstr(buf, ",cap,,") != NULL && strstr(buf, ",strokes,,region neck cap 4 N\r\n"),
+	      "cap row");
 	/* Every row has the header's number of fields (outside quotes). */
 	{
 		size_t want = 0, line = 0;
@@ -111,9 +141,36 @@ static void test_csv(void)
 				line++;
 			}
 		}
-		CHECK_EQ_INT(want, 17);
+		CHECK_EQ_INT(want, 19);
 	}
 	free(buf);
+
+	/* Formula neutralization (OWASP): = + - @ TAB CR lead to an apostrophe. */
+	{
+		static const struct { const char *in, *out; } cases[] = {
+			{ "=HYPERLINK(\"http://x\",\"y\")", "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\"" },
+			{ "=1+2", "'=1+2" },
+			{ "+41", "'+41" },
+			{ "-2-3", "'-2-3" },
+			{ "@SUM(A1)", "'@SUM(A1)" },
+			{ "\tcmd", "'\tcmd" },
+			{ "\rcmd", "\"'\rcmd\"" },
+			{ "pt-0042", "pt-0042" },	/* '-' inside is harmless */
+			{ "a=b", "a=b" },
+			{ "", "" },
+		};
+
+		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			buf = NULL;
+			f = open_memstream(&buf, &len);
+			ex_csv_field(f, cases[i].in);
+			fclose(f);
+			CHECK(strcmp(buf, cases[i].out) == 0, "field %zu: %s -> %s", i, cases[i].in, buf);
+			free(buf);
+		}
+		CHECK(!ex_csv_is_formula(NULL) && !ex_csv_is_formula("") &&
+		      ex_csv_is_formula("-") && !ex_csv_is_formula(" =1"), "formula rule");
+	}
 
 	/* Quoting of quotes. */
 	buf = NULL;
@@ -169,12 +226,13 @@ static void test_fhir(void)
 {
 	struct ex_session s[2];
 	struct json_object *b, *entries, *again;
-	size_t n, nobs = 0, npat = 0, ndev = 0, nproc = 0, nflag = 0;
+	size_t n, nobs = 0, npat = 0, ndev = 0, nproc = 0, nflag = 0, nbody = 0;
 	const char *text;
 
 	make_sessions(s);
 	ex_link_violations(&s[0]);
-	b = ex_fhir_bundle(s, 2, 1700000100.0);
+	b = ex_fhir_bundle(s, 2, 1700000100.0, &(struct ex_options){
+		.patient_system = "https://clinic.example/pt" });
 	CHECK(b != NULL, "bundle");
 	CHECK(strcmp(cj_str(b, "resourceType", ""), "Bundle") == 0, "resourceType");
 	CHECK(strcmp(cj_str(b, "type", ""), "collection") == 0, "Bundle.type");
@@ -183,8 +241,9 @@ static void test_fhir(void)
 	entries = cj_get(b, "entry");
 	CHECK(entries && json_object_is_type(entries, json_type_array), "entries");
 	n = json_object_array_length(entries);
-	/* 1 patient + 1 device (shared) + 2 procedures + 3 strokes + 3 violations. */
-	CHECK_EQ_INT(n, 10);
+	/* 1 patient + 1 device (shared) + 2 body structures (calf:left, neck) +
+	 * 2 procedures + 3 strokes + 3 violations. */
+	CHECK_EQ_INT(n, 12);
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *e = json_object_array_get_idx(entries, i);
 		struct json_object *r = cj_get(e, "resource");
@@ -197,11 +256,34 @@ static void test_fhir(void)
 			CHECK(!cj_has(r, "name"), "pseudonymous patient has no name");
 			CHECK(strcmp(cj_str(json_object_array_get_idx(cj_get(r, "identifier"), 0),
 					    "value", ""), "pt-0042") == 0, "patient ref");
+			CHECK(strcmp(cj_str(json_object_array_get_idx(cj_get(r, "identifier"), 0),
+					    "system", ""), "https://clinic.example/pt") == 0,
+			      "the clinic's identifier system");
+		} else if (!strcmp(rt, "BodyStructure")) {
+			struct json_object *loc = cj_get(r, "location");
+			struct json_object *q = cj_get(r, "locationQualifier");
+			const char *code = cj_has(loc, "coding") ? cj_str(json_object_array_get_idx(
+				cj_get(loc, "coding"), 0), "code", "") : "";
+
+			nbody++;
+			if (!strcmp(cj_str(loc, "text", ""), "calf:left")) {
+				CHECK(!strcmp(code, "53840002"), "calf coded: %s", code);
+				CHECK(q && !strcmp(cj_str(json_object_array_get_idx(cj_get(
+					json_object_array_get_idx(q, 0), "coding"), 0), "code", ""),
+					"7771000"), "left laterality qualifier");
+			} else {
+				/* "neck, posterior" is not a policy region: text only. */
+				CHECK(!cj_has(loc, "coding") && !q, "uncoded site: text, no side");
+			}
+			CHECK(find_full_url(entries, cj_str(cj_get(r, "patient"), "reference", "")),
+			      "body structure's patient resolves");
 		} else if (!strcmp(rt, "Device")) {
 			ndev++;
 			CHECK(strcmp(cj_str(r, "serialNumber", ""), "SIM0001") == 0, "serial");
 		} else if (!strcmp(rt, "Procedure")) {
 			nproc++;
+			if (cj_has(r, "bodySite"))
+				CHECK_EQ_INT(json_object_array_length(cj_get(r, "bodySite")), 2);
 			CHECK(find_full_url(entries, cj_str(cj_get(r, "subject"), "reference", "")),
 			      "procedure subject resolves");
 		} else if (!strcmp(rt, "Observation")) {
@@ -235,8 +317,17 @@ static void test_fhir(void)
 					check_quantity(component_q(r, "stroke-duration"), "s", 0.6);
 					CHECK(cj_has(cj_get(r, "effectivePeriod"), "start"), "period");
 				}
+				/* The stroke's own cap and reasons. */
 				check_quantity(cj_get(json_object_array_get_idx(
-					cj_get(r, "referenceRange"), 0), "high"), "N", 4.0);
+					cj_get(r, "referenceRange"), 0), "high"), "N",
+					strcmp(idv, "12/stroke/3") ? 5.0 : 4.0);
+				CHECK(strcmp(cj_str(json_object_array_get_idx(cj_get(r, "referenceRange"), 0),
+						    "text", ""), strcmp(idv, "12/stroke/3") ?
+					     "region calf cap 10 N; anticoagulants x0.5" :
+					     "region neck cap 4 N") == 0, "cap reasons of %s", idv);
+				CHECK(strcmp(cj_str(cj_get(r, "bodySite"), "text", ""),
+					     strcmp(idv, "12/stroke/3") ? "calf:left" :
+					     "neck, posterior") == 0, "body site of %s", idv);
 			}
 			if (cj_has(r, "interpretation"))
 				nflag++;
@@ -245,6 +336,7 @@ static void test_fhir(void)
 	CHECK_EQ_INT(npat, 1);
 	CHECK_EQ_INT(ndev, 1);
 	CHECK_EQ_INT(nproc, 2);
+	CHECK_EQ_INT(nbody, 2);
 	CHECK_EQ_INT(nobs, 6);
 	/* Strokes 2 and 3 + the warning and exceeded events. */
 	CHECK_EQ_INT(nflag, 4);
@@ -265,6 +357,30 @@ static void test_fhir(void)
 	json_object_put(b);
 }
 
+static void test_body_codes(void)
+{
+	const struct ex_body_code *c;
+	char base[8];
+
+	c = ex_body_code("calf:right");
+	CHECK(c && !strcmp(c->code, "53840002"), "calf:right is calf");
+	CHECK(ex_body_code("wrist_hand") == NULL, "no code: text only");
+	CHECK(!strcmp(ex_laterality("left")->code, "7771000") &&
+	      !strcmp(ex_laterality("right")->code, "24028007") && !ex_laterality("") &&
+	      !ex_laterality("unknown"), "laterality qualifiers");
+	/* One display per code, one row per region. */
+	for (const struct ex_body_code *a = ex_body_codes; a->region; a++)
+		for (const struct ex_body_code *b = a + 1; b->region; b++)
+			CHECK(strcmp(a->code, b->code) && strcmp(a->region, b->region),
+			      "%s and %s", a->region, b->region);
+	ex_region_base("upper_trapezius:left", base, sizeof(base));
+	CHECK(!strcmp(base, "upper_t"), "truncated, terminated base: %s", base);
+	CHECK(!strcmp(ex_side_of(NULL, "calf:left"), "left") &&
+	      !strcmp(ex_side_of(NULL, "calf"), "unknown") &&
+	      !strcmp(ex_side_of("", "neck"), "") &&
+	      !strcmp(ex_side_of("unknown", "calf"), "unknown"), "side of a record");
+}
+
 static void test_iso(void)
 {
 	char buf[40];
@@ -281,6 +397,7 @@ int main(void)
 {
 	test_csv();
 	test_fhir();
+	test_body_codes();
 	test_iso();
 	return check_exit("test-ctl-export");
 }

@@ -288,6 +288,61 @@ static void test_names(void)
 	}
 }
 
+/* [export] patient_identifier_system: an absolute URI, default ours. */
+static void test_export_section(void)
+{
+	static const char head[] = "[limits]\nabsolute_max_n = 14\n[region calf]\ncap_n = 10\n";
+	static const char *const good[] = {
+		"https://clinic.example/fhir/patient-ref", "urn:oid:1.2.840.113619.2.1",
+		"urn:strigil:patient-ref", "x:y",
+	};
+	static const char *const badv[] = {
+		"clinic", "1http://x", ":x", "http:", "http://a b", "http://\xc3\xa9",
+	};
+	char text[512], err[512];
+	struct sgd_policy *p = NULL;
+
+	CHECK(sgd_policy_parse("t.conf", head, strlen(head), &p, err, sizeof(err)) == 0, "%s", err);
+	CHECK(p && !strcmp(p->patient_identifier_system, "urn:strigil:patient-ref"),
+	      "default system: %s", p ? p->patient_identifier_system : "");
+	sgd_policy_free(p);
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		p = NULL;
+		snprintf(text, sizeof(text), "%s[export]\npatient_identifier_system = %s\n", head,
+			 good[i]);
+		CHECK(sgd_policy_parse("t.conf", text, strlen(text), &p, err, sizeof(err)) == 0,
+		      "%s: %s", good[i], err);
+		CHECK(p && !strcmp(p->patient_identifier_system, good[i]), "kept %s", good[i]);
+		sgd_policy_free(p);
+	}
+	for (size_t i = 0; i < sizeof(badv) / sizeof(badv[0]); i++) {
+		snprintf(text, sizeof(text), "%s[export]\npatient_identifier_system = %s\n", head,
+			 badv[i]);
+		bad(text, 6, "not an absolute URI");
+	}
+	{
+		char uri[SGD_URI_MAX + 8];
+
+		memset(uri, 'a', sizeof(uri));
+		memcpy(uri, "urn:", 4);
+		uri[SGD_URI_MAX] = '\0';	/* one byte too long */
+		snprintf(text, sizeof(text), "%s[export]\npatient_identifier_system = %s\n",
+			 head, uri);
+		bad(text, 6, "not an absolute URI");
+		uri[SGD_URI_MAX - 1] = '\0';	/* the longest */
+		snprintf(text, sizeof(text), "%s[export]\npatient_identifier_system = %s\n",
+			 head, uri);
+		p = NULL;
+		CHECK(sgd_policy_parse("t.conf", text, strlen(text), &p, err, sizeof(err)) == 0,
+		      "longest URI: %s", err);
+		sgd_policy_free(p);
+	}
+	snprintf(text, sizeof(text), "%s[export]\n[export]\n", head);
+	bad(text, 6, "[export] given twice");
+	snprintf(text, sizeof(text), "%s[export]\npatient_system = urn:x\n", head);
+	bad(text, 6, "unknown key 'patient_system'");
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
@@ -299,5 +354,6 @@ int main(int argc, char **argv)
 	test_shipped_policy();
 	test_good_variants();
 	test_bad_files();
+	test_export_section();
 	return check_exit("test-policy");
 }

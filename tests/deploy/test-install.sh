@@ -18,10 +18,14 @@ for prefix in /usr /usr/local; do
 	sed "s|@PREFIX@|$prefix|; s|@VERSION@|$ver|" "$top/tests/deploy/install-files.txt" >"$t/want"
 	# bash-completion's own directory wins when its .pc is there (/usr/share/...).
 	[ -n "$bash_completions" ] && sed -i "s|^$prefix/share/bash-completion/completions/|$bash_completions/|" "$t/want"
+	# strigil-clinic is built (and installed) only where GTK 4 and libadwaita
+	# are (tools/clinic/clinic.mk); its data files always are.
+	[ -e "$d$prefix/bin/strigil-clinic" ] && echo "$prefix/bin/strigil-clinic" >>"$t/want"
 	sort -o "$t/want" "$t/want"
 	(cd "$d" && find . -type f -o -type l) | sed 's|^\.||' | sort >"$t/got"
 	if ! diff -u "$t/want" "$t/got"; then fail "installed file list differs for PREFIX=$prefix (- expected, + installed)"; fi
-	for f in $prefix/bin/strigilctl $prefix/libexec/strigild /lib/udev/strigil-iio-access; do
+	for f in $prefix/bin/strigilctl $prefix/libexec/strigild /lib/udev/strigil-iio-access \
+		$(grep -x "$prefix/bin/strigil-clinic" "$t/want" || true); do
 		[ "$(stat -c %a "$d$f")" = 755 ] || fail "$f mode $(stat -c %a "$d$f")"
 	done
 	for f in $(grep -v -e /bin/ -e /libexec/ -e strigil-iio-access "$t/want"); do

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""The API surface: live introspection == shipped XML, ObjectManager,
+"""The API surface: live introspection == shipped XML (EmitsChangedSignal
+included), ObjectManager,
 hotplug of simulated instruments (appear, unplug/replug keeps the object,
 removal), claims with live ForceN, OpenStream frames and a slow reader
 that is dropped-and-counted, ReadPoint."""
@@ -28,7 +29,11 @@ def interfaces_of(xml_text):
         for s in i.findall("signal"):
             members[("signal", s.get("name"))] = tuple(a.get("type") for a in s.findall("arg"))
         for p in i.findall("property"):
-            members[("property", p.get("name"))] = (p.get("type"), p.get("access"))
+            # EmitsChangedSignal as declared (sd-bus writes it unless "true")
+            emits = [a.get("value") for a in p.findall("annotation")
+                     if a.get("name") == "org.freedesktop.DBus.Property.EmitsChangedSignal"]
+            members[("property", p.get("name"))] = (p.get("type"), p.get("access"),
+                                                     emits[0] if emits else "true")
         out[name] = members
     return out
 

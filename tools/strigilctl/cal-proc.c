@@ -62,6 +62,43 @@ static void why_add(struct cal_result *r, const char *fmt, ...)
 	va_end(ap);
 }
 
+int cal_stored_values(double offset, double scale, double *s_offset, double *s_scale)
+{
+	struct sg_calibration c = { .channel_mask = STRIGIL_CH_BIT(STRIGIL_CH_NORMAL) };
+	struct strigil_calibration wire;
+
+	/* The same round trip strigild does before writing (WriteCalibration). */
+	c.offset[STRIGIL_CH_NORMAL] = offset;
+	c.scale[STRIGIL_CH_NORMAL] = scale;
+	if (sg_calibration_to_wire(&c, &wire) < 0 || sg_calibration_from_wire(&wire, &c) < 0)
+		return -ERANGE;
+	*s_offset = c.offset[STRIGIL_CH_NORMAL];
+	*s_scale = c.scale[STRIGIL_CH_NORMAL];
+	return 0;
+}
+
+/* Residuals, linearity and r^2 of the stored values over the fit points. */
+static void judge_stored(const struct sg_fit_point *pts, size_t n, struct sg_fit *f,
+			 double span_n)
+{
+	double sum2 = 0, maxr = 0, mean = 0, tot = 0;
+
+	for (size_t i = 0; i < n; i++)
+		mean += pts[i].load / (double)n;
+	for (size_t i = 0; i < n; i++) {
+		double r = (pts[i].raw - f->offset) * f->scale - pts[i].load;
+
+		f->residual[i] = r;
+		sum2 += r * r;
+		tot += (pts[i].load - mean) * (pts[i].load - mean);
+		maxr = fmax(maxr, fabs(r));
+	}
+	f->max_residual = maxr;
+	f->rms_residual = sqrt(sum2 / (double)n);
+	f->r2 = tot > 0 ? 1.0 - sum2 / tot : 1.0;
+	f->linearity_pct = span_n > 0 ? maxr / span_n * 100.0 : 0;
+}
+
 int cal_evaluate(const struct cal_input *in, struct cal_result *res)
 {
 	struct sg_fit_point pts[SG_FIT_MAX_POINTS];
@@ -101,6 +138,16 @@ int cal_evaluate(const struct cal_input *in, struct cal_result *res)
 	r = sg_calibration_fit(pts, n, &res->fit);
 	if (r < 0)
 		return r;
+	res->lsq_scale = res->fit.scale;
+	res->lsq_offset = res->fit.offset;
+	/* From here on, the values the instrument will hold. A falling
+	 * reading (negative gain) cannot be stored: judged on the fit. */
+	if (res->fit.scale > 0) {
+		if (cal_stored_values(res->lsq_offset, res->lsq_scale, &res->fit.offset,
+				      &res->fit.scale) < 0)
+			return -EOVERFLOW;
+		judge_stored(pts, n, &res->fit, res->span_n);
+	}
 	scale = res->fit.scale;
 
 	res->ok_sign = scale > 0;
@@ -172,6 +219,38 @@ int cal_evaluate(const struct cal_input *in, struct cal_result *res)
 
 /* ---- certificate ------------------------------------------------------ */
 
+void cal_certificate_number(const char *serial, uint64_t record, char *buf, size_t len)
+{
+	if (!record)
+		snprintf(buf, len, "%s", "");
+	else
+		snprintf(buf, len, "%s-%06llu", serial ? serial : "?", (unsigned long long)record);
+}
+
+void cal_masses_text(const struct cal_input *in, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (unsigned i = 0; i < in->npoints && used < len; i++) {
+		unsigned count = 0;
+		bool first = true;
+
+		for (unsigned j = 0; j < in->npoints; j++) {
+			if (fabs(in->point[j].grams - in->point[i].grams) > 1e-9)
+				continue;
+			first &= j >= i;
+			count++;
+		}
+		if (!first)
+			continue;
+		used += (size_t)snprintf(buf + used, len - used, "%s%.1f g", used ? ", " : "",
+					 in->point[i].grams);
+		if (count > 1 && used < len)
+			used += (size_t)snprintf(buf + used, len - used, " x%u", count);
+	}
+}
+
 static void add(struct json_object *o, const char *k, struct json_object *v)
 {
 	if (v)
@@ -216,6 +295,8 @@ struct json_object *cal_certificate_json(const struct cal_input *in,
 	unsigned k = 0;
 
 	add(c, "certificate", json_object_new_string("Strigil instrument calibration"));
+	if (id->number[0])
+		add(c, "number", json_object_new_string(id->number));
 	add(inst, "serial", json_object_new_string(id->serial ? id->serial : ""));
 	add(inst, "model", json_object_new_string(id->model ? id->model : ""));
 	add(inst, "firmware", json_object_new_string(id->firmware ? id->firmware : ""));
@@ -233,9 +314,22 @@ struct json_object *cal_certificate_json(const struct cal_input *in,
 		json_object_array_add(pts, reading_json(in->point[i].grams, &in->point[i].r,
 							res->fit.residual[k]));
 	add(c, "points", pts);
+	{
+		struct json_object *masses = json_object_new_array();
+		char text[256];
 
+		for (unsigned i = 0; i < in->npoints; i++)
+			json_object_array_add(masses, cj_fixed(in->point[i].grams, 3));
+		add(c, "reference_masses_g", masses);
+		cal_masses_text(in, text, sizeof(text));
+		add(c, "reference_masses", json_object_new_string(text));
+	}
+
+	/* What the instrument stores; the least squares values beside. */
 	add(fit, "scale_n_per_count", json_object_new_double(res->fit.scale));
 	add(fit, "offset_counts", cj_fixed(res->fit.offset, 3));
+	add(fit, "least_squares_scale_n_per_count", json_object_new_double(res->lsq_scale));
+	add(fit, "least_squares_offset_counts", cj_fixed(res->lsq_offset, 3));
 	add(fit, "linearity_pct", cj_fixed(res->fit.linearity_pct, 4));
 	add(fit, "max_residual_n", cj_fixed(res->fit.max_residual, 5));
 	add(fit, "rms_residual_n", cj_fixed(res->fit.rms_residual, 5));
@@ -313,12 +407,22 @@ void cal_certificate_text(FILE *f, const struct cal_input *in,
 	date_str(id->date_s, d1, sizeof(d1));
 	date_str(id->due_s, d2, sizeof(d2));
 	fprintf(f, "STRIGIL INSTRUMENT CALIBRATION CERTIFICATE\n\n");
+	fprintf(f, "Number       %s\n", id->number[0] ? id->number : "none (not written)");
 	fprintf(f, "Instrument   %s (model %s, firmware %s)\n", id->serial ? id->serial : "-",
 		id->model ? id->model : "-", id->firmware ? id->firmware : "-");
 	fprintf(f, "Channel      normal force\n");
 	fprintf(f, "Technician   %s\n", id->technician ? id->technician : "-");
 	fprintf(f, "Date         %s\nDue          %s\n", d1, d2);
-	fprintf(f, "Gravity      %.5f m/s^2 (standard)\n\n", SG_STANDARD_GRAVITY);
+	fprintf(f, "Gravity      %.5f m/s^2 (standard)\n", SG_STANDARD_GRAVITY);
+	{
+		char masses[256];
+
+		cal_masses_text(in, masses, sizeof(masses));
+		fprintf(f, "Masses       %s", masses);
+		if (in->have_verify)
+			fprintf(f, "; verification %.1f g", in->verify.grams);
+		fprintf(f, "\n\n");
+	}
 	fprintf(f, "  %10s %10s %14s %10s %8s %11s\n", "mass (g)", "load (N)", "raw mean",
 		"raw sd", "samples", "resid (N)");
 	for (unsigned i = 0; i < in->nzero; i++, k++)
@@ -330,8 +434,12 @@ void cal_certificate_text(FILE *f, const struct cal_input *in,
 			cal_grams_to_newtons(in->point[i].grams), in->point[i].r.mean,
 			in->point[i].r.stddev, (unsigned long long)in->point[i].r.n,
 			res->fit.residual[k]);
-	fprintf(f, "\nFit          %.6g N/count, zero at %.2f counts, r^2 %.6f\n",
+	/* %.12f and %.2f show the stored values exactly: the instrument
+	 * keeps whole counts and 1e-12 N/count. */
+	fprintf(f, "\nStored       %.12f N/count, zero at %.2f counts, r^2 %.6f\n",
 		res->fit.scale, res->fit.offset, res->fit.r2);
+	fprintf(f, "Least sq.    %.12f N/count, zero at %.2f counts (before the "
+		"instrument's rounding)\n", res->lsq_scale, res->lsq_offset);
 	fprintf(f, "Direction    %s\n", ok(res->ok_sign));
 	fprintf(f, "Zero noise   %.4f N (limit %.4f N)  %s\n", res->zero_noise_n,
 		in->tol.zero_noise_n, ok(res->ok_zero_noise));

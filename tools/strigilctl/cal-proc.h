@@ -53,7 +53,15 @@ struct cal_input {
 };
 
 struct cal_result {
-	struct sg_fit fit;		/* scale N/count, offset counts */
+	/*
+	 * scale N/count and offset counts exactly as the instrument stores
+	 * them (its format keeps whole counts and 1e-12 N/count), with the
+	 * residuals, linearity and every check computed from those values:
+	 * the certificate shows and judges what is written, not the least
+	 * squares numbers before rounding (lsq_* below).
+	 */
+	struct sg_fit fit;
+	double lsq_scale, lsq_offset;	/* the least-squares fit, before storing */
 	double span_n;			/* largest reference load */
 	double zero_noise_n;
 	double zero_drift_n;
@@ -76,9 +84,17 @@ double cal_grams_to_newtons(double grams);
  * non-finite/negative mass; -EDOM: the loads are all equal or the
  * readings did not move (no fit); -ERANGE: the reading falls as the load
  * rises (masses entered in the wrong order, or the load cell is wired
- * backwards), which the device cannot store.
+ * backwards), which the device cannot store; -EOVERFLOW: the zero or gain
+ * does not fit the instrument's calibration format.
  */
 int cal_evaluate(const struct cal_input *in, struct cal_result *res);
+
+/*
+ * The normal-channel offset and scale the instrument stores for these
+ * (its calibration format: whole counts, 1e-12 units per count); -ERANGE
+ * when they do not fit it.
+ */
+int cal_stored_values(double offset, double scale, double *s_offset, double *s_scale);
 
 /* Parses "500" or "500g" or "0.5kg" into grams (> 0, <= 100 kg); -EINVAL. */
 int cal_parse_mass(const char *s, double *grams);
@@ -89,7 +105,15 @@ struct cal_identity {
 	double old_scale, old_offset;	/* NaN if none */
 	int64_t old_date_s;
 	bool written;			/* the device now holds this calibration */
+	/* Certificate number: the instrument's serial and strigild's record
+	 * of the write ("SIM0002-000012"); "" while nothing is written. */
+	char number[64];
 };
+
+/* "SERIAL-NNNNNN" from strigild's calibration record id. */
+void cal_certificate_number(const char *serial, uint64_t record, char *buf, size_t len);
+/* "200 g, 500 g x2, 1000 g" (each distinct mass once, in order). */
+void cal_masses_text(const struct cal_input *in, char *buf, size_t len);
 
 /* The calibration certificate. */
 struct json_object *cal_certificate_json(const struct cal_input *in,

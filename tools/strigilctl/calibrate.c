@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pwd.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -312,6 +313,41 @@ static int write_calibration(struct cal_ctx *c, const struct oldcal *old,
 	return 0;
 }
 
+/*
+ * What the instrument holds now, from strigild: the certificate must show
+ * exactly that, and its number is strigild's record of this write.
+ */
+static int read_back(struct cal_ctx *c, const struct cal_result *res, struct cal_identity *id)
+{
+	struct json_object *cur = NULL, *ch;
+	double off = NAN, scale = NAN;
+	int r;
+
+	r = ctl_bus_call_json(c->bus, c->path, SG_IFACE_INSTRUMENT, "GetCalibration",
+			      "reading the calibration back", &cur);
+	if (r)
+		return r;
+	ch = cj_get(cur, "channels");
+	for (size_t k = 0; ch && k < json_object_array_length(ch); k++)
+		if (!strcmp(json_object_get_string(json_object_array_get_idx(ch, k)), "normal")) {
+			off = json_object_get_double(json_object_array_get_idx(
+				cj_get(cur, "offset"), k));
+			scale = json_object_get_double(json_object_array_get_idx(
+				cj_get(cur, "scale"), k));
+		}
+	cal_certificate_number(c->serial, (uint64_t)cj_int(cur, "record", 0), id->number,
+			       sizeof(id->number));
+	json_object_put(cur);
+	/* Both sides round the same way, so these are equal to the last bit. */
+	if (off != res->fit.offset || scale != res->fit.scale) {
+		fprintf(stderr, "strigilctl: %s holds %.12f N/count, zero at %.2f counts, not the "
+			"%.12f and %.2f written; repeat the calibration\n", c->serial, scale, off,
+			res->fit.scale, res->fit.offset);
+		return EXIT_FAIL;
+	}
+	return 0;
+}
+
 static int write_file(const char *path, const struct cal_input *in, const struct cal_result *res,
 		      const struct cal_identity *id, bool json)
 {
@@ -337,11 +373,35 @@ static int write_file(const char *path, const struct cal_input *in, const struct
 	return 0;
 }
 
-static void history_row(struct json_object *h, const char *note)
+/* Who wrote a calibration: strigild's actor ("uid:N") with the user's
+ * name; one read from the instrument itself says so. */
+static void writer(struct json_object *h, char *buf, size_t len)
+{
+	const char *actor = cj_str(h, "actor", NULL);
+	unsigned uid;
+
+	if (!actor) {
+		snprintf(buf, len, "-");
+	} else if (!*actor) {
+		snprintf(buf, len, "read from the instrument");
+	} else if (sscanf(actor, "uid:%u", &uid) == 1) {
+		struct passwd pw, *res = NULL;
+		char pwbuf[1024];
+
+		if (getpwuid_r((uid_t)uid, &pw, pwbuf, sizeof(pwbuf), &res) == 0 && res)
+			snprintf(buf, len, "%s (uid %u)", res->pw_name, uid);
+		else
+			snprintf(buf, len, "uid %u", uid);
+	} else {
+		snprintf(buf, len, "%s", actor);
+	}
+}
+
+static void history_row(struct json_object *h, const char *note, const char *serial)
 {
 	struct json_object *ch = cj_get(h, "channels");
 	int normal = -1;
-	char d1[16], d2[16], w[40];
+	char d1[16], d2[16], w[40], by[96], num[64];
 
 	for (size_t k = 0; ch && k < json_object_array_length(ch); k++)
 		if (!strcmp(json_object_get_string(json_object_array_get_idx(ch, k)), "normal"))
@@ -358,7 +418,9 @@ static void history_row(struct json_object *h, const char *note)
 									(size_t)normal)));
 	else
 		printf(" %14s %12s", "-", "-");
-	printf("  %-20.19s %s\n", w[0] ? w : note, cj_str(h, "actor", ""));
+	writer(h, by, sizeof(by));
+	cal_certificate_number(serial, (uint64_t)cj_int(h, "record", 0), num, sizeof(num));
+	printf("  %-20.19s %-26s %s\n", w[0] ? w : note, by, num[0] ? num : "-");
 }
 
 /* The calibration in use and the daemon's record of those it replaced. */
@@ -387,11 +449,11 @@ static int show_history(sd_bus *bus, const char *path, const char *serial)
 	n = json_object_array_length(hist);
 	printf("Calibrations of %s: the current one, then %zu replaced, newest first\n",
 	       serial, n);
-	printf("  %-11s %-11s %-17s %14s %12s  %-20s %s\n", "DATE", "DUE", "TECHNICIAN",
-	       "SCALE N/COUNT", "ZERO COUNTS", "REPLACED", "WRITTEN BY");
-	history_row(cur, "(current)");
+	printf("  %-11s %-11s %-17s %14s %12s  %-20s %-26s %s\n", "DATE", "DUE", "TECHNICIAN",
+	       "SCALE N/COUNT", "ZERO COUNTS", "REPLACED", "WRITTEN BY", "CERTIFICATE");
+	history_row(cur, "(current)", serial);
 	for (size_t i = 0; i < n; i++)
-		history_row(json_object_array_get_idx(hist, i), "-");
+		history_row(json_object_array_get_idx(hist, i), "-", serial);
 out:
 	json_object_put(cur);
 	json_object_put(hist);
@@ -697,6 +759,9 @@ int verb_calibrate(int argc, char **argv)
 				     "the blade? is the load cell connected?)" :
 			r == -ERANGE ? "the reading falls as the load rises (masses in the wrong "
 				       "order, or the load cell is wired backwards)" :
+			r == -EOVERFLOW ? "the zero or the gain is outside what the instrument "
+					  "can store (is this the right instrument and load "
+					  "cell?)" :
 			"the readings are not valid");
 		fprintf(stderr, "  The instrument's calibration is unchanged.\n");
 		r = EXIT_FAIL;
@@ -781,6 +846,8 @@ int verb_calibrate(int argc, char **argv)
 			sigprocmask(SIG_BLOCK, &block, NULL);
 			r = write_calibration(&c, &old, &res, id.technician, id.date_s, id.due_s);
 			id.written = r == 0;
+			if (!r)
+				r = read_back(&c, &res, &id);
 			sigprocmask(SIG_UNBLOCK, &block, NULL);
 			if (r)
 				goto certificate;

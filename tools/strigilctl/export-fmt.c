@@ -13,9 +13,80 @@
 #define CS_IASTM "urn:strigil:fhir:codesystem:iastm"
 #define CS_CATEGORY "http://terminology.hl7.org/CodeSystem/observation-category"
 #define CS_INTERP "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
-#define ID_PATIENT "urn:strigil:patient-ref"
 #define ID_SERIAL "urn:strigil:instrument-serial"
 #define ID_SESSION "urn:strigil:session"
+#define SNOMED "http://snomed.info/sct"
+#define EXT_BODYSITE "http://hl7.org/fhir/StructureDefinition/bodySite"
+#define EXT_TARGET_BODY "http://hl7.org/fhir/StructureDefinition/procedure-targetBodyStructure"
+
+/*
+ * SNOMED CT body structures of the shipped policy's regions: only codes
+ * whose meaning matches the region (a broader or narrower code would say
+ * something else was treated); a region without a row is exported as text.
+ * The displays are the SNOMED CT preferred terms, one per code. Keep this
+ * table and docs/export.md's in step (tests/cli-unit checks it).
+ */
+const struct ex_body_code ex_body_codes[] = {
+	{ "neck", "45048000", "Neck structure" },
+	{ "shoulder", "16982005", "Shoulder region structure" },
+	{ "elbow", "127949000", "Elbow region structure" },
+	{ "forearm", "14975008", "Forearm structure" },
+	{ "gluteal", "46862004", "Buttock structure" },
+	{ "knee", "72696002", "Knee region structure" },
+	{ "shin", "78234002", "Shin structure" },
+	{ "calf", "53840002", "Structure of calf of leg" },
+	{ "foot_dorsum", "2402003", "Structure of dorsum of foot" },
+	{ NULL, NULL, NULL }
+};
+
+static const struct ex_body_code laterality[] = {
+	{ "left", "7771000", "Left" },
+	{ "right", "24028007", "Right" },
+};
+
+const struct ex_body_code *ex_body_code(const char *region)
+{
+	char base[64];
+
+	ex_region_base(region, base, sizeof(base));
+	for (const struct ex_body_code *c = ex_body_codes; c->region; c++)
+		if (!strcmp(c->region, base))
+			return c;
+	return NULL;
+}
+
+const struct ex_body_code *ex_laterality(const char *side)
+{
+	for (size_t i = 0; side && i < sizeof(laterality) / sizeof(laterality[0]); i++)
+		if (!strcmp(laterality[i].region, side))
+			return &laterality[i];
+	return NULL;
+}
+
+void ex_region_base(const char *region, char *base, size_t len)
+{
+	const char *colon = region ? strchr(region, ':') : NULL;
+	size_t n = region ? (colon ? (size_t)(colon - region) : strlen(region)) : 0;
+
+	if (!len)
+		return;
+	if (n >= len)
+		n = len - 1;
+	memcpy(base, region ? region : "", n);
+	base[n] = '\0';
+}
+
+const char *ex_side_of(const char *side_key, const char *region)
+{
+	const char *colon;
+
+	if (side_key)
+		return side_key;
+	colon = region ? strchr(region, ':') : NULL;
+	if (colon && (!strcmp(colon + 1, "left") || !strcmp(colon + 1, "right")))
+		return colon + 1;
+	return "unknown";
+}
 
 const char *ex_violation_kind_str(enum ex_violation_kind k)
 {
@@ -67,15 +138,28 @@ void ex_link_violations(struct ex_session *s)
 	}
 }
 
+bool ex_csv_is_formula(const char *s)
+{
+	/* OWASP "CSV Injection": a cell starting with one of these is run as a
+	 * formula by Excel, LibreOffice and Google Sheets. */
+	return s && *s && strchr("=+-@\t\r", *s) != NULL;
+}
+
 void ex_csv_field(FILE *f, const char *s)
 {
+	bool formula = ex_csv_is_formula(s);
+
 	if (!s)
 		return;
 	if (!strpbrk(s, ",\"\r\n")) {
+		if (formula)
+			fputc('\'', f);
 		fputs(s, f);
 		return;
 	}
 	fputc('"', f);
+	if (formula)
+		fputc('\'', f);
 	for (; *s; s++) {
 		if (*s == '"')
 			fputc('"', f);
@@ -100,24 +184,38 @@ static void csv_time(FILE *f, double t)
 	fputs(buf, f);
 }
 
+static void csv_site(FILE *f, const struct ex_session *se, const struct ex_site *site)
+{
+	ex_csv_field(f, se->id);
+	fputc(',', f);
+	ex_csv_field(f, se->patient_ref);
+	fputc(',', f);
+	ex_csv_field(f, se->instrument_serial);
+	fputc(',', f);
+	ex_csv_field(f, site ? site->region : "");
+}
+
+static void csv_tail(FILE *f, const struct ex_site *site)
+{
+	fputc(',', f);
+	ex_csv_field(f, site ? site->side : "");
+	fputc(',', f);
+	ex_csv_field(f, site ? site->cap_reasons : "");
+	fputs("\r\n", f);
+}
+
 int ex_write_csv(FILE *f, const struct ex_session *s, size_t n)
 {
 	fputs("session,patient_ref,instrument,region,kind,index,time_utc,"
 	      "start_s,end_s,duration_s,peak_n,mean_n,impulse_ns,above_limit_s,"
-	      "limit_n,force_n,flag\r\n", f);
+	      "limit_n,force_n,flag,side,cap_reasons\r\n", f);
 	for (size_t i = 0; i < n; i++) {
 		const struct ex_session *se = &s[i];
 
 		for (size_t k = 0; k < se->nstrokes; k++) {
 			const struct ex_stroke *st = &se->strokes[k];
 
-			ex_csv_field(f, se->id);
-			fputc(',', f);
-			ex_csv_field(f, se->patient_ref);
-			fputc(',', f);
-			ex_csv_field(f, se->instrument_serial);
-			fputc(',', f);
-			ex_csv_field(f, se->region);
+			csv_site(f, se, &st->site);
 			fprintf(f, ",stroke,%u", st->index);
 			csv_time(f, st->start_s);
 			csv_num(f, st->start_s - se->started_at, 3);
@@ -127,21 +225,15 @@ int ex_write_csv(FILE *f, const struct ex_session *s, size_t n)
 			csv_num(f, st->mean_n, 3);
 			csv_num(f, st->impulse_ns, 3);
 			csv_num(f, st->above_limit_s, 3);
-			csv_num(f, st->limit_n, 3);
+			csv_num(f, st->site.cap_n, 3);
 			fputs(",,", f);
 			fputs(st->exceeded ? "exceeded" : st->warned ? "warning" : "", f);
-			fputs("\r\n", f);
+			csv_tail(f, &st->site);
 		}
 		for (size_t v = 0; v < se->nviolations; v++) {
 			const struct ex_violation *vi = &se->violations[v];
 
-			ex_csv_field(f, se->id);
-			fputc(',', f);
-			ex_csv_field(f, se->patient_ref);
-			fputc(',', f);
-			ex_csv_field(f, se->instrument_serial);
-			fputc(',', f);
-			ex_csv_field(f, se->region);
+			csv_site(f, se, &vi->site);
 			fprintf(f, ",%s,", ex_violation_kind_str(vi->kind));
 			if (vi->stroke_index)
 				fprintf(f, "%u", vi->stroke_index);
@@ -152,7 +244,21 @@ int ex_write_csv(FILE *f, const struct ex_session *s, size_t n)
 			csv_num(f, vi->force_n, 3);
 			fputc(',', f);
 			ex_csv_field(f, vi->detail);
-			fputs("\r\n", f);
+			csv_tail(f, &vi->site);
+		}
+		for (size_t p = 0; p < se->npauses; p++) {
+			const struct ex_pause *pa = &se->pauses[p];
+
+			/* A pause is the session's, not a region's. */
+			csv_site(f, se, NULL);
+			fprintf(f, ",pause,%zu", p + 1);
+			csv_time(f, pa->start_s);
+			csv_num(f, pa->start_s - se->started_at, 3);
+			csv_num(f, pa->end_s - se->started_at, 3);
+			csv_num(f, pa->end_s - pa->start_s, 3);
+			fputs(",,,,,,,", f);
+			ex_csv_field(f, pa->reason);
+			csv_tail(f, NULL);
 		}
 	}
 	fflush(f);
@@ -266,6 +372,7 @@ static struct json_object *interpretation(bool critical)
 	return arr;
 }
 
+/* The cap in force for this record and why (as recorded with it). */
 static struct json_object *limit_range(double limit_n, const char *why)
 {
 	struct json_object *arr, *rr;
@@ -275,7 +382,7 @@ static struct json_object *limit_range(double limit_n, const char *why)
 	arr = json_object_new_array();
 	rr = json_object_new_object();
 	add(rr, "high", quantity(limit_n, "N", 3));
-	add_str(rr, "text", why && *why ? why : "effective force limit");
+	add_str(rr, "text", why && *why ? why : "force cap in force (reasons not recorded)");
 	json_object_array_add(arr, rr);
 	return arr;
 }
@@ -311,9 +418,122 @@ static struct json_object *category(void)
 }
 
 /* Fields every Observation of a session shares. */
+/*
+ * Body sites: one BodyStructure per (patient, region:side) in the Bundle,
+ * whose location is the SNOMED CT body structure (text when the table has
+ * none) and whose locationQualifier is the laterality; every bodySite
+ * CodeableConcept carries the same code, its text, and the core bodySite
+ * extension pointing at that BodyStructure.
+ */
+struct ex_bodies {
+	struct {
+		const char *patient_urn;
+		char region[64];
+		char side[12];
+		char urn[46];
+	} *v;
+	size_t n, cap;
+	struct json_object *entries;
+};
+
+static void new_urn(char out[46]);
+static void add_entry(struct json_object *entries, const char *urn, struct json_object *res);
+
+static void site_text(const struct ex_site *site, char *buf, size_t len)
+{
+	if (!strcmp(site->side, "unknown"))
+		snprintf(buf, len, "%s (side not recorded)", site->region);
+	else
+		snprintf(buf, len, "%s", site->region);
+}
+
+static struct json_object *site_location(const struct ex_site *site)
+{
+	const struct ex_body_code *bc = ex_body_code(site->region);
+	struct json_object *cc = json_object_new_object();
+	char text[96];
+
+	if (bc) {
+		struct json_object *arr = json_object_new_array();
+
+		json_object_array_add(arr, coding(SNOMED, bc->code, bc->display));
+		add(cc, "coding", arr);
+	}
+	site_text(site, text, sizeof(text));
+	add_str(cc, "text", text);
+	return cc;
+}
+
+/* The BodyStructure's fullUrl for this patient and site (added once). */
+static const char *body_structure(struct ex_bodies *b, const char *patient_urn,
+				  const struct ex_site *site)
+{
+	struct json_object *bs, *pat;
+	const struct ex_body_code *lat;
+
+	for (size_t i = 0; i < b->n; i++)
+		if (b->v[i].patient_urn == patient_urn && !strcmp(b->v[i].region, site->region) &&
+		    !strcmp(b->v[i].side, site->side))
+			return b->v[i].urn;
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? 2 * b->cap : 8;
+		void *nv = realloc(b->v, cap * sizeof(*b->v));
+
+		if (!nv)
+			return NULL;
+		b->v = nv;
+		b->cap = cap;
+	}
+	b->v[b->n].patient_urn = patient_urn;
+	snprintf(b->v[b->n].region, sizeof(b->v[b->n].region), "%s", site->region);
+	snprintf(b->v[b->n].side, sizeof(b->v[b->n].side), "%s", site->side);
+	new_urn(b->v[b->n].urn);
+	bs = json_object_new_object();
+	add_str(bs, "resourceType", "BodyStructure");
+	add(bs, "location", site_location(site));
+	if ((lat = ex_laterality(site->side))) {
+		struct json_object *q = json_object_new_array();
+
+		json_object_array_add(q, concept(SNOMED, lat->code, lat->display));
+		add(bs, "locationQualifier", q);
+	}
+	pat = json_object_new_object();
+	add_str(pat, "reference", patient_urn);
+	add(bs, "patient", pat);
+	add_entry(b->entries, b->v[b->n].urn, bs);
+	return b->v[b->n++].urn;
+}
+
+static struct json_object *ext_ref(const char *url, const char *urn)
+{
+	struct json_object *e = json_object_new_object();
+	struct json_object *r = json_object_new_object();
+
+	add_str(e, "url", url);
+	add_str(r, "reference", urn);
+	add(e, "valueReference", r);
+	return e;
+}
+
+static struct json_object *body_site(struct ex_bodies *b, const char *patient_urn,
+				     const struct ex_site *site)
+{
+	struct json_object *cc = site_location(site);
+	const char *urn = body_structure(b, patient_urn, site);
+
+	if (urn) {
+		struct json_object *ext = json_object_new_array();
+
+		json_object_array_add(ext, ext_ref(EXT_BODYSITE, urn));
+		add(cc, "extension", ext);
+	}
+	return cc;
+}
+
 static struct json_object *observation_base(const struct ex_session *se,
 					    const char *patient, const char *device,
-					    const char *procedure)
+					    const char *procedure, struct ex_bodies *bodies,
+					    const struct ex_site *site)
 {
 	struct json_object *o = json_object_new_object();
 	struct json_object *part = json_object_new_array();
@@ -325,26 +545,22 @@ static struct json_object *observation_base(const struct ex_session *se,
 	add(o, "category", category());
 	add(o, "subject", ref(patient, NULL));
 	add(o, "device", ref(device, se->instrument_model));
-	if (se->region[0]) {
-		struct json_object *site = json_object_new_object();
-
-		add_str(site, "text", se->region);
-		add(o, "bodySite", site);
-	}
+	if (site && site->region[0])
+		add(o, "bodySite", body_site(bodies, patient, site));
 	return o;
 }
 
 static struct json_object *stroke_observation(const struct ex_session *se,
 					      const struct ex_stroke *st,
 					      const char *patient, const char *device,
-					      const char *procedure)
+					      const char *procedure, struct ex_bodies *bodies)
 {
-	struct json_object *o = observation_base(se, patient, device, procedure);
+	struct json_object *o = observation_base(se, patient, device, procedure, bodies,
+						 &st->site);
 	struct json_object *per = json_object_new_object();
 	struct json_object *comps = json_object_new_array();
 	struct json_object *c;
 	char idv[96];
-	double limit = isfinite(st->limit_n) && st->limit_n > 0 ? st->limit_n : se->limit_n;
 
 	snprintf(idv, sizeof(idv), "%s/stroke/%u", se->id, st->index);
 	add(o, "identifier", identifier(ID_SESSION, idv));
@@ -356,7 +572,7 @@ static struct json_object *stroke_observation(const struct ex_session *se,
 	add(o, "valueQuantity", quantity(st->peak_n, "N", 3));
 	if (st->exceeded || st->warned)
 		add(o, "interpretation", interpretation(st->exceeded));
-	add(o, "referenceRange", limit_range(limit, se->limit_reason));
+	add(o, "referenceRange", limit_range(st->site.cap_n, st->site.cap_reasons));
 	if ((c = component("stroke-peak-force", "Peak normal force", st->peak_n, "N", 3)))
 		json_object_array_add(comps, c);
 	if ((c = component("stroke-mean-force", "Mean normal force", st->mean_n, "N", 3)))
@@ -384,9 +600,11 @@ static struct json_object *stroke_observation(const struct ex_session *se,
 static struct json_object *violation_observation(const struct ex_session *se,
 						 const struct ex_violation *vi,
 						 size_t nth, const char *patient,
-						 const char *device, const char *procedure)
+						 const char *device, const char *procedure,
+						 struct ex_bodies *bodies)
 {
-	struct json_object *o = observation_base(se, patient, device, procedure);
+	struct json_object *o = observation_base(se, patient, device, procedure, bodies,
+						 &vi->site);
 	char idv[96];
 
 	snprintf(idv, sizeof(idv), "%s/violation/%zu", se->id, nth);
@@ -409,7 +627,7 @@ static struct json_object *violation_observation(const struct ex_session *se,
 	if (vi->kind != EX_CAP) {
 		add(o, "valueQuantity", quantity(vi->force_n, "N", 3));
 		add(o, "interpretation", interpretation(vi->kind == EX_EXCEEDED));
-		add(o, "referenceRange", limit_range(vi->limit_n, se->limit_reason));
+		add(o, "referenceRange", limit_range(vi->limit_n, vi->site.cap_reasons));
 	} else {
 		add_str(o, "valueString", vi->detail[0] ? vi->detail : "cap reached");
 	}
@@ -426,8 +644,78 @@ static size_t first_same(const struct ex_session *s, size_t i, bool by_patient)
 	return i;
 }
 
-struct json_object *ex_fhir_bundle(const struct ex_session *s, size_t n, double now)
+/* Sites of a session in the order first treated (strokes, then events). */
+static size_t session_sites(const struct ex_session *se, const struct ex_site **out, size_t max)
 {
+	size_t n = 0;
+
+	for (size_t k = 0; k < se->nstrokes + se->nviolations; k++) {
+		const struct ex_site *site = k < se->nstrokes ? &se->strokes[k].site :
+					     &se->violations[k - se->nstrokes].site;
+		size_t j;
+
+		if (!site->region[0])
+			continue;
+		for (j = 0; j < n; j++)
+			if (!strcmp(out[j]->region, site->region) && !strcmp(out[j]->side, site->side))
+				break;
+		if (j == n && n < max)
+			out[n++] = site;
+	}
+	return n;
+}
+
+static void procedure_sites(struct json_object *pr, const struct ex_session *se,
+			    const char *patient, struct ex_bodies *bodies)
+{
+	const struct ex_site *sites[64];
+	size_t ns = session_sites(se, sites, 64);
+	struct json_object *arr, *ext;
+
+	if (!ns)
+		return;
+	arr = json_object_new_array();
+	ext = json_object_new_array();
+	for (size_t j = 0; j < ns; j++) {
+		const char *urn = body_structure(bodies, patient, sites[j]);
+
+		json_object_array_add(arr, body_site(bodies, patient, sites[j]));
+		if (urn)
+			json_object_array_add(ext, ext_ref(EXT_TARGET_BODY, urn));
+	}
+	add_nonempty(pr, "extension", ext);
+	add(pr, "bodySite", arr);
+}
+
+static void procedure_pauses(struct json_object *pr, const struct ex_session *se)
+{
+	struct json_object *notes;
+
+	if (!se->npauses)
+		return;
+	notes = json_object_new_array();
+	for (size_t p = 0; p < se->npauses; p++) {
+		const struct ex_pause *pa = &se->pauses[p];
+		struct json_object *nt = json_object_new_object();
+		char a[40], z[40], text[192];
+
+		cj_iso8601(pa->start_s, a, sizeof(a));
+		cj_iso8601(pa->end_s, z, sizeof(z));
+		snprintf(text, sizeof(text), "Paused from %s to %s%s%s", a, z[0] ? z : "the end",
+			 pa->reason[0] ? ": " : "", pa->reason);
+		add_str(nt, "text", text);
+		add_time(nt, "time", pa->start_s);
+		json_object_array_add(notes, nt);
+	}
+	add(pr, "note", notes);
+}
+
+struct json_object *ex_fhir_bundle(const struct ex_session *s, size_t n, double now,
+				  const struct ex_options *opt)
+{
+	const char *psys = opt && opt->patient_system && *opt->patient_system ?
+			   opt->patient_system : EX_PATIENT_SYSTEM_DEFAULT;
+	struct ex_bodies bodies = { 0 };
 	struct json_object *b = json_object_new_object();
 	struct json_object *entries = json_object_new_array();
 	char (*patient)[46] = calloc(n ? n : 1, sizeof(*patient));
@@ -441,6 +729,7 @@ struct json_object *ex_fhir_bundle(const struct ex_session *s, size_t n, double 
 		free(device);
 		return NULL;
 	}
+	bodies.entries = entries;
 	new_urn(bundle_id);
 	add_str(b, "resourceType", "Bundle");
 	{
@@ -464,7 +753,7 @@ struct json_object *ex_fhir_bundle(const struct ex_session *s, size_t n, double 
 			new_urn(patient[i]);
 			add_str(p, "resourceType", "Patient");
 			/* Pseudonymous: the reference only, never a name. */
-			add(p, "identifier", identifier(ID_PATIENT, se->patient_ref));
+			add(p, "identifier", identifier(psys, se->patient_ref));
 			add_entry(entries, patient[i], p);
 		} else {
 			memcpy(patient[i], patient[jp], sizeof(patient[i]));
@@ -517,14 +806,8 @@ struct json_object *ex_fhir_bundle(const struct ex_session *s, size_t n, double 
 			add_time(per, "start", se->started_at);
 			add_time(per, "end", se->ended_at);
 			add_nonempty(pr, "performedPeriod", per);
-			if (se->region[0]) {
-				struct json_object *sites = json_object_new_array();
-				struct json_object *site = json_object_new_object();
-
-				add_str(site, "text", se->region);
-				json_object_array_add(sites, site);
-				add(pr, "bodySite", sites);
-			}
+			procedure_sites(pr, se, patient[i], &bodies);
+			procedure_pauses(pr, se);
 			add(fde, "manipulated", ref(device[i], se->instrument_model));
 			json_object_array_add(fd, fde);
 			add(pr, "focalDevice", fd);
@@ -535,7 +818,7 @@ struct json_object *ex_fhir_bundle(const struct ex_session *s, size_t n, double 
 
 			new_urn(urn);
 			add_entry(entries, urn, stroke_observation(se, &se->strokes[k], patient[i],
-								   device[i], procedure));
+								   device[i], procedure, &bodies));
 		}
 		for (size_t v = 0; v < se->nviolations; v++) {
 			char urn[46];
@@ -543,10 +826,11 @@ struct json_object *ex_fhir_bundle(const struct ex_session *s, size_t n, double 
 			new_urn(urn);
 			add_entry(entries, urn, violation_observation(se, &se->violations[v], v + 1,
 								      patient[i], device[i],
-								      procedure));
+								      procedure, &bodies));
 		}
 	}
-	add(b, "entry", entries);
+	add_nonempty(b, "entry", entries);	/* FHIR forbids an empty array */
+	free(bodies.v);
 	free(patient);
 	free(device);
 	return b;

@@ -14,10 +14,24 @@
 
 #include <json-c/json.h>
 
+/*
+ * What was in force when a record happened, read from that record (never
+ * from the session's current state): the region as written ("calf:left"),
+ * its side ("left", "right", "" for a midline region, "unknown" for records
+ * from before sides existed), the cap and why.
+ */
+struct ex_site {
+	char region[64];	/* full "region:side" text as recorded */
+	char side[12];
+	double cap_n;		/* NaN = not recorded */
+	char cap_reasons[512];	/* "; "-joined; "" = not recorded */
+};
+
 struct ex_stroke {
 	uint32_t index;		/* 1-based within the session */
-	double start_s;		/* unix seconds (UTC) */
-	double end_s;
+	double start_s;		/* unix seconds (UTC): session start + engine start; NaN = unknown */
+	double end_s;		/* session start + engine end */
+	struct ex_site site;
 	double peak_n, mean_n;
 	double impulse_ns;	/* N*s; NaN = unknown */
 	double above_limit_s;	/* seconds above the limit */
@@ -39,6 +53,12 @@ struct ex_violation {
 	double limit_n;
 	uint32_t stroke_index;	/* 0 = not within a stroke */
 	char detail[64];	/* e.g. "max_strokes" for caps */
+	struct ex_site site;
+};
+
+struct ex_pause {
+	double start_s, end_s;	/* unix seconds; end NaN while paused */
+	char reason[64];
 };
 
 struct ex_session {
@@ -51,13 +71,44 @@ struct ex_session {
 	char state[24];
 	double started_at;	/* unix seconds */
 	double ended_at;	/* NaN while running */
-	double limit_n;		/* effective limit */
-	char limit_reason[512];	/* why ("region neck 4.0 N; anticoagulants x0.5") */
 	struct ex_stroke *strokes;
 	size_t nstrokes;
 	struct ex_violation *violations;
 	size_t nviolations;
+	struct ex_pause *pauses;
+	size_t npauses;
+	bool pauses_known;	/* false: the daemon keeps no pause records */
 };
+
+/* Options every export shares. */
+struct ex_options {
+	/* FHIR Identifier.system of the patient reference (the clinic's,
+	 * from the policy file's [export] section through the daemon). */
+	const char *patient_system;
+};
+
+/*
+ * SNOMED CT body structure of a policy region (the machine name without
+ * ":side"), or NULL when the table has no code for it (then exports use
+ * text only). One display per code; the table is docs/export.md's.
+ */
+struct ex_body_code {
+	const char *region;
+	const char *code;
+	const char *display;
+};
+const struct ex_body_code *ex_body_code(const char *region);
+/* The whole table, NULL-terminated by region (for docs checks). */
+extern const struct ex_body_code ex_body_codes[];
+
+/* SNOMED CT laterality qualifier of "left"/"right"; NULL otherwise. */
+const struct ex_body_code *ex_laterality(const char *side);
+
+/* Splits "calf:left" into its region "calf" (base, len bytes). */
+void ex_region_base(const char *region, char *base, size_t len);
+/* The side a record carries: its "side" key when the daemon sent one,
+ * else the ":side" suffix of its region, else "unknown" (never guessed). */
+const char *ex_side_of(const char *side_key, const char *region);
 
 const char *ex_violation_kind_str(enum ex_violation_kind k);
 /* Parses "warning", "exceeded", "cap..." (and a few synonyms); 0 if unknown. */
@@ -66,7 +117,8 @@ enum ex_violation_kind ex_violation_kind_parse(const char *s);
 /* Marks strokes that contain a violation (by stroke_index, else by time). */
 void ex_link_violations(struct ex_session *s);
 
-/* One CSV (RFC 4180) with a "kind" column: stroke, warning, exceeded, cap. */
+/* One CSV (RFC 4180) with a "kind" column: stroke, warning, exceeded, cap,
+ * pause. Every text cell goes through ex_csv_field (formula neutralized). */
 int ex_write_csv(FILE *f, const struct ex_session *s, size_t n);
 
 /*
@@ -77,9 +129,18 @@ int ex_write_csv(FILE *f, const struct ex_session *s, size_t n);
  * crossed) and one Observation per violation. now = Bundle.timestamp.
  * Returns a new reference or NULL on allocation failure.
  */
-struct json_object *ex_fhir_bundle(const struct ex_session *s, size_t n, double now);
+struct json_object *ex_fhir_bundle(const struct ex_session *s, size_t n, double now,
+				  const struct ex_options *opt);
 
-/* RFC 4180 field: quoted when it holds a comma, quote, CR or LF. */
+#define EX_PATIENT_SYSTEM_DEFAULT "urn:strigil:patient-ref"
+
+/*
+ * RFC 4180 field: quoted when it holds a comma, quote, CR or LF. A cell a
+ * spreadsheet would run as a formula (first character = + - @ TAB or CR,
+ * OWASP's list) gets a leading apostrophe, so it shows as text.
+ */
 void ex_csv_field(FILE *f, const char *s);
+/* True when s would be read as a formula (the rule above). */
+bool ex_csv_is_formula(const char *s);
 
 #endif

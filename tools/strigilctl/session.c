@@ -25,8 +25,11 @@ static const char usage[] =
 
 enum { OPT_OVERRIDE = 0x100, OPT_NOTE, OPT_ACTIVE, OPT_PATIENT };
 
+/* report: the header of a stored record, so none of the session's
+ * current-state lines (region, cap, why): the report lists what each record
+ * kept instead. */
 static void print_session(struct json_object *p, struct json_object *ip,
-			  struct json_object *pp)
+			  struct json_object *pp, bool report)
 {
 	struct json_object *reasons = cj_get(p, "LimitReasons");
 	struct json_object *flags = cj_get(p, "Flags");
@@ -41,14 +44,25 @@ static void print_session(struct json_object *p, struct json_object *ip,
 	printf("  %-20s%s (profile id:%s)\n", "patient",
 	       cj_str(p, "PatientRef", cj_str(pp, "PatientRef", "?")),
 	       cj_path_tail(cj_str(p, "Profile", "")));
-	printf("  %-20s%s\n", "region", cj_str(p, "Region", ""));
+	if (!report)
+		printf("  %-20s%s\n", "region", cj_str(p, "Region", ""));
 	printf("  %-20s%s\n", "started", t1[0] ? t1 : "-");
 	printf("  %-20s%s\n", "ended", t2[0] ? t2 : "-");
-	printf("  %-20s%.2f N  (%s)\n", "effective limit", cj_num(p, "EffectiveLimitN", NAN),
-	       cj_str(p, "LimitSource", "-"));
-	for (size_t i = 0; reasons && i < json_object_array_length(reasons); i++)
-		printf("  %-20s%s\n", i ? "" : "why",
-		       json_object_get_string(json_object_array_get_idx(reasons, i)));
+	if (report) {
+		/* Labelled as what it is: the session's state at its end. */
+		printf("  %-20s%s, %.2f N (", "final region, cap", cj_str(p, "Region", ""),
+		       cj_num(p, "EffectiveLimitN", NAN));
+		for (size_t i = 0; reasons && i < json_object_array_length(reasons); i++)
+			printf("%s%s", i ? "; " : "",
+			       json_object_get_string(json_object_array_get_idx(reasons, i)));
+		printf(")\n");
+	} else {
+		printf("  %-20s%.2f N  (%s)\n", "effective limit",
+		       cj_num(p, "EffectiveLimitN", NAN), cj_str(p, "LimitSource", "-"));
+		for (size_t i = 0; reasons && i < json_object_array_length(reasons); i++)
+			printf("  %-20s%s\n", i ? "" : "why",
+			       json_object_get_string(json_object_array_get_idx(reasons, i)));
+	}
 	if (cj_num(p, "TargetMaxN", 0) > 0)
 		printf("  %-20s%.1f-%.1f N\n", "target band", cj_num(p, "TargetMinN", 0),
 		       cj_num(p, "TargetMaxN", 0));
@@ -356,7 +370,7 @@ static int session_report(sd_bus *bus, const char *path)
 		json_object_put(o);
 		goto out;
 	}
-	print_session(p, ip, pp);
+	print_session(p, ip, pp, true);
 	print_sites(strokes, viol);
 	printf("\nStrokes (%zu):\n", ns);
 	if (ns)
@@ -570,7 +584,7 @@ int verb_session(int argc, char **argv)
 			if (ctl.json)
 				cj_print(stdout, p);
 			else
-				print_session(p, ip, pp);
+				print_session(p, ip, pp, false);
 		}
 		json_object_put(p);
 		json_object_put(ip);

@@ -23,7 +23,7 @@ static const struct ctl_verb verbs[] = {
 	  "treatment sessions and their reports" },
 	{ "history",  verb_history,  "[--json] PATIENT_REF",
 	  "a patient's visits: strokes, peak, mean, impulse, violations per site, trend" },
-	{ "export",   verb_export,   "--format csv|fhir [--output FILE] SESSION...",
+	{ "export",   verb_export,   "--format csv|fhir [--output FILE] SESSION...|--patient REF",
 	  "strokes and violations as CSV or an HL7 FHIR R4 Bundle" },
 	{ "sync",     verb_sync,     "status [--json]",
 	  "the clinic network: link to the server, records waiting, last error" },

@@ -1,0 +1,3 @@
+build-clang/obj/daemon/policy.o: daemon/policy.c daemon/policy.h
+
+daemon/policy.h:

@@ -306,7 +306,6 @@ static int on_pg_io(sd_event_source *src, int fd, uint32_t revents, void *userda
 			pg_disconnect(s, PQerrorMessage(s->pg));
 			return 0;
 		}
-		read_notifies(s);
 		while (s->job && !PQisBusy(s->pg)) {
 			PGresult *res = PQgetResult(s->pg);
 
@@ -324,6 +323,12 @@ static int on_pg_io(sd_event_source *src, int fd, uint32_t revents, void *userda
 			pg_disconnect(s, PQerrorMessage(s->pg));
 			return 0;
 		}
+		/* after the results: libpq parses a NOTIFY that came in the same
+		 * read as a result only in PQisBusy/PQgetResult, and no new byte
+		 * may ever wake us for it */
+		if (!s->job)
+			PQisBusy(s->pg);	/* parses what was read */
+		read_notifies(s);
 	}
 	if (!s->job)
 		sync_kick(s);

@@ -435,6 +435,8 @@ static void push_done(struct sync *s, struct job *j, bool ok, void *ud)
 		state_profile_set(s, p->uuid, 0, "");
 	} else {
 		state_profile_set(s, p->uuid, p->new_rev, text ? text : "");
+		fprintf(stderr, "strigil-sync: profile %s sent (rev %lld)\n", p->uuid,
+			(long long)p->new_rev);
 	}
 	if (p->merged) {
 		s->merges++;
@@ -514,6 +516,81 @@ struct job *profiles_push_job(struct sync *s, bool *nothing)
 
 /* ---- remote changes ------------------------------------------------------- */
 
+/*
+ * Two PCs created a profile for the same patient while apart: two UUIDs,
+ * one patient reference, and strigild keeps one live profile per
+ * reference. The remote one is merged into the local one (same rules as
+ * concurrent edits: no safety fact of either is lost), which is marked for
+ * review and goes up under its own UUID; the other PC does the same with
+ * ours, so both rows end up with the union. The merge is recorded. Returns
+ * 1 when it handled the row, 0 when there is no such local profile.
+ */
+static int same_patient(struct sync *s, struct job *j, const char *uuid, int64_t rev,
+			const struct sp_state *remote)
+{
+	struct sp_state local, m;
+	sqlite3_stmt *q = NULL;
+	char luuid[37] = "", u[37], err[512], *ltext = NULL, *mtext = NULL, *rtext;
+	int64_t id = 0;
+	int r = 0;
+
+	if (sqlite3_prepare_v2(s->ldb, "SELECT id, uuid FROM profiles WHERE patient_ref = ?1"
+			       " AND deleted_us IS NULL AND uuid <> ?2", -1, &q, NULL) != SQLITE_OK)
+		return 0;
+	sqlite3_bind_text(q, 1, remote->body.patient_ref, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, uuid, -1, SQLITE_STATIC);
+	if (sqlite3_step(q) == SQLITE_ROW) {
+		id = sqlite3_column_int64(q, 0);
+		snprintf(luuid, sizeof(luuid), "%s", (const char *)sqlite3_column_text(q, 1));
+	}
+	sqlite3_finalize(q);
+	if (!id || profile_read_bus(s, id, &local, u) < 0)
+		return 0;
+	if (sp_merge(remote, &local, &m) < 0) {
+		sync_error(s, "profile %s and this PC's %s are the same patient but cannot be merged "
+			   "(too many conditions or regions)", uuid, luuid);
+		return 0;
+	}
+	ltext = sp_state_canonical(&local);
+	mtext = sp_state_canonical(&m);
+	if (ltext && mtext && strcmp(ltext, mtext) != 0) {
+		json_object *t, *o, *mj;
+
+		if (profile_apply_bus(s, luuid, &m, err, sizeof(err)) < 0) {
+			sync_error(s, "profile %s (same patient as %s) not merged here: %s", luuid, uuid,
+				   err);
+			goto out;
+		}
+		t = version_json(remote, NULL, NULL, rev);
+		json_object_object_add(t, "uuid", json_object_new_string(uuid));
+		o = version_json(&local, NULL, NULL, 0);
+		mj = version_json(&m, NULL, NULL, 0);
+		/* the record needs the centre to have our row: the push sends it */
+		job_add(j, "INSERT INTO profile_merges (uuid, theirs, ours, result)"
+			" SELECT $1, $2::jsonb, $3::jsonb, $4::jsonb"
+			" WHERE EXISTS (SELECT 1 FROM profiles WHERE uuid = $1)", NULL, NULL, 4, luuid,
+			json_object_to_json_string(t), json_object_to_json_string(o),
+			json_object_to_json_string(mj));
+		json_object_put(t);
+		json_object_put(o);
+		json_object_put(mj);
+		s->merges++;
+		sync_status_changed(s, "Merges");
+		s->need_profiles_push = true;
+		fprintf(stderr, "strigil-sync: profile %s is the same patient as this PC's %s: "
+			"merged (review)\n", uuid, luuid);
+	}
+	/* the other UUID is handled: its next revision merges again */
+	rtext = sp_state_canonical(remote);
+	state_profile_set(s, uuid, rev, rtext ? rtext : "");
+	free(rtext);
+	r = 1;
+out:
+	free(ltext);
+	free(mtext);
+	return r;
+}
+
 static int pull_rows(struct sync *s, struct job *j, PGresult *res, void *ud)
 {
 	int64_t cursor = 0, maxrev;
@@ -560,6 +637,8 @@ static int pull_rows(struct sync *s, struct job *j, PGresult *res, void *ud)
 			ltext = sp_state_canonical(&local);
 			if (!synced || !ltext || strcmp(synced, ltext)) {
 				/* edited here too: the push merges both */
+				fprintf(stderr, "strigil-sync: profile %s rev %" PRId64 " waits: edited "
+					"here too\n", uuid, rev);
 				s->need_profiles_push = true;
 				free(ltext);
 				free(synced);
@@ -568,6 +647,8 @@ static int pull_rows(struct sync *s, struct job *j, PGresult *res, void *ud)
 		}
 		free(ltext);
 		free(synced);
+		if (!remote.deleted && lr <= 0 && same_patient(s, j, uuid, rev, &remote) > 0)
+			continue;
 		text = sp_state_canonical(&remote);
 		if (remote.deleted && lr <= 0) {
 			state_profile_set(s, uuid, rev, text);
@@ -585,6 +666,7 @@ static int pull_rows(struct sync *s, struct job *j, PGresult *res, void *ud)
 			sqlite3_stmt *q = NULL;
 
 			state_profile_set(s, uuid, rev, text);
+			fprintf(stderr, "strigil-sync: profile %s rev %" PRId64 " applied\n", uuid, rev);
 			if (sqlite3_prepare_v2(s->sdb, "DELETE FROM pending WHERE uuid = ?1",
 					       -1, &q, NULL) == SQLITE_OK) {
 				sqlite3_bind_text(q, 1, uuid, -1, SQLITE_STATIC);

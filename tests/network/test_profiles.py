@@ -121,6 +121,12 @@ try:
           "a delete concurrent with an edit: the profile comes back on A with the edit")
     check(wait_for(lambda: plain(b.prop(pzb, "Profile", "ReviewState")) == "merged"),
           "... marked for review on B")
+    check(wait_for(lambda: a.profile_by_uuid(uz) is not None and
+                   plain(a.prop(a.profile_by_uuid(uz), "Profile", "ReviewState")) == "merged"),
+          "... and on A")
+    # a confirmation that crosses another write of the profile is merged with
+    # it and marked for review again (by design): confirm once both settled
+    pump(1.0)
     # a plain delete (no concurrent edit) follows everywhere
     b.iface(pzb, "Profile").ConfirmReview()
     check(wait_for(lambda: plain(a.prop(a.profile_by_uuid(uz), "Profile", "ReviewState")) == ""),
@@ -138,6 +144,27 @@ try:
     check(b.profile_by_uuid(uy) is not None, "... the profile is still on B")
     b.iface(sy, "Session").Stop()
     check(wait_for(lambda: b.profile_by_uuid(uy) is None), "the delete is applied after the session")
+
+    # ---- one new patient typed in on both PCs while apart ----------------
+    srv.stop()
+    check(wait_for(lambda: a.status()["Link"] != "online" and b.status()["Link"] != "online"),
+          "server gone a third time")
+    a.create_profile(patient_ref="pat-009", conditions=dbus.Array(["varicose_veins"], signature="s"))
+    b.create_profile(patient_ref="pat-009", max_force_n=dbus.Double(6.0),
+                     region_caps_n=dbus.Dictionary({"neck": 3.0}, signature="sd"))
+    srv.start()
+
+    def both_facts(pc):
+        p = plain(pc.props(pc.manager.FindProfile("pat-009"), "Profile"))
+        return (p["Conditions"] == ["varicose_veins"] and p["MaxForceN"] == 6.0 and
+                p["RegionCapsN"] == {"neck": 3.0} and p["ReviewState"] == "merged")
+    check(wait_for(lambda: both_facts(a)), "A's pat-009 has B's caps too, for review (%s)"
+          % plain(a.props(a.manager.FindProfile("pat-009"), "Profile")))
+    check(wait_for(lambda: both_facts(b)), "B's pat-009 has A's condition too, for review (%s)"
+          % plain(b.props(b.manager.FindProfile("pat-009"), "Profile")))
+    _, out = srv.psql("SELECT count(*) FROM profile_merges m JOIN profiles p ON p.uuid = m.uuid"
+                      " WHERE p.patient_ref = 'pat-009'")
+    check(int(out) >= 1, "the centre recorded that merge (%s)" % out)
 
     # ---- bad data on the server: rejected whole, with the reason -----------
     rej = a.status()["Rejected"]

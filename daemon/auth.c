@@ -52,6 +52,7 @@ static const struct auth_rule auth_table[] = {
 	{ SGD_IFACE_SESSION, "Stop", A_TREAT, NULL },
 	{ SGD_IFACE_SESSION, "GetStrokes", A_MONITOR, NULL },
 	{ SGD_IFACE_SESSION, "GetViolations", A_MONITOR, NULL },
+	{ SGD_IFACE_SESSION, "GetBursts", A_MONITOR, NULL },
 	{ SGD_IFACE_SESSION, "GetPauses", A_MONITOR, NULL },
 	{ SGD_IFACE_PROFILE, "ListSessions", A_MONITOR, NULL },
 	{ SGD_IFACE_PROFILE, "GetRegionHistory", A_MONITOR, NULL },

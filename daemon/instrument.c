@@ -1054,6 +1054,15 @@ static int prop_get(sd_bus *bus, const char *path, const char *interface,
 		return sd_bus_message_append(reply, "o", inst->session ? inst->session->path : "/");
 	if (strcmp(property, "AlertFailures") == 0)
 		return sd_bus_message_append(reply, "u", inst->alert_failures);
+	if (strcmp(property, "StrokeRule") == 0) {
+		/* strokes split where the blade turns round need both shear
+		 * channels (docs/engine.md); else a stroke is a contact */
+		uint8_t sh = STRIGIL_CH_BIT(STRIGIL_CH_SHEAR_X) | STRIGIL_CH_BIT(STRIGIL_CH_SHEAR_Y);
+
+		return sd_bus_message_append(reply, "s",
+					     (inst->info.channel_mask & sh) == sh &&
+					     !inst->d->stroke_config.contact_only ? "reversal" : "contact");
+	}
 	if (strcmp(property, "Alert") == 0)
 		return sd_bus_message_append(reply, "s",
 					     inst->alert == STRIGIL_ALERT_EXCEEDED ? "exceeded" :
@@ -1085,6 +1094,7 @@ const sd_bus_vtable instrument_vtable[] = {
 	P("ActiveSession", "o", CHANGE),
 	P("Alert", "s", CHANGE),
 	P("AlertFailures", "u", CHANGE),
+	P("StrokeRule", "s", CONST),
 	SD_BUS_METHOD_WITH_ARGS("Claim", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_claim,
 				SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_METHOD_WITH_ARGS("Release", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_release,

@@ -239,6 +239,16 @@ int main(int argc, char **argv)
 		log_warn("%d session(s) were interrupted by a previous crash", n);
 
 	sg_stroke_config_default(&d.stroke_config);
+	/* the policy's [strokes] (0: the engine's default) */
+	d.stroke_config.contact_only = d.policy->stroke_rule_contact;
+	if (d.policy->reversal_ratio > 0)
+		d.stroke_config.reversal_ratio = d.policy->reversal_ratio;
+	if (d.policy->reversal_confirm_s > 0)
+		d.stroke_config.reversal_confirm_s = d.policy->reversal_confirm_s;
+	if (d.policy->reversal_min_n > 0)
+		d.stroke_config.reversal_min_n = d.policy->reversal_min_n;
+	if (d.policy->direction_tau_s > 0)
+		d.stroke_config.direction_tau_s = d.policy->direction_tau_s;
 	errors_register();
 	r = sd_event_default(&d.event);
 	if (r < 0)

@@ -35,6 +35,7 @@ enum section_type {
 	SEC_CONTRA,
 	SEC_PRECAUTION,
 	SEC_EXPORT,
+	SEC_STROKES,
 };
 
 /* Keys seen in the current section, to refuse duplicates. */
@@ -53,7 +54,7 @@ struct parse_state {
 	struct sgd_condition *cond;
 	const char *seen[SEEN_MAX];
 	size_t nseen;
-	bool have_limits, have_calibration, have_export;
+	bool have_limits, have_calibration, have_export, have_strokes;
 	bool have_absolute_max;
 	bool have_cap[SGD_POLICY_MAX_REGIONS];
 	int region_line[SGD_POLICY_MAX_REGIONS];
@@ -262,11 +263,16 @@ static void start_section(struct parse_state *ps, const char *hdr)
 				fail(ps, ps->line, "[export] given twice");
 			ps->have_export = true;
 			ps->sec = SEC_EXPORT;
+		} else if (!strcmp(hdr, "strokes")) {
+			if (ps->have_strokes)
+				fail(ps, ps->line, "[strokes] given twice");
+			ps->have_strokes = true;
+			ps->sec = SEC_STROKES;
 		} else {
 			fail(ps, ps->line,
 			     "unknown section [%s] (expected [limits], [calibration], [export], "
-			     "[region NAME], [contraindication NAME] or [precaution NAME])",
-			     hdr);
+			     "[strokes], [region NAME], [contraindication NAME] or "
+			     "[precaution NAME])", hdr);
 		}
 		return;
 	}
@@ -434,6 +440,10 @@ static const char *const calibration_keys[] = {
 static const char *const export_keys[] = {
 	"patient_identifier_system", NULL
 };
+static const char *const strokes_keys[] = {
+	"rule", "reversal_ratio", "reversal_confirm_s", "reversal_min_n",
+	"direction_tau_s", NULL
+};
 static const char *const region_keys[] = {
 	"label", "cap_n", "max_strokes", "max_load_s", "lateral", NULL
 };
@@ -526,6 +536,30 @@ static bool handle_export(struct parse_state *ps, const char *k, const char *v)
 	return true;
 }
 
+/* [strokes]: how the engine tells strokes apart inside continuous contact
+ * (docs/engine.md derives the defaults; the ranges are the engine's own,
+ * sg_stroke_config_check()). */
+static bool handle_strokes(struct parse_state *ps, const char *k, const char *v)
+{
+	struct sgd_policy *pol = ps->pol;
+
+	if (!strcmp(k, "rule")) {
+		if (strcmp(v, "reversal") && strcmp(v, "contact")) {
+			fail(ps, ps->line, "rule: '%s' is not reversal or contact", v);
+			return false;
+		}
+		pol->stroke_rule_contact = !strcmp(v, "contact");
+		return true;
+	}
+	if (!strcmp(k, "reversal_ratio"))
+		return want_double(ps, k, v, 0.005, false, 1.0, &pol->reversal_ratio);
+	if (!strcmp(k, "reversal_confirm_s"))
+		return want_double(ps, k, v, 0.001, false, 1.0, &pol->reversal_confirm_s);
+	if (!strcmp(k, "reversal_min_n"))
+		return want_double(ps, k, v, 0.5, false, 100.0, &pol->reversal_min_n);
+	return want_double(ps, k, v, 0.005, false, 10.0, &pol->direction_tau_s);
+}
+
 static bool handle_region(struct parse_state *ps, const char *k, const char *v)
 {
 	struct sgd_region *r = ps->region;
@@ -589,6 +623,7 @@ static int on_pair(void *user, const char *section, const char *name,
 	switch (ps->sec) {
 	case SEC_LIMITS: keys = limits_keys; break;
 	case SEC_CALIBRATION: keys = calibration_keys; break;
+	case SEC_STROKES: keys = strokes_keys; break;
 	case SEC_REGION: keys = region_keys; break;
 	case SEC_CONTRA: keys = contra_keys; break;
 	case SEC_PRECAUTION: keys = precaution_keys; break;
@@ -611,6 +646,7 @@ static int on_pair(void *user, const char *section, const char *name,
 	switch (ps->sec) {
 	case SEC_LIMITS: ok = handle_limits(ps, k, value); break;
 	case SEC_CALIBRATION: ok = handle_calibration(ps, k, value); break;
+	case SEC_STROKES: ok = handle_strokes(ps, k, value); break;
 	case SEC_REGION: ok = handle_region(ps, k, value); break;
 	case SEC_EXPORT: ok = handle_export(ps, k, value); break;
 	default: ok = handle_condition(ps, k, value); break;

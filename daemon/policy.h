@@ -98,6 +98,13 @@ struct sgd_policy {
 	bool allow_expired;		/* default false */
 	uint32_t expired_grace_days;	/* still valid this long after due */
 
+	/* [strokes] (optional; 0 = the engine's default, docs/engine.md) */
+	bool stroke_rule_contact;	/* rule = contact: never split at reversals */
+	double reversal_ratio;
+	double reversal_confirm_s;
+	double reversal_min_n;
+	double direction_tau_s;
+
 	size_t nregions;
 	struct sgd_region regions[SGD_POLICY_MAX_REGIONS];
 	size_t nconditions;

@@ -259,9 +259,40 @@ static int append_stroke(sd_bus_message *m, const struct sg_stroke *st, int64_t 
 					  "direction_deg", "d", st->direction_deg);
 	if (r >= 0 && (st->has & SG_HAS_TILT))
 		r = sd_bus_message_append(m, "{sv}", "mean_tilt_deg", "d", st->mean_tilt_deg);
+	/* bursts: the continuous contact it belongs to, and how it ended */
+	if (r >= 0)
+		r = sd_bus_message_append(m, "{sv}{sv}", "burst", "u",
+					  st->burst ? st->burst : st->index, "end", "s",
+					  sg_stroke_end_str((enum sg_stroke_end)st->end));
 	if (r < 0)
 		return r;
 	return sd_bus_message_close_container(m);
+}
+
+/* A burst's summary from its strokes (stored in order): the passes of one
+ * burst are consecutive and share its index. Pure: no bus, no store. */
+struct burst_sum {
+	uint32_t index, passes;
+	double start_s, end_s, peak_n;
+};
+
+static size_t bursts_of(const struct sgd_stroke_row *rows, size_t n, struct burst_sum *out)
+{
+	size_t nb = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct sg_stroke *st = &rows[i].stroke;
+		uint32_t b = st->burst ? st->burst : st->index;
+
+		if (nb == 0 || out[nb - 1].index != b) {
+			out[nb++] = (struct burst_sum){ b, 0, st->start_s, st->end_s, st->peak_n };
+		}
+		out[nb - 1].passes++;
+		out[nb - 1].end_s = st->end_s;
+		if (st->peak_n > out[nb - 1].peak_n)
+			out[nb - 1].peak_n = st->peak_n;
+	}
+	return nb;
 }
 
 static const char *violation_kind(enum sg_event_type t)
@@ -897,6 +928,14 @@ void session_on_events(struct session *s, const struct sg_event *ev, int n)
 		switch (ev[i].type) {
 		case SG_EV_STROKE:
 			pending_add(s, SG_EV_STROKE)->stroke = ev[i].stroke;
+			/* a stroke that ended where the blade turned round is
+			 * a stroke boundary like a lift: the tool's alert is
+			 * re-armed, so the next pass alarms on its own */
+			if (ev[i].stroke.end == SG_END_REVERSAL) {
+				instrument_set_alert(s->inst, STRIGIL_ALERT_OFF);
+				/* the next stroke of the burst starts there */
+				s->extra->stroke_start_s = ev[i].stroke.end_s;
+			}
 			break;
 		case SG_EV_WARNING:
 		case SG_EV_EXCEEDED:
@@ -912,6 +951,8 @@ void session_on_events(struct session *s, const struct sg_event *ev, int n)
 		case SG_EV_CONTACT:
 			/* the engine dates a stroke from its contact, less its delay */
 			s->extra->stroke_start_s = ev[i].t_s - sg_engine_delay(s->inst->engine);
+			break;
+		case SG_EV_BURST:
 			break;
 		}
 	}
@@ -1296,6 +1337,43 @@ static int method_get_strokes(sd_bus_message *m, void *userdata, sd_bus_error *e
 	return sd_bus_send(NULL, reply, NULL);
 }
 
+static int method_get_bursts(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	struct session *s = userdata;
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	struct sgd_stroke_row *rows = NULL;
+	struct burst_sum *b = NULL;
+	size_t n = 0, nb = 0, i;
+	int r;
+
+	r = sgd_store_session_strokes(s->d->store, s->rec.id, &rows, &n);
+	if (r < 0)
+		return error_storage(error, r, "read the strokes");
+	b = calloc(n ? n : 1, sizeof(*b));
+	if (!b) {
+		free(rows);
+		return -ENOMEM;
+	}
+	nb = bursts_of(rows, n, b);
+	free(rows);
+	r = sd_bus_message_new_method_return(m, &reply);
+	if (r >= 0)
+		r = sd_bus_message_open_container(reply, 'a', "a{sv}");
+	for (i = 0; r >= 0 && i < nb; i++)
+		r = sd_bus_message_append(reply, "a{sv}", 5,
+					  "index", "u", b[i].index,
+					  "passes", "u", b[i].passes,
+					  "start_s", "d", b[i].start_s,
+					  "duration_s", "d", b[i].end_s - b[i].start_s,
+					  "peak_n", "d", b[i].peak_n);
+	if (r >= 0)
+		r = sd_bus_message_close_container(reply);
+	free(b);
+	if (r < 0)
+		return r;
+	return sd_bus_send(NULL, reply, NULL);
+}
+
 static int method_get_violations(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
 	struct session *s = userdata;
@@ -1545,6 +1623,8 @@ static const sd_bus_vtable session_vtable[] = {
 				SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_METHOD_WITH_ARGS("GetPauses", SD_BUS_NO_ARGS, SD_BUS_RESULT("aa{sv}", pauses),
 				method_get_pauses, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("GetBursts", SD_BUS_NO_ARGS, SD_BUS_RESULT("aa{sv}", bursts),
+				method_get_bursts, SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_SIGNAL_WITH_ARGS("StrokeCompleted", SD_BUS_ARGS("a{sv}", stroke), 0),
 	SD_BUS_SIGNAL_WITH_ARGS("LimitWarning", SD_BUS_ARGS("a{sv}", event), 0),
 	SD_BUS_SIGNAL_WITH_ARGS("LimitExceeded", SD_BUS_ARGS("a{sv}", event), 0),

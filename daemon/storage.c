@@ -169,8 +169,17 @@ static const char *const migrations[] = {
 	"CREATE INDEX pauses_session ON pauses(session_id, id);"
 	"CREATE INDEX sessions_profile_started ON sessions(profile_id, started_us, id);"
 	"CREATE INDEX strokes_session_region ON strokes(session_id, region, side);",
+	/* 4 (engine): strokes inside bursts. A stroke records its burst (the
+	 * period of continuous contact it belongs to, 1-based in its session),
+	 * its pass in the burst and how it ended (0 lift, 1 reversal); a
+	 * burst's summary is the aggregate of its strokes. Strokes recorded
+	 * before were contacts, each a burst of one pass ended by a lift. */
+	"ALTER TABLE strokes ADD COLUMN burst INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE strokes ADD COLUMN pass INTEGER NOT NULL DEFAULT 1;"
+	"ALTER TABLE strokes ADD COLUMN end_reason INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE strokes SET burst = idx;",
 
-	/* 4 (network): global ids for the clinic network (docs/network.md).
+	/* 5 (network): global ids for the clinic network (docs/network.md).
 	 * Profiles and sessions get a random version-4 UUID, given by a
 	 * trigger so that every insert path has one without knowing of it;
 	 * a profile gets its review state ('' or 'merged': two offline edits
@@ -254,7 +263,8 @@ enum stmt_id {
 	" updated_us"
 #define STROKE_COLS "id, session_id, wall_us, region, idx, start_s, end_s," \
 	" duration_s, peak_n, mean_n, impulse_ns, above_limit_s, limit_n, has," \
-	" peak_shear_n, mean_tilt_deg, direction_deg, side, cap_reasons"
+	" peak_shear_n, mean_tilt_deg, direction_deg, side, cap_reasons, burst, pass," \
+	" end_reason"
 #define VIOLATION_COLS "id, session_id, wall_us, region, type, t_s," \
 	" force_n, limit_n, side, cap_reasons, start_s"
 /* The side of a stored site: what follows the region's ':' ("" midline). */
@@ -330,8 +340,9 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_STROKE_INSERT] = "INSERT INTO strokes (session_id, wall_us, region,"
 		" idx, start_s, end_s, duration_s, peak_n, mean_n, impulse_ns,"
 		" above_limit_s, limit_n, has, peak_shear_n, mean_tilt_deg,"
-		" direction_deg, side, cap_reasons) VALUES (?1, ?2, ?3, ?4, ?5, ?6,"
-		" ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, " SIDE_OF("?3") ", ?17)",
+		" direction_deg, side, cap_reasons, burst, pass, end_reason) VALUES (?1,"
+		" ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, "
+		SIDE_OF("?3") ", ?17, ?18, ?19, ?20)",
 	[ST_STROKE_LIST] = "SELECT " STROKE_COLS " FROM strokes"
 		" WHERE session_id = ?1 ORDER BY id",
 	[ST_VIOLATION_INSERT] = "INSERT INTO violations (session_id, wall_us,"
@@ -1802,6 +1813,10 @@ int sgd_store_add_stroke_ex(struct sgd_store *s, int64_t session_id,
 	b_dbl(&b, 16, k->direction_deg);
 	if (cap_reasons)
 		b_txt(&b, 17, cap_reasons, SGD_REASONS_MAX);
+	/* an engine without bursts (0): the stroke is its own burst */
+	b_int(&b, 18, k->burst ? k->burst : k->index);
+	b_int(&b, 19, k->pass ? k->pass : 1);
+	b_int(&b, 20, k->end);
 	if ((r = step_done(s, st, &b, "add stroke"))) {
 		if (r == -ENOENT)
 			set_err(s, r, "no session %lld", (long long)session_id);
@@ -1850,6 +1865,10 @@ static void stroke_row(sqlite3_stmt *st, void *elem)
 	w->side = side_from_col(st, 17);
 	w->has_cap_reasons = sqlite3_column_type(st, 18) != SQLITE_NULL;
 	col_txt(st, 18, w->cap_reasons, sizeof(w->cap_reasons));
+	w->stroke.burst = (uint32_t)sqlite3_column_int64(st, 19);
+	w->stroke.pass = (uint32_t)sqlite3_column_int64(st, 20);
+	w->stroke.end = sqlite3_column_int(st, 21) == SG_END_REVERSAL ? SG_END_REVERSAL
+									: SG_END_LIFT;
 }
 
 int sgd_store_session_strokes(struct sgd_store *s, int64_t session_id,

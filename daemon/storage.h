@@ -45,7 +45,7 @@ extern "C" {
 #endif
 
 #define SGD_STORE_DB_NAME	"strigil.db"
-#define SGD_STORE_SCHEMA_VERSION 4
+#define SGD_STORE_SCHEMA_VERSION 5
 #define SGD_SERIAL_MAX		32	/* incl. NUL */
 #define SGD_ACTOR_MAX		64	/* "uid:1000" or a user name */
 #define SGD_REASONS_MAX		2048	/* reasons text of a session */
@@ -348,7 +348,7 @@ int sgd_store_region_history(struct sgd_store *s, int64_t profile_id,
 
 /* ======================================================================
  * Clinic network (docs/network.md): every profile and session has a
- * random UUID (schema 4) that names it across the clinic's PCs; a profile
+ * random UUID (schema 5) that names it across the clinic's PCs; a profile
  * has a review state: "" or "merged" (offline edits of two PCs were
  * merged; a clinician confirms).
  * ==================================================================== */

@@ -13,9 +13,15 @@
  *               the zero of 0.1-0.2 s before it; a static load (tool laid
  *               down) becomes the zero until it is lifted off
  *   contact     hysteresis, dips shorter than merge_gap do not split a
- *               stroke, contacts shorter than min_stroke are not strokes
+ *               contact, contacts shorter than min_stroke are not strokes;
+ *               a contact with strokes is a burst
+ *   reversal    inside a burst, with shear: a stroke ends where the shear
+ *               along the stroke's own (tracked) direction turns against
+ *               it, by at least reversal_ratio x normal force, and stays so
+ *               for reversal_confirm_s; the next stroke starts there
  *   limit       warning / exceeded when the filtered force stays at or above
  *               the level for sustain_s, each at most once per stroke
+ *               (re-armed at every stroke boundary, reversals included)
  *
  * Every per-sample step is O(1), allocation-free and branch-light; exp() is
  * only called when the estimated sample period moves by more than 1 % or
@@ -48,6 +54,14 @@
  * it, so a contact restores the zero of ZERO_LOOKBACK_S to twice that ago
  * (a checkpoint pair): a stroke's own rising edge never becomes zero. */
 #define ZERO_LOOKBACK_S	0.1
+
+/* The shear zero. Without normal force there is no friction, so whenever
+ * the tool is off the skin (force below contact_off) the shear reads its
+ * zero; it is taken with a short time constant, so that each lift between
+ * bursts (>= 0.25 s) renews it: only the drift within one burst is left
+ * for the reversal test to tolerate (docs/engine.md). The normal force
+ * keeps its slow baseline_tau_s (a light touch must not become zero). */
+#define SHEAR_ZERO_TAU_S 0.1
 
 /* Zero acquisition: the zero of a recording is unknown at its start
  * (offset, or under load). Until baseline_tau_s of unloaded signal has
@@ -108,6 +122,7 @@ struct sg_engine {
 	double alpha;		/* low-pass gain per sample */
 	double decay;		/* 1 - alpha */
 	double kbase;		/* baseline gain per sample */
+	double kshear;		/* shear zero gain per sample (SHEAR_ZERO_TAU_S) */
 	double kstatic;		/* static-load smoother gain per sample */
 	double acq_w;		/* s of unloaded signal averaged into the zero */
 	bool acq;		/* zero acquisition (mean) still running */
@@ -143,9 +158,24 @@ struct sg_engine {
 	double starts[RATE_RING];
 	unsigned nstarts;
 
+	/* bursts and reversals (see reversal_step) */
+	uint32_t bursts;	/* bursts with strokes so far */
+	uint32_t passes;	/* strokes emitted in the current burst */
+	double burst_peak;
+	double t_stroke;	/* sample time the current stroke began */
+	double rx, ry;		/* the stroke's direction: its shear, tracked */
+	double kdir;		/* direction tracking gain per sample */
+	double r_min2;		/* |r|^2 from which the direction is known */
+	bool rev_cand;		/* the shear has turned against r: confirming */
+	double t_cand;		/* sample time it turned */
+	double cand_s;		/* time reversed and loaded since, in a row */
+	struct accum acc_cand;	/* the stroke up to t_cand */
+	struct accum acc_new;	/* the stroke that would begin at t_cand */
+	double t_warned, t_exceeded;	/* when this stroke's alarms fired */
+
 	/* limits */
 	double warn_level, cap;	/* +inf when disabled */
-	double warn_since, exc_since;	/* NaN when below */
+	double warn_n, exc_n;	/* samples (periods) at or above, in a row */
 	bool warned, exceeded;
 	bool limit_run;		/* a warning-level run is being timed */
 	bool cap_strokes_done, cap_time_done;
@@ -167,8 +197,14 @@ const char *sg_event_type_str(enum sg_event_type t)
 	case SG_EV_CAP_TIME: return "cap-time";
 	case SG_EV_CONTACT: return "contact";
 	case SG_EV_RELEASE: return "release";
+	case SG_EV_BURST: return "burst";
 	}
 	return "unknown";
+}
+
+const char *sg_stroke_end_str(enum sg_stroke_end end)
+{
+	return end == SG_END_REVERSAL ? "reversal" : "lift";
 }
 
 void sg_stroke_config_default(struct sg_stroke_config *c)
@@ -183,6 +219,11 @@ void sg_stroke_config_default(struct sg_stroke_config *c)
 		.baseline_tau_s = 2.0,
 		.tare_s = 0.100,
 		.mains_hz = 0.0,
+		.reversal_ratio = 0.05,
+		.reversal_confirm_s = 0.040,
+		.reversal_min_n = 1.0,
+		.direction_tau_s = 0.100,
+		.contact_only = false,
 	};
 }
 
@@ -214,7 +255,11 @@ int sg_stroke_config_check(const struct sg_stroke_config *c)
 	    !in_range(c->nominal_rate_hz, 10.0, 20000.0) ||
 	    !(c->baseline_tau_s == 0.0 || in_range(c->baseline_tau_s, 0.05, 3600.0)) ||
 	    !(c->tare_s == 0.0 || in_range(c->tare_s, 0.001, 10.0)) ||
-	    !(c->mains_hz == 0.0 || in_range(c->mains_hz, 40.0, 70.0)))
+	    !(c->mains_hz == 0.0 || in_range(c->mains_hz, 40.0, 70.0)) ||
+	    !(c->reversal_ratio == 0.0 || in_range(c->reversal_ratio, 0.005, 1.0)) ||
+	    !(c->reversal_confirm_s == 0.0 || in_range(c->reversal_confirm_s, 0.001, 1.0)) ||
+	    !(c->reversal_min_n == 0.0 || in_range(c->reversal_min_n, c->contact_on_n, 100.0)) ||
+	    !(c->direction_tau_s == 0.0 || in_range(c->direction_tau_s, 0.005, 10.0)))
 		return -EINVAL;
 	return 0;
 }
@@ -260,6 +305,17 @@ static void sanitize_stroke(struct sg_stroke_config *out,
 		out->tare_s = d.tare_s;
 	if (!in_range(out->mains_hz, 40.0, 70.0))
 		out->mains_hz = 0.0;
+	if (!in_range(out->reversal_ratio, 0.005, 1.0))
+		out->reversal_ratio = d.reversal_ratio;
+	if (!in_range(out->reversal_confirm_s, 0.001, 1.0))
+		out->reversal_confirm_s = d.reversal_confirm_s;
+	if (!in_range(out->reversal_min_n, 0.0, 100.0))
+		out->reversal_min_n = d.reversal_min_n;
+	/* the direction is judged only where the tool is in contact */
+	if (out->reversal_min_n < out->contact_on_n)
+		out->reversal_min_n = out->contact_on_n;
+	if (!in_range(out->direction_tau_s, 0.005, 10.0))
+		out->direction_tau_s = d.direction_tau_s;
 }
 
 static void sanitize_limit(struct sg_limit_config *out,
@@ -314,7 +370,9 @@ static void update_coefficients(struct sg_engine *e)
 	e->decay = exp(-2.0 * M_PI * e->sc.lowpass_hz * p);
 	e->alpha = 1.0 - e->decay;
 	e->kbase = 1.0 - exp(-p / e->sc.baseline_tau_s);
+	e->kshear = 1.0 - exp(-p / SHEAR_ZERO_TAU_S);
 	e->kstatic = 1.0 - exp(-2.0 * M_PI * STATIC_HZ * p);
+	e->kdir = 1.0 - exp(-p / e->sc.direction_tau_s);
 	/* median-of-3: one sample; low-pass: decay/alpha samples */
 	e->delay = p + p * e->decay / e->alpha;
 	setup_notch(e, p);
@@ -340,8 +398,7 @@ static void apply_limit(struct sg_engine *e)
 		e->cap = cap;
 		e->warn_level = cap * e->lc.warn_fraction;
 	}
-	e->warn_since = NAN;
-	e->exc_since = NAN;
+	e->warn_n = e->exc_n = 0.0;
 }
 
 void sg_engine_init(struct sg_engine *e, const struct sg_stroke_config *sc,
@@ -352,6 +409,10 @@ void sg_engine_init(struct sg_engine *e, const struct sg_stroke_config *sc,
 	sanitize_limit(&e->lc, lc);
 	e->period = 1.0 / e->sc.nominal_rate_hz;
 	e->t = NAN;	/* the first sample takes the slow path */
+	/* the direction is known once the tracked shear is as large as the
+	 * smallest reversed shear that counts at the smallest judged force */
+	e->r_min2 = e->sc.reversal_ratio * e->sc.reversal_min_n;
+	e->r_min2 *= e->r_min2;
 	update_coefficients(e);
 	apply_limit(e);
 	e->state = ST_IDLE;
@@ -386,8 +447,10 @@ void sg_engine_tare(struct sg_engine *e)
 	e->acq = false;
 	/* A stroke in progress is abandoned: its zero was wrong. */
 	e->state = ST_IDLE;
+	e->rev_cand = false;
+	e->passes = 0;
 	e->f = 0.0;
-	e->warn_since = e->exc_since = NAN;
+	e->warn_n = e->exc_n = 0.0;
 }
 
 void sg_engine_gap(struct sg_engine *e, uint64_t nlost)
@@ -497,6 +560,7 @@ static inline void push(struct sg_event *ev, int max, int *n,
 	ev[*n].force_n = f;
 	ev[*n].limit_n = lim;
 	memset(&ev[*n].stroke, 0, sizeof(ev[*n].stroke));
+	memset(&ev[*n].burst, 0, sizeof(ev[*n].burst));
 	(*n)++;
 }
 
@@ -514,80 +578,129 @@ static void remember_start(struct sg_engine *e, double t)
 	e->starts[e->nstarts++] = t;
 }
 
-/* Ends the contact begun at t_on; the last loaded sample came before
- * t_end. Emits the stroke if long enough, then the release. */
+/* Emits the stroke accumulated in a, from sample time t0 to t1 (times
+ * before the chain delay is taken off), and the stroke cap it may reach. */
+static void emit_stroke(struct sg_engine *e, const struct accum *a, double t0,
+			double t1, enum sg_stroke_end why, double now,
+			struct sg_event *ev, int max, int *n)
+{
+	double start = t0 - e->delay, end = t1 - e->delay;
+	struct sg_stroke *s;
+
+	if (e->passes == 0) {
+		e->bursts++;
+		e->burst_peak = -INFINITY;
+	}
+	e->passes++;
+	e->strokes++;
+	if (a->peak > e->burst_peak)
+		e->burst_peak = a->peak;
+	remember_start(e, start);
+	if (*n < max) {
+		push(ev, max, n, SG_EV_STROKE, now, a->peak, active_limit(e));
+		s = &ev[*n - 1].stroke;
+		memset(s, 0, sizeof(*s));
+		s->index = e->strokes;
+		s->start_s = start;
+		s->end_s = end;
+		s->duration_s = end - start;
+		s->peak_n = a->peak;
+		s->impulse_ns = a->impulse;
+		s->mean_n = a->loaded_s > 0 ? a->impulse / a->loaded_s : 0.0;
+		s->above_limit_s = a->above_s;
+		s->limit_n = active_limit(e);
+		s->has = a->has;
+		if (a->has & SG_HAS_SHEAR) {
+			s->peak_shear_n = sqrt(a->shear2_max);
+			s->direction_deg = atan2(a->sy, a->sx) * (180.0 / M_PI);
+		}
+		if ((a->has & SG_HAS_TILT) && a->ext_s > 0)
+			s->mean_tilt_deg = a->tilt / a->ext_s;
+		s->burst = e->bursts;
+		s->pass = e->passes;
+		s->end = (uint8_t)why;
+	}
+	if (e->lc.max_strokes && !e->cap_strokes_done &&
+	    e->strokes >= e->lc.max_strokes) {
+		e->cap_strokes_done = true;
+		push(ev, max, n, SG_EV_CAP_STROKES, now, e->f, active_limit(e));
+	}
+}
+
+/* Ends the contact (the burst) begun at t_on; the last loaded sample came
+ * before t_end. Emits its last stroke if the burst is long enough, the
+ * burst summary, then the release. */
 __attribute__((noinline))
 static void end_contact(struct sg_engine *e, double t_end, double now,
 			struct sg_event *ev, int max, int *n)
 {
-	double start = e->t_on - e->delay, end = t_end - e->delay;
-	double dur = end - start;
-	const struct accum *a = &e->acc;
+	double dur = (t_end - e->delay) - (e->t_on - e->delay);
 
 	e->state = ST_IDLE;
+	e->rev_cand = false;
 	cp_reset(e);
-	if (dur + 1e-9 >= e->sc.min_stroke_s && a->loaded_s >= 0.0) {
-		struct sg_stroke *s;
+	if (e->acc.loaded_s >= 0.0 &&
+	    (e->passes > 0 || dur + 1e-9 >= e->sc.min_stroke_s))
+		emit_stroke(e, &e->acc, e->t_stroke, t_end, SG_END_LIFT, now, ev, max, n);
+	if (e->passes > 0 && *n < max) {
+		struct sg_burst *b;
 
-		e->strokes++;
-		remember_start(e, start);
-		if (*n < max) {
-			push(ev, max, n, SG_EV_STROKE, now, a->peak, active_limit(e));
-			s = &ev[*n - 1].stroke;
-			memset(s, 0, sizeof(*s));
-			s->index = e->strokes;
-			s->start_s = start;
-			s->end_s = end;
-			s->duration_s = dur;
-			s->peak_n = a->peak;
-			s->impulse_ns = a->impulse;
-			s->mean_n = a->loaded_s > 0 ? a->impulse / a->loaded_s : 0.0;
-			s->above_limit_s = a->above_s;
-			s->limit_n = active_limit(e);
-			s->has = a->has;
-			if (a->has & SG_HAS_SHEAR) {
-				s->peak_shear_n = sqrt(a->shear2_max);
-				s->direction_deg = atan2(a->sy, a->sx) * (180.0 / M_PI);
-			}
-			if ((a->has & SG_HAS_TILT) && a->ext_s > 0)
-				s->mean_tilt_deg = a->tilt / a->ext_s;
-		}
-		if (e->lc.max_strokes && !e->cap_strokes_done &&
-		    e->strokes >= e->lc.max_strokes) {
-			e->cap_strokes_done = true;
-			push(ev, max, n, SG_EV_CAP_STROKES, now, e->f, active_limit(e));
-		}
+		push(ev, max, n, SG_EV_BURST, now, e->burst_peak, active_limit(e));
+		b = &ev[*n - 1].burst;
+		b->index = e->bursts;
+		b->passes = e->passes;
+		b->start_s = e->t_on - e->delay;
+		b->end_s = t_end - e->delay;
+		b->duration_s = b->end_s - b->start_s;
+		b->peak_n = e->burst_peak;
 	}
+	e->passes = 0;
 	push(ev, max, n, SG_EV_RELEASE, now, e->f, active_limit(e));
 }
 
-/* Sustained level test: the run began at *since; a sample stands for one
- * period of signal, so n samples above cover n periods. */
-static inline bool sustained(struct sg_engine *e, double *since, double level)
+/* Sustained level test: a sample stands for one period of signal (and a
+ * gap of k lost samples inside the run for k more), so n samples at or
+ * above the level cover n periods: it is sustained when n x period >=
+ * sustain_s. Samples are counted, not timestamps subtracted, so host
+ * timestamp jitter cannot move the alarm; the period itself is an estimate
+ * (jitter of +-15 % of a period leaves it within about +-1 %), so it may
+ * fall short of the sustain time by SUSTAIN_TOL of it, never by more than
+ * half a period: on clean timestamps the alarm still comes exactly on the
+ * sample that completes the sustain time. */
+#define SUSTAIN_TOL 0.02
+static inline bool sustained(struct sg_engine *e, double *count, double level,
+			     double periods)
 {
+	double tol = SUSTAIN_TOL * e->lc.sustain_s;
+
 	if (e->f < level) {
-		*since = NAN;
+		*count = 0.0;
 		return false;
 	}
-	if (isnan(*since))
-		*since = e->t;
-	return e->t - *since + e->period >= e->lc.sustain_s - 1e-9;
+	*count += periods;
+	if (tol > 0.5 * e->period)
+		tol = 0.5 * e->period;
+	return *count * e->period >= e->lc.sustain_s - tol - 1e-12;
 }
 
 __attribute__((noinline))
-static void check_limits(struct sg_engine *e, struct sg_event *ev, int max,
-			 int *n)
+static void check_limits(struct sg_engine *e, double periods, struct sg_event *ev,
+			 int max, int *n)
 {
-	if (sustained(e, &e->warn_since, e->warn_level) && !e->warned) {
+	if (sustained(e, &e->warn_n, e->warn_level, periods) && !e->warned) {
 		e->warned = true;
+		e->t_warned = e->t;
 		push(ev, max, n, SG_EV_WARNING, e->t, e->f, e->cap);
 	}
-	if (sustained(e, &e->exc_since, e->cap) && !e->exceeded) {
+	if (sustained(e, &e->exc_n, e->cap, periods) && !e->exceeded) {
 		e->exceeded = true;
+		e->t_exceeded = e->t;
+		if (!e->warned)
+			e->t_warned = e->t;
 		e->warned = true;
 		push(ev, max, n, SG_EV_EXCEEDED, e->t, e->f, e->cap);
 	}
-	e->limit_run = !isnan(e->warn_since) || !isnan(e->exc_since);
+	e->limit_run = e->warn_n > 0.0 || e->exc_n > 0.0;
 }
 
 /* Everything but "about one period after the last timestamp": the first
@@ -623,6 +736,12 @@ static double advance_time_slow(struct sg_engine *e, const struct sg_sample *s,
 		cp_reset(e);
 		e->last_ts = isfinite(ts) ? ts : -INFINITY;
 		e->last_dt = e->period;
+		/* The second sample takes this slow path too: its interval is
+		 * the stream's first, which sets the rate (have_period). Taken
+		 * by the fast path, the first gap of the stream (up to P_MAX)
+		 * was later taken for the rate, and its lost samples were not
+		 * counted. */
+		e->dt_lo = INFINITY;
 		*nlost = 0;
 		return e->period;
 	}
@@ -771,7 +890,135 @@ static void begin_contact(struct sg_engine *e, struct sg_event *ev, int max, int
 	e->t_static = e->t;
 	e->acc_static = e->acc;
 	e->warned = e->exceeded = false;
+	e->t_stroke = e->t;
+	e->passes = 0;
+	e->rev_cand = false;
+	e->rx = e->ry = 0.0;
 	push(ev, max, n, SG_EV_CONTACT, e->t, e->f, active_limit(e));
+}
+
+/* Adds this sample to a stroke's accumulator (the rare second one). */
+static void accum_add(const struct sg_engine *e, struct accum *a, uint8_t has,
+		      double dt)
+{
+	double f = e->f;
+
+	if (f > a->peak)
+		a->peak = f;
+	a->impulse += f * dt;
+	a->loaded_s += dt;
+	if (f > e->cap)
+		a->above_s += dt;
+	if (!has)
+		return;
+	a->has |= has;
+	a->ext_s += dt;
+	if (has & SG_HAS_SHEAR) {
+		double m2 = e->fsx * e->fsx + e->fsy * e->fsy;
+
+		if (m2 > a->shear2_max)
+			a->shear2_max = m2;
+		a->sx += e->fsx * dt;
+		a->sy += e->fsy * dt;
+	}
+	if (has & SG_HAS_TILT)
+		a->tilt += e->ftilt * dt;
+}
+
+/*
+ * Stroke boundaries inside a burst, once per sample with shear in contact.
+ *
+ * Friction points against the motion, so while the blade travels one way
+ * the shear keeps one direction, r (tracked with direction_tau_s, so a
+ * gradual rotation, fanning, is followed and never turns against r), and
+ * its size is mu x the normal force. Where the blade turns round the
+ * shear flips: its component along r changes sign. That moment (the first
+ * sample with shear . r < 0) is the candidate boundary. It is confirmed
+ * when the shear along r stays at or below -reversal_ratio x force, with
+ * the force at least reversal_min_n, for reversal_confirm_s in a row; it is
+ * dropped when the shear is back along r by as much. Below reversal_min_n
+ * (the valley of a turnaround, a strum dip) nothing is judged and the
+ * candidate waits: a force dip scales the shear but never turns it, so it
+ * never splits. An error e in the shear zero moves the ratio by e/force,
+ * which is why the ratio is only judged above reversal_min_n
+ * (docs/engine.md gives the margins).
+ */
+__attribute__((noinline))
+static void reversal_step(struct sg_engine *e, double dt, struct sg_event *ev,
+			  int max, int *n)
+{
+	double sx = e->fsx, sy = e->fsy, f = e->f;
+	double dot = sx * e->rx + sy * e->ry;
+	double r2 = e->rx * e->rx + e->ry * e->ry;
+	double lim = e->sc.reversal_ratio * f;
+	bool loaded = f >= e->sc.reversal_min_n;
+	bool known = r2 >= e->r_min2;
+	/* |shear along r| >= lim, without a square root: dot^2 >= lim^2 r^2 */
+	bool clear = loaded && known && dot * dot >= lim * lim * r2;
+
+	if (!e->rev_cand) {
+		if (known && dot < 0.0) {
+			e->rev_cand = true;
+			e->t_cand = e->t;
+			e->cand_s = 0.0;
+			e->acc_cand = e->acc;
+			memset(&e->acc_new, 0, sizeof(e->acc_new));
+			e->acc_new.peak = -INFINITY;
+		} else {
+			/* Only a shear of at least reversal_ratio x force and
+			 * half the stroke's own shear (|r|) shows the
+			 * direction: near a turnaround the friction passes
+			 * through zero within a few ms, and what is left there
+			 * is the shear zero's error, which must not turn r
+			 * towards itself. A gradual change (fanning, the force
+			 * easing off) is slower than direction_tau_s, so
+			 * |shear| stays near |r| and r follows it. */
+			double m2 = sx * sx + sy * sy;
+
+			if (loaded && m2 >= lim * lim && m2 >= 0.25 * r2) {
+				e->rx += e->kdir * (sx - e->rx);
+				e->ry += e->kdir * (sy - e->ry);
+			}
+			return;
+		}
+	}
+	if (clear && dot > 0.0) {
+		e->rev_cand = false;	/* back along r: it was not a reversal */
+		return;
+	}
+	if (clear)
+		e->cand_s += dt;
+	else if (loaded)
+		e->cand_s = 0.0;	/* loaded, but not clearly reversed */
+	if (e->cand_s + 1e-9 < e->sc.reversal_confirm_s ||
+	    e->t - e->t_on < e->sc.min_stroke_s)
+		return;
+
+	/* Confirmed: the stroke ends where the shear turned round. */
+	emit_stroke(e, &e->acc_cand, e->t_stroke, e->t_cand, SG_END_REVERSAL, e->t,
+		    ev, max, n);
+	e->acc = e->acc_new;
+	e->t_stroke = e->t_cand;
+	e->rev_cand = false;
+	e->rx = sx;
+	e->ry = sy;
+	/* Alarms re-arm for the new stroke, unless they already fired in it
+	 * (after the shear turned); a force still above a level alarms again
+	 * once it has been there for the sustain time. */
+	e->warned = e->warned && e->t_warned >= e->t_cand;
+	e->exceeded = e->exceeded && e->t_exceeded >= e->t_cand;
+	e->limit_run = true;
+	/* the static-load window starts again with the new stroke */
+	e->static_ref = e->fs;
+	e->t_static = e->t;
+	e->acc_static = e->acc;
+}
+
+__attribute__((noinline))
+static void track_shear_zero(struct sg_engine *e)
+{
+	e->shx.base += e->kshear * e->fsx;
+	e->shy.base += e->kshear * e->fsy;
 }
 
 /* The static-load test, once per contact sample: see STATIC_S. */
@@ -869,6 +1116,8 @@ int sg_engine_feed(struct sg_engine *e, const struct sg_sample *s,
 			break;
 		}
 		/* Unloaded: follow the zero (load cells drift). */
+		if (unlikely(has & SG_HAS_SHEAR) && f < e->sc.contact_off_n)
+			track_shear_zero(e);
 		if (unlikely(e->acq) && dt > 0.0) {
 			/* running mean: the zero so far weighs acq_w */
 			e->acq_w += dt;
@@ -877,10 +1126,6 @@ int sg_engine_feed(struct sg_engine *e, const struct sg_sample *s,
 			break;
 		}
 		e->force.base += e->kbase * f;
-		if (unlikely(has & SG_HAS_SHEAR)) {
-			e->shx.base += e->kbase * e->fsx;
-			e->shy.base += e->kbase * e->fsy;
-		}
 		break;
 	case ST_CONTACT:
 		if (unlikely(static_load(e))) {
@@ -907,6 +1152,10 @@ int sg_engine_feed(struct sg_engine *e, const struct sg_sample *s,
 	if (e->state != ST_IDLE) {
 		struct accum *a = &e->acc;
 
+		if (unlikely(has & SG_HAS_SHEAR) && !e->sc.contact_only)
+			reversal_step(e, dt, ev, max, &n);
+		if (unlikely(e->rev_cand))
+			accum_add(e, &e->acc_new, has, dt);
 		if (f > a->peak)
 			a->peak = f;
 		a->impulse += f * dt;
@@ -923,7 +1172,7 @@ int sg_engine_feed(struct sg_engine *e, const struct sg_sample *s,
 	}
 
 	if (unlikely(f >= e->warn_level || e->limit_run))
-		check_limits(e, ev, max, &n);
+		check_limits(e, 1.0 + (double)nlost, ev, max, &n);
 	return n;
 }
 
@@ -937,7 +1186,7 @@ int sg_engine_flush(struct sg_engine *e, struct sg_event *ev, int max)
 		e->acc = e->saved;
 		end_contact(e, e->t_dip, e->t, ev, max, &n);
 	}
-	e->warn_since = e->exc_since = NAN;
+	e->warn_n = e->exc_n = 0.0;
 	return n;
 }
 
@@ -974,6 +1223,11 @@ double sg_engine_stroke_rate(const struct sg_engine *e)
 uint32_t sg_engine_strokes(const struct sg_engine *e)
 {
 	return e->strokes;
+}
+
+uint32_t sg_engine_bursts(const struct sg_engine *e)
+{
+	return e->bursts;
 }
 
 double sg_engine_load_seconds(const struct sg_engine *e)

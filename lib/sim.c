@@ -12,6 +12,14 @@
  * through a friction coefficient in a per-stroke direction; tilt is a
  * per-stroke holding angle.
  *
+ * Bursts: a contact may be a series of passes back and forth without
+ * lifting the tool. The force falls into a valley of random depth at each
+ * turnaround; friction (shear = mu x force against the motion) flips there
+ * as the velocity passes through zero, over a few ms; the direction of
+ * travel may rotate within a pass (fanning) and need not reverse exactly
+ * (zig-zag). Each pass is one stroke of the ground truth. The shear
+ * channels get their own zero offset and drift.
+ *
  * Everything is drawn from one splitmix64 stream seeded by the config, so
  * a seed always gives the same trace. docs/engine.md describes the model
  * and the ground-truth definitions.
@@ -28,6 +36,14 @@
 #define SCAN_STEP 2e-4		/* s, resolution of truth scans */
 #define WANDER_PERIOD 600.0	/* s, period of the baseline wander */
 #define FRAME_MAX 12		/* samples per USB frame (one channel) */
+#define PASS_MAX 16		/* passes per burst */
+
+/* A pass of a burst, drawn when the burst begins. */
+struct pass_plan {
+	struct sg_sim_segment g;
+	double left, right, turn_in, turn_out, mu, dir0, fan;
+	bool over;
+};
 
 struct sg_sim {
 	struct sg_sim_config c;
@@ -55,6 +71,14 @@ struct sg_sim {
 
 	struct sg_sim_truth *truth;
 	size_t ntruth, cap;
+
+	/* bursts */
+	struct pass_plan plan[PASS_MAX];
+	unsigned nplan, iplan;
+	uint32_t bursts;
+	double burst_t0, burst_tremor, burst_tremor_hz, burst_tremor_phase;
+	double shear_off_x, shear_off_y;
+	double swander_amp, swander_phase_x, swander_phase_y;
 };
 
 /* ---- random numbers ------------------------------------------------- */
@@ -121,7 +145,48 @@ void sg_sim_config_default(struct sg_sim_config *c)
 		.over_prob = 0.0,
 		.over_n = 0.0,
 		.has = 0,
+		.burst_prob = 0.0,
+		.burst_min = 3,
+		.burst_max = 8,
+		.pass_min_s = 0.3,
+		.pass_max_s = 0.9,
+		.valley_min = 0.15,
+		.valley_max = 0.95,
+		.turn_min_s = 0.004,
+		.turn_max_s = 0.025,
+		.mu_min = 0.15,
+		.mu_max = 0.40,
+		.fan_deg_s = 0.0,
+		.zig_deg = 0.0,
 	};
+}
+
+/* The burst fields of a config, 0 meaning the default. */
+static void burst_defaults(struct sg_sim_config *c)
+{
+	struct sg_sim_config d;
+
+	sg_sim_config_default(&d);
+	if (c->burst_min == 0)
+		c->burst_min = d.burst_min;
+	if (c->burst_max == 0)
+		c->burst_max = c->burst_min > d.burst_max ? c->burst_min : d.burst_max;
+	if (c->pass_min_s == 0)
+		c->pass_min_s = d.pass_min_s;
+	if (c->pass_max_s == 0)
+		c->pass_max_s = fmax(c->pass_min_s, d.pass_max_s);
+	if (c->valley_min == 0 && c->valley_max == 0) {
+		c->valley_min = d.valley_min;
+		c->valley_max = d.valley_max;
+	}
+	if (c->turn_min_s == 0)
+		c->turn_min_s = d.turn_min_s;
+	if (c->turn_max_s == 0)
+		c->turn_max_s = fmax(c->turn_min_s, d.turn_max_s);
+	if (c->mu_min == 0)
+		c->mu_min = d.mu_min;
+	if (c->mu_max == 0)
+		c->mu_max = fmax(c->mu_min, d.mu_max);
 }
 
 __attribute__((format(printf, 3, 4)))
@@ -203,6 +268,31 @@ int sg_sim_config_check(const struct sg_sim_config *c, char *err,
 		return fail(err, errlen, "over-limit strokes need an over-limit peak");
 	if (c->has & ~(SG_HAS_SHEAR | SG_HAS_TILT))
 		return fail(err, errlen, "unknown channel flags 0x%x", c->has);
+	{
+		struct sg_sim_config b = *c;
+
+		burst_defaults(&b);
+		if (!in_range(b.burst_prob, 0.0, 1.0))
+			return fail(err, errlen, "burst probability must be 0..1");
+		if (b.burst_prob > 0 && !(b.has & SG_HAS_SHEAR))
+			return fail(err, errlen, "bursts need the shear channels (turnarounds "
+				    "are told by the shear)");
+		if (b.burst_min < 1 || b.burst_max > PASS_MAX || b.burst_min > b.burst_max)
+			return fail(err, errlen, "passes per burst must be 1..%d, min <= max", PASS_MAX);
+		if (!in_range(b.pass_min_s, 0.05, 10.0) || !in_range(b.pass_max_s, b.pass_min_s, 10.0))
+			return fail(err, errlen, "pass duration must be 0.05..10 s, min <= max");
+		if (!in_range(b.valley_min, 0.0, 1.0) || !in_range(b.valley_max, b.valley_min, 1.0))
+			return fail(err, errlen, "valley depth must be 0..1, min <= max");
+		if (!in_range(b.turn_min_s, 0.0005, 0.5) || !in_range(b.turn_max_s, b.turn_min_s, 0.5))
+			return fail(err, errlen, "turnaround time must be 0.0005..0.5 s, min <= max");
+		if (!in_range(b.mu_min, 0.0, 2.0) || !in_range(b.mu_max, b.mu_min, 2.0))
+			return fail(err, errlen, "friction coefficient must be 0..2, min <= max");
+		if (!in_range(b.fan_deg_s, 0.0, 3600.0) || !in_range(b.zig_deg, 0.0, 90.0))
+			return fail(err, errlen, "fanning must be 0..3600 deg/s and zig-zag 0..90 deg");
+		if (!in_range(b.shear_offset_n, 0.0, 100.0) ||
+		    !in_range(b.shear_drift_n_per_s, 0.0, 10.0))
+			return fail(err, errlen, "shear offset must be 0..100 N and drift 0..10 N/s");
+	}
 	if (c->script) {
 		if (c->nscript == 0 || c->nscript > SG_SIM_MAX_SEGMENTS)
 			return fail(err, errlen, "a script has 1..%d segments", SG_SIM_MAX_SEGMENTS);
@@ -318,19 +408,22 @@ int sg_sim_script_parse(const char *text, struct sg_sim_segment *seg,
 
 /* ---- the clean stroke shape ----------------------------------------- */
 
+/* From the level at its start (left_n, 0 at a touch-down) up to the peak,
+ * a plateau, down to the level at its end (right_n, 0 at a lift). */
 static double envelope(const struct sg_sim_truth *t, double u)
 {
 	double fall = (t->end_s - t->start_s) - t->rise_s - t->plateau_s;
+	double l = t->left_n, r = t->right_n, p = t->envelope_n;
 
 	if (u < t->rise_s)
-		return 0.5 * t->envelope_n * (1.0 - cos(M_PI * u / t->rise_s));
+		return l + 0.5 * (p - l) * (1.0 - cos(M_PI * u / t->rise_s));
 	u -= t->rise_s;
 	if (u <= t->plateau_s)
-		return t->envelope_n;
+		return p;
 	u -= t->plateau_s;
 	if (u >= fall)
-		return 0.0;
-	return 0.5 * t->envelope_n * (1.0 + cos(M_PI * u / fall));
+		return r;
+	return r + 0.5 * (p - r) * (1.0 + cos(M_PI * u / fall));
 }
 
 double sg_sim_truth_force(const struct sg_sim_truth *t, double time_s)
@@ -347,6 +440,31 @@ double sg_sim_truth_force(const struct sg_sim_truth *t, double time_s)
 	return f;
 }
 
+/* Friction against the motion: mu x force in the direction of travel
+ * (rotating at fan_deg_s), scaled down near a turnaround where the
+ * velocity passes through zero: d / sqrt(d^2 + turn^2), d the time to the
+ * turnaround (a regularised Coulomb law with the velocity linear in d). */
+void sg_sim_truth_shear(const struct sg_sim_truth *t, double time_s,
+			double *sx, double *sy)
+{
+	double u = time_s - t->start_s, m, d, h = 1.0;
+
+	*sx = *sy = 0.0;
+	if (!(t->has & SG_HAS_SHEAR) || !(time_s > t->start_s && time_s < t->end_s))
+		return;
+	if (t->turn_in_s > 0)
+		h *= u / sqrt(u * u + t->turn_in_s * t->turn_in_s);
+	if (t->turn_out_s > 0) {
+		double v = t->end_s - time_s;
+
+		h *= v / sqrt(v * v + t->turn_out_s * t->turn_out_s);
+	}
+	m = t->shear_mu * sg_sim_truth_force(t, time_s) * h;
+	d = (t->direction0_deg + t->fan_deg_s * u) * (M_PI / 180.0);
+	*sx = m * cos(d);
+	*sy = m * sin(d);
+}
+
 /* The time span [*a, *b] outside which the clean force stays below level
  * (the envelope times at most 1 + tremor): scans need only cover it. */
 static bool level_window(const struct sg_sim_truth *t, double level, double *a, double *b)
@@ -354,10 +472,11 @@ static bool level_window(const struct sg_sim_truth *t, double level, double *a, 
 	double dur = t->end_s - t->start_s, fall = dur - t->rise_s - t->plateau_s;
 	double e = level / (1.0 + t->tremor), q;
 
-	if (level <= 0.0 || e <= 0.0) {
+	if (level <= 0.0 || e <= 0.0 || t->left_n > 0 || t->right_n > 0) {
+		/* (a pass between valleys: scan all of it) */
 		*a = t->start_s;
 		*b = t->end_s;
-		return true;
+		return level <= 0.0 || e <= t->envelope_n;
 	}
 	if (e > t->envelope_n)
 		return false;
@@ -472,6 +591,32 @@ static int keep_truth(struct sg_sim *s)
 	return 0;
 }
 
+/* Peak, shear truth and time above over_n, once the shape is fixed. A
+ * rotating or turning shear is integrated numerically (1 ms steps): the
+ * direction is that of the time-integrated shear, as the engine's. */
+static void finish_truth(struct sg_sim *s, struct sg_sim_truth *t)
+{
+	t->peak_n = truth_peak(t);
+	t->peak_shear_n = t->shear_mu * t->peak_n;
+	if ((t->has & SG_HAS_SHEAR) &&
+	    (t->fan_deg_s != 0 || t->turn_in_s > 0 || t->turn_out_s > 0)) {
+		double ix = 0, iy = 0, m2 = 0;
+
+		for (double x = t->start_s; x < t->end_s; x += 1e-3) {
+			double sx, sy;
+
+			sg_sim_truth_shear(t, x, &sx, &sy);
+			ix += sx;
+			iy += sy;
+			m2 = fmax(m2, sx * sx + sy * sy);
+		}
+		t->direction_deg = atan2(iy, ix) * (180.0 / M_PI);
+		t->peak_shear_n = sqrt(m2);
+	}
+	if (s->c.over_n > 0)
+		t->above_s = sg_sim_truth_run_above(t, s->c.over_n, NULL);
+}
+
 /* Draws what the segment leaves open, then fixes the stroke's truth. */
 static void begin_stroke(struct sg_sim *s, double start, const struct sg_sim_segment *g)
 {
@@ -500,14 +645,17 @@ static void begin_stroke(struct sg_sim *s, double start, const struct sg_sim_seg
 	if (t->has & SG_HAS_SHEAR) {
 		t->shear_mu = between(s, 0.15, 0.40);
 		t->direction_deg = between(s, -180.0, 180.0);
+		t->direction0_deg = t->direction_deg;
+		if (s->c.fan_deg_s > 0)
+			t->fan_deg_s = between(s, -s->c.fan_deg_s, s->c.fan_deg_s);
 	}
 	if (t->has & SG_HAS_TILT)
 		s->tilt_deg = between(s, 25.0, 55.0);
 	t->mean_tilt_deg = s->tilt_deg;
-	t->peak_n = truth_peak(t);
-	t->peak_shear_n = t->shear_mu * t->peak_n;
-	if (s->c.over_n > 0)
-		t->above_s = sg_sim_truth_run_above(t, s->c.over_n, NULL);
+	t->burst = ++s->bursts;
+	t->pass = t->passes = 1;
+	t->end = SG_END_LIFT;
+	finish_truth(s, t);
 }
 
 /* A random stroke following the config's statistics. */
@@ -541,6 +689,103 @@ static void random_stroke(struct sg_sim *s, struct sg_sim_segment *g, double *re
 	s->cur.over = over;
 }
 
+/* A peak as random_stroke() draws it: a deliberate violation (over_n,
+ * plateau 15-35 %) with over_prob, else N(peak_mean, peak_sd) clamped. */
+static double draw_peak(struct sg_sim *s, bool *over, double *plateau_frac)
+{
+	double peak;
+	int tries = 0;
+
+	*over = s->c.over_prob > 0 && uniform(s) < s->c.over_prob;
+	*plateau_frac = -1.0;
+	if (*over) {
+		*plateau_frac = between(s, 0.15, 0.35);
+		return s->c.over_n;
+	}
+	do {
+		peak = s->c.peak_mean_n + s->c.peak_sd_n * gaussian(s);
+	} while ((peak < 1.5 || peak > 3.0 * s->c.peak_mean_n) && ++tries < 16);
+	return fmin(fmax(peak, 1.5), fmax(3.0 * s->c.peak_mean_n, 1.5));
+}
+
+/* Draws a burst of passes back and forth; returns its duration. */
+static double plan_burst(struct sg_sim *s)
+{
+	const struct sg_sim_config *c = &s->c;
+	unsigned n = c->burst_min + (unsigned)(uniform(s) * (double)(c->burst_max - c->burst_min + 1));
+	double dir = between(s, -180.0, 180.0), total = 0.0;
+
+	if (n > c->burst_max)
+		n = c->burst_max;
+	memset(s->plan, 0, sizeof(s->plan));
+	for (unsigned k = 0; k < n; k++) {
+		struct pass_plan *p = &s->plan[k];
+
+		p->g.type = SG_SIM_STROKE;
+		p->g.duration_s = between(s, c->pass_min_s, c->pass_max_s);
+		p->g.peak_n = draw_peak(s, &p->over, &p->g.plateau_frac);
+		if (c->dip_prob > 0 && uniform(s) < c->dip_prob)
+			p->g.dip_at_frac = between(s, 0.3, 0.7);
+		p->mu = between(s, c->mu_min, c->mu_max);
+		p->fan = c->fan_deg_s > 0 ? between(s, -c->fan_deg_s, c->fan_deg_s) : 0.0;
+		p->dir0 = dir;
+		/* the next pass runs the other way (within the zig-zag) */
+		dir += p->fan * p->g.duration_s + 180.0;
+		if (c->zig_deg > 0)
+			dir += between(s, -c->zig_deg, c->zig_deg);
+		dir = fmod(dir + 540.0, 360.0) - 180.0;
+		total += p->g.duration_s;
+	}
+	for (unsigned k = 0; k + 1 < n; k++) {
+		double depth = between(s, c->valley_min, c->valley_max);
+		double v = (1.0 - depth) * fmin(s->plan[k].g.peak_n, s->plan[k + 1].g.peak_n);
+		double turn = between(s, c->turn_min_s, c->turn_max_s);
+
+		s->plan[k].right = s->plan[k + 1].left = v;
+		s->plan[k].turn_out = s->plan[k + 1].turn_in = turn;
+	}
+	s->nplan = n;
+	s->iplan = 0;
+	return total;
+}
+
+/* Starts pass k of the planned burst at t. */
+static void begin_pass(struct sg_sim *s, double t, unsigned k)
+{
+	struct pass_plan *p = &s->plan[k];
+	struct sg_sim_truth *tr = &s->cur;
+
+	begin_stroke(s, t, &p->g);
+	if (k > 0)
+		s->bursts--;	/* (begin_stroke counted a burst) */
+	tr->burst = s->bursts;
+	tr->pass = k + 1;
+	tr->passes = s->nplan;
+	tr->end = k + 1 < s->nplan ? SG_END_REVERSAL : SG_END_LIFT;
+	tr->left_n = p->left;
+	tr->right_n = p->right;
+	tr->turn_in_s = p->turn_in;
+	tr->turn_out_s = p->turn_out;
+	tr->shear_mu = p->mu;
+	tr->direction0_deg = p->dir0;
+	tr->fan_deg_s = p->fan;
+	/* one hand: the tremor runs on across the passes */
+	if (k == 0) {
+		s->burst_t0 = t;
+		s->burst_tremor = tr->tremor;
+		s->burst_tremor_hz = tr->tremor_hz;
+		s->burst_tremor_phase = tr->tremor_phase;
+	} else {
+		tr->tremor = s->burst_tremor;
+		tr->tremor_hz = s->burst_tremor_hz;
+		tr->tremor_phase = fmod(s->burst_tremor_phase +
+					2.0 * M_PI * s->burst_tremor_hz * (t - s->burst_t0),
+					2.0 * M_PI);
+	}
+	finish_truth(s, tr);
+	tr->over = p->over;
+}
+
 /* Starts the segment that follows at time t; false when the trace ends. */
 static bool next_segment(struct sg_sim *s, double t)
 {
@@ -554,10 +799,36 @@ static bool next_segment(struct sg_sim *s, double t)
 			s->script_pos = 0;
 		}
 		g = s->script[s->script_pos++];
+	} else if (s->in_stroke && s->iplan < s->nplan) {
+		/* the next pass of a burst, without lifting */
+		begin_pass(s, t, s->iplan);
+		s->seg_end = t + s->plan[s->iplan++].g.duration_s;
+		if (keep_truth(s) < 0) {
+			s->finished = true;
+			return false;
+		}
+		return true;
 	} else if (s->in_stroke) {
 		/* the rest after a stroke was drawn with it */
 		s->in_stroke = false;
 		s->seg_end = t + s->pending_rest;
+		return true;
+	} else if (s->c.burst_prob > 0 && uniform(s) < s->c.burst_prob) {
+		double total = plan_burst(s);
+
+		if (s->c.duration_s > 0 && t + total > s->c.duration_s - 0.2) {
+			s->nplan = 0;
+			s->seg_end = INFINITY;	/* no room: rest to the end */
+			return true;
+		}
+		s->in_stroke = true;
+		s->pending_rest = between(s, 0.3, 1.0);
+		begin_pass(s, t, 0);
+		s->seg_end = t + s->plan[s->iplan++].g.duration_s;
+		if (keep_truth(s) < 0) {
+			s->finished = true;
+			return false;
+		}
 		return true;
 	} else {
 		random_stroke(s, &g, &rest);
@@ -594,6 +865,7 @@ struct sg_sim *sg_sim_new(const struct sg_sim_config *c)
 	if (!s)
 		return NULL;
 	s->c = *c;
+	burst_defaults(&s->c);
 	if (c->script) {
 		memcpy(s->script, c->script, c->nscript * sizeof(*c->script));
 		s->c.script = s->script;
@@ -606,6 +878,18 @@ struct sg_sim *sg_sim_new(const struct sg_sim_config *c)
 	s->tilt_deg = between(s, 25.0, 55.0);
 	/* A quiet start (the engine settles), unless a script says otherwise. */
 	s->seg_end = c->script ? 0.0 : between(s, 0.5, 1.0);
+	/* (drawn only when asked for: older configs keep their streams) */
+	if (c->shear_offset_n > 0) {
+		double a = between(s, 0.0, 2.0 * M_PI);
+
+		s->shear_off_x = c->shear_offset_n * cos(a);
+		s->shear_off_y = c->shear_offset_n * sin(a);
+	}
+	if (c->shear_drift_n_per_s > 0) {
+		s->swander_amp = c->shear_drift_n_per_s * WANDER_PERIOD / (2.0 * M_PI);
+		s->swander_phase_x = between(s, 0.0, 2.0 * M_PI);
+		s->swander_phase_y = between(s, 0.0, 2.0 * M_PI);
+	}
 	return s;
 }
 
@@ -672,11 +956,16 @@ int sg_sim_next(struct sg_sim *s, struct sg_sample *out)
 			out->t_s = NAN;
 		out->has = s->c.has;
 		if (s->c.has & SG_HAS_SHEAR) {
-			double mu = s->in_stroke ? s->cur.shear_mu : 0.0;
-			double d = s->cur.direction_deg * (M_PI / 180.0);
+			if (s->in_stroke)
+				sg_sim_truth_shear(&s->cur, t, &sx, &sy);
+			sx += s->shear_off_x;
+			sy += s->shear_off_y;
+			if (s->swander_amp != 0.0) {
+				double w = 2.0 * M_PI * t / WANDER_PERIOD;
 
-			sx = mu * f * cos(d);
-			sy = mu * f * sin(d);
+				sx += s->swander_amp * (sin(w + s->swander_phase_x) - sin(s->swander_phase_x));
+				sy += s->swander_amp * (sin(w + s->swander_phase_y) - sin(s->swander_phase_y));
+			}
 			if (s->c.noise_n > 0) {
 				sx += s->c.noise_n * gaussian(s);
 				sy += s->c.noise_n * gaussian(s);

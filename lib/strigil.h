@@ -170,6 +170,28 @@ struct sg_stroke {
 	double peak_shear_n;		/* max |shear| */
 	double mean_tilt_deg;
 	double direction_deg;		/* atan2(mean shear y, mean shear x) */
+	/* Additions: strokes inside bursts (docs/engine.md). */
+	uint32_t burst;			/* 1-based burst (continuous contact) */
+	uint32_t pass;			/* 1-based stroke within its burst */
+	uint8_t end;			/* enum sg_stroke_end */
+};
+
+/* Why a stroke ended: the tool left the skin (the end of a burst), or the
+ * blade turned round inside a burst (shear models only). */
+enum sg_stroke_end {
+	SG_END_LIFT = 0,
+	SG_END_REVERSAL = 1,
+};
+
+const char *sg_stroke_end_str(enum sg_stroke_end end);	/* "lift", "reversal" */
+
+/* A burst: one period of continuous contact (the contact hysteresis) and
+ * the strokes (passes) inside it; reported when the contact ends. */
+struct sg_burst {
+	uint32_t index;			/* 1-based within the engine's life */
+	uint32_t passes;		/* strokes in it (>= 1) */
+	double start_s, end_s, duration_s;	/* as a stroke's times */
+	double peak_n;			/* maximum of its strokes' peaks */
 };
 
 /*
@@ -189,6 +211,18 @@ struct sg_stroke_config {
 	double mains_hz;	/* 0: off; 50 or 60: notch the mains hum
 				 * (Q 5, +0.6 ms delay, needs rate >= 4 x
 				 * mains; see docs/engine.md) */
+	/* Additions: strokes split where the blade turns round inside a burst
+	 * (samples with shear only; docs/engine.md derives the defaults). */
+	double reversal_ratio;	/* 0.05: shear along the stroke against it,
+				 * per newton of normal force, that counts as
+				 * reversed (oil: friction 0.1-0.35) */
+	double reversal_confirm_s; /* 0.040: reversed this long to split */
+	double reversal_min_n;	/* 1.0: normal force below which the shear's
+				 * direction is not judged (>= contact_on_n) */
+	double direction_tau_s;	/* 0.100: the stroke's direction follows its
+				 * shear with this time constant (fanning) */
+	bool contact_only;	/* true: never split at reversals (a stroke is
+				 * a burst, as on models without shear) */
 };
 
 void sg_stroke_config_default(struct sg_stroke_config *c);
@@ -217,6 +251,8 @@ enum sg_event_type {
 	SG_EV_CAP_TIME,		/* max_load_s reached */
 	SG_EV_CONTACT,		/* contact begins (for UIs) */
 	SG_EV_RELEASE,		/* contact ends */
+	SG_EV_BURST,		/* .burst: a burst with strokes ended (just
+				 * before its SG_EV_RELEASE) */
 };
 
 const char *sg_event_type_str(enum sg_event_type t);
@@ -227,6 +263,7 @@ struct sg_event {
 	double force_n;
 	double limit_n;
 	struct sg_stroke stroke;
+	struct sg_burst burst;		/* addition: SG_EV_BURST */
 };
 
 #define SG_MAX_EVENTS_PER_SAMPLE 8
@@ -265,6 +302,7 @@ double sg_engine_force(const struct sg_engine *e);	/* filtered, baseline removed
 bool sg_engine_in_contact(const struct sg_engine *e);
 double sg_engine_stroke_rate(const struct sg_engine *e); /* strokes/min, rolling */
 uint32_t sg_engine_strokes(const struct sg_engine *e);
+uint32_t sg_engine_bursts(const struct sg_engine *e);	/* bursts with strokes */
 double sg_engine_load_seconds(const struct sg_engine *e);
 
 /* Total signal delay of the filter chain (s): reported stroke times are
@@ -379,6 +417,23 @@ struct sg_sim_config {
 	const struct sg_sim_segment *script;	/* NULL: random strokes */
 	size_t nscript;			/* <= SG_SIM_MAX_SEGMENTS, copied */
 	bool script_loop;		/* repeat the script (else play once) */
+	/* Additions: bursts, passes back and forth without lifting the tool
+	 * (random sessions with SG_HAS_SHEAR only; 0 = the default noted). */
+	double burst_prob;		/* probability a contact is a burst */
+	unsigned burst_min, burst_max;	/* passes per burst: 3..8 */
+	double pass_min_s, pass_max_s;	/* pass duration: 0.3..0.9 s */
+	double valley_min, valley_max;	/* fraction of the lower neighbouring
+					 * peak lost at a turnaround: 0.15..0.95 */
+	double turn_min_s, turn_max_s;	/* friction flip time constant at a
+					 * turnaround (velocity through 0):
+					 * 0.004..0.025 s */
+	double mu_min, mu_max;		/* friction coefficient: 0.15..0.40 */
+	double fan_deg_s;		/* fanning: the direction of travel of a
+					 * stroke rotates at up to this rate */
+	double zig_deg;			/* a turnaround reverses the direction
+					 * within +-zig_deg (zig-zag) */
+	double shear_offset_n;		/* shear zero offset (size, any angle) */
+	double shear_drift_n_per_s;	/* shear zero wander, largest slope */
 };
 
 void sg_sim_config_default(struct sg_sim_config *c);
@@ -410,10 +465,25 @@ struct sg_sim_truth {
 	double direction_deg;		/* shear direction */
 	double peak_shear_n;
 	double mean_tilt_deg;
+	/* Additions: bursts. A stroke is one pass of a burst; a stroke that is
+	 * not part of a multi-pass burst is a burst of one pass. */
+	uint32_t burst;			/* 1-based burst index */
+	uint32_t pass;			/* 1-based pass within the burst */
+	uint32_t passes;		/* passes in the burst */
+	uint8_t end;			/* enum sg_stroke_end: lift or reversal */
+	double left_n, right_n;		/* clean force at its start / end (the
+					 * valleys at turnarounds; 0 at a lift) */
+	double turn_in_s, turn_out_s;	/* friction flip time constants at its
+					 * start / end (0: no turnaround) */
+	double direction0_deg;		/* shear direction at its start */
+	double fan_deg_s;		/* and its rotation rate */
 };
 
 /* Clean force of the stroke at time t (0 outside). */
 double sg_sim_truth_force(const struct sg_sim_truth *t, double time_s);
+/* Clean shear of the stroke at time t (0 outside), N. */
+void sg_sim_truth_shear(const struct sg_sim_truth *t, double time_s,
+			double *sx, double *sy);
 /* Longest run (s) of the clean force at or above level; *first (if not
  * NULL) gets the time it first reaches the level (NaN if never). */
 double sg_sim_truth_run_above(const struct sg_sim_truth *t, double level,

@@ -374,6 +374,12 @@ def test_session_monitor_report_export(h, tmp):
     rc, out, err = ctl(h, "session", "report", sid)
     check(rc == 0 and out.count("  OVER") == 3 and "exceeded" in out and
           "anticoagulants" in out, "report (text):\n" + out)
+    # a force-only instrument: every stroke its own burst of one pass
+    check(("Bursts (%d): passes per burst %s" % (len(strokes), " ".join(["1"] * len(strokes)))) in out,
+          "report (text) bursts:\n" + out)
+    if rep:
+        check(len(rep.get("bursts", [])) == len(strokes) and
+              all(b["passes"] == 1 for b in rep["bursts"]), "report --json: bursts")
     rc, out, err = ctl(h, "session", "list")
     check(rc == 0 and "finished" in out, "session list")
 

@@ -24,13 +24,14 @@ static void make_sessions(struct ex_session s[2])
 	snprintf(s[0].instrument_serial, sizeof(s[0].instrument_serial), "SIM0001");
 	snprintf(s[0].instrument_model, sizeof(s[0].instrument_model), "S1");
 	snprintf(s[0].instrument_firmware, sizeof(s[0].instrument_firmware), "1.0.0");
-	snprintf(s[0].region, sizeof(s[0].region), "neck");	/* the final one: never used */
 	snprintf(s[0].state, sizeof(s[0].state), "finished");
 	s[0].started_at = 1700000000.0;
 	s[0].ended_at = 1700000060.0;
 	for (int i = 0; i < 3; i++) {
 		strokes[i].index = (uint32_t)i + 1;
-		strokes[i].start_s = s[0].started_at + 2.0 * i + 1.0;
+		strokes[i].t_start = 2.0 * i + 1.0;
+		strokes[i].t_end = strokes[i].t_start + 0.6;
+		strokes[i].start_s = s[0].started_at + strokes[i].t_start;
 		strokes[i].end_s = strokes[i].start_s + 0.6;
 		strokes[i].peak_n = 3.0 + i;	/* 3, 4, 5 N */
 		strokes[i].mean_n = 1.5 + i * 0.5;
@@ -55,13 +56,19 @@ static void make_sessions(struct ex_session s[2])
 					 .force_n = NAN, .limit_n = 4.0, .detail = "strokes" };
 	for (int i = 0; i < 3; i++)
 		viol[i].site = strokes[2].site;
+	viol[0].t = 3.3;
+	viol[1].t = 5.3;
+	viol[2].t = 50;
 	strokes[0].start_s = strokes[0].end_s = NAN;	/* times unknown */
+	strokes[0].t_start = strokes[0].t_end = NAN;
 	s[0].strokes = strokes;
 	s[0].nstrokes = 3;
 	s[0].violations = viol;
 	s[0].nviolations = 3;
-	pause.start_s = s[0].started_at + 30.0;
-	pause.end_s = s[0].started_at + 42.5;
+	pause.t_start = 30.0;
+	pause.t_end = 42.5;
+	pause.wall_start = s[0].started_at + 30.0;
+	pause.wall_end = s[0].started_at + 42.5;
 	snprintf(pause.reason, sizeof(pause.reason), "clinician");
 	s[0].pauses = &pause;
 	s[0].npauses = 1;
@@ -381,6 +388,65 @@ static void test_body_codes(void)
 	      !strcmp(ex_side_of("unknown", "calf"), "unknown"), "side of a record");
 }
 
+/* An engine clock that stood still during a pause (no samples came): the
+ * later records are dated after the pause's wall-clock length. */
+static void test_wall_time(void)
+{
+	struct ex_pause pz[2] = {
+		{ .t_start = 10, .t_end = 10, .wall_start = 1010, .wall_end = 1014 },	/* 4 s, uncounted */
+		{ .t_start = 20, .t_end = 25, .wall_start = 1024, .wall_end = 1029 },	/* counted */
+	};
+	struct ex_session se = { .started_at = 1000, .pauses = pz, .npauses = 2 };
+
+	CHECK_NEAR(ex_wall_time(&se, 5, true), 1005, 1e-9);
+	CHECK_NEAR(ex_wall_time(&se, 10, false), 1010, 1e-9);	/* closed by the pause */
+	CHECK_NEAR(ex_wall_time(&se, 10, true), 1014, 1e-9);	/* started at the resume */
+	CHECK_NEAR(ex_wall_time(&se, 10.5, false), 1014.5, 1e-9);
+	CHECK_NEAR(ex_wall_time(&se, 30, true), 1034, 1e-9);	/* 2nd pause counted: +0 */
+	pz[1].wall_end = NAN;	/* still paused: nothing known to add */
+	CHECK_NEAR(ex_wall_time(&se, 30, true), 1034, 1e-9);
+	CHECK(isnan(ex_wall_time(&se, NAN, true)), "NaN stays unknown");
+}
+
+/* docs/export.md's table is the one in export-fmt.c, row for row. */
+static void test_body_codes_documented(void)
+{
+	const char *top = getenv("SG_TOP");
+	char path[4096], line[512];
+	size_t rows = 0, want = 0;
+	bool in_table = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/docs/export.md", top ? top : ".");
+	f = fopen(path, "r");
+	CHECK(f != NULL, "cannot read %s (run from the source tree or set SG_TOP)", path);
+	if (!f)
+		return;
+	for (const struct ex_body_code *c = ex_body_codes; c->region; c++)
+		want++;
+	while (fgets(line, sizeof(line), f)) {
+		bool found = false;
+
+		if (!strncmp(line, "### SNOMED CT body structures", 29)) {
+			in_table = true;
+			continue;
+		}
+		if (!in_table || strncmp(line, "| ", 2) || !strncmp(line, "| policy region", 15))
+			continue;
+		for (const struct ex_body_code *c = ex_body_codes; c->region; c++) {
+			char row[512];
+
+			snprintf(row, sizeof(row), "| %s | %s | %s |\n", c->region, c->code, c->display);
+			found |= !strcmp(line, row);
+		}
+		CHECK(found, "docs/export.md row not in ex_body_codes[]: %s", line);
+		rows++;
+	}
+	fclose(f);
+	CHECK(in_table, "docs/export.md has the SNOMED CT table");
+	CHECK_EQ_INT(rows, want);
+}
+
 static void test_iso(void)
 {
 	char buf[40];
@@ -398,6 +464,8 @@ int main(void)
 	test_csv();
 	test_fhir();
 	test_body_codes();
+	test_wall_time();
+	test_body_codes_documented();
 	test_iso();
 	return check_exit("test-ctl-export");
 }

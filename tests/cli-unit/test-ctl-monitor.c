@@ -81,12 +81,23 @@ static void test_render(void)
 	CHECK(strstr(buf, "limit 4.0 N  (anticoagulants x0.5)") != NULL, "cap and reason");
 	CHECK(strstr(buf, "force   4.50 N [") != NULL, "force readout:\n%s", buf);
 	CHECK(strstr(buf, "last stroke #3  peak 5.25 N") != NULL, "last stroke");
+	CHECK(strstr(buf, "burst") == NULL, "no burst without one:\n%s", buf);
 	CHECK(strstr(buf, "OVER LIMIT") != NULL, "over limit marked");
 	CHECK(strstr(buf, "violations 1") != NULL, "violations");
 	CHECK(strstr(buf, "LIMIT EXCEEDED 5.10 N > 4.00 N") != NULL, "newest event shown");
 	CHECK(strstr(buf, "event 4\033") == NULL && strstr(buf, "event 5\033") != NULL,
 	      "only the last %d events", MON_EVENTS);
 	CHECK(strstr(buf, "\033[1;31m") == NULL, "no colors when not asked");
+	free(buf);
+
+	/* the third pass of a burst (passes back and forth without lifting) */
+	m.last_burst = 2;
+	m.last_pass = 3;
+	f = open_memstream(&buf, &len);
+	mon_render(f, &m, 80, false);
+	fclose(f);
+	CHECK(strstr(buf, "last stroke #3  peak 5.25 N") != NULL &&
+	      strstr(buf, "  burst 2 pass 3  OVER LIMIT") != NULL, "burst and pass:\n%s", buf);
 	free(buf);
 
 	buf = NULL;

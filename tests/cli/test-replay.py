@@ -19,6 +19,9 @@ FIX = os.path.join(HERE, "replay")
 STROKE_KEYS = ["event", "start_s", "end_s", "duration_s", "peak_n", "mean_n", "impulse_ns"]
 LIMIT_KEYS = ["event", "level", "t_s", "force_n", "limit_n"]
 SUMMARY_KEYS = ["event", "strokes", "warnings", "exceeded"]
+# added after the keys above, which stay as they were
+STROKE_ADDED = ["burst", "end"]
+SUMMARY_ADDED = ["bursts"]
 
 failures = 0
 checks = 0
@@ -60,7 +63,11 @@ def replay_ok(what, *args, wrap=()):
         if want:
             check(keys[:len(want)] == want, "%s: %s keys %s, want first %s" % (what, kind, keys, want))
         if kind == "summary":
-            check(keys == SUMMARY_KEYS, "%s: summary keys %s" % (what, keys))
+            check(keys == SUMMARY_KEYS + SUMMARY_ADDED, "%s: summary keys %s" % (what, keys))
+        if kind == "stroke":
+            check(keys[-2:] == STROKE_ADDED, "%s: stroke keys %s end without %s" % (what, keys, STROKE_ADDED))
+            check(e.get("end") in ("lift", "reversal") and isinstance(e.get("burst"), int)
+                  and e["burst"] >= 1, "%s: stroke burst/end %r %r" % (what, e.get("burst"), e.get("end")))
     s = ev[-1][0] if ev else {}
     strokes = [e for e, _ in ev if e["event"] == "stroke"]
     limits = [e for e, _ in ev if e["event"] == "limit"]
@@ -181,7 +188,8 @@ def good_cases(tmp):
     with open(p, "w") as fh:
         fh.write("t_s,force_n\n")
     strokes, limits, s = replay_ok("header only", p)
-    check(s == {"event": "summary", "strokes": 0, "warnings": 0, "exceeded": 0}, "header only: %s" % s)
+    check(s == {"event": "summary", "strokes": 0, "warnings": 0, "exceeded": 0, "bursts": 0},
+          "header only: %s" % s)
     p = os.path.join(tmp, "rest.csv")
     with open(p, "w") as fh:
         fh.write("t_s,force_n\n" + "".join("%.3f,0.01\n" % (i / 500) for i in range(1500)))
@@ -219,10 +227,70 @@ def good_cases(tmp):
         near(a["start_s"] - t0, b["start_s"], 1e-5) and near(a["peak_n"], b["peak_n"], 1e-3)
         for a, b in zip(e_strokes, b_strokes)), "epoch times: strokes differ")
 
+    # strokes without shear, one per contact: each its own burst, ended by a lift
+    strokes, _, s = replay_ok("clean bursts", trace("clean"))
+    check([st["burst"] for st in strokes] == list(range(1, len(strokes) + 1)) and
+          all(st["end"] == "lift" for st in strokes) and s.get("bursts") == len(strokes),
+          "clean: bursts %s, summary %s" % ([(st["burst"], st["end"]) for st in strokes], s))
+    burst_cases(tmp)
+
     if shutil.which("valgrind"):
         replay_ok("valgrind", "--limit", "10", trace("clean"),
                   wrap=("valgrind", "-q", "--error-exitcode=99", "--leak-check=full",
                         "--errors-for-leak-kinds=definite,indirect"))
+
+
+def burst_cases(tmp):
+    """Passes back and forth without lifting (strigilctl simulate --bursts):
+    one stroke per pass, numbered by burst, ended by a reversal inside it and
+    a lift at its end; without the shear columns a stroke is a burst."""
+    p = os.path.join(tmp, "bursts.csv")
+    rc, out, err = run("simulate", "--out", p, "--seed", "7", "--duration", "40",
+                       "--channels", "shear", "--bursts", "0.8", "--dips", "0.3",
+                       "--fan", "40", "--shear-offset", "0.2", "--limit", "9",
+                       # (a valley deeper than 70 % of a light pass is a lift by
+                       # the contact definition: the burst numbers would differ)
+                       "--valley-max", "0.7",
+                       "--over-prob", "0.2")
+    check(rc == 0, "simulate bursts: exit %d %r" % (rc, err))
+    with open(os.path.join(tmp, "bursts.truth.json")) as fh:
+        truth = json.load(fh)
+    want = truth["strokes"]
+    check(sum(1 for t in want if t["end"] == "reversal") >= 10, "simulated bursts have reversals")
+    strokes, limits, s = replay_ok("bursts", "--limit", "9", p)
+    check(len(strokes) == len(want), "bursts: %d strokes, want %d passes" % (len(strokes), len(want)))
+    for i, (got, t) in enumerate(zip(strokes, want)):
+        tag = "bursts stroke %d" % (i + 1)
+        check(near(got["start_s"], t["start_s"], 0.1 if t["pass"] == 1 else 0.03),
+              "%s: start %s, want %s" % (tag, got["start_s"], t["start_s"]))
+        check(near(got["end_s"], t["end_s"], 0.1 if t["end"] == "lift" else 0.03),
+              "%s: end %s, want %s" % (tag, got["end_s"], t["end_s"]))
+        check(got["end"] == t["end"], "%s: end %s, want %s" % (tag, got["end"], t["end"]))
+        check(near(got["peak_n"], t["peak_n"], max(0.3, 0.05 * t["peak_n"])),
+              "%s: peak %s, want %s" % (tag, got["peak_n"], t["peak_n"]))
+    # the engine numbers the bursts it sees in order, as the truth does
+    check([st["burst"] for st in strokes] == [t["burst"] for t in want],
+          "bursts: burst numbers %s, want %s" % ([st["burst"] for st in strokes], [t["burst"] for t in want]))
+    check(s.get("bursts") == len(set(t["burst"] for t in want)), "bursts: summary %s" % s)
+    # every violating pass alarms, inside that pass
+    for t in want:
+        if t.get("verdict") == "violation":
+            # (an alarm may come a filter delay after a lift; passes of a
+            # burst touch, so there the pass that contains it counts)
+            slack = 0.05 if t["end"] == "lift" else 0.0
+            inside = [e for e in limits if e["level"] == "exceeded" and t["start_s"] <= e["t_s"] <= t["end_s"] + slack]
+            check(len(inside) == 1, "bursts: pass %s-%s: %d exceeded" % (t["burst"], t["pass"], len(inside)))
+    # the same trace without its shear columns: a stroke is a burst
+    q = os.path.join(tmp, "bursts-noshear.csv")
+    with open(p) as src, open(q, "w") as dst:
+        for line in src:
+            if line.startswith("#"):
+                continue
+            dst.write(",".join(line.rstrip("\n").split(",")[:2]) + "\n")
+    strokes, _, s = replay_ok("bursts without shear", q)
+    nb = len(set(t["burst"] for t in want))
+    check(len(strokes) == nb and all(st["end"] == "lift" for st in strokes) and s.get("bursts") == nb,
+          "bursts without shear: %d strokes, want %d bursts" % (len(strokes), nb))
 
 
 def replay_bad(what, args, msg, stdout_ok=None):

@@ -113,6 +113,10 @@ def main():
         ["--channels", "torque"], ["--script", "stroke 6"], ["--script", "jump 1"],
         ["--over-prob", "0.5"], ["--loop"], ["--seed", "-3"], ["--drops", "0.9"],
         ["--bogus"], ["extra-arg"],
+        # bursts need shear; whole numbers of passes, min <= max
+        ["--bursts", "0.5"], ["--channels", "shear", "--bursts", "0.5", "--passes-min", "2.5"],
+        ["--channels", "shear", "--bursts", "0.5", "--passes-min", "6", "--passes-max", "4"],
+        ["--channels", "shear", "--bursts", "1.5"], ["--channels", "shear", "--zig", "120"],
     ]
     for args in bad:
         target = os.path.join(d, "bad.csv")
@@ -127,6 +131,26 @@ def main():
     check(rc == 1 and "cannot write" in se, "unwritable: %d %r" % (rc, se))
     rc, so, se = run("simulate", "--help")
     check(rc == 0 and "--out FILE.csv" in so, "help")
+
+    # Bursts: the truth names each pass's burst, its place and how it ends
+    # (a reversal inside the burst, a lift at its end); passes of a burst
+    # touch; a burst has the asked number of passes.
+    out = os.path.join(d, "bursts.csv")
+    rc, so, se = run("simulate", "--out", out, "--channels", "shear,tilt", "--bursts", "1",
+                     "--passes-min", "3", "--passes-max", "5", "--duration", "30", "--seed", "3")
+    check(rc == 0, "bursts: exit %d %r" % (rc, se))
+    with open(os.path.join(d, "bursts.truth.json")) as fh:
+        st = json.load(fh)["strokes"]
+    groups = {}
+    for t in st:
+        groups.setdefault(t["burst"], []).append(t)
+    check(len(groups) >= 3, "bursts: %d bursts" % len(groups))
+    for b, ps in groups.items():
+        check(3 <= len(ps) <= 5, "burst %d: %d passes" % (b, len(ps)))
+        check([p["pass"] for p in ps] == list(range(1, len(ps) + 1)), "burst %d: pass numbers" % b)
+        check([p["end"] for p in ps] == ["reversal"] * (len(ps) - 1) + ["lift"], "burst %d: ends" % b)
+        check(all(abs(ps[i]["end_s"] - ps[i + 1]["start_s"]) < 1e-6 for i in range(len(ps) - 1)),
+              "burst %d: passes touch" % b)
 
     for f in os.listdir(d):
         os.unlink(os.path.join(d, f))

@@ -136,6 +136,12 @@ static void test_good_variants(void)
 		"[calibration]\n"
 		"allow_expired = Yes\n"
 		"expired_grace_days = 30\n"
+		"[strokes]\n"
+		"rule = contact\n"
+		"reversal_ratio = 0.04\n"
+		"reversal_confirm_s = 0.05\n"
+		"reversal_min_n = 1.5\n"
+		"direction_tau_s = 0.2\n"
 		"[region calf]\n"
 		"cap_n = 10\n"
 		"[region shin]\n"
@@ -155,6 +161,11 @@ static void test_good_variants(void)
 	CHECK(p->allow_expired && !p->allow_uncalibrated, "booleans");
 	CHECK_EQ_INT(p->expired_grace_days, 30);
 	CHECK_NEAR(sgd_policy_region(p, "shin")->cap_n, 4.0, 0);
+	CHECK(p->stroke_rule_contact, "[strokes] rule = contact");
+	CHECK_NEAR(p->reversal_ratio, 0.04, 0);
+	CHECK_NEAR(p->reversal_confirm_s, 0.05, 0);
+	CHECK_NEAR(p->reversal_min_n, 1.5, 0);
+	CHECK_NEAR(p->direction_tau_s, 0.2, 0);
 	{
 		const struct sgd_condition *c = sgd_policy_condition(p, "legs_only");
 
@@ -184,6 +195,14 @@ static void test_bad_files(void)
 	bad("[limits]\nabsolute_max_n = 14\nbogus = 1\n", 3, "unknown key 'bogus'");
 	bad("absolute_max_n = 14\n", 1, "outside of a section");
 	bad("[limits]\nabsolute_max_n = 14\n[colours]\n", 3, "unknown section");
+	bad("[limits]\nabsolute_max_n = 14\n[strokes]\nrule = turns\n", 4,
+	    "not reversal or contact");
+	bad("[limits]\nabsolute_max_n = 14\n[strokes]\nreversal_ratio = 0\n", 4, "out of range");
+	bad("[limits]\nabsolute_max_n = 14\n[strokes]\nreversal_min_n = 0.3\n", 4, "out of range");
+	bad("[limits]\nabsolute_max_n = 14\n[strokes]\nreversal_confirm_s = 2\n", 4, "out of range");
+	bad("[limits]\nabsolute_max_n = 14\n[strokes]\ndirection_tau_s = x\n", 4, "not a number");
+	bad("[limits]\nabsolute_max_n = 14\n[strokes]\nratio = 1\n", 4, "unknown key 'ratio'");
+	bad("[limits]\nabsolute_max_n = 14\n[strokes]\n[strokes]\n", 4, "given twice");
 	bad("[limits]\nabsolute_max_n = 14\n[region]\n", 3, "unknown section");
 	bad("[limits]\nabsolute_max_n = 14\n[zone calf]\n", 3, "unknown section kind");
 	bad("[limits]\nabsolute_max_n = 14\n[region Calf]\n", 3, "snake_case");

@@ -201,6 +201,12 @@ static void test_sessions(struct sgd_store *s)
 	/* strokes and violations */
 	for (uint32_t i = 1; i <= 5; i++) {
 		make_stroke(&k, i);
+		/* strokes 3-5: passes of one burst, 3 and 4 ended by reversals */
+		if (i >= 3) {
+			k.burst = 3;
+			k.pass = i - 2;
+			k.end = i < 5 ? SG_END_REVERSAL : SG_END_LIFT;
+		}
 		id = 0;
 		r = sgd_store_add_stroke(s, se.id, "calf", &k, 100 + i, &id);
 		CHECK(r == 0 && id > 0, "stroke %u: %s", i, sgd_store_errmsg(s));
@@ -235,6 +241,14 @@ static void test_sessions(struct sgd_store *s)
 		CHECK_NEAR(rows[2].stroke.start_s, 6.0, 0);
 		CHECK(isnan(rows[0].stroke.peak_shear_n), "NaN round trip");
 		CHECK(!strcmp(rows[0].region, "calf") && rows[0].wall_us == 101, "row");
+		/* bursts: an engine without them (0) makes a stroke its own */
+		CHECK(rows[0].stroke.burst == 1 && rows[0].stroke.pass == 1 &&
+		      rows[0].stroke.end == SG_END_LIFT, "burst of one: %u %u %u",
+		      rows[0].stroke.burst, rows[0].stroke.pass, rows[0].stroke.end);
+		CHECK(rows[2].stroke.burst == 3 && rows[3].stroke.burst == 3 &&
+		      rows[4].stroke.burst == 3 && rows[3].stroke.pass == 2 &&
+		      rows[3].stroke.end == SG_END_REVERSAL && rows[4].stroke.end == SG_END_LIFT,
+		      "burst round trip");
 	}
 	free(rows);
 	r = sgd_store_session_violations(s, se.id, &vs, &n);
@@ -462,6 +476,19 @@ static void test_migration(void)
 	CHECK(sgd_store_calibration_list(s, "SIM0001", &cl, &n) == 0 && n == 1 &&
 	      cl[0].cal.offset[0] == 100.0 && cl[0].cal.scale[3] == 1.0, "v1 calibration");
 	free(cl);
+	/* new in schema 4 (engine): strokes recorded before bursts were
+	 * contacts, each a burst of one pass ended by a lift */
+	{
+		struct sgd_stroke_row *rows = NULL;
+		size_t nr = 0;
+
+		CHECK(sgd_store_session_strokes(s, 1, &rows, &nr) == 0 && nr == 2, "v1 strokes");
+		for (size_t i = 0; i < nr; i++)
+			CHECK(rows[i].stroke.burst == rows[i].stroke.index && rows[i].stroke.pass == 1 &&
+			      rows[i].stroke.end == SG_END_LIFT, "v1 stroke %zu: burst %u pass %u",
+			      i, rows[i].stroke.burst, rows[i].stroke.pass);
+		free(rows);
+	}
 	/* new in v2 */
 	CHECK(sgd_store_instrument_seen(s, &in) == 0, "instruments table: %s",
 	      sgd_store_errmsg(s));

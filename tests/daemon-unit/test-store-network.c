@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The store's part of the clinic network (schema 4) on real SQLite: every
+/* The store's part of the clinic network (schema 5) on real SQLite: every
  * profile and session gets a distinct random UUID, also rows written before
  * the migration; a remote profile is created with its UUID or replaces the
  * one with that UUID (a deleted one comes back); a patient reference taken

@@ -77,6 +77,8 @@ try:
     check(p["Serial"] == "SIM0001" and p["Backend"] == "simulated" and p["Connected"]
           and p["Channels"] == ["normal"] and p["SampleRateHz"] == 1000
           and p["CalibrationValid"], "instrument properties (%s)" % p)
+    # no shear channels: a stroke is a contact (docs/engine.md)
+    check(p.get("StrokeRule") == "contact", "StrokeRule %r" % p.get("StrokeRule"))
     check(not p["Streaming"], "an idle instrument does not stream")
     check(sorted(plain(h.prop(ROOT, "Manager", "Instruments"))) == sorted(insts), "Manager.Instruments")
     check("upper_back" in plain(h.prop(ROOT, "Manager", "Regions")), "Manager.Regions")

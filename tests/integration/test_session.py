@@ -84,6 +84,18 @@ try:
     stored = [plain(s) for s in sess.GetStrokes()]
     check([s["index"] for s in stored] == [s["index"] for s in got], "GetStrokes == signalled strokes")
     check(all(close(a["peak_n"], b["peak_n"], 1e-9) for a, b in zip(stored, got)), "stored peaks == signalled")
+    # bursts: without shear every stroke is a contact, its own burst, ended
+    # by a lift; GetBursts aggregates them from the records
+    check([(s.get("burst"), s.get("end")) for s in got] == [(i + 1, "lift") for i in range(len(got))],
+          "StrokeCompleted burst/end %s" % [(s.get("burst"), s.get("end")) for s in got])
+    check([(s.get("burst"), s.get("end")) for s in stored] == [(s["burst"], s["end"]) for s in got],
+          "GetStrokes burst/end == signalled")
+    bursts = [plain(b) for b in sess.GetBursts()]
+    check([b["index"] for b in bursts] == [s["burst"] for s in got] and
+          all(b["passes"] == 1 for b in bursts), "GetBursts: one pass per burst %s" % bursts)
+    check(all(close(b["peak_n"], s["peak_n"], 1e-9) and close(b["start_s"], s["start_s"], 1e-9) and
+              close(b["duration_s"], s["duration_s"], 1e-9) for b, s in zip(bursts, got)),
+          "GetBursts: each burst is its stroke")
     viol = [plain(v) for v in sess.GetViolations()]
     check(sorted(v["kind"] for v in viol) == ["exceeded", "exceeded", "warning", "warning"],
           "GetViolations: 2 warnings + 2 exceeded (%s)" % [v["kind"] for v in viol])

@@ -113,6 +113,22 @@ enum ex_violation_kind ex_violation_kind_parse(const char *s)
 	return 0;
 }
 
+double ex_wall_time(const struct ex_session *s, double t, bool start)
+{
+	double wall = s->started_at + t;
+
+	for (size_t p = 0; p < s->npauses; p++) {
+		const struct ex_pause *pa = &s->pauses[p];
+		double uncounted = (pa->wall_end - pa->wall_start) - (pa->t_end - pa->t_start);
+
+		if (!isfinite(uncounted) || uncounted <= 0)
+			continue;
+		if (start ? t >= pa->t_end : t > pa->t_start)
+			wall += uncounted;
+	}
+	return wall;
+}
+
 void ex_link_violations(struct ex_session *s)
 {
 	for (size_t v = 0; v < s->nviolations; v++) {
@@ -218,9 +234,9 @@ int ex_write_csv(FILE *f, const struct ex_session *s, size_t n)
 			csv_site(f, se, &st->site);
 			fprintf(f, ",stroke,%u", st->index);
 			csv_time(f, st->start_s);
-			csv_num(f, st->start_s - se->started_at, 3);
-			csv_num(f, st->end_s - se->started_at, 3);
-			csv_num(f, st->end_s - st->start_s, 3);
+			csv_num(f, st->t_start, 3);
+			csv_num(f, st->t_end, 3);
+			csv_num(f, st->t_end - st->t_start, 3);
 			csv_num(f, st->peak_n, 3);
 			csv_num(f, st->mean_n, 3);
 			csv_num(f, st->impulse_ns, 3);
@@ -238,7 +254,7 @@ int ex_write_csv(FILE *f, const struct ex_session *s, size_t n)
 			if (vi->stroke_index)
 				fprintf(f, "%u", vi->stroke_index);
 			csv_time(f, vi->t_s);
-			csv_num(f, vi->t_s - se->started_at, 3);
+			csv_num(f, vi->t, 3);
 			fputs(",,,,,,", f);
 			csv_num(f, vi->limit_n, 3);
 			csv_num(f, vi->force_n, 3);
@@ -252,10 +268,11 @@ int ex_write_csv(FILE *f, const struct ex_session *s, size_t n)
 			/* A pause is the session's, not a region's. */
 			csv_site(f, se, NULL);
 			fprintf(f, ",pause,%zu", p + 1);
-			csv_time(f, pa->start_s);
-			csv_num(f, pa->start_s - se->started_at, 3);
-			csv_num(f, pa->end_s - se->started_at, 3);
-			csv_num(f, pa->end_s - pa->start_s, 3);
+			/* Its own wall clock; duration = how long it really was. */
+			csv_time(f, pa->wall_start);
+			csv_num(f, pa->t_start, 3);
+			csv_num(f, pa->t_end, 3);
+			csv_num(f, pa->wall_end - pa->wall_start, 3);
 			fputs(",,,,,,,", f);
 			ex_csv_field(f, pa->reason);
 			csv_tail(f, NULL);
@@ -577,7 +594,7 @@ static struct json_object *stroke_observation(const struct ex_session *se,
 		json_object_array_add(comps, c);
 	if ((c = component("stroke-mean-force", "Mean normal force", st->mean_n, "N", 3)))
 		json_object_array_add(comps, c);
-	if ((c = component("stroke-duration", "Stroke duration", st->end_s - st->start_s, "s", 3)))
+	if ((c = component("stroke-duration", "Stroke duration", st->t_end - st->t_start, "s", 3)))
 		json_object_array_add(comps, c);
 	if ((c = component("stroke-impulse", "Force impulse", st->impulse_ns, "N.s", 3)))
 		json_object_array_add(comps, c);
@@ -699,12 +716,12 @@ static void procedure_pauses(struct json_object *pr, const struct ex_session *se
 		struct json_object *nt = json_object_new_object();
 		char a[40], z[40], text[192];
 
-		cj_iso8601(pa->start_s, a, sizeof(a));
-		cj_iso8601(pa->end_s, z, sizeof(z));
+		cj_iso8601(pa->wall_start, a, sizeof(a));
+		cj_iso8601(pa->wall_end, z, sizeof(z));
 		snprintf(text, sizeof(text), "Paused from %s to %s%s%s", a, z[0] ? z : "the end",
 			 pa->reason[0] ? ": " : "", pa->reason);
 		add_str(nt, "text", text);
-		add_time(nt, "time", pa->start_s);
+		add_time(nt, "time", pa->wall_start);
 		json_object_array_add(notes, nt);
 	}
 	add(pr, "note", notes);

@@ -29,8 +29,9 @@ struct ex_site {
 
 struct ex_stroke {
 	uint32_t index;		/* 1-based within the session */
-	double start_s;		/* unix seconds (UTC): session start + engine start; NaN = unknown */
-	double end_s;		/* session start + engine end */
+	double t_start, t_end;	/* the engine's start and end: s since the session started */
+	double start_s;		/* the same as unix seconds (ex_wall_time); NaN = unknown */
+	double end_s;
 	struct ex_site site;
 	double peak_n, mean_n;
 	double impulse_ns;	/* N*s; NaN = unknown */
@@ -48,7 +49,8 @@ enum ex_violation_kind {
 
 struct ex_violation {
 	enum ex_violation_kind kind;
-	double t_s;		/* unix seconds */
+	double t;		/* the engine's time: s since the session started */
+	double t_s;		/* the same as unix seconds */
 	double force_n;		/* NaN for caps */
 	double limit_n;
 	uint32_t stroke_index;	/* 0 = not within a stroke */
@@ -57,7 +59,8 @@ struct ex_violation {
 };
 
 struct ex_pause {
-	double start_s, end_s;	/* unix seconds; end NaN while paused */
+	double t_start, t_end;		/* engine seconds since the session started */
+	double wall_start, wall_end;	/* unix seconds; NaN = unknown (still paused) */
 	char reason[64];
 };
 
@@ -67,7 +70,6 @@ struct ex_session {
 	char instrument_serial[32];
 	char instrument_model[32];
 	char instrument_firmware[32];
-	char region[64];
 	char state[24];
 	double started_at;	/* unix seconds */
 	double ended_at;	/* NaN while running */
@@ -101,7 +103,8 @@ const struct ex_body_code *ex_body_code(const char *region);
 /* The whole table, NULL-terminated by region (for docs checks). */
 extern const struct ex_body_code ex_body_codes[];
 
-/* SNOMED CT laterality qualifier of "left"/"right"; NULL otherwise. */
+/* SNOMED CT laterality qualifier of "left"/"right" (its .region is the
+ * side); NULL otherwise. */
 const struct ex_body_code *ex_laterality(const char *side);
 
 /* Splits "calf:left" into its region "calf" (base, len bytes). */
@@ -113,6 +116,18 @@ const char *ex_side_of(const char *side_key, const char *region);
 const char *ex_violation_kind_str(enum ex_violation_kind k);
 /* Parses "warning", "exceeded", "cap..." (and a few synonyms); 0 if unknown. */
 enum ex_violation_kind ex_violation_kind_parse(const char *s);
+
+/*
+ * Unix time of an engine time t (seconds since the session started, the
+ * strokes' and events' own clock). The engine counts samples; while a
+ * session is paused or unplugged the samples may stop, and its clock with
+ * them, so each earlier pause adds the part of its wall-clock length that
+ * the engine did not count (both recorded with the pause). start: t is a
+ * stroke's start (after a pause from its end on); otherwise an end or an
+ * event (after a pause once past its start: the stroke a pause closed ends
+ * at the pause's start). NaN when t is.
+ */
+double ex_wall_time(const struct ex_session *s, double t, bool start);
 
 /* Marks strokes that contain a violation (by stroke_index, else by time). */
 void ex_link_violations(struct ex_session *s);

@@ -121,8 +121,10 @@ static int load_pauses(sd_bus *bus, const char *path, struct ex_session *se)
 		struct json_object *p = json_object_array_get_idx(pauses, i);
 		struct ex_pause *pa = &se->pauses[i];
 
-		pa->start_s = se->started_at + cj_num(p, "start_s", NAN);
-		pa->end_s = se->started_at + cj_num(p, "end_s", NAN);
+		pa->t_start = cj_num(p, "start_s", NAN);
+		pa->t_end = cj_num(p, "end_s", NAN);
+		pa->wall_start = ctl_usec_to_s(cj_int(p, "started_at", 0));
+		pa->wall_end = ctl_usec_to_s(cj_int(p, "ended_at", 0));
 		copy(pa->reason, sizeof(pa->reason), cj_str(p, "reason", ""));
 	}
 	se->npauses = n;
@@ -164,7 +166,6 @@ static int load_one(sd_bus *bus, const char *path, struct ex_session *se)
 	     cj_path_tail(cj_str(p, "Instrument", ""))));
 	copy(se->instrument_model, sizeof(se->instrument_model), cj_str(ip, "Model", ""));
 	copy(se->instrument_firmware, sizeof(se->instrument_firmware), cj_str(ip, "Firmware", ""));
-	copy(se->region, sizeof(se->region), cj_str(p, "Region", ""));
 	copy(se->state, sizeof(se->state), cj_str(p, "State", ""));
 	se->ended_at = ctl_usec_to_s(cj_int(p, "EndedAt", 0));
 
@@ -181,8 +182,10 @@ static int load_one(sd_bus *bus, const char *path, struct ex_session *se)
 		 * the stroke, tens of ms after its end. Without them the times
 		 * stay unknown (NaN) rather than derived.
 		 */
-		st->start_s = se->started_at + cj_num(s, "start_s", NAN);
-		st->end_s = se->started_at + cj_num(s, "end_s", NAN);
+		st->t_start = cj_num(s, "start_s", NAN);
+		st->t_end = cj_num(s, "end_s", NAN);
+		st->start_s = ex_wall_time(se, st->t_start, true);
+		st->end_s = ex_wall_time(se, st->t_end, false);
 		st->peak_n = cj_num(s, "peak_n", NAN);
 		st->mean_n = cj_num(s, "mean_n", NAN);
 		st->impulse_ns = cj_num(s, "impulse_ns", NAN);
@@ -203,7 +206,8 @@ static int load_one(sd_bus *bus, const char *path, struct ex_session *se)
 		if (!vi->kind)
 			continue;	/* a kind this version does not know */
 		/* Session time as the engine saw it, like the strokes. */
-		vi->t_s = cj_has(v, "t_s") ? se->started_at + cj_num(v, "t_s", NAN) :
+		vi->t = cj_num(v, "t_s", NAN);
+		vi->t_s = cj_has(v, "t_s") ? ex_wall_time(se, vi->t, false) :
 			  ctl_usec_to_s(cj_int(v, "time", 0));
 		vi->force_n = vi->kind == EX_CAP ? NAN : cj_num(v, "force_n", NAN);
 		read_site(v, &vi->site);

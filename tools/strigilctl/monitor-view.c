@@ -147,12 +147,15 @@ int mon_render(FILE *f, const struct mon_state *m, int width, bool color)
 		fprintf(f, "/%.0f s", m->max_seconds);
 	fprintf(f, EOL);
 	lines++;
-	if (m->have_last)
-		fprintf(f, "last stroke #%u  peak %.2f N  mean %.2f N  %.2f s%s" EOL,
-			m->last_index, m->last_peak_n, m->last_mean_n, m->last_duration_s,
-			isfinite(m->last_limit_n) && m->last_peak_n > m->last_limit_n ?
+	if (m->have_last) {
+		fprintf(f, "last stroke #%u  peak %.2f N  mean %.2f N  %.2f s",
+			m->last_index, m->last_peak_n, m->last_mean_n, m->last_duration_s);
+		/* passes back and forth without lifting: which pass of its burst */
+		if (m->last_burst && m->last_pass)
+			fprintf(f, "  burst %u pass %u", m->last_burst, m->last_pass);
+		fprintf(f, "%s" EOL, isfinite(m->last_limit_n) && m->last_peak_n > m->last_limit_n ?
 			"  OVER LIMIT" : "");
-	else
+	} else
 		fprintf(f, "last stroke --" EOL);
 	lines++;
 	fprintf(f, "%sviolations %u  warnings %u  alert %s%s" EOL,

@@ -37,6 +37,9 @@ struct mon_state {
 	bool have_last;
 	double last_peak_n, last_mean_n, last_duration_s, last_limit_n;
 	uint32_t last_index;
+	/* the last stroke's burst (continuous contact) and its pass in it;
+	 * 0: not known (an older daemon) */
+	uint32_t last_burst, last_pass;
 
 	/* Stroke end times (seconds) for the rate; ring buffer. */
 	double stroke_t[MON_RATE_WINDOW];

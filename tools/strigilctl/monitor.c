@@ -261,6 +261,11 @@ static int on_session_signal(sd_bus_message *msg, void *userdata, sd_bus_error *
 	if (!strcmp(member, "StrokeCompleted")) {
 		struct mon_state *s = &m->st;
 
+		uint32_t burst = (uint32_t)cj_int(d, "burst", 0);
+
+		/* passes of one burst share its number and come in order */
+		s->last_pass = burst && burst == s->last_burst ? s->last_pass + 1 : burst ? 1 : 0;
+		s->last_burst = burst;
 		s->have_last = true;
 		s->last_index = (uint32_t)cj_int(d, "index", 0);
 		s->last_peak_n = cj_num(d, "peak_n", NAN);

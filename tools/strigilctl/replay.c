@@ -6,10 +6,14 @@
  * recorded trace and prints one JSON object per line (JSON Lines) per event:
  *
  *   {"event":"stroke","start_s":..,"end_s":..,"duration_s":..,"peak_n":..,
- *    "mean_n":..,"impulse_ns":.., extra fields}
+ *    "mean_n":..,"impulse_ns":.., extra fields, "burst":..,"end":"lift"|"reversal"}
  *   {"event":"limit","level":"warning"|"exceeded","t_s":..,"force_n":..,
  *    "limit_n":..}
- *   {"event":"summary","strokes":..,"warnings":..,"exceeded":..}   (last)
+ *   {"event":"summary","strokes":..,"warnings":..,"exceeded":..,"bursts":..} (last)
+ *
+ * A burst is a period of continuous contact; "burst" is its 1-based index
+ * and "end" says whether the stroke ended at lift-off or where the blade
+ * turned round inside the burst (traces with shear only).
  *
  * Output is always JSON Lines (--json is accepted for consistency). Options
  * are validated before any output. A bad file stops the replay with
@@ -34,7 +38,7 @@ struct replay_opts {
 };
 
 struct replay_counts {
-	unsigned long strokes, warnings, exceeded;
+	unsigned long strokes, warnings, exceeded, bursts;
 };
 
 static void replay_usage(FILE *f)
@@ -42,7 +46,9 @@ static void replay_usage(FILE *f)
 	fprintf(f,
 		"Usage: strigilctl replay [--limit N] [--warn-fraction F] [--json] FILE.csv\n\n"
 		"Runs the stroke and limit engines over a recorded trace and prints\n"
-		"JSON Lines: one \"stroke\" or \"limit\" event per line, then a \"summary\".\n\n"
+		"JSON Lines: one \"stroke\" or \"limit\" event per line, then a \"summary\".\n"
+		"A stroke names its burst (continuous contact) and how it ended: \"lift\", or\n"
+		"\"reversal\" where the blade turned round (traces with shear).\n\n"
 		"  --limit N           force limit in newtons (> 0); without it, no limit events\n"
 		"  --warn-fraction F   warn at F x limit, 0 < F <= 1 (default 0.9)\n"
 		"  --json              accepted; the output is always JSON Lines\n\n"
@@ -149,6 +155,9 @@ static void emit_stroke(const struct sg_stroke *s, bool limited)
 	}
 	if (s->has & SG_HAS_TILT)
 		add_num(o, "mean_tilt_deg", s->mean_tilt_deg);
+	json_object_object_add(o, "burst", json_object_new_int64(s->burst));
+	json_object_object_add(o, "end", json_object_new_string(
+		sg_stroke_end_str((enum sg_stroke_end)s->end)));
 	emit(o);
 }
 
@@ -181,6 +190,9 @@ static void emit_events(const struct sg_event *ev, int n, bool limited,
 		case SG_EV_EXCEEDED:
 			c->exceeded++;
 			emit_limit(&ev[i]);
+			break;
+		case SG_EV_BURST:
+			c->bursts++;
 			break;
 		default:	/* contact/release and caps are not replay events */
 			break;
@@ -250,6 +262,7 @@ int verb_replay(int argc, char **argv)
 	json_object_object_add(sum, "strokes", json_object_new_int64((int64_t)counts.strokes));
 	json_object_object_add(sum, "warnings", json_object_new_int64((int64_t)counts.warnings));
 	json_object_object_add(sum, "exceeded", json_object_new_int64((int64_t)counts.exceeded));
+	json_object_object_add(sum, "bursts", json_object_new_int64((int64_t)counts.bursts));
 	emit(sum);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		fprintf(stderr, "strigilctl replay: writing the output: %s\n", strerror(errno));

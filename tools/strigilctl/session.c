@@ -326,11 +326,30 @@ static void print_sites(struct json_object *strokes, struct json_object *viol)
 	json_object_put(seen);
 }
 
+/* The pauses with their times: part of the header, like the sites. */
+static void print_pauses(struct json_object *pauses)
+{
+	size_t npause = json_object_array_length(pauses);
+
+	printf("\nPauses (%zu):\n", npause);
+	for (size_t i = 0; i < npause; i++) {
+		struct json_object *q = json_object_array_get_idx(pauses, i);
+		char t[40];
+
+		cj_iso8601(ctl_usec_to_s(cj_int(q, "started_at", 0)), t, sizeof(t));
+		printf("  %-24s %-10s t=%.2f-%.2f s (%.1f s of wall time); a stroke in progress "
+		       "ended at the pause\n", t, cj_str(q, "reason", "?"), cj_num(q, "start_s", NAN),
+		       cj_num(q, "end_s", NAN),
+		       cj_int(q, "ended_at", 0) ? (double)(cj_int(q, "ended_at", 0) -
+							  cj_int(q, "started_at", 0)) / 1e6 : NAN);
+	}
+}
+
 static int session_report(sd_bus *bus, const char *path)
 {
 	struct json_object *p = NULL, *ip = NULL, *pp = NULL, *strokes = NULL, *viol = NULL;
-	struct json_object *pauses = NULL;
-	size_t ns, nv, npause, over = 0;
+	struct json_object *pauses = NULL, *bursts = NULL;
+	size_t ns, nv, nb, over = 0, multi = 0;
 	double peak_sum = 0, peak_max = 0;
 	int r;
 
@@ -344,10 +363,13 @@ static int session_report(sd_bus *bus, const char *path)
 	if (!r)
 		r = ctl_bus_call_json(bus, path, SG_IFACE_SESSION, "GetPauses",
 				      "reading the pauses", &pauses);
+	if (!r)
+		r = ctl_bus_call_json(bus, path, SG_IFACE_SESSION, "GetBursts",
+				      "reading the bursts", &bursts);
 	if (r)
 		goto out;
-	npause = json_object_array_length(pauses);
 	ns = json_object_array_length(strokes);
+	nb = json_object_array_length(bursts);
 	nv = json_object_array_length(viol);
 	for (size_t i = 0; i < ns; i++) {
 		struct json_object *s = json_object_array_get_idx(strokes, i);
@@ -366,39 +388,42 @@ static int session_report(sd_bus *bus, const char *path)
 		json_object_object_add(o, "strokes", json_object_get(strokes));
 		json_object_object_add(o, "violations", json_object_get(viol));
 		json_object_object_add(o, "pauses", json_object_get(pauses));
+		json_object_object_add(o, "bursts", json_object_get(bursts));
 		cj_print(stdout, o);
 		json_object_put(o);
 		goto out;
 	}
 	print_session(p, ip, pp, true);
 	print_sites(strokes, viol);
+	print_pauses(pauses);
 	printf("\nStrokes (%zu):\n", ns);
 	if (ns)
-		printf("  %5s %-18s %9s %9s %9s %9s %9s %9s\n", "#", "site", "start s", "dur s",
-		       "peak N", "mean N", "cap N", "over s");
+		printf("  %5s %-18s %9s %9s %9s %9s %9s %9s %7s %8s\n", "#", "site", "start s",
+		       "dur s", "peak N", "mean N", "cap N", "over s", "burst", "end");
 	for (size_t i = 0; i < ns; i++) {
 		struct json_object *s = json_object_array_get_idx(strokes, i);
 		double pk = cj_num(s, "peak_n", NAN), lim = cj_num(s, "limit_n", NAN);
 
-		printf("  %5lld %-18s %9.2f %9.2f %9.2f %9.2f %9.2f %9.3f%s\n",
+		printf("  %5lld %-18s %9.2f %9.2f %9.2f %9.2f %9.2f %9.3f %7lld %8s%s\n",
 		       (long long)cj_int(s, "index", 0), site_text(s),
 		       cj_num(s, "start_s", NAN),
 		       cj_num(s, "duration_s", NAN), pk, cj_num(s, "mean_n", NAN),
 		       cj_num(s, "cap_n", lim),
-		       cj_num(s, "above_limit_s", 0), isfinite(lim) && pk > lim ? "  OVER" : "");
+		       cj_num(s, "above_limit_s", 0), (long long)cj_int(s, "burst", 0),
+		       cj_str(s, "end", "-"), isfinite(lim) && pk > lim ? "  OVER" : "");
 	}
-	printf("\nPauses (%zu):\n", npause);
-	for (size_t i = 0; i < npause; i++) {
-		struct json_object *q = json_object_array_get_idx(pauses, i);
-		char t[40];
+	/* bursts: passes back and forth without lifting the tool */
+	printf("\nBursts (%zu): passes per burst", nb);
+	for (size_t i = 0; i < nb; i++) {
+		long long passes = cj_int(json_object_array_get_idx(bursts, i), "passes", 0);
 
-		cj_iso8601(ctl_usec_to_s(cj_int(q, "started_at", 0)), t, sizeof(t));
-		printf("  %-24s %-10s t=%.2f-%.2f s (%.1f s of wall time); a stroke in progress "
-		       "ended at the pause\n", t, cj_str(q, "reason", "?"), cj_num(q, "start_s", NAN),
-		       cj_num(q, "end_s", NAN),
-		       cj_int(q, "ended_at", 0) ? (double)(cj_int(q, "ended_at", 0) -
-							  cj_int(q, "started_at", 0)) / 1e6 : NAN);
+		multi += passes > 1;
+		printf(" %lld", passes);
 	}
+	printf("%s\n", nb ? "" : " -");
+	if (multi)
+		printf("  %zu burst%s of several passes (strokes without lifting the tool).\n",
+		       multi, multi == 1 ? "" : "s");
 	printf("\nWarnings and violations (%zu):\n", nv);
 	for (size_t i = 0; i < nv; i++) {
 		struct json_object *v = json_object_array_get_idx(viol, i);
@@ -421,6 +446,7 @@ out:
 	json_object_put(strokes);
 	json_object_put(viol);
 	json_object_put(pauses);
+	json_object_put(bursts);
 	return r;
 }
 

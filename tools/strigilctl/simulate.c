@@ -59,6 +59,20 @@ static void simulate_usage(FILE *f)
 		"  --over-prob P         probability of a deliberate over-limit stroke (default 0)\n"
 		"  --over-n N            peak of those strokes (default 1.25 x --limit)\n"
 		"  --channels LIST       extra channels: shear, tilt, shear,tilt or none\n"
+		"  --bursts P            probability a contact is a burst of passes back and\n"
+		"                        forth without lifting (needs --channels shear)\n"
+		"  --passes-min N        passes per burst, 1..16 (default 3)\n"
+		"  --passes-max N        (default 8)\n"
+		"  --pass-min S          pass duration (default 0.3)\n"
+		"  --pass-max S          (default 0.9)\n"
+		"  --valley-min F        fraction of the force lost at a turnaround (default 0.15)\n"
+		"  --valley-max F        (default 0.95)\n"
+		"  --friction-min MU     friction coefficient of a pass (default 0.15)\n"
+		"  --friction-max MU     (default 0.40)\n"
+		"  --fan DEG_S           fanning: the direction of travel rotates up to this fast\n"
+		"  --zig DEG             turnarounds reverse within +- this angle (zig-zag)\n"
+		"  --shear-offset N      shear zero offset (default 0)\n"
+		"  --shear-drift N_PER_S shear zero wander, largest slope (default 0)\n"
 		"  --script TEXT         scripted session, e.g. \"rest 1; stroke 6 0.5; stroke 12 0.8 dip=0.5\"\n"
 		"  --loop                repeat the script until --duration\n"
 		"  --json                print the summary as JSON\n\n"
@@ -121,7 +135,7 @@ static int parse_args(int argc, char **argv, struct sim_opts *o)
 {
 	enum { O_OUT = 256, O_TRUTH, O_SEED, O_CHANNELS, O_SCRIPT, O_LOOP, O_JSON, O_NUM };
 	struct sg_sim_config *c = &o->c;
-	double over_n = NAN;
+	double over_n = NAN, passes_min = NAN, passes_max = NAN;
 	const struct num_opt nums[] = {
 		{ "rate", &c->rate_hz, 100, 2000 },
 		{ "duration", &c->duration_s, 0.001, 86400 },
@@ -142,6 +156,19 @@ static int parse_args(int argc, char **argv, struct sim_opts *o)
 		{ "sustain", &o->sustain_s, 0, 1 },
 		{ "over-prob", &c->over_prob, 0, 1 },
 		{ "over-n", &over_n, 0.01, 1000 },
+		{ "bursts", &c->burst_prob, 0, 1 },
+		{ "passes-min", &passes_min, 1, 16 },
+		{ "passes-max", &passes_max, 1, 16 },
+		{ "pass-min", &c->pass_min_s, 0.05, 10 },
+		{ "pass-max", &c->pass_max_s, 0.05, 10 },
+		{ "valley-min", &c->valley_min, 0, 1 },
+		{ "valley-max", &c->valley_max, 0, 1 },
+		{ "friction-min", &c->mu_min, 0, 2 },
+		{ "friction-max", &c->mu_max, 0, 2 },
+		{ "fan", &c->fan_deg_s, 0, 3600 },
+		{ "zig", &c->zig_deg, 0, 90 },
+		{ "shear-offset", &c->shear_offset_n, 0, 100 },
+		{ "shear-drift", &c->shear_drift_n_per_s, 0, 10 },
 	};
 	const size_t nnums = sizeof(nums) / sizeof(nums[0]);
 	struct option opts[64] = {
@@ -208,6 +235,15 @@ static int parse_args(int argc, char **argv, struct sim_opts *o)
 		c->duration_s = c->script_loop ? 60.0 : 0.0;	/* the script decides */
 	if (c->script_loop && !c->script)
 		return bad("--loop needs --script");
+	if (!isnan(passes_min) || !isnan(passes_max)) {
+		if ((!isnan(passes_min) && passes_min != floor(passes_min)) ||
+		    (!isnan(passes_max) && passes_max != floor(passes_max)))
+			return bad("--passes-min and --passes-max take whole numbers");
+		if (!isnan(passes_min))
+			c->burst_min = (unsigned)passes_min;
+		if (!isnan(passes_max))
+			c->burst_max = (unsigned)passes_max;
+	}
 	if (!isnan(over_n))
 		c->over_n = over_n;
 	else if (c->over_prob > 0 && !isnan(o->limit_n))
@@ -271,6 +307,11 @@ static struct json_object *truth_json(const struct sim_opts *o, const struct sg_
 	json_object_object_add(cfg, "jitter_s", num(o->c.jitter_s));
 	json_object_object_add(cfg, "over_prob", num(o->c.over_prob));
 	json_object_object_add(cfg, "over_n", num(o->c.over_n));
+	if (o->c.burst_prob > 0) {
+		json_object_object_add(cfg, "burst_prob", num(o->c.burst_prob));
+		json_object_object_add(cfg, "passes_min", json_object_new_uint64(o->c.burst_min));
+		json_object_object_add(cfg, "passes_max", json_object_new_uint64(o->c.burst_max));
+	}
 	json_object_object_add(root, "config", cfg);
 	json_object_object_add(root, "samples", json_object_new_uint64(samples));
 	json_object_object_add(root, "dropped", json_object_new_uint64(sg_sim_dropped(sim)));
@@ -290,6 +331,11 @@ static struct json_object *truth_json(const struct sim_opts *o, const struct sg_
 		json_object_object_add(s, "rise_s", num(t[i].rise_s));
 		json_object_object_add(s, "plateau_s", num(t[i].plateau_s));
 		json_object_object_add(s, "over", json_object_new_boolean(t[i].over));
+		/* bursts: a stroke is one pass of one (often one-pass) burst */
+		json_object_object_add(s, "burst", json_object_new_uint64(t[i].burst));
+		json_object_object_add(s, "pass", json_object_new_uint64(t[i].pass));
+		json_object_object_add(s, "end", json_object_new_string(
+			sg_stroke_end_str((enum sg_stroke_end)t[i].end)));
 		if (t[i].dip_s > 0) {
 			json_object_object_add(s, "dip_at_s", num(t[i].dip_at_s));
 			json_object_object_add(s, "dip_s", num(t[i].dip_s));

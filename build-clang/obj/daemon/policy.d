@@ -1,3 +1,0 @@
-build-clang/obj/daemon/policy.o: daemon/policy.c daemon/policy.h
-
-daemon/policy.h:

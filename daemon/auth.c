@@ -36,6 +36,7 @@
 #define A_PROFILES	"org.strigil.Strigil1.manage-profiles"
 #define A_OVERRIDE	"org.strigil.Strigil1.override-contraindication"
 #define A_CALIBRATE	"org.strigil.Strigil1.calibrate"
+#define A_SYNC		"org.strigil.Strigil1.sync-profiles"
 
 /* A second action some calls need depending on their arguments. */
 typedef const char *(*auth_extra_fn)(sd_bus_message *m);
@@ -76,6 +77,8 @@ static const struct auth_rule auth_table[] = {
 	{ SGD_IFACE_PROFILE, "GetRegionHistory", A_MONITOR, NULL },
 	{ SGD_IFACE_PROFILE, "Update", A_PROFILES, NULL },
 	{ SGD_IFACE_PROFILE, "Delete", A_PROFILES, NULL },
+	{ SGD_IFACE_PROFILE, "ConfirmReview", A_PROFILES, NULL },
+	{ SGD_IFACE_MANAGER, "ApplyRemoteProfile", A_SYNC, NULL },
 	{ SGD_IFACE_DEBUG, "Unplug", A_CALIBRATE, NULL },
 	{ SGD_IFACE_DEBUG, "Replug", A_CALIBRATE, NULL },
 	{ SGD_IFACE_DEBUG, "Play", A_CALIBRATE, NULL },

@@ -395,6 +395,8 @@ int main(int argc, char **argv)
 		r = profile_setup_bus(&d);
 	if (r >= 0)
 		r = session_setup_bus(&d);
+	if (r >= 0)
+		r = network_setup_bus(&d);
 	if (r >= 0 && o.simulate)
 		r = sim_setup_bus(&d);
 	if (r < 0)

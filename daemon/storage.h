@@ -45,7 +45,7 @@ extern "C" {
 #endif
 
 #define SGD_STORE_DB_NAME	"strigil.db"
-#define SGD_STORE_SCHEMA_VERSION 4
+#define SGD_STORE_SCHEMA_VERSION 5
 #define SGD_SERIAL_MAX		32	/* incl. NUL */
 #define SGD_ACTOR_MAX		64	/* "uid:1000" or a user name */
 #define SGD_REASONS_MAX		2048	/* reasons text of a session */
@@ -384,6 +384,37 @@ struct sgd_region_hist {
  * reading costs the visits and sites, not the strokes. */
 int sgd_store_region_history(struct sgd_store *s, int64_t profile_id,
 			     struct sgd_region_hist **out, size_t *n);
+
+/* ======================================================================
+ * Clinic network (docs/network.md): every profile and session has a
+ * random UUID (schema 5) that names it across the clinic's PCs; a profile
+ * has a review state: "" or "merged" (offline edits of two PCs were
+ * merged; a clinician confirms).
+ * ==================================================================== */
+
+#define SGD_UUID_MAX	37	/* "xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx" + NUL */
+#define SGD_REVIEW_MAX	16
+#define SGD_REVIEW_MERGED "merged"
+
+/* The uuid and review state of profile id (live or deleted). */
+int sgd_store_profile_sync_info(struct sgd_store *s, int64_t id,
+				char uuid[SGD_UUID_MAX], char review[SGD_REVIEW_MAX]);
+int sgd_store_session_uuid(struct sgd_store *s, int64_t id, char uuid[SGD_UUID_MAX]);
+/* The profile (live or deleted, *deleted says) with that uuid; -ENOENT. */
+int sgd_store_profile_by_uuid(struct sgd_store *s, const char *uuid, int64_t *id,
+			      bool *deleted);
+/* Sets the review state of a live profile (updated_us = now_us). */
+int sgd_store_profile_set_review(struct sgd_store *s, int64_t id, const char *review,
+				 int64_t now_us);
+/*
+ * A profile from the clinic network, in one transaction: the profile with
+ * that uuid gets every field of p and the review state (a deleted one is
+ * live again), or it is created with that uuid. Sets p->id and *created
+ * (optional). -EEXIST when another live profile has p's patient_ref.
+ */
+int sgd_store_profile_put_remote(struct sgd_store *s, const char *uuid,
+				 struct sgd_profile *p, const char *review,
+				 int64_t now_us, bool *created);
 
 #ifdef __cplusplus
 }

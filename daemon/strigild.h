@@ -219,6 +219,9 @@ int method_create_profile(sd_bus_message *m, void *userdata, sd_bus_error *error
 /* Manager.FindProfile(s patient_ref) -> o */
 int method_find_profile(sd_bus_message *m, void *userdata, sd_bus_error *error);
 
+/* ---- clinic network (network.c): Uuid, ReviewState, ApplyRemoteProfile */
+int network_setup_bus(struct daemon *d);
+
 /* ---- sessions (session.c) -------------------------------------------- */
 enum session_state {
 	SESSION_RUNNING,

@@ -213,7 +213,7 @@ try:
             spath = h.manager.StartSession(SIM1, pid, "upper_back")
             h.signals.clear()
             filler = os.path.join(mnt, "filler")
-            with open(filler, "wb") as f:
+            with open(filler, "wb", buffering=0) as f:
                 try:
                     while True:
                         f.write(b"\0" * 65536)
@@ -236,7 +236,7 @@ try:
             h.stop_daemon()
             # the daemon starts on a full disk and serves the history
             try:
-                with open(filler, "wb") as f:
+                with open(filler, "wb", buffering=0) as f:
                     while True:
                         f.write(b"\0" * 4096)
                         f.flush()

@@ -261,6 +261,13 @@ def main():
         check(d.find(contains=REF, role="list item") is not None,
               "...and the patient list is rebuilt from the daemon")
         check(d.app.poll() is None, "the app is still running")
+        d.stop_app()
+        d.app_log.flush()
+        d.app_log.seek(0)
+        log = d.app_log.read()
+        bad = [l for l in log.splitlines() if "CRITICAL" in l or "Sanitizer" in l or "runtime error" in l
+               or "-WARNING" in l and "dbind" not in l]
+        check(not bad, "no GLib criticals, warnings or sanitizer reports from the app (%s)" % bad[:3])
     except Exception:
         import traceback
         traceback.print_exc()

@@ -226,6 +226,11 @@ def main():
         visits = d.find(role="list", name="Visits (newest first)")
         check(visits is not None and harness.wait_for(lambda: visits.childCount >= 2, WAIT),
               "history lists both visits")
+        rows = [visits.getChildAtIndex(i).name for i in range(visits.childCount)]
+        check(harness.wait_for(lambda: any("calf" in (visits.getChildAtIndex(i).name or "") and
+                                           "neck" in (visits.getChildAtIndex(i).name or "")
+                                           for i in range(visits.childCount)), WAIT),
+              "the first visit names both sites treated (%s)" % rows)
         check(d.select_row(visits, "5 strokes"), "the first visit opened")
         pdf = d.find(role="push button", name="Save PDF report")
         harness.wait_for(lambda: pdf.getState().contains(d.pyatspi.STATE_SENSITIVE), WAIT)

@@ -49,11 +49,36 @@ CLEAN_FILES   :=
 
 # run-test NAME COMMAND...: records PASS/FAIL for the summary of make check.
 RUN_TEST := tests/run-test.sh $(BUILD)
+VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full \
+	--errors-for-leak-kinds=definite,indirect
+
+# One set of unit-test binaries run three ways, each run a recorded test:
+# plain, ASan+UBSan, and under valgrind (memcheck). Use as
+#   $(eval $(call SG_UNIT_VARIANTS,NAMES,BIN_DIR,SAN_BIN_DIR,TARGET,RESULT,ARGS,ALL))
+# NAMES: the binaries (test-foo ...), built in BIN_DIR (plain) and
+# SAN_BIN_DIR (sanitizers) by the fragment's own link rules; targets
+# TARGET/NAME, TARGET-asan/NAME, TARGET-valgrind/NAME record RESULT-NAME,
+# RESULT-asan-NAME, RESULT-valgrind-NAME; every run gets ARGS; ALL runs
+# them all and is part of make check.
+# (pattern rules are never used for .PHONY targets: FORCE makes them re-run)
+define SG_UNIT_VARIANTS
+$(4)/%: $(2)/% FORCE
+	@$$(RUN_TEST) $(5)-$$* $$< $(6)
+$(4)-asan/%: $(3)/% FORCE
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	 $$(RUN_TEST) $(5)-asan-$$* $$< $(6)
+$(4)-valgrind/%: $(2)/% FORCE
+	@$$(RUN_TEST) $(5)-valgrind-$$* $$(VALGRIND) $$< $(6)
+.PHONY: $(7)
+$(7): $(1:%=$(4)/%) $(1:%=$(4)-asan/%) $(1:%=$(4)-valgrind/%)
+CHECK_TARGETS += $(7)
+endef
 
 # In the order of the layers, so that a fragment may use the variables of
 # the layers below it (tests come last: they name every program).
 include $(sort $(wildcard lib/*.mk))
 include $(sort $(wildcard daemon/*.mk))
+include $(sort $(wildcard sync/*.mk))
 include $(sort $(wildcard tools/*.mk tools/*/*.mk))
 include $(sort $(wildcard driver/*.mk udev/*.mk docs/*.mk debian/*.mk packaging/*.mk))
 include $(sort $(wildcard tests/*.mk tests/*/*.mk))

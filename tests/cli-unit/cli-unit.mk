@@ -20,16 +20,5 @@ $(BUILD)/tests-san/cli-unit/%: $(BUILD)/san/tests/cli-unit/%.o \
 	@mkdir -p $(@D)
 	$(CC) $(SAN_CFLAGS) -o $@ $^ $(CTLU_LIBS)
 
-.PHONY: check-cli-unit
-check-cli-unit/%: $(BUILD)/tests/cli-unit/% FORCE
-	@$(RUN_TEST) cli-unit-$* $<
-check-cli-asan/%: $(BUILD)/tests-san/cli-unit/% FORCE
-	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	 $(RUN_TEST) cli-asan-$* $<
-check-cli-valgrind/%: $(BUILD)/tests/cli-unit/% FORCE
-	@$(RUN_TEST) cli-valgrind-$* $(VALGRIND) $<
-
-check-cli-unit: $(CTLU_NAMES:%=check-cli-unit/%) $(CTLU_NAMES:%=check-cli-asan/%) \
-	$(CTLU_NAMES:%=check-cli-valgrind/%)
-CHECK_TARGETS += check-cli-unit
+$(eval $(call SG_UNIT_VARIANTS,$(CTLU_NAMES),$(BUILD)/tests/cli-unit,$(BUILD)/tests-san/cli-unit,check-cli-unit,cli-unit,,check-cli-unit))
 ALL_TARGETS += $(CTLU_NAMES:%=$(BUILD)/tests/cli-unit/%)

@@ -14,14 +14,7 @@ $(BUILD)/dunit-san/%: $(BUILD)/san/tests/daemon-unit/%.o $(STRIGILD_CORE_SAN)
 	@mkdir -p $(@D)
 	$(CC) $(SAN_CFLAGS) -o $@ $^ $(DUNIT_LIBS)
 
-# (pattern rules are never used for .PHONY targets: FORCE makes them re-run)
-check-dunit/%: $(BUILD)/dunit/% FORCE
-	@$(RUN_TEST) dunit-$* $< $(DUNIT_ARGS)
-check-dunit-asan/%: $(BUILD)/dunit-san/% FORCE
-	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	 $(RUN_TEST) dunit-asan-$* $< $(DUNIT_ARGS)
-check-dunit-valgrind/%: $(BUILD)/dunit/% FORCE
-	@$(RUN_TEST) dunit-valgrind-$* $(VALGRIND) $< $(DUNIT_ARGS)
+$(eval $(call SG_UNIT_VARIANTS,$(DUNIT_NAMES),$(BUILD)/dunit,$(BUILD)/dunit-san,check-dunit,dunit,$(DUNIT_ARGS),check-daemon-unit))
 
 # strigild without --policy (root: a private mount namespace with overlays
 # of /etc and /usr/share): built-in defaults, vendor file, /etc override.
@@ -30,10 +23,6 @@ check-policy-default: $(STRIGILD) FORCE
 	@$(RUN_TEST) daemon-policy-default tests/daemon-unit/test-policy-default.sh $(STRIGILD) $(TOP)
 CHECK_TARGETS += check-policy-default
 
-.PHONY: check-daemon-unit
-check-daemon-unit: $(DUNIT_NAMES:%=check-dunit/%) \
-	$(DUNIT_NAMES:%=check-dunit-asan/%) $(DUNIT_NAMES:%=check-dunit-valgrind/%)
-CHECK_TARGETS += check-daemon-unit
 ALL_TARGETS += $(DUNIT_NAMES:%=$(BUILD)/dunit/%)
 $(BUILD)/obj/tests/daemon-unit/%.o $(BUILD)/san/tests/daemon-unit/%.o: \
 	SG_CPPFLAGS += -Idaemon -Itests/unit

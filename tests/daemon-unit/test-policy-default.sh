@@ -35,30 +35,29 @@ bpid=$!
 addr="unix:path=$t/bus"
 i=0; until [ -S "$t/bus" ]; do i=$((i + 1)); [ $i -lt 600 ] || fail "no bus"; sleep 0.05; done
 
-# run NAME: starts strigild, prints its Regions, stops it; the log in $t/NAME.log
+# run NAME [ARGS]: starts strigild, prints its Regions, stops it; the log
+# in $t/NAME.log
 run() {
+	name=$1; shift
 	rm -rf "$t/state"; mkdir "$t/state"
-	"$daemon" --address "$addr" --state-dir "$t/state" --simulate 1 --no-hotplug \
-		>"$t/$1.log" 2>&1 &
+	"$daemon" --address "$addr" --state-dir "$t/state" --simulate 1 --no-hotplug "$@" \
+		>"$t/$name.log" 2>&1 &
 	dpid=$!
 	i=0
 	until busctl --address="$addr" get-property org.strigil.Strigil1 /org/strigil/Strigil1 \
-		org.strigil.Strigil1.Manager Regions >"$t/$1.regions" 2>/dev/null; do
+		org.strigil.Strigil1.Manager Regions >"$t/$name.regions" 2>/dev/null; do
 		i=$((i + 1))
-		kill -0 $dpid 2>/dev/null || { cat "$t/$1.log"; fail "$1: strigild exited"; }
-		[ $i -lt 600 ] || { cat "$t/$1.log"; fail "$1: strigild never answered"; }
+		kill -0 $dpid 2>/dev/null || { cat "$t/$name.log"; fail "$name: strigild exited"; }
+		[ $i -lt 600 ] || { cat "$t/$name.log"; fail "$name: strigild never answered"; }
 		sleep 0.05
 	done
-	kill $dpid; wait $dpid || fail "$1: strigild did not exit cleanly"; dpid=""
-	cat "$t/$1.regions"
+	kill $dpid; wait $dpid || fail "$name: strigild did not exit cleanly"; dpid=""
+	cat "$t/$name.regions"
 }
-# The region names of a policy file, as busctl prints an "as".
-regions_of() { names=$(sed -n 's/^\[region \([a-z0-9_]*\)\]$/"\1"/p' "$1")
-	echo "as $(echo "$names" | wc -l) $(echo $names)"; }
-
-# 1. Nothing anywhere: the built-in defaults, which are the shipped file.
+# 1. Nothing anywhere: the built-in defaults, which are the shipped file
+# (as the daemon reads it when named with --policy).
+want=$(run shipped --policy "$top/daemon/policy.conf")
 got=$(run builtin)
-want=$(regions_of "$top/daemon/policy.conf")
 [ "$got" = "$want" ] || fail "built-in defaults: Regions '$got', want '$want'"
 grep -q 'clinic policy: (built-in defaults)' "$t/builtin.log" || { cat "$t/builtin.log"; fail "log does not name the built-in defaults"; }
 echo "no policy file: the built-in defaults ($(echo "$got" | cut -d' ' -f2) regions)"

@@ -14,17 +14,27 @@ CLINIC_DESKTOP := tools/clinic/$(CLINIC_APP_ID).desktop
 CLINIC_METAINFO := tools/clinic/$(CLINIC_APP_ID).metainfo.xml
 CLINIC_ICON    := tools/clinic/$(CLINIC_APP_ID).svg
 CLINIC_BUILT   := $(if $(filter yes,$(CLINIC_HAVE)),$(CLINIC_BIN))
+CLINIC_MAN     := $(BUILD)/man/strigil-clinic.1
+
+# strigil-clinic(1), from scdoc like strigild(8)
+$(CLINIC_MAN): tools/clinic/strigil-clinic.1.scd
+	@mkdir -p $(@D)
+	scdoc < $< > $@
+
+ALL_TARGETS += $(CLINIC_MAN)
 
 .PHONY: install-clinic
-install-clinic: $(CLINIC_BUILT)
+install-clinic: $(CLINIC_BUILT) $(CLINIC_MAN)
 	$(if $(CLINIC_BUILT),$(INSTALL_PROG) $(CLINIC_BIN) $(DESTDIR)$(BINDIR)/strigil-clinic,\
 	  @echo "install: strigil-clinic not built here (GTK 4 / libadwaita missing), skipped" >&2)
+	$(INSTALL_DATA) $(CLINIC_MAN) $(DESTDIR)$(MANDIR)/man1/strigil-clinic.1
 	$(INSTALL_DATA) $(CLINIC_DESKTOP) $(DESTDIR)$(DATADIR)/applications/$(CLINIC_APP_ID).desktop
 	$(INSTALL_DATA) $(CLINIC_METAINFO) $(DESTDIR)$(DATADIR)/metainfo/$(CLINIC_APP_ID).metainfo.xml
 	$(INSTALL_DATA) $(CLINIC_ICON) $(DESTDIR)$(DATADIR)/icons/hicolor/scalable/apps/$(CLINIC_APP_ID).svg
+	$(INSTALL_DATA) $(CLINIC_MAN) $(DESTDIR)$(MANDIR)/man1/strigil-clinic.1
 
 install: install-clinic
-programs: $(CLINIC_BUILT)
+programs: $(CLINIC_BUILT) $(CLINIC_MAN)
 
 # The files validate with the tools the desktop reads them with:
 # desktop-file-validate (desktop-file-utils) and appstreamcli (appstream,
@@ -32,7 +42,18 @@ programs: $(CLINIC_BUILT)
 # application id org.strigil.Clinic needs, is accepted), and they agree
 # (one id, one binary, one icon name).
 .PHONY: check-clinic-desktop
-check-clinic-desktop: FORCE
-	@$(RUN_TEST) clinic-desktop tests/api/test-desktop.sh $(TOP)
+check-clinic-desktop: $(CLINIC_BUILT) FORCE
+	@$(RUN_TEST) clinic-desktop tests/api/test-desktop.sh $(TOP) $(CLINIC_BUILT)
 
 CHECK_TARGETS += check-clinic-desktop
+
+# strigil-clinic(1) renders without warnings and names every option that
+# `strigil-clinic --help` lists (when the app is built here).
+.PHONY: check-clinic-man
+check-clinic-man: $(CLINIC_MAN) $(CLINIC_BUILT) FORCE
+	@$(RUN_TEST) clinic-man sh -c 'MANWIDTH=80 LC_ALL=C.UTF-8 man --warnings -l $(CLINIC_MAN) 2>&1 >/dev/null | \
+	 (! grep .) && page=$$(MANWIDTH=200 LC_ALL=C man -l $(CLINIC_MAN)) && \
+	 for o in $(if $(CLINIC_BUILT),$$($(CLINIC_BIN) --help | grep -o -- "--[a-z-]*"),--version); do \
+	   echo "$$page" | grep -q -- "$$o" || { echo "strigil-clinic(1) does not document $$o"; exit 1; }; done'
+
+CHECK_TARGETS += check-clinic-man

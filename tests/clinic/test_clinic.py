@@ -226,6 +226,11 @@ def main():
         visits = d.find(role="list", name="Visits (newest first)")
         check(visits is not None and harness.wait_for(lambda: visits.childCount >= 2, WAIT),
               "history lists both visits")
+        rows = [visits.getChildAtIndex(i).name for i in range(visits.childCount)]
+        check(harness.wait_for(lambda: any("calf" in (visits.getChildAtIndex(i).name or "") and
+                                           "neck" in (visits.getChildAtIndex(i).name or "")
+                                           for i in range(visits.childCount)), WAIT),
+              "the first visit names both sites treated (%s)" % rows)
         check(d.select_row(visits, "5 strokes"), "the first visit opened")
         pdf = d.find(role="push button", name="Save PDF report")
         harness.wait_for(lambda: pdf.getState().contains(d.pyatspi.STATE_SENSITIVE), WAIT)
@@ -261,6 +266,13 @@ def main():
         check(d.find(contains=REF, role="list item") is not None,
               "...and the patient list is rebuilt from the daemon")
         check(d.app.poll() is None, "the app is still running")
+        d.stop_app()
+        d.app_log.flush()
+        d.app_log.seek(0)
+        log = d.app_log.read()
+        bad = [l for l in log.splitlines() if "CRITICAL" in l or "Sanitizer" in l or "runtime error" in l
+               or "-WARNING" in l and "dbind" not in l]
+        check(not bad, "no GLib criticals, warnings or sanitizer reports from the app (%s)" % bad[:3])
     except Exception:
         import traceback
         traceback.print_exc()

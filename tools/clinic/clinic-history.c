@@ -33,6 +33,7 @@ struct _ClinicHistory {
 	StrigilProfile *profile;
 	GCancellable *cancel;		/* per patient shown */
 	GPtrArray *trends;		/* struct trend */
+	GHashTable *visit_sites;	/* session path -> "calf:left, neck" (GetRegionHistory) */
 	guint pending_trends;
 	gboolean fallback;
 	struct clinic_report report;
@@ -48,6 +49,8 @@ struct _ClinicHistory {
 };
 
 G_DEFINE_FINAL_TYPE(ClinicHistory, clinic_history, GTK_TYPE_BOX)
+
+static void relabel_visits(ClinicHistory *self);
 
 static void trend_free(gpointer p)
 {
@@ -160,6 +163,16 @@ static void on_region_history(GObject *src, GAsyncResult *res, gpointer data)
 	while ((d = g_variant_iter_next_value(it))) {
 		const char *region = clinic_dict_str(d, "region");
 
+		{
+			const char *sess = "";
+			const char *old_sites;
+
+			g_variant_lookup(d, "session", "&o", &sess);
+			old_sites = g_hash_table_lookup(self->visit_sites, sess);
+			/* newest session first, sites in the daemon's order */
+			g_hash_table_insert(self->visit_sites, g_strdup(sess),
+					    old_sites ? g_strdup_printf("%s, %s", old_sites, region) : g_strdup(region));
+		}
 		add_trend(self, clinic_dict_u64(d, "started_us"), region,
 			  clinic_dict_double(d, "peak_n", 0), clinic_dict_double(d, "mean_n", 0),
 			  clinic_dict_double(d, "impulse_ns", 0), clinic_dict_u32(d, "violations"),
@@ -167,6 +180,7 @@ static void on_region_history(GObject *src, GAsyncResult *res, gpointer data)
 		g_variant_unref(d);
 	}
 	g_variant_iter_free(it);
+	relabel_visits(self);
 	trends_done(self);
 	g_object_unref(self);
 }
@@ -221,13 +235,41 @@ static int sort_visits(GtkListBoxRow *a, GtkListBoxRow *b, gpointer data)
 	return tx > ty ? -1 : tx < ty;
 }
 
+/* "2026-12-03 14:05  calf:left, neck — 12 strokes, 1 over the cap — finished":
+ * every site treated when the daemon's history says so, else the last one. */
+static char *visit_text(ClinicHistory *self, StrigilSession *s)
+{
+	const char *sites = g_hash_table_lookup(self->visit_sites, g_dbus_proxy_get_object_path(G_DBUS_PROXY(s)));
+	char when[48];
+
+	clinic_format_time(strigil_session_get_started_at(s), when, sizeof(when));
+	return g_strdup_printf("%s  %s — %u strokes, %u over the cap — %s", when,
+			       sites ? sites : strigil_session_get_region(s),
+			       strigil_session_get_stroke_count(s),
+			       strigil_session_get_violation_count(s), strigil_session_get_state(s));
+}
+
+static void relabel_visits(ClinicHistory *self)
+{
+	for (GtkWidget *row = gtk_widget_get_first_child(GTK_WIDGET(self->visit_list)); row;
+	     row = gtk_widget_get_next_sibling(row)) {
+		StrigilSession *s = g_object_get_data(G_OBJECT(row), "session");
+		g_autofree char *t = NULL;
+
+		if (!s)
+			continue;
+		t = visit_text(self, s);
+		gtk_label_set_text(GTK_LABEL(gtk_list_box_row_get_child(GTK_LIST_BOX_ROW(row))), t);
+		gtk_accessible_update_property(GTK_ACCESSIBLE(row), GTK_ACCESSIBLE_PROPERTY_LABEL, t, -1);
+	}
+}
+
 static void on_visit_proxy(GObject *src, GAsyncResult *res, gpointer data)
 {
 	ClinicHistory *self = data;
 	g_autoptr(GError) error = NULL;
 	StrigilSession *s = strigil_session_proxy_new_finish(res, &error);
 	const char *mine;
-	char when[48];
 	g_autofree char *t = NULL;
 	GtkWidget *row, *l;
 
@@ -246,10 +288,7 @@ static void on_visit_proxy(GObject *src, GAsyncResult *res, gpointer data)
 		g_object_unref(self);
 		return;
 	}
-	clinic_format_time(strigil_session_get_started_at(s), when, sizeof(when));
-	t = g_strdup_printf("%s  %s — %u strokes, %u over the cap — %s", when,
-			    strigil_session_get_region(s), strigil_session_get_stroke_count(s),
-			    strigil_session_get_violation_count(s), strigil_session_get_state(s));
+	t = visit_text(self, s);
 	row = gtk_list_box_row_new();
 	l = gtk_label_new(t);
 	gtk_label_set_xalign(GTK_LABEL(l), 0);
@@ -326,6 +365,7 @@ static void clear(ClinicHistory *self)
 	while ((child = gtk_widget_get_first_child(GTK_WIDGET(self->visit_list))))
 		gtk_list_box_remove(self->visit_list, child);
 	g_ptr_array_set_size(self->trends, 0);
+	g_hash_table_remove_all(self->visit_sites);
 	self->pending_trends = 0;
 	clinic_report_free(&self->report);
 	self->report_ready = FALSE;
@@ -679,6 +719,7 @@ static void clinic_history_finalize(GObject *obj)
 	ClinicHistory *self = CLINIC_HISTORY(obj);
 
 	g_ptr_array_unref(self->trends);
+	g_hash_table_unref(self->visit_sites);
 	clinic_report_free(&self->report);
 	G_OBJECT_CLASS(clinic_history_parent_class)->finalize(obj);
 }
@@ -706,6 +747,7 @@ static void clinic_history_class_init(ClinicHistoryClass *klass)
 static void clinic_history_init(ClinicHistory *self)
 {
 	self->trends = g_ptr_array_new_with_free_func(trend_free);
+	self->visit_sites = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	self->cancel = g_cancellable_new();
 	gtk_widget_init_template(GTK_WIDGET(self));
 	gtk_list_box_set_sort_func(self->visit_list, sort_visits, NULL, NULL);

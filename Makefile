@@ -78,6 +78,7 @@ endef
 # the layers below it (tests come last: they name every program).
 include $(sort $(wildcard lib/*.mk))
 include $(sort $(wildcard daemon/*.mk))
+include $(sort $(wildcard sync/*.mk))
 include $(sort $(wildcard tools/*.mk tools/*/*.mk))
 include $(sort $(wildcard driver/*.mk udev/*.mk docs/*.mk debian/*.mk packaging/*.mk))
 include $(sort $(wildcard tests/*.mk tests/*/*.mk))

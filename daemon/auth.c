@@ -6,8 +6,26 @@
  * action is held while org.freedesktop.PolicyKit1 answers asynchronously,
  * then either refused with Error.AccessDenied or re-queued for normal
  * dispatch, marked as approved. Handlers never see unauthorized calls.
+ *
+ * Deny by default: a member of our interfaces that is not in the table is
+ * refused (AccessDenied), so a method added without its action is
+ * unreachable, never open (tests/integration/test_auth.py walks the XML
+ * against `strigild --list-actions`).
+ *
+ * Under load (issue 16: a flood of authorized calls once took the bus's
+ * 128 pending replies to polkit, and every clinician got AccessDenied):
+ * at most AUTH_MAX_INFLIGHT checks wait for polkit at once; further calls
+ * wait here, and a free slot goes to the caller with the fewest checks in
+ * flight, so one flooding client cannot starve another. What one caller
+ * may hold is bounded (AUTH_CALLER_MAX_HELD calls, AUTH_CALLER_MAX_BYTES
+ * of messages): beyond that its calls get Error.Busy - that caller's
+ * only. The total is bounded too (AUTH_MAX_HELD, AUTH_MAX_BYTES); past it
+ * only callers that already hold a call are refused. A call larger than
+ * AUTH_CALL_MAX_BYTES is refused before it is held. Denial log lines are
+ * rate-limited.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +36,7 @@
 #define A_PROFILES	"org.strigil.Strigil1.manage-profiles"
 #define A_OVERRIDE	"org.strigil.Strigil1.override-contraindication"
 #define A_CALIBRATE	"org.strigil.Strigil1.calibrate"
+#define A_SYNC		"org.strigil.Strigil1.sync-profiles"
 
 /* A second action some calls need depending on their arguments. */
 typedef const char *(*auth_extra_fn)(sd_bus_message *m);
@@ -34,6 +53,7 @@ static const char *extra_override(sd_bus_message *m);
 /* THE table. Properties are read-only (no writable property exists). */
 static const struct auth_rule auth_table[] = {
 	{ SGD_IFACE_MANAGER, "CreateProfile", A_PROFILES, NULL },
+	{ SGD_IFACE_MANAGER, "ListSessions", A_MONITOR, NULL },
 	{ SGD_IFACE_MANAGER, "FindProfile", A_MONITOR, NULL },
 	{ SGD_IFACE_MANAGER, "StartSession", A_TREAT, NULL },
 	{ SGD_IFACE_MANAGER, "StartSessionWithOptions", A_TREAT, extra_override },
@@ -57,6 +77,8 @@ static const struct auth_rule auth_table[] = {
 	{ SGD_IFACE_PROFILE, "GetRegionHistory", A_MONITOR, NULL },
 	{ SGD_IFACE_PROFILE, "Update", A_PROFILES, NULL },
 	{ SGD_IFACE_PROFILE, "Delete", A_PROFILES, NULL },
+	{ SGD_IFACE_PROFILE, "ConfirmReview", A_PROFILES, NULL },
+	{ SGD_IFACE_MANAGER, "ApplyRemoteProfile", A_SYNC, NULL },
 	{ SGD_IFACE_DEBUG, "Unplug", A_CALIBRATE, NULL },
 	{ SGD_IFACE_DEBUG, "Replug", A_CALIBRATE, NULL },
 	{ SGD_IFACE_DEBUG, "Play", A_CALIBRATE, NULL },
@@ -67,10 +89,29 @@ static const struct auth_rule auth_table[] = {
 
 #define IFACE_PREFIX "org.strigil.Strigil1."
 
+#define AUTH_MAX_INFLIGHT	32		/* polkit checks at once (bus: 128 replies) */
+#define AUTH_MAX_HELD		256		/* calls held, all callers */
+#define AUTH_MAX_BYTES		(32u << 20)	/* their messages */
+#define AUTH_CALLER_MAX_HELD	16		/* calls held for one caller */
+#define AUTH_CALLER_MAX_BYTES	(4u << 20)
+#define AUTH_CALL_MAX_BYTES	(1u << 20)	/* a bigger call is refused */
+#define AUTH_LOG_BURST		20		/* log lines per AUTH_LOG_WINDOW_US */
+#define AUTH_LOG_WINDOW_US	(10 * 1000000ULL)
+
+struct caller {
+	struct caller *next;
+	char *sender;			/* unique bus name */
+	unsigned held, inflight;
+	size_t bytes;
+};
+
 struct auth_query {
 	struct auth_query *next;
 	struct auth_state *st;
+	struct caller *c;
 	sd_bus_message *m;
+	size_t bytes;
+	bool inflight;			/* sent to polkit (counted) */
 	const char *actions[2];
 	unsigned nactions, next_action;
 	sd_bus_slot *slot;
@@ -84,9 +125,44 @@ struct approved {
 struct auth_state {
 	struct daemon *d;
 	sd_bus_slot *filter;
-	struct auth_query *queries;
+	struct auth_query *queries;	/* held: in flight or waiting, oldest last */
 	struct approved *approved;
+	struct caller *callers;
+	unsigned inflight, held;
+	size_t bytes;
+	uint64_t log_window_us;		/* rate limit of the log lines */
+	unsigned log_lines, log_suppressed;
 };
+
+static void auth_log(struct auth_state *st, int prio, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* At most AUTH_LOG_BURST lines per window; the rest are counted and the
+ * count logged when the next window opens (a flood once wrote 63,000
+ * lines in 20 s). */
+static void auth_log(struct auth_state *st, int prio, const char *fmt, ...)
+{
+	uint64_t now = now_monotonic_usec();
+	char msg[512];
+	va_list ap;
+
+	if (now - st->log_window_us >= AUTH_LOG_WINDOW_US) {
+		if (st->log_suppressed)
+			log_msg(LOG_WARNING, "auth: %u message(s) suppressed in the last %llu s",
+				st->log_suppressed, (unsigned long long)(AUTH_LOG_WINDOW_US / 1000000));
+		st->log_window_us = now;
+		st->log_lines = st->log_suppressed = 0;
+	}
+	if (st->log_lines >= AUTH_LOG_BURST) {
+		st->log_suppressed++;
+		return;
+	}
+	st->log_lines++;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_msg(prio, "%s", msg);
+}
 
 static const struct auth_rule *auth_rule_for(const char *interface, const char *member)
 {
@@ -106,6 +182,73 @@ const char *auth_action_for(const char *interface, const char *member)
 	const struct auth_rule *r = auth_rule_for(interface, member);
 
 	return r ? r->action : NULL;
+}
+
+void auth_print_table(FILE *f)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(auth_table) / sizeof(auth_table[0]); i++)
+		fprintf(f, "%s %s %s%s\n", auth_table[i].interface, auth_table[i].member,
+			auth_table[i].action,
+			auth_table[i].extra == extra_override ? " (+" A_OVERRIDE " with override_reason)" : "");
+}
+
+/* The size of m's body, walked (strings, arrays) up to limit: -E2BIG
+ * beyond it. sd-bus does not tell a received message's size; a held call
+ * costs its whole message. The message is rewound after. */
+static int body_walk(sd_bus_message *m, size_t *size, size_t limit, unsigned depth)
+{
+	for (;;) {
+		const char *contents;
+		char type;
+		int r;
+
+		if (*size > limit)
+			return -E2BIG;
+		r = sd_bus_message_peek_type(m, &type, &contents);
+		if (r <= 0)
+			return r;
+		if (type == 'a' && contents && strlen(contents) == 1 &&
+		    strchr("ynqiuxtdb", contents[0])) {
+			const void *p;
+			size_t n;
+
+			r = sd_bus_message_read_array(m, contents[0], &p, &n);
+			*size += n;
+		} else if (type == 'a' || type == 'v' || type == 'r' || type == 'e') {
+			if (depth > 64)
+				return -EINVAL;
+			r = sd_bus_message_enter_container(m, type, contents);
+			if (r >= 0)
+				r = body_walk(m, size, limit, depth + 1);
+			if (r >= 0)
+				r = sd_bus_message_exit_container(m);
+			*size += 8;
+		} else if (type == 's' || type == 'o' || type == 'g') {
+			const char *str = NULL;
+
+			r = sd_bus_message_read_basic(m, type, &str);
+			*size += (str ? strlen(str) : 0) + 8;
+		} else {
+			uint64_t v;
+
+			r = sd_bus_message_read_basic(m, type, &v);
+			*size += 8;
+		}
+		if (r < 0)
+			return r;
+	}
+}
+
+static int body_size(sd_bus_message *m, size_t limit, size_t *size)
+{
+	int r;
+
+	*size = 256;	/* header, fields */
+	r = body_walk(m, size, limit, 0);
+	sd_bus_message_rewind(m, true);
+	return r;
 }
 
 /* StartSessionWithOptions needs override-contraindication when an
@@ -137,15 +280,59 @@ out:
 	return extra;
 }
 
+static struct caller *caller_get(struct auth_state *st, const char *sender)
+{
+	struct caller *c;
+
+	for (c = st->callers; c; c = c->next)
+		if (strcmp(c->sender, sender) == 0)
+			return c;
+	c = calloc(1, sizeof(*c));
+	if (!c || !(c->sender = strdup(sender))) {
+		free(c);
+		return NULL;
+	}
+	c->next = st->callers;
+	st->callers = c;
+	return c;
+}
+
+static void caller_put(struct auth_state *st, struct caller *c)
+{
+	struct caller **pp;
+
+	if (c->held)
+		return;
+	for (pp = &st->callers; *pp; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	free(c->sender);
+	free(c);
+}
+
+static void auth_pump(struct auth_state *st);
+
 static void query_free(struct auth_query *q)
 {
+	struct auth_state *st = q->st;
 	struct auth_query **pp;
 
-	for (pp = &q->st->queries; *pp; pp = &(*pp)->next)
+	for (pp = &st->queries; *pp; pp = &(*pp)->next)
 		if (*pp == q) {
 			*pp = q->next;
 			break;
 		}
+	if (q->inflight) {
+		st->inflight--;
+		q->c->inflight--;
+	}
+	st->held--;
+	st->bytes -= q->bytes;
+	q->c->held--;
+	q->c->bytes -= q->bytes;
+	caller_put(st, q->c);
 	sd_bus_slot_unref(q->slot);
 	sd_bus_message_unref(q->m);
 	free(q);
@@ -155,7 +342,7 @@ static void query_deny(struct auth_query *q, const char *why)
 {
 	const char *member = sd_bus_message_get_member(q->m);
 
-	log_info("auth: %s denied to %s (%s): %s", member,
+	auth_log(q->st, LOG_INFO, "auth: %s denied to %s (%s): %s", member,
 		 sd_bus_message_get_sender(q->m) ?: "?",
 		 q->actions[q->next_action], why);
 	sd_bus_reply_method_errorf(q->m, SGD_ERR_ACCESS_DENIED,
@@ -174,7 +361,7 @@ static int query_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_
 
 	q->slot = sd_bus_slot_unref(q->slot);
 	if (e) {
-		log_warn("auth: polkit failed: %s: %s", e->name, e->message);
+		auth_log(q->st, LOG_WARNING, "auth: polkit failed: %s: %s", e->name, e->message);
 		query_deny(q, "could not be checked (polkit unavailable)");
 		goto done;
 	}
@@ -217,7 +404,12 @@ static int query_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_
 		}
 	}
 done:
-	query_free(q);
+	{
+		struct auth_state *st = q->st;
+
+		query_free(q);
+		auth_pump(st);
+	}
 	return 0;
 }
 
@@ -248,13 +440,37 @@ static int query_send(struct auth_query *q)
 				 flags ? 120 * 1000000ULL : 0);
 }
 
+/* Sends waiting checks while slots are free: each to the caller with the
+ * fewest checks in flight (the oldest of its calls first). */
+static void auth_pump(struct auth_state *st)
+{
+	while (st->inflight < AUTH_MAX_INFLIGHT) {
+		struct auth_query *q, *best = NULL;
+
+		for (q = st->queries; q; q = q->next)	/* newest first */
+			if (!q->inflight && (!best || q->c->inflight <= best->c->inflight))
+				best = q;
+		if (!best)
+			return;
+		best->inflight = true;
+		st->inflight++;
+		best->c->inflight++;
+		if (query_send(best) < 0) {
+			query_deny(best, "could not be checked");
+			query_free(best);
+		}
+	}
+}
+
 static int auth_filter(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 {
 	struct auth_state *st = userdata;
 	const struct auth_rule *rule;
 	struct approved **pp;
 	struct auth_query *q;
+	struct caller *c;
 	const char *iface;
+	size_t size = 0;
 	int r;
 	uint8_t type = 0;
 
@@ -272,16 +488,53 @@ static int auth_filter(sd_bus_message *m, void *userdata, sd_bus_error *ret_erro
 			free(a);
 			return 0;
 		}
-	rule = auth_rule_for(iface, sd_bus_message_get_member(m));
-	if (!rule)
-		return 0;	/* unknown member: sd-bus answers UnknownMethod */
 	if (!sd_bus_message_get_sender(m))
 		return 0;	/* direct connection without a bus: trusted */
+	rule = auth_rule_for(iface, sd_bus_message_get_member(m));
+	if (!rule) {
+		/* deny by default: not in the table, not reachable */
+		auth_log(st, LOG_INFO, "auth: %s.%s refused to %s: not in the authorization table",
+			 iface, sd_bus_message_get_member(m) ?: "?", sd_bus_message_get_sender(m));
+		sd_bus_reply_method_errorf(m, SGD_ERR_ACCESS_DENIED,
+					   "%s.%s is not a method strigild authorizes.", iface,
+					   sd_bus_message_get_member(m) ?: "?");
+		return 1;
+	}
+	r = body_size(m, AUTH_CALL_MAX_BYTES, &size);
+	if (r == -E2BIG) {
+		sd_bus_reply_method_errorf(m, SGD_ERR_INVALID_ARGUMENT,
+					   "The call is larger than %u bytes; no strigild method takes that much.",
+					   AUTH_CALL_MAX_BYTES);
+		return 1;
+	}
+	c = caller_get(st, sd_bus_message_get_sender(m));
+	if (!c)
+		return -ENOMEM;
+	/* the caller's own bound; past the total, only callers that hold
+	 * calls already are refused: never the clinician's first call */
+	if (c->held >= AUTH_CALLER_MAX_HELD || c->bytes + size > AUTH_CALLER_MAX_BYTES ||
+	    (c->held > 0 && (st->held >= AUTH_MAX_HELD || st->bytes + size > AUTH_MAX_BYTES))) {
+		auth_log(st, LOG_WARNING, "auth: %s refused to %s: %u call(s) of it waiting for authorization",
+			 sd_bus_message_get_member(m) ?: "?", c->sender, c->held);
+		sd_bus_reply_method_errorf(m, SGD_ERR_BUSY,
+					   "Too many of your calls are waiting for authorization (%u); wait for their answers, then retry.",
+					   c->held);
+		caller_put(st, c);
+		return 1;
+	}
 
 	q = calloc(1, sizeof(*q));
-	if (!q)
+	if (!q) {
+		caller_put(st, c);
 		return -ENOMEM;
+	}
 	q->st = st;
+	q->c = c;
+	q->bytes = size;
+	c->held++;
+	c->bytes += size;
+	st->held++;
+	st->bytes += size;
 	q->m = sd_bus_message_ref(m);
 	q->actions[q->nactions++] = rule->action;
 	if (rule->extra) {
@@ -292,11 +545,7 @@ static int auth_filter(sd_bus_message *m, void *userdata, sd_bus_error *ret_erro
 	}
 	q->next = st->queries;
 	st->queries = q;
-	r = query_send(q);
-	if (r < 0) {
-		query_deny(q, "could not be checked");
-		query_free(q);
-	}
+	auth_pump(st);
 	return 1;	/* held: answered or re-queued by query_reply() */
 }
 

@@ -60,6 +60,8 @@ static int iio_start(struct instrument *inst)
 	sd_event_source_disable_unref(b->src);
 	b->src = NULL;
 	r = sd_event_add_io(inst->d->event, &b->src, sg_iio_fd(b->io), EPOLLIN, iio_ready, b);
+	if (r >= 0)
+		(void)sd_event_source_set_priority(b->src, SGD_PRIORITY_SAMPLES);
 	if (r < 0)
 		sg_iio_stop(b->io);
 	return r;

@@ -100,10 +100,17 @@ static int sim_tick(sd_event_source *src, uint64_t usec, void *userdata)
 	uint64_t n = due > s->produced ? due - s->produced : 0;
 	const unsigned per_frame = STRIGIL_MAX_SAMPLES_PER_FRAME(1);
 
-	if (n > SIM_RATE_HZ)	/* the loop stalled: do not flood, start over */
+	uint64_t skipped = 0;
+
+	/* The loop stalled: do not flood, start over - and say so: a real
+	 * instrument's samples would be lost too (LostSamples counts them). */
+	if (n > SIM_RATE_HZ) {
+		skipped = n - SIM_RATE_HZ;
 		n = SIM_RATE_HZ;
+	}
 	while (n > 0 && inst->streaming) {
 		struct sg_block blk = {
+			.lost_before = (uint32_t)(skipped > UINT32_MAX ? UINT32_MAX : skipped),
 			.seq = s->seq++,
 			.t0_us = (uint32_t)(s->produced * 1000000u / SIM_RATE_HZ),
 			.channel_mask = STRIGIL_CH_BIT(STRIGIL_CH_NORMAL),
@@ -116,6 +123,7 @@ static int sim_tick(sd_event_source *src, uint64_t usec, void *userdata)
 		blk.nsamples = (uint8_t)k;
 		n -= k;
 		s->produced += k;
+		skipped = 0;
 		instrument_on_block(inst, &blk);
 	}
 	s->produced = due;
@@ -144,6 +152,7 @@ static int sim_start(struct instrument *inst)
 		if (r < 0)
 			return r;
 		sd_event_source_set_description(s->timer, "sim-tick");
+		(void)sd_event_source_set_priority(s->timer, SGD_PRIORITY_SAMPLES);
 		return 0;
 	}
 	r = sd_event_source_set_time(s->timer, s->t0_usec + SIM_TICK_USEC);

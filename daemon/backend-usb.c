@@ -68,6 +68,7 @@ static void pollfd_added(int fd, short events, void *userdata)
 		free(f);
 		return;
 	}
+	(void)sd_event_source_set_priority(f->src, SGD_PRIORITY_SAMPLES);
 	f->next = u->fds;
 	u->fds = f;
 }

@@ -2,7 +2,8 @@
 # (storage, policy, rules: daemon/store.mk) and libstrigil.
 STRIGILD_SRCS := daemon/main.c daemon/util.c daemon/auth.c daemon/manager.c \
 	daemon/instrument.c daemon/backend-sim.c daemon/backend-iio.c \
-	daemon/backend-usb.c daemon/hotplug.c daemon/profile.c daemon/session.c
+	daemon/backend-usb.c daemon/hotplug.c daemon/profile.c daemon/session.c \
+	daemon/network.c
 STRIGILD     := $(BUILD)/strigild
 STRIGILD_SAN := $(BUILD)/strigild-san
 STRIGILD_LIBS = $(call pkgcfg,--libs,libsystemd libudev libusb-1.0)

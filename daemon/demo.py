@@ -138,6 +138,7 @@ def main():
     try:
         h = Harness(simulate=1, sim_signal="realistic")
         h.set_allowed(ACTIONS)
+        h.write_policy()    # the shipped clinic policy as it is (sides included)
         h.start_daemon()
         print("strigild is up on a private bus: %s" % h.address)
         spath = start_demo_session(h)

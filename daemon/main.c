@@ -10,14 +10,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/stat.h>
 
 #include <systemd/sd-daemon.h>
+#include <systemd/sd-journal.h>
 
 #include "hotplug.h"
 #include "policy-files.h"
 
 enum bus_kind { BUS_SYSTEM, BUS_USER, BUS_ADDRESS };
+
+/* Bounds of the storage writer's queue (store-writer.h): at a stroke a
+ * second that is hours of work kept while storage fails; at most about
+ * 4096 x 2.6 KB + 16384 x 0.3 KB = 16 MB of memory. */
+#define SGD_WRITER_MAX_RECORDS	16384
+#define SGD_WRITER_MAX_JOBS	4096
+#define LOOP_BUSY_TIMEOUT_MS	100
 
 struct options {
 	enum bus_kind bus;
@@ -49,13 +58,14 @@ static void usage(FILE *f)
 		"  --iio-root SYS:DEV   (tests) also open the IIO instruments of a fake\n"
 		"                       sysfs tree SYS with character devices in DEV\n"
 		"  --verbose            debug messages\n"
+		"  --list-actions       print the polkit action of every method and exit\n"
 		"  --help, --version\n");
 }
 
 static int parse_args(int argc, char **argv, struct options *o)
 {
 	enum { O_SYSTEM = 256, O_USER, O_ADDRESS, O_STATE, O_POLICY, O_SIM, O_SIGNAL,
-	       O_NOHOTPLUG, O_VERBOSE, O_VERSION, O_IIO_ROOT };
+	       O_NOHOTPLUG, O_VERBOSE, O_VERSION, O_IIO_ROOT, O_LIST_ACTIONS };
 	static const struct option longopts[] = {
 		{ "system", no_argument, NULL, O_SYSTEM },
 		{ "user", no_argument, NULL, O_USER },
@@ -67,6 +77,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "no-hotplug", no_argument, NULL, O_NOHOTPLUG },
 		{ "iio-root", required_argument, NULL, O_IIO_ROOT },
 		{ "verbose", no_argument, NULL, O_VERBOSE },
+		{ "list-actions", no_argument, NULL, O_LIST_ACTIONS },
 		{ "version", no_argument, NULL, O_VERSION },
 		{ "help", no_argument, NULL, 'h' },
 		{}
@@ -118,6 +129,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		}
 		case O_VERBOSE: o->verbose = true; break;
 		case O_VERSION: printf("strigild %s\n", SG_VERSION_STRING); exit(0);
+		case O_LIST_ACTIONS: auth_print_table(stdout); exit(0);
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -EINVAL;
 		}
@@ -168,8 +180,89 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
 	return sd_event_exit(d->event, 0);
 }
 
+/* A damaged database (docs/storage.md, "Recovery"): per the clinic
+ * policy's [storage] on_damage, refuse to start, or move it aside (kept)
+ * and start with a fresh one; the Manager's DamagedDatabase names it. */
+static int open_damaged(struct daemon *d, const char *state_dir, char *err)
+{
+	char why[512], moved[4300];
+	int r;
+
+	snprintf(why, sizeof(why), "%s", err);
+	sd_journal_send("MESSAGE=damaged database in %s: %s (%s)", state_dir, why,
+			d->policy->damaged_start_fresh ? "moved aside, starting with a fresh one"
+						       : "not starting: [storage] on_damage = refuse",
+			"PRIORITY=%d", LOG_CRIT, "SYSLOG_IDENTIFIER=strigild",
+			"STRIGIL_EVENT=storage-damaged", NULL);
+	if (!log_stderr_is_journal())
+		log_msg(LOG_CRIT, "damaged database in %s: %s", state_dir, why);
+	if (!d->policy->damaged_start_fresh) {
+		snprintf(err, 512, "%.300s; the clinic policy says refuse ([storage] on_damage): "
+			 "restore a backup or see docs/storage.md, Recovery", why);
+		return -EBADMSG;
+	}
+	r = sgd_store_move_aside(state_dir, (int64_t)now_realtime_usec(), moved, sizeof(moved));
+	if (r < 0) {
+		snprintf(err, 512, "%.300s; cannot move it aside: %s", why, strerror(-r));
+		return r;
+	}
+	log_msg(LOG_CRIT, "damaged database kept as %s; starting with an empty one", moved);
+	d->damaged_db = strdup(moved);
+	return sgd_store_open(state_dir, &d->store, err, 512);
+}
+
+static int on_writer(sd_event_source *src, int fd, uint32_t revents, void *userdata)
+{
+	session_writer_dispatch(userdata);
+	return 0;
+}
+
+/* Record writes run on the storage writer's thread; the loop only hears
+ * back through its eventfd. */
+static int writer_setup(struct daemon *d, char *err, size_t errlen)
+{
+	int r;
+
+	r = sgd_writer_new(d->store, SGD_WRITER_MAX_RECORDS, SGD_WRITER_MAX_JOBS, &d->writer,
+			   err, errlen);
+	if (r < 0)
+		return r;
+	r = sd_event_add_io(d->event, &d->writer_src, sgd_writer_fd(d->writer), EPOLLIN,
+			    on_writer, d);
+	if (r < 0) {
+		snprintf(err, errlen, "writer event source: %s", strerror(-r));
+		return r;
+	}
+	sd_event_source_set_description(d->writer_src, "storage-writer");
+	(void)sd_event_source_set_priority(d->writer_src, SGD_PRIORITY_RECORDS);
+	return 0;
+}
+
+/* At exit: what is queued gets WRITER_DRAIN_MS to be stored (and
+ * signalled); what still cannot be is journalled as lost, record by
+ * record. */
+#define WRITER_DRAIN_MS 10000
+
+static void writer_shutdown(struct daemon *d)
+{
+	unsigned left;
+
+	if (!d->writer)
+		return;
+	left = sgd_writer_drain(d->writer, WRITER_DRAIN_MS);
+	if (left)
+		log_err("storage still failing at exit: %u job(s) not stored", left);
+	sgd_writer_stop(d->writer);
+	if (d->bus)
+		session_writer_dispatch(d);
+	d->writer_src = sd_event_source_disable_unref(d->writer_src);
+	sgd_writer_free(d->writer);
+	d->writer = NULL;
+}
+
 static void daemon_free(struct daemon *d)
 {
+	writer_shutdown(d);
 	while (d->sessions) {
 		struct session *s = d->sessions;
 
@@ -194,6 +287,7 @@ static void daemon_free(struct daemon *d)
 		sd_bus_flush_close_unref(d->bus);
 	sgd_store_close(d->store);
 	sgd_policy_free(d->policy);
+	free(d->damaged_db);
 	sd_event_unref(d->event);
 }
 
@@ -226,11 +320,30 @@ int main(int argc, char **argv)
 		log_err("cannot create state directory %s: %m", o.state_dir);
 		goto fail;
 	}
+	{
+		unsigned fixed = 0;
+
+		r = sgd_store_secure_dir(o.state_dir, &fixed, err, sizeof(err));
+		if (r < 0) {
+			log_err("unsafe state directory, not starting: %s", err);
+			goto fail;
+		}
+		if (fixed)
+			log_warn("state directory %s: %u mode(s) were too open, set to 0700/0600",
+				 o.state_dir, fixed);
+	}
 	r = sgd_store_open(o.state_dir, &d.store, err, sizeof(err));
+	if (r == -EBADMSG)
+		r = open_damaged(&d, o.state_dir, err);
 	if (r < 0) {
 		log_err("cannot open the database in %s: %s", o.state_dir, err);
 		goto fail;
 	}
+	/* The loop's own connection writes little (a new session, a
+	 * profile, a calibration) and never waits long for another
+	 * process's lock: such a method fails (StorageFailed) rather than
+	 * hold up the alarm path. Records go through the writer. */
+	sgd_store_set_busy_timeout(d.store, LOOP_BUSY_TIMEOUT_MS);
 	r = sgd_store_prepare_wal(d.store);
 	if (r < 0)
 		log_info("WAL left at its size (%s): commits may be slower", sgd_store_errmsg(d.store));
@@ -260,6 +373,11 @@ int main(int argc, char **argv)
 	sd_event_add_signal(d.event, NULL, SIGTERM, on_signal, &d);
 	sd_event_add_signal(d.event, NULL, SIGINT, on_signal, &d);
 	sd_event_set_watchdog(d.event, true);
+	r = writer_setup(&d, err, sizeof(err));
+	if (r < 0) {
+		log_err("cannot start the storage writer: %s", err);
+		goto fail;
+	}
 
 	r = bus_open(&o, &d.bus);
 	if (r < 0) {
@@ -277,6 +395,8 @@ int main(int argc, char **argv)
 		r = profile_setup_bus(&d);
 	if (r >= 0)
 		r = session_setup_bus(&d);
+	if (r >= 0)
+		r = network_setup_bus(&d);
 	if (r >= 0 && o.simulate)
 		r = sim_setup_bus(&d);
 	if (r < 0)

@@ -66,12 +66,13 @@ static int region_details_append(const struct sgd_policy *p, sd_bus_message *rep
 	for (i = 0; r >= 0 && i < p->nregions; i++) {
 		const struct sgd_region *g = &p->regions[i];
 
-		r = sd_bus_message_append(reply, "a{sv}", 5,
+		r = sd_bus_message_append(reply, "a{sv}", 6,
 					  "name", "s", g->name,
 					  "label", "s", g->label,
 					  "cap_n", "d", g->cap_n,
 					  "max_strokes", "u", g->max_strokes,
-					  "max_load_s", "d", g->max_load_s);
+					  "max_load_s", "d", g->max_load_s,
+					  "lateral", "b", (int)g->lateral);
 	}
 	return r < 0 ? r : sd_bus_message_close_container(reply);
 }
@@ -90,12 +91,29 @@ static int prop_get(sd_bus *bus, const char *path, const char *interface,
 		return sd_bus_message_append(reply, "u", SGD_API_LEVEL);
 	if (strcmp(property, "Instruments") == 0)
 		return object_paths_append(reply, d->instruments, instrument_step);
-	if (strcmp(property, "Sessions") == 0)
-		return session_paths_append(d, reply);
-	if (strcmp(property, "ActiveSessions") == 0)
+	/* Sessions: the sessions in progress, like ActiveSessions (it once
+	 * listed every stored session, ~70 KB at 1,760, sent to every
+	 * watcher at each start and stop); the history is ListSessions. */
+	if (strcmp(property, "Sessions") == 0 || strcmp(property, "ActiveSessions") == 0)
 		return object_paths_append(reply, d->sessions, session_step_active);
 	if (strcmp(property, "Profiles") == 0)
 		return profile_paths_append(d, reply);
+	if (strcmp(property, "StorageState") == 0)
+		return sd_bus_message_append(reply, "s", storage_state_str(d));
+	if (strcmp(property, "StorageError") == 0)
+		return sd_bus_message_append(reply, "s", d->storage_failing || d->storage_degraded ?
+					     d->storage_error : "");
+	if (strcmp(property, "StoragePending") == 0) {
+		struct sgd_writer_status st = { 0 };
+
+		if (d->writer)
+			sgd_writer_status(d->writer, &st);
+		return sd_bus_message_append(reply, "u", st.records);
+	}
+	if (strcmp(property, "DamagedDatabase") == 0)
+		return sd_bus_message_append(reply, "s", d->damaged_db ? d->damaged_db : "");
+	if (strcmp(property, "StorageDropped") == 0)
+		return sd_bus_message_append(reply, "t", d->storage_dropped);
 	/* What StartSession and SetRegion accept: a lateral region with each
 	 * of its sides ("calf:left", "calf:right"), a midline one as it is. */
 	if (strcmp(property, "Regions") == 0) {
@@ -155,6 +173,14 @@ static const sd_bus_vtable manager_vtable[] = {
 	SD_BUS_PROPERTY("Regions", "as", prop_get, 0, CONST),
 	SD_BUS_PROPERTY("LateralRegions", "as", prop_get, 0, CONST),
 	SD_BUS_PROPERTY("Conditions", "as", prop_get, 0, CONST),
+	SD_BUS_PROPERTY("StorageState", "s", prop_get, 0, CHANGE),
+	SD_BUS_PROPERTY("StorageError", "s", prop_get, 0, CHANGE),
+	SD_BUS_PROPERTY("StoragePending", "u", prop_get, 0, CHANGE),
+	SD_BUS_PROPERTY("StorageDropped", "t", prop_get, 0, CHANGE),
+	SD_BUS_PROPERTY("DamagedDatabase", "s", prop_get, 0, CONST),
+	SD_BUS_METHOD_WITH_ARGS("ListSessions", SD_BUS_ARGS("u", offset, "u", limit),
+				SD_BUS_RESULT("ao", sessions, "u", total), method_manager_list_sessions,
+				SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_PROPERTY("ConditionDetails", "aa{sv}", prop_get, 0, CONST),
 	SD_BUS_PROPERTY("RegionDetails", "aa{sv}", prop_get, 0, CONST),
 	SD_BUS_PROPERTY("WarnFraction", "d", prop_get, 0, CONST),
@@ -176,6 +202,7 @@ static const sd_bus_vtable manager_vtable[] = {
 				SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_SIGNAL_WITH_ARGS("InstrumentAdded", SD_BUS_ARGS("o", instrument), 0),
 	SD_BUS_SIGNAL_WITH_ARGS("InstrumentRemoved", SD_BUS_ARGS("o", instrument), 0),
+	SD_BUS_SIGNAL_WITH_ARGS("StorageStateChanged", SD_BUS_ARGS("s", state, "s", error), 0),
 	SD_BUS_VTABLE_END
 };
 

@@ -31,6 +31,7 @@ enum section_type {
 	SEC_NONE = 0,
 	SEC_LIMITS,
 	SEC_CALIBRATION,
+	SEC_STORAGE,
 	SEC_REGION,
 	SEC_CONTRA,
 	SEC_PRECAUTION,
@@ -54,7 +55,7 @@ struct parse_state {
 	struct sgd_condition *cond;
 	const char *seen[SEEN_MAX];
 	size_t nseen;
-	bool have_limits, have_calibration, have_export, have_strokes;
+	bool have_limits, have_calibration, have_storage, have_export, have_strokes;
 	bool have_absolute_max;
 	bool have_cap[SGD_POLICY_MAX_REGIONS];
 	int region_line[SGD_POLICY_MAX_REGIONS];
@@ -137,7 +138,8 @@ static bool parse_double(const char *v, double *out)
 	char *end;
 	double d;
 
-	if (!*v)
+	/* decimal only: strtod would also take hex ("0x10"), "inf", "nan" */
+	if (!*v || v[strspn(v, "0123456789.+-eE")])
 		return false;
 	errno = 0;
 	d = strtod(v, &end);
@@ -258,6 +260,11 @@ static void start_section(struct parse_state *ps, const char *hdr)
 				fail(ps, ps->line, "[calibration] given twice");
 			ps->have_calibration = true;
 			ps->sec = SEC_CALIBRATION;
+		} else if (!strcmp(hdr, "storage")) {
+			if (ps->have_storage)
+				fail(ps, ps->line, "[storage] given twice");
+			ps->have_storage = true;
+			ps->sec = SEC_STORAGE;
 		} else if (!strcmp(hdr, "export")) {
 			if (ps->have_export)
 				fail(ps, ps->line, "[export] given twice");
@@ -270,7 +277,7 @@ static void start_section(struct parse_state *ps, const char *hdr)
 			ps->sec = SEC_STROKES;
 		} else {
 			fail(ps, ps->line,
-			     "unknown section [%s] (expected [limits], [calibration], [export], "
+			     "unknown section [%s] (expected [limits], [calibration], [storage], [export], "
 			     "[strokes], [region NAME], [contraindication NAME] or "
 			     "[precaution NAME])", hdr);
 		}
@@ -331,6 +338,69 @@ static void start_section(struct parse_state *ps, const char *hdr)
 	}
 }
 
+static bool utf8_valid(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (*p) {
+		unsigned n, i;
+		uint32_t c;
+
+		if (*p < 0x80) {
+			p++;
+			continue;
+		}
+		if ((*p & 0xe0) == 0xc0) {
+			n = 1;
+			c = *p & 0x1f;
+		} else if ((*p & 0xf0) == 0xe0) {
+			n = 2;
+			c = *p & 0x0f;
+		} else if ((*p & 0xf8) == 0xf0) {
+			n = 3;
+			c = *p & 0x07;
+		} else {
+			return false;
+		}
+		for (i = 1; i <= n; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				return false;
+			c = (c << 6) | (p[i] & 0x3f);
+		}
+		/* overlong, surrogates, beyond Unicode */
+		if ((n == 1 && c < 0x80) || (n == 2 && c < 0x800) || (n == 3 && c < 0x10000) ||
+		    (c >= 0xd800 && c <= 0xdfff) || c > 0x10ffff)
+			return false;
+		p += n + 1;
+	}
+	return true;
+}
+
+/* What inih would take more loosely: "key: value" (its ':' separator),
+ * anything after a section's ']'. A line is blank, a comment, a section
+ * header alone, or "key = value" with a key without ':'. */
+static bool line_shape_ok(struct parse_state *ps, const char *str)
+{
+	const char *s = str + strspn(str, " \t"), *e;
+
+	if (!*s || *s == '\n' || *s == '\r' || *s == '#' || *s == ';')
+		return true;
+	if (*s == '[') {
+		e = strchr(s, ']');
+		if (e && e[1 + strspn(e + 1, " \t\r\n")]) {
+			fail(ps, ps->line, "nothing may follow the section header's ']'");
+			return false;
+		}
+		return true;
+	}
+	e = strchr(s, '=');
+	if (memchr(s, ':', e ? (size_t)(e - s) : strlen(s))) {
+		fail(ps, ps->line, "write 'key = value' (':' is not a separator)");
+		return false;
+	}
+	return true;
+}
+
 /*
  * fgets-style reader for inih. One call = one line, so ps->line always
  * names the line inih is working on. Returning NULL ends the parse.
@@ -361,6 +431,16 @@ static char *read_line(char *str, int num, void *stream)
 	}
 	memcpy(str, p, n);
 	str[n] = '\0';
+	/* a UTF-8 byte order mark (Windows editors) before the first line */
+	if (ps->line == 1 && (unsigned char)str[0] == 0xef && (unsigned char)str[1] == 0xbb &&
+	    (unsigned char)str[2] == 0xbf)
+		memmove(str, str + 3, n - 3 + 1);
+	if (!utf8_valid(str)) {
+		fail(ps, ps->line, "not valid UTF-8 text");
+		return NULL;
+	}
+	if (!line_shape_ok(ps, str))
+		return NULL;
 
 	/* Section header: "[kind name]" with optional spaces around. */
 	{
@@ -437,6 +517,9 @@ static const char *const limits_keys[] = {
 static const char *const calibration_keys[] = {
 	"allow_uncalibrated", "allow_expired", "expired_grace_days", NULL
 };
+static const char *const storage_keys[] = {
+	"on_damage", NULL
+};
 static const char *const export_keys[] = {
 	"patient_identifier_system", NULL
 };
@@ -468,10 +551,15 @@ static bool handle_limits(struct parse_state *ps, const char *k, const char *v)
 	if (!strcmp(k, "min_cap_n"))
 		return want_double(ps, k, v, 0, true, SGD_POLICY_CAP_CEILING_N,
 				   &pol->min_cap_n);
+	/* Ranges that make clinical sense: a warning below half the cap
+	 * would sound at every stroke, and a force may not stay above the
+	 * cap longer than SGD_POLICY_SUSTAIN_MAX_S before it is "exceeded"
+	 * (10 s once passed: an alarm that late is none). */
 	if (!strcmp(k, "warn_fraction"))
-		return want_double(ps, k, v, 0, true, 1.0, &pol->warn_fraction);
+		return want_double(ps, k, v, 0.5, false, 1.0, &pol->warn_fraction);
 	if (!strcmp(k, "sustain_s"))
-		return want_double(ps, k, v, 0, false, 10.0, &pol->sustain_s);
+		return want_double(ps, k, v, 0, false, SGD_POLICY_SUSTAIN_MAX_S,
+				   &pol->sustain_s);
 	if (!strcmp(k, "max_strokes"))
 		return want_uint(ps, k, v, SGD_POLICY_MAX_STROKES_CEILING,
 				 &pol->max_strokes);
@@ -498,6 +586,20 @@ static bool handle_calibration(struct parse_state *ps, const char *k,
 	if (!strcmp(k, "allow_expired"))
 		return want_bool(ps, k, v, &pol->allow_expired);
 	return want_uint(ps, k, v, 3650, &pol->expired_grace_days);
+}
+
+static bool handle_storage(struct parse_state *ps, const char *k, const char *v)
+{
+	/* on_damage: what strigild does with a damaged database at start */
+	if (!strcmp(v, "refuse"))
+		ps->pol->damaged_start_fresh = false;
+	else if (!strcmp(v, "start_fresh"))
+		ps->pol->damaged_start_fresh = true;
+	else {
+		fail(ps, ps->line, "%s: '%s' is not 'refuse' or 'start_fresh'", k, v);
+		return false;
+	}
+	return true;
 }
 
 /*
@@ -624,6 +726,7 @@ static int on_pair(void *user, const char *section, const char *name,
 	case SEC_LIMITS: keys = limits_keys; break;
 	case SEC_CALIBRATION: keys = calibration_keys; break;
 	case SEC_STROKES: keys = strokes_keys; break;
+	case SEC_STORAGE: keys = storage_keys; break;
 	case SEC_REGION: keys = region_keys; break;
 	case SEC_CONTRA: keys = contra_keys; break;
 	case SEC_PRECAUTION: keys = precaution_keys; break;
@@ -647,6 +750,7 @@ static int on_pair(void *user, const char *section, const char *name,
 	case SEC_LIMITS: ok = handle_limits(ps, k, value); break;
 	case SEC_CALIBRATION: ok = handle_calibration(ps, k, value); break;
 	case SEC_STROKES: ok = handle_strokes(ps, k, value); break;
+	case SEC_STORAGE: ok = handle_storage(ps, k, value); break;
 	case SEC_REGION: ok = handle_region(ps, k, value); break;
 	case SEC_EXPORT: ok = handle_export(ps, k, value); break;
 	default: ok = handle_condition(ps, k, value); break;
@@ -821,7 +925,9 @@ int sgd_policy_load(const char *path, struct sgd_policy **out, char *err,
 
 	if (!path || !out)
 		return -EINVAL;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO (or a device) must not hang the start-up in
+	 * open(); only a regular file is read */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0) {
 		r = -errno;
 		if (err && errlen)
@@ -829,7 +935,7 @@ int sgd_policy_load(const char *path, struct sgd_policy **out, char *err,
 		return r;
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		r = S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
+		r = fstat(fd, &st) < 0 ? -errno : S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
 		if (err && errlen)
 			snprintf(err, errlen, "%s: not a regular file", path);
 		close(fd);

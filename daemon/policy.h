@@ -77,6 +77,9 @@ struct sgd_condition {
 	uint64_t region_mask;
 };
 
+/* [limits] sustain_s above this is refused: an alarm that late is none. */
+#define SGD_POLICY_SUSTAIN_MAX_S	0.5
+
 struct sgd_policy {
 	char source[256];		/* file name used in messages */
 
@@ -104,6 +107,10 @@ struct sgd_policy {
 	double reversal_confirm_s;
 	double reversal_min_n;
 	double direction_tau_s;
+	/* [storage] on_damage: a damaged database at start is moved aside
+	 * (kept) and a fresh one started (true), or strigild refuses to
+	 * start (false, the default) */
+	bool damaged_start_fresh;
 
 	size_t nregions;
 	struct sgd_region regions[SGD_POLICY_MAX_REGIONS];

@@ -510,7 +510,8 @@ static int method_list_sessions(sd_bus_message *m, void *userdata, sd_bus_error 
 }
 
 /* GetRegionHistory() -> aa{sv}: per (session, region:side) aggregates of
- * the patient's strokes, newest session first (computed by SQLite). */
+ * the patient's strokes, newest session first (kept by the database with
+ * every stroke: reading costs the visits, not the strokes). */
 static int method_get_region_history(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
 	struct profile *obj = userdata;

@@ -39,7 +39,15 @@ struct session_extra {
 	char override_reason[SGD_OVERRIDE_REASON_MAX];
 	char override_contra[SGD_CONDITIONS_TEXT_MAX];
 	uint32_t warnings;
-	struct session_batch *batch;	/* only while live (about 4 KB) */
+	struct session_batch *batch;	/* only while live (about 40 KB: each
+					 * violation has room for its cap reasons) */
+	/* The summary with every record queued for the storage writer
+	 * (s->rec has what is stored): the next job's row starts here. */
+	struct {
+		uint32_t strokes, violations;
+		double peak_n, load_s;
+	} ahead;
+	uint32_t lost_records;		/* could not be queued (bound, memory) */
 	/* The engine's start of the stroke in progress (or the last one):
 	 * a warning or violation records the stroke it fell in. */
 	double stroke_start_s;
@@ -191,11 +199,6 @@ int sessions_load(struct daemon *d)
 	free(ids);
 	log_info("%zu stored session(s), served from the database", n);
 	return 0;
-}
-
-int session_paths_append(struct daemon *d, sd_bus_message *m)
-{
-	return stored_paths(d->store, sgd_store_session_ids, SGD_PATH_SESSION, m, NULL);
 }
 
 /* ---- a{sv} records ----------------------------------------------------- */
@@ -375,7 +378,7 @@ static int error_contraindicated(struct daemon *d, const struct sgd_limits *l,
 				 "Treatment of region %s is contraindicated for this patient (%s). %s",
 				 l->region, names,
 				 l->contra_overridable
-				 ? "An authorized clinician may override with a recorded reason (StartSessionWithOptions, override_reason)."
+				 ? "An authorized clinician may override it, giving a reason that is recorded."
 				 : "The clinic policy does not allow an override.");
 }
 
@@ -667,29 +670,213 @@ static int start_session_options(sd_bus_message *m, void *userdata, sd_bus_error
 	return start_session(userdata, m, ipath, ppath, region, reason, note, error);
 }
 
+static const char *pending_kind(enum sg_event_type t);
+
 /* ---- enforcement (called per engine event from the sample path) --------
  *
  * Events of one block of samples (one USB transfer or IIO read) are
  * recorded together: the tool is alarmed at once, the rows and the
- * session summary they change go into ONE commit (one fsync) when the
- * block ends (session_flush), and only then are the signals sent: never
- * signal what is not on disk. A warning and the exceeded that follows it
- * within one block thus share one fsync (make bench, daemon path: about
- * half of all LimitExceeded events had waited for a second commit). */
+ * session summary they change go into ONE commit (one fsync), and only
+ * then are the signals sent: never signal what is not on disk. A warning
+ * and the exceeded that follows it within one block thus share one fsync
+ * (make bench, daemon path: about half of all LimitExceeded events had
+ * waited for a second commit).
+ *
+ * The commit runs on the storage writer's thread (store-writer.h), never
+ * on the event loop: when the block ends (session_flush) its events are
+ * copied into a job and queued; the loop goes on at once (the block's
+ * Alert property change, the next samples), and the job comes back
+ * through the writer's eventfd once committed, in order; then its signals
+ * go out (session_writer_dispatch). A disk that is slow, full or locked
+ * by another process thus delays the records' signals - they wait until
+ * their rows are stored, and are retried until then - but never the
+ * alarm. Session state changes (pause, resume, region, end) go through
+ * the same queue, so the database sees everything in the order it
+ * happened, and their methods answer once it is stored (or say honestly
+ * that it is not). */
 
-static void signal_dict(struct session *s, const char *name, int (*fill)(sd_bus_message *, const void *),
-			const void *arg)
+enum job_kind { JOB_EVENTS, JOB_SUMMARY, JOB_STATE, JOB_FINISH, JOB_PAUSE, JOB_PAUSE_END };
+
+struct record_job {
+	struct sgd_write_job base;	/* first: the writer's view */
+	enum job_kind kind;
+	char path[64];			/* the session's object path */
+	struct sgd_session next;	/* the row to write (summary, state);
+					 * JOB_FINISH: then the final row */
+	enum sgd_session_state final;	/* JOB_FINISH */
+	int64_t now_us;
+	uint64_t arrival_us;		/* JOB_EVENTS: the block's arrival */
+	bool summary;			/* JOB_EVENTS: write next with the rows */
+	enum sgd_side side;		/* JOB_EVENTS: the side in force */
+	struct sgd_pause pause;		/* JOB_PAUSE; JOB_PAUSE_END: end_s, end_us */
+	/* loop only (the writer never reads these): */
+	sd_bus_message *reply;		/* method answered when stored */
+	struct record_job *reply_next;	/* d->reply_jobs */
+	uint32_t warnings;		/* JOB_FINISH: for Stop's summary */
+	uint64_t lost_samples;
+	unsigned n;
+	struct pending ev[];		/* JOB_EVENTS */
+};
+
+/* The writer's thread: one job, one commit. */
+static int run_events(struct sgd_store *st, struct sgd_write_job *base)
+{
+	struct record_job *j = (struct record_job *)base;
+	unsigned i;
+	int r;
+
+	r = sgd_store_begin(st);
+	for (i = 0; r >= 0 && i < j->n; i++) {
+		struct pending *p = &j->ev[i];
+
+		/* every event of the job happened under the cap of j->next: a
+		 * region change flushes the batch first */
+		if (p->type == SG_EV_STROKE)
+			r = sgd_store_add_stroke_ex(st, j->next.id, j->next.region, j->next.reasons,
+						    &p->stroke, p->wall_us, NULL);
+		else
+			r = sgd_store_add_violation(st, &p->v);
+	}
+	/* the rows and the summary they change, together (a failed
+	 * summary fails the job: it is tried again as a whole) */
+	if (r >= 0 && j->summary)
+		r = sgd_store_session_update(st, &j->next, j->ev[j->n - 1].wall_us);
+	return sgd_store_end(st, r);
+}
+
+static int run_summary(struct sgd_store *st, struct sgd_write_job *base)
+{
+	struct record_job *j = (struct record_job *)base;
+
+	return sgd_store_session_update(st, &j->next, j->now_us);
+}
+
+static int run_state(struct sgd_store *st, struct sgd_write_job *base)
+{
+	struct record_job *j = (struct record_job *)base;
+
+	return sgd_store_session_set_state(st, j->next.id, j->next.state, j->now_us);
+}
+
+static int run_pause(struct sgd_store *st, struct sgd_write_job *base)
+{
+	struct record_job *j = (struct record_job *)base;
+
+	return sgd_store_pause_begin(st, &j->pause);
+}
+
+static int run_pause_end(struct sgd_store *st, struct sgd_write_job *base)
+{
+	struct record_job *j = (struct record_job *)base;
+
+	return sgd_store_pause_end_open(st, j->next.id, j->pause.end_s, j->pause.end_us);
+}
+
+static int run_finish(struct sgd_store *st, struct sgd_write_job *base)
+{
+	struct record_job *j = (struct record_job *)base;
+	int r = sgd_store_session_update(st, &j->next, j->now_us);
+
+	if (r >= 0)
+		r = sgd_store_session_finish(st, j->next.id, j->final, j->now_us, &j->next);
+	return r;
+}
+
+/* The row as the queue will have it: the record plus every event queued
+ * (s->rec's summary counts only what is stored and signalled). */
+static void queued_row(const struct session *s, struct sgd_session *row)
+{
+	*row = s->rec;
+	row->stroke_count = s->extra->ahead.strokes;
+	row->violation_count = s->extra->ahead.violations;
+	row->peak_n = s->extra->ahead.peak_n;
+	row->load_s = s->extra->ahead.load_s;
+}
+
+static struct record_job *job_new(struct session *s, enum job_kind kind, unsigned n)
+{
+	struct record_job *j = calloc(1, sizeof(*j) + n * sizeof(j->ev[0]));
+	static int (*const run[])(struct sgd_store *, struct sgd_write_job *) = {
+		[JOB_EVENTS] = run_events, [JOB_SUMMARY] = run_summary,
+		[JOB_STATE] = run_state, [JOB_FINISH] = run_finish,
+		[JOB_PAUSE] = run_pause, [JOB_PAUSE_END] = run_pause_end,
+	};
+
+	if (!j)
+		return NULL;
+	j->base.run = run[kind];
+	j->kind = kind;
+	snprintf(j->path, sizeof(j->path), "%s", s->path);
+	queued_row(s, &j->next);
+	j->now_us = (int64_t)now_realtime_usec();
+	return j;
+}
+
+static void job_free(struct record_job *j)
+{
+	sd_bus_message_unref(j->reply);
+	free(j);
+}
+
+/* Queues j, or counts it lost (the bounded queue is full: storage has
+ * been failing for long). Returns j, or NULL when it was not queued
+ * (then freed). Records are dropped only here, counted and flagged. */
+static struct record_job *job_submit(struct session *s, struct record_job *j)
+{
+	struct daemon *d = s->d;
+	int r = sgd_writer_submit(d->writer, &j->base);
+	unsigned i;
+
+	if (r >= 0)
+		return j;
+	if (j->n) {
+		for (i = 0; i < j->n; i++)
+			journal_session(s, "storage-error", LOG_ERR,
+					"%s at t=%.3f s NOT stored: the storage queue is full (%s)",
+					pending_kind(j->ev[i].type),
+					j->ev[i].type == SG_EV_STROKE ? j->ev[i].stroke.end_s
+								     : j->ev[i].v.t_s,
+					strerror(-r));
+		s->extra->lost_records += j->n;
+		d->storage_dropped += j->n;
+		if (!(s->rec.flags & SGD_SESSION_F_RECORDS_LOST)) {
+			/* stored with the next summary that gets through */
+			s->rec.flags |= SGD_SESSION_F_RECORDS_LOST;
+			emit(s, "Flags");
+		}
+		emit(s, "LostRecords");
+		storage_publish(d, true);
+	} else {
+		journal_session(s, "storage-error", LOG_ERR,
+				"session state NOT stored: the storage queue is full (%s)",
+				strerror(-r));
+	}
+	job_free(j);
+	return NULL;
+}
+
+/* Answers m once j is stored (or says it is not, session_writer_dispatch). */
+static int job_reply_later(struct session *s, struct record_job *j, sd_bus_message *m)
+{
+	j->reply = sd_bus_message_ref(m);
+	j->reply_next = s->d->reply_jobs;
+	s->d->reply_jobs = j;
+	return 1;
+}
+
+static void signal_dict(struct daemon *d, const char *path, const char *name,
+			int (*fill)(sd_bus_message *, const void *), const void *arg)
 {
 	_cleanup_(sd_bus_message_unrefp) sd_bus_message *sig = NULL;
 	int r;
 
-	r = sd_bus_message_new_signal(s->d->bus, &sig, s->path, SGD_IFACE_SESSION, name);
+	r = sd_bus_message_new_signal(d->bus, &sig, path, SGD_IFACE_SESSION, name);
 	if (r >= 0)
 		r = fill(sig, arg);
 	if (r >= 0)
-		r = sd_bus_send(s->d->bus, sig, NULL);
+		r = sd_bus_send(d->bus, sig, NULL);
 	if (r < 0)
-		log_err("session %" PRId64 ": cannot emit %s: %s", s->rec.id, name, strerror(-r));
+		log_err("%s: cannot emit %s: %s", path, name, strerror(-r));
 }
 
 struct stroke_arg {
@@ -715,15 +902,6 @@ static int fill_violation(sd_bus_message *m, const void *p)
 	const struct violation_arg *a = p;
 
 	return append_violation(m, a->v, a->arrival_us);
-}
-
-static void save_summary(struct session *s)
-{
-	int r = sgd_store_session_update(s->d->store, &s->rec, (int64_t)now_realtime_usec());
-
-	if (r < 0)
-		log_err("session %" PRId64 ": cannot update summary: %s", s->rec.id,
-			sgd_store_errmsg(s->d->store));
 }
 
 static struct pending *pending_add(struct session *s, enum sg_event_type type)
@@ -780,31 +958,31 @@ static void on_cap(struct session *s, const struct sg_event *ev)
 }
 
 /* Records a committed limit event: journal and signal. */
-static void limit_done(struct session *s, const struct pending *p, uint64_t arrival_us)
+static void limit_done(struct daemon *d, const struct record_job *j, const struct pending *p)
 {
 	bool exceeded = p->type == SG_EV_EXCEEDED;
 
-	signal_dict(s, exceeded ? "LimitExceeded" : "LimitWarning", fill_violation,
-		    &(struct violation_arg){ &p->v, arrival_us });
+	signal_dict(d, j->path, exceeded ? "LimitExceeded" : "LimitWarning", fill_violation,
+		    &(struct violation_arg){ &p->v, j->arrival_us });
 	if (!exceeded)
 		return;
 	sd_journal_send("MESSAGE=session %" PRId64 ": force %.2f N above the limit %.2f N in %s "
-			"(patient %s)", s->rec.id, p->v.force_n, p->v.limit_n, s->rec.region,
-			s->rec.patient_ref,
+			"(patient %s)", j->next.id, p->v.force_n, p->v.limit_n, p->v.region,
+			j->next.patient_ref,
 			"PRIORITY=%d", LOG_WARNING,
 			"SYSLOG_IDENTIFIER=strigild",
 			"STRIGIL_EVENT=limit-exceeded",
-			"STRIGIL_SESSION=%" PRId64, s->rec.id,
-			"STRIGIL_INSTRUMENT=%s", s->rec.instrument,
-			"STRIGIL_PATIENT_REF=%s", s->rec.patient_ref,
-			"STRIGIL_REGION=%s", s->rec.region,
+			"STRIGIL_SESSION=%" PRId64, j->next.id,
+			"STRIGIL_INSTRUMENT=%s", j->next.instrument,
+			"STRIGIL_PATIENT_REF=%s", j->next.patient_ref,
+			"STRIGIL_REGION=%s", p->v.region,
 			"STRIGIL_FORCE_N=%.3f", p->v.force_n,
 			"STRIGIL_LIMIT_N=%.3f", p->v.limit_n,
 			"STRIGIL_T_S=%.3f", p->v.t_s,
 			NULL);
 	if (!log_stderr_is_journal())
-		log_warn("session %" PRId64 ": LIMIT EXCEEDED %.2f N > %.2f N (%s)", s->rec.id,
-			 p->v.force_n, p->v.limit_n, s->rec.region);
+		log_warn("session %" PRId64 ": LIMIT EXCEEDED %.2f N > %.2f N (%s)", j->next.id,
+			 p->v.force_n, p->v.limit_n, p->v.region);
 }
 
 static const char *pending_kind(enum sg_event_type t)
@@ -815,109 +993,272 @@ static const char *pending_kind(enum sg_event_type t)
 void session_flush(struct session *s)
 {
 	struct session_batch *b = s->extra->batch;
-	/* all of them came with the instrument's current block */
-	uint64_t arrival_us = s->inst ? s->inst->block_arrival_usec : 0;
-	struct sgd_session next;
-	bool strokes = false, summary = false;
-	uint32_t violations = 0, warnings = 0;
+	struct record_job *j;
+	bool summary = false;
 	unsigned i, n = b ? b->n : 0;
-	int r;
 
 	if (!n)		/* most blocks: nothing happened (and s->rec is big) */
 		return;
 	b->n = 0;
-	next = s->rec;
+	j = job_new(s, JOB_EVENTS, n);
+	if (!j) {
+		/* the events are lost: say so (never silently) */
+		s->extra->lost_records += n;
+		s->d->storage_dropped += n;
+		s->rec.flags |= SGD_SESSION_F_RECORDS_LOST;
+		journal_session(s, "storage-error", LOG_ERR, "%u record(s) NOT stored: out of memory", n);
+		return;
+	}
+	memcpy(j->ev, b->ev, n * sizeof(b->ev[0]));
+	j->n = j->base.records = n;
+	j->side = s->limits ? s->limits->side : SGD_SIDE_UNKNOWN;
+	for (i = 0; i < n; i++)
+		if (j->ev[i].type != SG_EV_STROKE) {
+			/* the cap's reasons, as in force now (a region change
+			 * flushes the batch first) */
+			j->ev[i].v.has_cap_reasons = true;
+			snprintf(j->ev[i].v.cap_reasons, sizeof(j->ev[i].v.cap_reasons), "%s",
+				 s->rec.reasons);
+		}
+	/* all of them came with the instrument's current block */
+	j->arrival_us = s->inst ? s->inst->block_arrival_usec : 0;
 	for (i = 0; i < n; i++) {
 		const struct pending *p = &b->ev[i];
 
 		switch (p->type) {
 		case SG_EV_STROKE:
-			next.stroke_count++;
-			if (p->stroke.peak_n > next.peak_n)
-				next.peak_n = p->stroke.peak_n;
-			strokes = summary = true;
-			break;
-		case SG_EV_EXCEEDED:
-			next.violation_count++;
-			violations++;
+			j->next.stroke_count++;
+			if (p->stroke.peak_n > j->next.peak_n)
+				j->next.peak_n = p->stroke.peak_n;
 			summary = true;
 			break;
-		case SG_EV_WARNING:
-			warnings++;
+		case SG_EV_EXCEEDED:
+			j->next.violation_count++;
+			summary = true;
 			break;
 		default:
 			break;
 		}
 	}
-	if (strokes && s->inst)
-		next.load_s = sg_engine_load_seconds(s->inst->engine);
-	/* The rows and the summary they change in one commit. A failed
-	 * summary keeps the rows (it is rebuilt from them at the end). */
-	r = sgd_store_begin(s->d->store);
-	for (i = 0; r >= 0 && i < n; i++) {
-		struct pending *p = &b->ev[i];
-
-		/* every event of the batch happened under the current cap: a
-		 * region change flushes the batch first */
-		if (p->type == SG_EV_STROKE) {
-			r = sgd_store_add_stroke_ex(s->d->store, s->rec.id, s->rec.region,
-						    s->rec.reasons, &p->stroke, p->wall_us, NULL);
-		} else {
-			p->v.has_cap_reasons = true;
-			snprintf(p->v.cap_reasons, sizeof(p->v.cap_reasons), "%s", s->rec.reasons);
-			r = sgd_store_add_violation(s->d->store, &p->v);
-		}
-	}
-	if (r >= 0 && summary && sgd_store_session_update(s->d->store, &next, b->ev[n - 1].wall_us) < 0)
-		log_err("session %" PRId64 ": cannot update summary: %s", s->rec.id,
-			sgd_store_errmsg(s->d->store));
-	r = sgd_store_end(s->d->store, r);
-	if (r < 0) {
-		/* Never signal what is not on disk. */
-		for (i = 0; i < n; i++)
-			journal_session(s, "storage-error", LOG_ERR, "%s at t=%.3f s NOT stored: %s",
-					pending_kind(b->ev[i].type),
-					b->ev[i].type == SG_EV_STROKE ? b->ev[i].stroke.end_s : b->ev[i].v.t_s,
-					sgd_store_errmsg(s->d->store));
+	if (summary && s->inst)
+		j->next.load_s = sg_engine_load_seconds(s->inst->engine);
+	j->summary = summary;
+	if (!job_submit(s, j))
 		return;
-	}
-	s->rec = next;
-	s->extra->warnings += warnings;
-	for (i = 0; i < n; i++) {
-		const struct pending *p = &b->ev[i];
+	s->extra->ahead.strokes = j->next.stroke_count;
+	s->extra->ahead.violations = j->next.violation_count;
+	s->extra->ahead.peak_n = j->next.peak_n;
+	s->extra->ahead.load_s = j->next.load_s;
+}
+
+/* A committed events job: the session's stored summary moves on, and
+ * the signals go out, in the order the events happened. */
+static void events_done(struct daemon *d, struct session *s, const struct record_job *j)
+{
+	uint32_t violations = 0, warnings = 0;
+	bool strokes = false;
+	unsigned i;
+
+	for (i = 0; i < j->n; i++) {
+		const struct pending *p = &j->ev[i];
 		const char *cap = p->type == SG_EV_CAP_STROKES ? "strokes" : "time";
 
 		switch (p->type) {
 		case SG_EV_STROKE:
-			signal_dict(s, "StrokeCompleted", fill_stroke,
+			strokes = true;
+			signal_dict(d, j->path, "StrokeCompleted", fill_stroke,
 				    &(struct stroke_arg){ &p->stroke, p->wall_us,
-					{ s->rec.region, s->limits ? s->limits->side : SGD_SIDE_UNKNOWN,
-					  s->rec.reasons } });
+					{ j->next.region, j->side, j->next.reasons } });
 			break;
 		case SG_EV_WARNING:
+			warnings++;
+			limit_done(d, j, p);
+			break;
 		case SG_EV_EXCEEDED:
-			limit_done(s, p, arrival_us);
+			violations++;
+			limit_done(d, j, p);
 			break;
 		case SG_EV_CAP_STROKES:
 		case SG_EV_CAP_TIME:
-			journal_session(s, "session-cap", LOG_NOTICE, "%s cap reached in %s", cap,
-					s->rec.region);
-			sd_bus_emit_signal(s->d->bus, s->path, SGD_IFACE_SESSION, "SessionCapReached",
+			if (s)
+				journal_session(s, "session-cap", LOG_NOTICE, "%s cap reached in %s",
+						cap, p->v.region);
+			sd_bus_emit_signal(d->bus, j->path, SGD_IFACE_SESSION, "SessionCapReached",
 					   "s", cap);
 			break;
 		default:
 			break;
 		}
 	}
+	if (!s)
+		return;
+	if (j->summary) {
+		s->rec.stroke_count = j->next.stroke_count;
+		s->rec.violation_count = j->next.violation_count;
+		s->rec.peak_n = j->next.peak_n;
+		s->rec.load_s = j->next.load_s;
+	}
+	s->extra->warnings += warnings;
 	if (violations)
 		emit(s, "ViolationCount");
 	if (warnings)
 		emit(s, "WarningCount");
 	if (strokes)
-		sd_bus_emit_properties_changed(s->d->bus, s->path, SGD_IFACE_SESSION, "StrokeCount",
+		sd_bus_emit_properties_changed(d->bus, s->path, SGD_IFACE_SESSION, "StrokeCount",
 					       "SecondsUnderLoad", "PeakN", NULL);
+}
+
+static int append_summary(sd_bus_message *m, const struct sgd_session *rec,
+			  enum session_state state, uint32_t warnings, uint64_t lost_samples);
+
+/* A job that will never be stored: the daemon stops with storage failing
+ * (-ECANCELED) or the row is refused for good. Its records are counted
+ * lost and journalled. */
+static void job_lost(struct daemon *d, struct session *s, const struct record_job *j)
+{
+	unsigned i;
+
+	for (i = 0; i < j->n; i++)
+		log_err("%s: %s at t=%.3f s NOT stored: %s", j->path, pending_kind(j->ev[i].type),
+			j->ev[i].type == SG_EV_STROKE ? j->ev[i].stroke.end_s : j->ev[i].v.t_s,
+			j->base.errmsg);
+	if (!j->n)
+		log_err("%s: session %s NOT stored: %s", j->path,
+			j->kind == JOB_FINISH ? "end" : "state", j->base.errmsg);
+	d->storage_dropped += j->n;
+	if (s && j->n) {
+		s->extra->lost_records += j->n;
+		emit(s, "LostRecords");
+	}
+}
+
+static void job_done(struct daemon *d, struct record_job *j)
+{
+	struct session *s = session_find_path(d, j->path);
+	struct record_job **pp;
+
+	if (j->base.result < 0) {
+		job_lost(d, s, j);
+		if (j->reply)
+			sd_bus_reply_method_errorf(j->reply, SGD_ERR_STORAGE_FAILED,
+						   "Done, but not stored: %s. The clinic's IT should check the disk of /var/lib/strigil.",
+						   j->base.errmsg);
+	} else {
+		switch (j->kind) {
+		case JOB_EVENTS:
+			events_done(d, s, j);
+			break;
+		case JOB_FINISH:
+			if (s) {
+				s->rec = j->next;
+				sd_bus_emit_properties_changed(d->bus, s->path, SGD_IFACE_SESSION,
+							       "EndedAt", "StrokeCount",
+							       "ViolationCount", "SecondsUnderLoad",
+							       "PeakN", NULL);
+			}
+			if (j->reply) {
+				_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+				int r = sd_bus_message_new_method_return(j->reply, &reply);
+
+				if (r >= 0)
+					r = append_summary(reply, &j->next, ended_state(j->final),
+							   j->warnings, j->lost_samples);
+				if (r >= 0)
+					r = sd_bus_send(NULL, reply, NULL);
+				if (r < 0)
+					sd_bus_reply_method_errno(j->reply, r, NULL);
+			}
+			break;
+		case JOB_SUMMARY:
+		case JOB_STATE:
+		case JOB_PAUSE:
+		case JOB_PAUSE_END:
+			if (j->reply)
+				sd_bus_reply_method_return(j->reply, NULL);
+			break;
+		}
+	}
+	for (pp = &d->reply_jobs; *pp; pp = &(*pp)->reply_next)
+		if (*pp == j) {
+			*pp = j->reply_next;
+			break;
+		}
+	job_free(j);
+}
+
+/* The Manager's storage properties follow the writer's status; while it
+ * fails, every method waiting for a write is answered at once with the
+ * truth (done, not yet stored, retried) instead of hanging. */
+const char *storage_state_str(const struct daemon *d)
+{
+	return d->storage_failing ? "failing" : d->storage_degraded ? "degraded" : "ok";
+}
+
+void storage_publish(struct daemon *d, bool force)
+{
+	struct sgd_writer_status st;
+	bool changed;
+
+	if (!d->writer)
+		return;
+	sgd_writer_status(d->writer, &st);
+	bool degraded = st.wal_lost && !st.failing;
+
+	if (degraded)
+		/* degraded, not failing: records are stored (checkpointed) */
+		snprintf(st.errmsg, sizeof(st.errmsg), "the write-ahead log %.100s-wal was deleted "
+			 "under strigild: every record is now checkpointed into the database; "
+			 "restart strigild", sgd_store_path(d->store));
+	changed = st.failing != d->storage_failing || degraded != d->storage_degraded ||
+		  ((st.failing || degraded) && strcmp(st.errmsg, d->storage_error) != 0);
+	if (changed) {
+		d->storage_failing = st.failing;
+		d->storage_degraded = degraded;
+		snprintf(d->storage_error, sizeof(d->storage_error), "%s", st.errmsg);
+		if (st.failing)
+			log_err("storage failing: %s (%u record(s) waiting, kept and retried)",
+				st.errmsg, st.records);
+		else if (degraded)
+			log_msg(LOG_CRIT, "storage degraded: %s", st.errmsg);
+		else
+			log_info("storage back: every waiting record is stored");
+		sd_bus_emit_signal(d->bus, SGD_ROOT, SGD_IFACE_MANAGER, "StorageStateChanged", "ss",
+				   storage_state_str(d), st.errmsg);
+	}
+	if (changed || force || (st.records != d->storage_pending &&
+				 (st.failing || d->storage_pending_published))) {
+		d->storage_pending = st.records;
+		/* while storage is fine the count changes with every block:
+		 * published only while failing, and once when back to 0 */
+		d->storage_pending_published = st.failing || st.records != 0;
+		sd_bus_emit_properties_changed(d->bus, SGD_ROOT, SGD_IFACE_MANAGER, "StorageState",
+					       "StorageError", "StoragePending", "StorageDropped",
+					       NULL);
+	}
+	if (st.failing) {
+		while (d->reply_jobs) {
+			struct record_job *j = d->reply_jobs;
+
+			d->reply_jobs = j->reply_next;
+			j->reply_next = NULL;
+			sd_bus_reply_method_errorf(j->reply, SGD_ERR_STORAGE_FAILED,
+						   "Done, but not stored yet: %s. strigild keeps it and retries until storage works again (strigilctl status shows the storage state).",
+						   st.errmsg);
+			j->reply = sd_bus_message_unref(j->reply);
+		}
+	}
+}
+
+void session_writer_dispatch(struct daemon *d)
+{
+	struct sgd_write_job *job;
+
+	sgd_writer_ack(d->writer);
+	while ((job = sgd_writer_pop(d->writer)))
+		job_done(d, (struct record_job *)job);
+	storage_publish(d, false);
 	/* signals are out: now the WAL checkpoint may run, if one is due */
-	sgd_store_kick(s->d->store);
+	sgd_store_kick(d->store);
 }
 
 void session_on_events(struct session *s, const struct sg_event *ev, int n)
@@ -981,7 +1322,7 @@ static double engine_now_s(const struct session *s)
 static void pause_begin(struct session *s, const char *reason)
 {
 	struct sgd_pause p = { .session_id = s->rec.id };
-	int r;
+	struct record_job *j;
 
 	if (s->inst && s->state == SESSION_RUNNING) {
 		struct sg_event ev[SG_MAX_EVENTS_PER_SAMPLE];
@@ -998,13 +1339,16 @@ static void pause_begin(struct session *s, const char *reason)
 	p.start_us = (int64_t)now_realtime_usec();
 	if (!isfinite(p.start_s))
 		p.start_s = 0;
-	r = sgd_store_pause_begin(s->d->store, &p);
-	if (r < 0) {
-		journal_session(s, "storage-error", LOG_ERR, "pause NOT stored: %s",
-				sgd_store_errmsg(s->d->store));
+	/* stored by the writer, in order behind the session's records */
+	j = job_new(s, JOB_PAUSE, 0);
+	if (!j) {
+		journal_session(s, "storage-error", LOG_ERR, "pause NOT stored: out of memory");
 		return;
 	}
-	s->extra->pause_id = p.id;
+	j->pause = p;
+	if (!job_submit(s, j))
+		return;
+	s->extra->pause_id = -1;	/* open (its row id is the writer's) */
 	journal_session(s, "session-pause", LOG_INFO, "%s at t=%.3f s for patient %s",
 			reason, p.start_s, s->rec.patient_ref);
 }
@@ -1012,30 +1356,38 @@ static void pause_begin(struct session *s, const char *reason)
 static void pause_end(struct session *s)
 {
 	double end_s = engine_now_s(s);
+	struct record_job *j;
 
 	if (!s->extra->pause_id)
 		return;
-	if (sgd_store_pause_end(s->d->store, s->extra->pause_id, end_s,
-				(int64_t)now_realtime_usec()) < 0)
-		journal_session(s, "storage-error", LOG_ERR, "end of pause NOT stored: %s",
-				sgd_store_errmsg(s->d->store));
 	s->extra->pause_id = 0;
+	j = job_new(s, JOB_PAUSE_END, 0);
+	if (!j) {
+		journal_session(s, "storage-error", LOG_ERR, "end of pause NOT stored: out of memory");
+		return;
+	}
+	j->pause.end_s = end_s;
+	j->pause.end_us = (int64_t)now_realtime_usec();
+	job_submit(s, j);
 }
 
-static void set_state(struct session *s, enum session_state st)
+/* Returns the queued state job (for a method to answer when stored), or
+ * NULL when nothing changed or it could not be queued (journalled). */
+static struct record_job *set_state(struct session *s, enum session_state st)
 {
-	int r;
+	struct record_job *j;
 
 	if (s->state == st)
-		return;
+		return NULL;
 	s->state = st;
 	s->rec.state = store_state(st);
-	r = sgd_store_session_set_state(s->d->store, s->rec.id, s->rec.state,
-					(int64_t)now_realtime_usec());
-	if (r < 0)
-		log_err("session %" PRId64 ": cannot store state: %s", s->rec.id,
-			sgd_store_errmsg(s->d->store));
 	emit(s, "State");
+	j = job_new(s, JOB_STATE, 0);
+	if (!j) {
+		journal_session(s, "storage-error", LOG_ERR, "session state NOT stored: out of memory");
+		return NULL;
+	}
+	return job_submit(s, j);
 }
 
 static void resume_engine(struct session *s)
@@ -1064,12 +1416,16 @@ void session_on_connected(struct session *s, bool connected)
 	emit(s, "LostSamples");
 }
 
-/* Ends a live session: the record is final before anyone is told. */
-static int session_end(struct session *s, enum sgd_session_state final, sd_bus_error *error)
+/* Ends a live session. In memory it ends at once, whatever the disk does
+ * (the instrument is free, the alarm off, a Debug.Remove may free the
+ * instrument next); the final row is queued behind the session's records
+ * and its end is announced (EndedAt, the counts) when stored. Returns the
+ * queued job, or NULL when it could not be queued (journalled: the next
+ * start marks the session interrupted). */
+static struct record_job *session_end(struct session *s, enum sgd_session_state final)
 {
 	struct instrument *inst = s->inst;
-	struct sgd_session out;
-	int r;
+	struct record_job *j;
 
 	if (inst && s->state == SESSION_RUNNING) {
 		struct sg_event ev[SG_MAX_EVENTS_PER_SAMPLE];
@@ -1080,16 +1436,20 @@ static int session_end(struct session *s, enum sgd_session_state final, sd_bus_e
 	}
 	session_flush(s);
 	pause_end(s);		/* a session stopped while paused ends its pause */
-	r = sgd_store_session_update(s->d->store, &s->rec, (int64_t)now_realtime_usec());
-	if (r >= 0)
-		r = sgd_store_session_finish(s->d->store, s->rec.id, final,
-					     (int64_t)now_realtime_usec(), &out);
-	if (r < 0) {
-		log_err("storage: %s", sgd_store_errmsg(s->d->store));
-		return error ? error_storage(error, r, "finish the session") : r;
+	if (inst)
+		s->rec.load_s = s->extra->ahead.load_s = sg_engine_load_seconds(inst->engine);
+	j = job_new(s, JOB_FINISH, 0);
+	if (j) {
+		j->final = final;
+		j->warnings = s->extra->warnings;
+		j->lost_samples = s->lost_samples;
+		j = job_submit(s, j);
+	} else {
+		journal_session(s, "storage-error", LOG_ERR, "session end NOT stored: out of memory");
 	}
-	s->rec = out;
-	s->state = final == SGD_SESSION_FINISHED ? SESSION_FINISHED : SESSION_INTERRUPTED;
+	s->rec.state = final;
+	s->rec.ended_us = (int64_t)now_realtime_usec();
+	s->state = ended_state(final);
 	s->inst = NULL;
 	free(s->limits);
 	free(s->profile);
@@ -1104,9 +1464,8 @@ static int session_end(struct session *s, enum sgd_session_state final, sd_bus_e
 					       "ActiveSession", NULL);
 		instrument_update_streaming(inst);
 	}
-	sd_bus_emit_properties_changed(s->d->bus, s->path, SGD_IFACE_SESSION, "State", "EndedAt",
-				       "StrokeCount", "ViolationCount", "SecondsUnderLoad", "PeakN",
-				       NULL);
+	emit(s, "State");
+	manager_emit_changed(s->d, "Sessions");
 	manager_emit_changed(s->d, "ActiveSessions");
 	{
 		char why[SGD_REASONS_MAX];
@@ -1119,16 +1478,17 @@ static int session_end(struct session *s, enum sgd_session_state final, sd_bus_e
 		journal_session(s, "session-end", LOG_INFO,
 				"%s for patient %s: %u strokes, %u violations, %.1f s under load, "
 				"peak %.2f N; last cap %.2f N in %s (%s)",
-				session_state_str(s->state), s->rec.patient_ref, s->rec.stroke_count,
-				s->rec.violation_count, s->rec.load_s, s->rec.peak_n, s->rec.limit_n,
+				session_state_str(s->state), s->rec.patient_ref, s->extra->ahead.strokes,
+				s->extra->ahead.violations, s->extra->ahead.load_s, s->extra->ahead.peak_n,
+				s->rec.limit_n,
 				s->rec.region, why);
 	}
-	return 0;
+	return j;
 }
 
 void session_detach_instrument(struct session *s)
 {
-	session_end(s, SGD_SESSION_ABORTED, NULL);
+	session_end(s, SGD_SESSION_ABORTED);
 }
 
 void session_end_all(struct daemon *d)
@@ -1137,10 +1497,35 @@ void session_end_all(struct daemon *d)
 
 	for (s = d->sessions; s; s = s->next)
 		if (s->inst)
-			session_end(s, SGD_SESSION_ABORTED, NULL);
+			session_end(s, SGD_SESSION_ABORTED);
 }
 
 /* ---- methods -------------------------------------------------------------- */
+
+static struct record_job *job_submit_new(struct session *s, enum job_kind kind)
+{
+	struct record_job *j = job_new(s, kind, 0);
+
+	return j ? job_submit(s, j) : NULL;
+}
+
+/* A state change is done (in memory, for the engine and the alarm): the
+ * method answers when it is stored too, or says at once that it is not. */
+static int reply_when_stored(struct session *s, sd_bus_message *m, struct record_job *j,
+			     sd_bus_error *error)
+{
+	struct sgd_writer_status st;
+
+	if (!j)
+		return sd_bus_error_setf(error, SGD_ERR_STORAGE_FAILED,
+					 "Done, but it could not be stored: the storage queue is full (strigilctl status shows the storage state).");
+	sgd_writer_status(s->d->writer, &st);
+	if (st.failing)
+		return sd_bus_error_setf(error, SGD_ERR_STORAGE_FAILED,
+					 "Done, but not stored yet: %s. strigild keeps it and retries until storage works again (strigilctl status shows the storage state).",
+					 st.errmsg);
+	return job_reply_later(s, j, m);
+}
 
 static int need_live(struct session *s, sd_bus_error *error)
 {
@@ -1183,18 +1568,18 @@ static int method_set_region(sd_bus_message *m, void *userdata, sd_bus_error *er
 	}
 	/* what happened so far is recorded under the cap it happened under */
 	session_flush(s);
+	/* the new cap applies now, whatever the disk does */
 	apply_limits(s, l);
 	engine_limits(l, &lc);
 	sg_engine_set_limit(s->inst->engine, &lc);
 	s->cap_strokes_sent = s->cap_time_sent = false;
-	save_summary(s);
 	journal_session(s, "region-change", LOG_INFO, "region %s, limit %.2f N (%s)",
 			s->rec.region, l->limit_n, l->reasons[l->winner].text);
 	sd_bus_emit_properties_changed(s->d->bus, s->path, SGD_IFACE_SESSION, "Region", "Side",
 				       "EffectiveLimitN", "LimitSource", "LimitReasons",
 				       "TargetMinN", "TargetMaxN", "MaxStrokes",
 				       "MaxSecondsUnderLoad", "Flags", NULL);
-	r = sd_bus_reply_method_return(m, NULL);
+	r = reply_when_stored(s, m, job_submit_new(s, JOB_SUMMARY), error);
 out:
 	free(l);
 	return r;
@@ -1203,6 +1588,7 @@ out:
 static int method_pause(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
 	struct session *s = userdata;
+	struct record_job *j;
 	int r = need_live(s, error);
 
 	if (r < 0)
@@ -1212,15 +1598,16 @@ static int method_pause(sd_bus_message *m, void *userdata, sd_bus_error *error)
 					 "Session %" PRId64 " is %s, not running.", s->rec.id,
 					 session_state_str(s->state));
 	pause_begin(s, "pause");
-	set_state(s, SESSION_PAUSED);
+	j = set_state(s, SESSION_PAUSED);
 	instrument_set_alert(s->inst, STRIGIL_ALERT_OFF);
 	instrument_update_streaming(s->inst);
-	return sd_bus_reply_method_return(m, NULL);
+	return reply_when_stored(s, m, j, error);
 }
 
 static int method_resume(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
 	struct session *s = userdata;
+	struct record_job *j;
 	int r = need_live(s, error);
 
 	if (r < 0)
@@ -1235,12 +1622,13 @@ static int method_resume(sd_bus_message *m, void *userdata, sd_bus_error *error)
 					 session_state_str(s->state));
 	resume_engine(s);
 	pause_end(s);
-	set_state(s, SESSION_RUNNING);
+	j = set_state(s, SESSION_RUNNING);
 	instrument_update_streaming(s->inst);
-	return sd_bus_reply_method_return(m, NULL);
+	return reply_when_stored(s, m, j, error);
 }
 
-static int append_summary(sd_bus_message *m, const struct session *s)
+static int append_summary(sd_bus_message *m, const struct sgd_session *rec,
+			  enum session_state state, uint32_t warnings, uint64_t lost_samples)
 {
 	int r;
 
@@ -1248,21 +1636,21 @@ static int append_summary(sd_bus_message *m, const struct session *s)
 	if (r < 0)
 		return r;
 	r = sd_bus_message_append(m, "{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}",
-				  "id", "t", (uint64_t)s->rec.id,
-				  "state", "s", session_state_str(s->state),
-				  "region", "s", s->rec.region,
-				  "started_at", "t", (uint64_t)s->rec.started_us,
-				  "ended_at", "t", (uint64_t)s->rec.ended_us,
-				  "strokes", "u", s->rec.stroke_count,
-				  "violations", "u", s->rec.violation_count,
-				  "warnings", "u", s->extra->warnings,
-				  "seconds_under_load", "d", s->rec.load_s,
-				  "peak_n", "d", s->rec.peak_n,
-				  "effective_limit_n", "d", s->rec.limit_n,
-				  "flags", "u", s->rec.flags,
-				  "lost_samples", "t", s->lost_samples);
+				  "id", "t", (uint64_t)rec->id,
+				  "state", "s", session_state_str(state),
+				  "region", "s", rec->region,
+				  "started_at", "t", (uint64_t)rec->started_us,
+				  "ended_at", "t", (uint64_t)rec->ended_us,
+				  "strokes", "u", rec->stroke_count,
+				  "violations", "u", rec->violation_count,
+				  "warnings", "u", warnings,
+				  "seconds_under_load", "d", rec->load_s,
+				  "peak_n", "d", rec->peak_n,
+				  "effective_limit_n", "d", rec->limit_n,
+				  "flags", "u", rec->flags,
+				  "lost_samples", "t", lost_samples);
 	if (r >= 0)
-		r = sd_bus_message_append(m, "{sv}", "patient_ref", "s", s->rec.patient_ref);
+		r = sd_bus_message_append(m, "{sv}", "patient_ref", "s", rec->patient_ref);
 	if (r >= 0)
 		r = sd_bus_message_open_container(m, 'e', "sv");
 	if (r >= 0)
@@ -1270,7 +1658,7 @@ static int append_summary(sd_bus_message *m, const struct session *s)
 	if (r >= 0)
 		r = sd_bus_message_open_container(m, 'v', "as");
 	if (r >= 0)
-		r = append_flag_names(m, s->rec.flags);
+		r = append_flag_names(m, rec->flags);
 	if (r >= 0)
 		r = sd_bus_message_close_container(m);
 	if (r >= 0)
@@ -1282,7 +1670,7 @@ static int append_summary(sd_bus_message *m, const struct session *s)
 	if (r >= 0)
 		r = sd_bus_message_open_container(m, 'v', "as");
 	if (r >= 0)
-		r = append_reasons(m, s->rec.reasons, false);
+		r = append_reasons(m, rec->reasons, false);
 	if (r >= 0)
 		r = sd_bus_message_close_container(m);
 	if (r >= 0)
@@ -1295,20 +1683,12 @@ static int append_summary(sd_bus_message *m, const struct session *s)
 static int method_stop(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
 	struct session *s = userdata;
-	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
 	int r = need_live(s, error);
 
 	if (r < 0)
 		return r;
-	r = session_end(s, SGD_SESSION_FINISHED, error);
-	if (r < 0)
-		return r;
-	r = sd_bus_message_new_method_return(m, &reply);
-	if (r >= 0)
-		r = append_summary(reply, s);
-	if (r < 0)
-		return r;
-	return sd_bus_send(NULL, reply, NULL);
+	/* the summary is the stored one: answered when the end is stored */
+	return reply_when_stored(s, m, session_end(s, SGD_SESSION_FINISHED), error);
 }
 
 static int method_get_strokes(sd_bus_message *m, void *userdata, sd_bus_error *error)
@@ -1437,6 +1817,7 @@ static const struct {
 	{ SGD_SESSION_F_CAL_EXPIRED, "calibration-expired" },
 	{ SGD_SESSION_F_OVERRIDE, "override" },
 	{ SGD_SESSION_F_PRECAUTION, "precaution" },
+	{ SGD_SESSION_F_RECORDS_LOST, "records-lost" },
 };
 
 static int append_flag_names(sd_bus_message *m, uint32_t flags)
@@ -1565,9 +1946,14 @@ static int prop_get(sd_bus *bus, const char *path, const char *interface,
 		return append_flag_names(reply, s->rec.flags);
 	if (strcmp(property, "Side") == 0) {
 		const char *colon = strrchr(s->rec.region, ':');
+		const struct sgd_region *reg = sgd_policy_region(s->d->policy, s->rec.region);
 
-		return sd_bus_message_append(reply, "s", live ? sgd_side_str(s->limits->side) :
-					     colon ? colon + 1 : "");
+		if (live)
+			return sd_bus_message_append(reply, "s", sgd_side_str(s->limits->side));
+		/* a stored site: its suffix; a lateral region stored without one
+		 * predates sides (never guessed) */
+		return sd_bus_message_append(reply, "s", colon ? colon + 1 :
+					     reg && reg->lateral ? "unknown" : "");
 	}
 	if (strcmp(property, "OverrideReason") == 0) {
 		load_override(s);
@@ -1575,6 +1961,8 @@ static int prop_get(sd_bus *bus, const char *path, const char *interface,
 	}
 	if (strcmp(property, "LostSamples") == 0)
 		return sd_bus_message_append(reply, "t", s->lost_samples);
+	if (strcmp(property, "LostRecords") == 0)
+		return sd_bus_message_append(reply, "u", s->extra->lost_records);
 	return sd_bus_error_setf(error, SD_BUS_ERROR_UNKNOWN_PROPERTY, "Unknown property %s.", property);
 }
 
@@ -1608,6 +1996,7 @@ static const sd_bus_vtable session_vtable[] = {
 	P("Flags", "as", CHANGE),
 	P("OverrideReason", "s", CONST),
 	P("LostSamples", "t", CHANGE),
+	P("LostRecords", "u", CHANGE),
 	SD_BUS_METHOD_WITH_ARGS("SetRegion", SD_BUS_ARGS("s", region), SD_BUS_NO_RESULT,
 				method_set_region, SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_METHOD_WITH_ARGS("Pause", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_pause,
@@ -1653,12 +2042,54 @@ const char *session_step_active(const void *obj, const void **next)
 	return s->inst ? s->path : NULL;
 }
 
+/* Only the sessions in progress: GetManagedObjects stays small and cheap
+ * (it once walked 5,000 stored sessions, 0.6 s on the event loop per
+ * call, delaying alarms); the history is paged (Manager.ListSessions). */
 static int session_enumerate(sd_bus *bus, const char *prefix, void *userdata,
 			     char ***nodes, sd_bus_error *error)
 {
 	struct daemon *d = userdata;
 
-	return stored_paths(d->store, sgd_store_session_ids, SGD_PATH_SESSION, NULL, nodes);
+	return object_paths_strv(d->sessions, session_step_active, nodes);
+}
+
+#define LIST_SESSIONS_MAX 1000	/* one page: about 40 KB of paths */
+
+int method_manager_list_sessions(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	struct daemon *d = userdata;
+	uint32_t offset, limit, total = 0;
+	int64_t *ids = NULL;
+	size_t n = 0, i;
+	int r;
+
+	r = sd_bus_message_read(m, "uu", &offset, &limit);
+	if (r < 0)
+		return error_malformed(error, r);
+	if (limit == 0 || limit > LIST_SESSIONS_MAX)
+		return error_invalid(error, "limit must be 1 to %d sessions per page.",
+				     LIST_SESSIONS_MAX);
+	r = sgd_store_session_page(d->store, offset, limit, &ids, &n, &total);
+	if (r < 0)
+		return error_storage(error, r, "list the sessions");
+	r = sd_bus_message_new_method_return(m, &reply);
+	if (r >= 0)
+		r = sd_bus_message_open_container(reply, 'a', "o");
+	for (i = 0; r >= 0 && i < n; i++) {
+		char path[64];
+
+		snprintf(path, sizeof(path), SGD_PATH_SESSION "/%" PRId64, ids[i]);
+		r = sd_bus_message_append(reply, "o", path);
+	}
+	free(ids);
+	if (r >= 0)
+		r = sd_bus_message_close_container(reply);
+	if (r >= 0)
+		r = sd_bus_message_append(reply, "u", total);
+	if (r < 0)
+		return r;
+	return sd_bus_send(NULL, reply, NULL);
 }
 
 int session_setup_bus(struct daemon *d)

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -36,6 +37,14 @@
  * Schema and migrations. Step N takes user_version N-1 to N. Never edit
  * a released step: add a new one.
  * ==================================================================== */
+
+/* A random (version 4, RFC 4122) UUID in SQL: 122 bits of SQLite's
+ * randomblob() (a ChaCha20 stream seeded from the OS), evaluated per row. */
+#define SQL_UUID4 \
+	"(lower(hex(randomblob(4))) || '-' || lower(hex(randomblob(2))) || '-4' ||" \
+	" substr(lower(hex(randomblob(2))), 2) || '-' ||" \
+	" substr('89ab', 1 + (abs(random()) % 4), 1) ||" \
+	" substr(lower(hex(randomblob(2))), 2) || '-' || lower(hex(randomblob(6))))"
 
 static const char *const migrations[] = {
 	/* 1: initial schema */
@@ -160,7 +169,50 @@ static const char *const migrations[] = {
 	"  end_us INTEGER);"
 	"CREATE INDEX pauses_session ON pauses(session_id, id);"
 	"CREATE INDEX sessions_profile_started ON sessions(profile_id, started_us, id);"
-	"CREATE INDEX strokes_session_region ON strokes(session_id, region, side);",
+	/* A patient's history per (session, site), kept by triggers in the
+	 * transaction of each stroke or exceeded event: reading it costs the
+	 * visits and sites, not the strokes (200,000 strokes took 0.5-1 s to
+	 * aggregate, on the daemon's event loop). */
+	"CREATE TABLE session_sites ("
+	"  session_id INTEGER NOT NULL REFERENCES sessions(id),"
+	"  region TEXT NOT NULL,"
+	"  side TEXT NOT NULL,"
+	"  strokes INTEGER NOT NULL DEFAULT 0,"
+	"  peak_n REAL,"
+	"  mean_sum REAL NOT NULL DEFAULT 0,"
+	"  mean_count INTEGER NOT NULL DEFAULT 0,"
+	"  impulse_ns REAL NOT NULL DEFAULT 0,"
+	"  violations INTEGER NOT NULL DEFAULT 0,"
+	"  PRIMARY KEY (session_id, region, side)) WITHOUT ROWID;"
+	"INSERT INTO session_sites (session_id, region, side, strokes, peak_n,"
+	"  mean_sum, mean_count, impulse_ns)"
+	"  SELECT session_id, region, side, count(*), max(peak_n), total(mean_n),"
+	"  count(mean_n), total(impulse_ns) FROM strokes GROUP BY session_id, region, side;"
+	"INSERT OR IGNORE INTO session_sites (session_id, region, side)"
+	"  SELECT DISTINCT session_id, region, side FROM violations WHERE type = 'exceeded';"
+	"UPDATE session_sites SET violations = (SELECT count(*) FROM violations v"
+	"  WHERE v.session_id = session_sites.session_id AND v.region = session_sites.region"
+	"  AND v.side = session_sites.side AND v.type = 'exceeded');"
+	"CREATE TRIGGER strokes_site AFTER INSERT ON strokes BEGIN"
+	"  INSERT INTO session_sites (session_id, region, side, strokes, peak_n,"
+	"    mean_sum, mean_count, impulse_ns)"
+	"  VALUES (NEW.session_id, NEW.region, NEW.side, 1, NEW.peak_n,"
+	"    ifnull(NEW.mean_n, 0), NEW.mean_n IS NOT NULL, ifnull(NEW.impulse_ns, 0))"
+	"  ON CONFLICT (session_id, region, side) DO UPDATE SET"
+	"    strokes = strokes + 1,"
+	"    peak_n = CASE WHEN excluded.peak_n IS NULL THEN peak_n"
+	"      WHEN peak_n IS NULL OR excluded.peak_n > peak_n THEN excluded.peak_n"
+	"      ELSE peak_n END,"
+	"    mean_sum = mean_sum + excluded.mean_sum,"
+	"    mean_count = mean_count + excluded.mean_count,"
+	"    impulse_ns = impulse_ns + excluded.impulse_ns;"
+	"END;"
+	"CREATE TRIGGER violations_site AFTER INSERT ON violations"
+	"  WHEN NEW.type = 'exceeded' BEGIN"
+	"  INSERT INTO session_sites (session_id, region, side, violations)"
+	"  VALUES (NEW.session_id, NEW.region, NEW.side, 1)"
+	"  ON CONFLICT (session_id, region, side) DO UPDATE SET violations = violations + 1;"
+	"END;",
 	/* 4 (engine): strokes inside bursts. A stroke records its burst (the
 	 * period of continuous contact it belongs to, 1-based in its session),
 	 * its pass in the burst and how it ended (0 lift, 1 reversal); a
@@ -170,6 +222,25 @@ static const char *const migrations[] = {
 	"ALTER TABLE strokes ADD COLUMN pass INTEGER NOT NULL DEFAULT 1;"
 	"ALTER TABLE strokes ADD COLUMN end_reason INTEGER NOT NULL DEFAULT 0;"
 	"UPDATE strokes SET burst = idx;",
+
+	/* 5 (network): global ids for the clinic network (docs/network.md).
+	 * Profiles and sessions get a random version-4 UUID, given by a
+	 * trigger so that every insert path has one without knowing of it;
+	 * a profile gets its review state ('' or 'merged': two offline edits
+	 * were merged and a clinician has to confirm). */
+	"ALTER TABLE profiles ADD COLUMN uuid TEXT;"
+	"ALTER TABLE profiles ADD COLUMN review TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE sessions ADD COLUMN uuid TEXT;"
+	"UPDATE profiles SET uuid = " SQL_UUID4 ";"
+	"UPDATE sessions SET uuid = " SQL_UUID4 ";"
+	"CREATE UNIQUE INDEX profiles_uuid ON profiles(uuid);"
+	"CREATE UNIQUE INDEX sessions_uuid ON sessions(uuid);"
+	"CREATE TRIGGER profiles_uuid_new AFTER INSERT ON profiles"
+	"  WHEN NEW.uuid IS NULL BEGIN"
+	"  UPDATE profiles SET uuid = " SQL_UUID4 " WHERE id = NEW.id; END;"
+	"CREATE TRIGGER sessions_uuid_new AFTER INSERT ON sessions"
+	"  WHEN NEW.uuid IS NULL BEGIN"
+	"  UPDATE sessions SET uuid = " SQL_UUID4 " WHERE id = NEW.id; END;",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==
@@ -217,6 +288,9 @@ enum stmt_id {
 	ST_AUDIT_INSERT,
 	ST_AUDIT_LIST,
 	ST_AUDIT_LIST_ALL,
+	ST_SESSION_PAGE,
+	ST_SESSION_COUNT,
+	ST_PAUSE_END_OPEN,
 	ST_PAUSE_INSERT,
 	ST_PAUSE_END,
 	ST_PAUSE_LIST,
@@ -305,6 +379,10 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_SESSION_GET] = "SELECT " SESSION_COLS " FROM sessions WHERE id = ?1",
 	[ST_SESSION_LIST] = "SELECT " SESSION_COLS " FROM sessions ORDER BY id",
 	[ST_SESSION_IDS] = "SELECT id FROM sessions ORDER BY id",
+	[ST_SESSION_PAGE] = "SELECT id FROM sessions ORDER BY id DESC LIMIT ?1 OFFSET ?2",
+	[ST_SESSION_COUNT] = "SELECT count(*) FROM sessions",
+	[ST_PAUSE_END_OPEN] = "UPDATE pauses SET end_s = ?2, end_us = ?3"
+		" WHERE session_id = ?1 AND end_us IS NULL",
 	[ST_SESSION_LIST_PROFILE] = "SELECT " SESSION_COLS " FROM sessions"
 		" WHERE profile_id = ?1 ORDER BY id",
 	[ST_SESSION_INTERRUPT] = "UPDATE sessions SET state = 'interrupted',"
@@ -356,13 +434,12 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_PROFILE_SESSIONS] = "SELECT id FROM sessions WHERE profile_id = ?1"
 		" ORDER BY started_us DESC, id DESC LIMIT ?2 OFFSET ?3",
 	[ST_PROFILE_SESSION_COUNT] = "SELECT count(*) FROM sessions WHERE profile_id = ?1",
-	[ST_REGION_HISTORY] = "SELECT se.id, se.started_us, st.region, st.side,"
-		" count(*), max(st.peak_n), avg(st.mean_n), total(st.impulse_ns),"
-		" (SELECT count(*) FROM violations v WHERE v.session_id = se.id"
-		"   AND v.region = st.region AND v.side = st.side AND v.type = 'exceeded')"
-		" FROM sessions se JOIN strokes st ON st.session_id = se.id"
-		" WHERE se.profile_id = ?1 GROUP BY se.id, st.region, st.side"
-		" ORDER BY se.started_us DESC, se.id DESC, st.region, st.side",
+	[ST_REGION_HISTORY] = "SELECT se.id, se.started_us, ss.region, ss.side,"
+		" ss.strokes, ss.peak_n, CASE WHEN ss.mean_count > 0"
+		" THEN ss.mean_sum / ss.mean_count END, ss.impulse_ns, ss.violations"
+		" FROM sessions se JOIN session_sites ss ON ss.session_id = se.id"
+		" WHERE se.profile_id = ?1"
+		" ORDER BY se.started_us DESC, se.id DESC, ss.region, ss.side",
 };
 
 /* The checkpointer: a thread with its own connection copies the WAL
@@ -384,6 +461,7 @@ struct sgd_store {
 	sqlite3_stmt *stmt[ST_COUNT];
 	char err[512];
 	struct checkpointer ckpt;
+	struct sgd_store *owner;	/* a peer connection: whose checkpointer */
 };
 
 /* ======================================================================
@@ -774,6 +852,14 @@ static void *checkpointer_main(void *arg)
 	return NULL;
 }
 
+static void checkpointer_request(struct checkpointer *c)
+{
+	pthread_mutex_lock(&c->lock);
+	c->wanted = true;
+	pthread_cond_signal(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+}
+
 static void checkpointer_wake(struct checkpointer *c)
 {
 	c->due = false;
@@ -798,6 +884,20 @@ static int on_wal_commit(void *arg, sqlite3 *db, const char *schema, int frames)
 		checkpointer_wake(c);
 	else if (frames >= WAL_CHECKPOINT_FRAMES)
 		c->due = true;
+	return SQLITE_OK;
+}
+
+/* A peer's commits (the storage writer's thread, never the event loop)
+ * wake the owner's checkpointer themselves: nothing latency-critical
+ * runs on that thread, and the loop's `due` flag stays the loop's. */
+static int on_peer_wal_commit(void *arg, sqlite3 *db, const char *schema, int frames)
+{
+	struct checkpointer *c = arg;
+
+	(void)db;
+	(void)schema;
+	if (frames >= WAL_CHECKPOINT_FRAMES)
+		checkpointer_request(c);
 	return SQLITE_OK;
 }
 
@@ -961,6 +1061,13 @@ static int migrate(struct sgd_store *s)
 	char sql[64];
 	int version, r;
 
+	/* Nothing to migrate writes nothing: a daemon on a full (or
+	 * read-only) disk still starts and serves the history. */
+	r = pragma_int(s, "PRAGMA user_version", &version);
+	if (r)
+		return r;
+	if (version == SGD_STORE_SCHEMA_VERSION)
+		return 0;
 	r = exec_sql(s, "BEGIN IMMEDIATE", "begin migration");
 	if (r)
 		return r;
@@ -996,6 +1103,55 @@ fail:
 	return tx_rollback(s, r);
 }
 
+/*
+ * The database is what it should be: PRAGMA quick_check (every page and
+ * index, without the slow cross-checks of integrity_check) and the tables
+ * of the schema. Garbage in pages or a dropped table once started a
+ * daemon that then refused every stroke.
+ */
+static int integrity_check(struct sgd_store *s)
+{
+	static const char *const tables[] = {
+		"profiles", "profile_region_caps", "profile_conditions", "sessions",
+		"strokes", "violations", "calibrations", "audit", "instruments",
+	};
+	sqlite3_stmt *st = NULL;
+	const unsigned char *res;
+	int rc, r = 0;
+	size_t i;
+
+	rc = sqlite3_prepare_v2(s->db, "PRAGMA quick_check(1)", -1, &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		r = sql_err(s, rc, "quick_check");
+		sqlite3_finalize(st);
+		return r == -EBUSY ? r : -EBADMSG;
+	}
+	res = sqlite3_column_text(st, 0);
+	if (!res || strcmp((const char *)res, "ok") != 0)
+		r = set_err(s, -EBADMSG, "damaged database: %s", res ? (const char *)res : "?");
+	sqlite3_finalize(st);
+	if (r)
+		return r;
+	rc = sqlite3_prepare_v2(s->db, "SELECT count(*) FROM sqlite_master"
+				" WHERE type = 'table' AND name = ?1", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return sql_err(s, rc, "schema check");
+	for (i = 0; !r && i < sizeof(tables) / sizeof(tables[0]); i++) {
+		sqlite3_reset(st);
+		sqlite3_bind_text(st, 1, tables[i], -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		if (rc != SQLITE_ROW)
+			r = sql_err(s, rc, "schema check");
+		else if (sqlite3_column_int(st, 0) != 1)
+			r = set_err(s, -EBADMSG, "damaged database: table %s is missing",
+				    tables[i]);
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
 int sgd_store_open_file(const char *db_path, struct sgd_store **out,
 			char *err, size_t errlen)
 {
@@ -1015,6 +1171,19 @@ int sgd_store_open_file(const char *db_path, struct sgd_store **out,
 	}
 	snprintf(s->path, sizeof(s->path), "%s", db_path);
 
+	/* An existing file of 0 bytes is a truncated history, not a new one
+	 * (strigild creates the file and its schema in one go at first start). */
+	{
+		struct stat est;
+
+		if (stat(db_path, &est) == 0 && S_ISREG(est.st_mode) && est.st_size == 0) {
+			if (err && errlen)
+				snprintf(err, errlen, "%s: damaged database: the file is empty "
+					 "(0 bytes; truncated?)", db_path);
+			free(s);
+			return -EBADMSG;
+		}
+	}
 	/* Patient data: create the file private before SQLite does (the
 	 * -wal and -shm files inherit its mode). */
 	fd = open(db_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -1043,6 +1212,7 @@ int sgd_store_open_file(const char *db_path, struct sgd_store **out,
 	    (r = exec_sql(s, "PRAGMA synchronous=FULL", "synchronous=FULL")) ||
 	    (r = exec_sql(s, "PRAGMA foreign_keys=ON", "foreign_keys=ON")) ||
 	    (r = migrate(s)) ||
+	    (r = integrity_check(s)) ||
 	    (r = checkpointer_start(s)))
 		goto fail;
 	*out = s;
@@ -1055,6 +1225,128 @@ fail:
 	sqlite3_close(s->db);
 	free(s);
 	return r;
+}
+
+int sgd_store_open_peer(struct sgd_store *owner, struct sgd_store **out,
+			char *err, size_t errlen)
+{
+	struct sgd_store *s;
+	char sql[64];
+	int rc, r;
+
+	if (!owner || !out)
+		return -EINVAL;
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	snprintf(s->path, sizeof(s->path), "%s", owner->path);
+	s->owner = owner;
+	rc = sqlite3_open_v2(s->path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_EXRESCODE,
+			     NULL);
+	if (rc != SQLITE_OK) {
+		r = s->db ? sql_err(s, rc, "open") : set_err(s, -ENOMEM, "open: out of memory");
+		goto fail;
+	}
+	snprintf(sql, sizeof(sql), "PRAGMA journal_size_limit=%lld", (long long)wal_bytes(owner));
+	if ((r = sgd_store_set_busy_timeout(s, BUSY_TIMEOUT_MS)) ||
+	    (r = exec_sql(s, "PRAGMA synchronous=FULL", "synchronous=FULL")) ||
+	    (r = exec_sql(s, "PRAGMA foreign_keys=ON", "foreign_keys=ON")) ||
+	    (r = exec_sql(s, sql, "journal_size_limit")))
+		goto fail;
+	persist_wal(s->db);
+	sqlite3_wal_autocheckpoint(s->db, 0);
+	if (owner->ckpt.started)
+		sqlite3_wal_hook(s->db, on_peer_wal_commit, &owner->ckpt);
+	*out = s;
+	return 0;
+fail:
+	if (err && errlen)
+		snprintf(err, errlen, "%s: %s", s->path, s->err);
+	sqlite3_close(s->db);
+	free(s);
+	return r;
+}
+
+/* Owner and mode of one path: ours, and no access for group or others. */
+static int secure_path(const char *path, bool dir, unsigned *fixed, char *err, size_t errlen)
+{
+	mode_t want = dir ? 0700 : 0600;
+	struct stat st;
+
+	if (lstat(path, &st) < 0) {
+		if (errno == ENOENT && !dir)
+			return 0;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -errno;
+	}
+	if (dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a %s (a link or a device is refused)", path,
+			 dir ? "directory" : "regular file");
+		return -EPERM;
+	}
+	if (st.st_uid != geteuid()) {
+		snprintf(err, errlen, "%s belongs to uid %u, not to strigild's uid %u: "
+			 "refusing patient data another user controls (chown it)", path,
+			 (unsigned)st.st_uid, (unsigned)geteuid());
+		return -EPERM;
+	}
+	if ((st.st_mode & 07777) != want) {
+		if (chmod(path, want) < 0) {
+			snprintf(err, errlen, "%s: chmod %o: %s", path, (unsigned)want,
+				 strerror(errno));
+			return -errno;
+		}
+		(*fixed)++;
+	}
+	return 0;
+}
+
+int sgd_store_secure_dir(const char *state_dir, unsigned *fixed, char *err, size_t errlen)
+{
+	static const char *const files[] = { "", "-wal", "-shm" };
+	char path[4096];
+	size_t i;
+	int r;
+
+	*fixed = 0;
+	r = secure_path(state_dir, true, fixed, err, errlen);
+	for (i = 0; r >= 0 && i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s%s", state_dir, SGD_STORE_DB_NAME, files[i]);
+		r = secure_path(path, false, fixed, err, errlen);
+	}
+	return r;
+}
+
+int sgd_store_move_aside(const char *state_dir, int64_t now_us, char *moved, size_t movedlen)
+{
+	static const char *const files[] = { "", "-wal", "-shm" };
+	char from[4096], to[4200], stamp[32];
+	time_t t = (time_t)(now_us / 1000000);
+	struct tm tm;
+	size_t i;
+
+	gmtime_r(&t, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%S", &tm);
+	snprintf(stamp + strlen(stamp), sizeof(stamp) - strlen(stamp), ".%06dZ",
+		 (int)(now_us % 1000000));
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(from, sizeof(from), "%s/%s%s", state_dir, SGD_STORE_DB_NAME, files[i]);
+		snprintf(to, sizeof(to), "%s/%s.damaged-%s%s", state_dir, SGD_STORE_DB_NAME, stamp,
+			 files[i]);
+		if (i == 0)
+			snprintf(moved, movedlen, "%s", to);
+		/* never deleted, never overwritten: link, then unlink */
+		if (link(from, to) < 0) {
+			if (errno == ENOENT && i > 0)
+				continue;
+			return -errno;
+		}
+		if (unlink(from) < 0)
+			return -errno;
+	}
+	return 0;
 }
 
 int sgd_store_open(const char *state_dir, struct sgd_store **out, char *err,
@@ -1101,6 +1393,23 @@ void sgd_store_close(struct sgd_store *s)
 	if (sqlite3_close(s->db) != SQLITE_OK)
 		(void)sqlite3_close_v2(s->db);
 	free(s);
+}
+
+const char *sgd_store_path(const struct sgd_store *s)
+{
+	return s ? s->path : "";
+}
+
+int sgd_store_checkpoint_full(struct sgd_store *s)
+{
+	int rc, log = -1, done = -1;
+
+	if (!s)
+		return -EINVAL;
+	rc = sqlite3_wal_checkpoint_v2(s->db, "main", SQLITE_CHECKPOINT_FULL, &log, &done);
+	if (rc != SQLITE_OK)
+		return sql_err(s, rc, "full checkpoint");
+	return log == done ? 0 : set_err(s, -EBUSY, "checkpoint incomplete (%d of %d)", done, log);
 }
 
 int sgd_store_set_busy_timeout(struct sgd_store *s, int ms)
@@ -1646,6 +1955,34 @@ static int list_ids(struct sgd_store *s, enum stmt_id which, const char *what,
 int sgd_store_session_ids(struct sgd_store *s, int64_t **out, size_t *n)
 {
 	return list_ids(s, ST_SESSION_IDS, "list session ids", out, n);
+}
+
+int sgd_store_session_page(struct sgd_store *s, uint32_t offset, uint32_t limit,
+			   int64_t **out, size_t *n, uint32_t *total)
+{
+	sqlite3_stmt *st = NULL;
+	struct binder b;
+	int r, rc;
+
+	if (!s || !out || !n || !total)
+		return -EINVAL;
+	*out = NULL;
+	*n = 0;
+	if ((r = get_stmt(s, ST_SESSION_COUNT, &st)))
+		return r;
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		done_stmt(st);
+		return sql_err(s, rc, "count sessions");
+	}
+	*total = (uint32_t)sqlite3_column_int64(st, 0);
+	done_stmt(st);
+	if ((r = get_stmt(s, ST_SESSION_PAGE, &st)))
+		return r;
+	b = (struct binder){ st, SQLITE_OK };
+	b_int(&b, 1, limit);
+	b_int(&b, 2, offset);
+	return list_rows(s, st, &b, sizeof(**out), id_row, "page of sessions", (void **)out, n);
 }
 
 int sgd_store_profile_ids(struct sgd_store *s, int64_t **out, size_t *n)
@@ -2213,6 +2550,24 @@ int sgd_store_pause_end(struct sgd_store *s, int64_t pause_id, double end_s,
 	return 0;
 }
 
+int sgd_store_pause_end_open(struct sgd_store *s, int64_t session_id, double end_s,
+			     int64_t end_us)
+{
+	sqlite3_stmt *st = NULL;
+	struct binder b;
+	int r;
+
+	if (!s)
+		return -EINVAL;
+	if ((r = get_stmt(s, ST_PAUSE_END_OPEN, &st)))
+		return r;
+	b = (struct binder){ st, SQLITE_OK };
+	b_int(&b, 1, session_id);
+	b_dbl(&b, 2, end_s);
+	b_int(&b, 3, end_us);
+	return step_done(s, st, &b, "end pause");
+}
+
 static void pause_row(sqlite3_stmt *st, void *elem)
 {
 	struct sgd_pause *p = elem;
@@ -2311,4 +2666,187 @@ int sgd_store_region_history(struct sgd_store *s, int64_t profile_id,
 	b_int(&b, 1, profile_id);
 	return list_rows(s, st, &b, sizeof(**out), region_hist_row, "region history",
 			 (void **)out, n);
+}
+
+/* ======================================================================
+ * Clinic network (docs/network.md): global ids and remote profiles.
+ * Rarely called, so the statements are prepared per call rather than
+ * cached.
+ * ==================================================================== */
+
+static int one_shot(struct sgd_store *s, const char *sql, sqlite3_stmt **st)
+{
+	int rc = sqlite3_prepare_v2(s->db, sql, -1, st, NULL);
+
+	return rc == SQLITE_OK ? 0 : sql_err(s, rc, "prepare");
+}
+
+int sgd_store_profile_sync_info(struct sgd_store *s, int64_t id,
+				char uuid[SGD_UUID_MAX], char review[SGD_REVIEW_MAX])
+{
+	sqlite3_stmt *st = NULL;
+	int rc, r;
+
+	if (!s || !uuid || !review)
+		return -EINVAL;
+	if ((r = one_shot(s, "SELECT ifnull(uuid, ''), review FROM profiles"
+			  " WHERE id = ?1", &st)))
+		return r;
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		col_txt(st, 0, uuid, SGD_UUID_MAX);
+		col_txt(st, 1, review, SGD_REVIEW_MAX);
+		r = 0;
+	} else if (rc == SQLITE_DONE) {
+		r = set_err(s, -ENOENT, "no profile %lld", (long long)id);
+	} else {
+		r = sql_err(s, rc, "read profile uuid");
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+int sgd_store_session_uuid(struct sgd_store *s, int64_t id, char uuid[SGD_UUID_MAX])
+{
+	sqlite3_stmt *st = NULL;
+	int rc, r;
+
+	if (!s || !uuid)
+		return -EINVAL;
+	if ((r = one_shot(s, "SELECT ifnull(uuid, '') FROM sessions WHERE id = ?1", &st)))
+		return r;
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		col_txt(st, 0, uuid, SGD_UUID_MAX);
+		r = 0;
+	} else if (rc == SQLITE_DONE) {
+		r = set_err(s, -ENOENT, "no session %lld", (long long)id);
+	} else {
+		r = sql_err(s, rc, "read session uuid");
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+int sgd_store_profile_by_uuid(struct sgd_store *s, const char *uuid, int64_t *id,
+			      bool *deleted)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, r;
+
+	if (!s || !uuid || !id)
+		return -EINVAL;
+	if ((r = one_shot(s, "SELECT id, deleted_us IS NOT NULL FROM profiles"
+			  " WHERE uuid = ?1", &st)))
+		return r;
+	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*id = sqlite3_column_int64(st, 0);
+		if (deleted)
+			*deleted = sqlite3_column_int(st, 1) != 0;
+		r = 0;
+	} else if (rc == SQLITE_DONE) {
+		r = set_err(s, -ENOENT, "no profile %s", uuid);
+	} else {
+		r = sql_err(s, rc, "find profile by uuid");
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+int sgd_store_profile_set_review(struct sgd_store *s, int64_t id, const char *review,
+				 int64_t now_us)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, r;
+
+	if (!s || !review || strlen(review) >= SGD_REVIEW_MAX)
+		return -EINVAL;
+	if ((r = one_shot(s, "UPDATE profiles SET review = ?2, updated_us = ?3"
+			  " WHERE id = ?1 AND deleted_us IS NULL", &st)))
+		return r;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, review, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 3, now_us);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return sql_err(s, rc, "set profile review");
+	if (sqlite3_changes(s->db) != 1)
+		return set_err(s, -ENOENT, "no profile %lld", (long long)id);
+	return 0;
+}
+
+/* Sets uuid (when given), review and clears deleted_us of profile id. */
+static int profile_remote_ids(struct sgd_store *s, int64_t id, const char *uuid,
+			      const char *review)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, r;
+
+	if ((r = one_shot(s, "UPDATE profiles SET uuid = ifnull(?2, uuid), review = ?3,"
+			  " deleted_us = NULL WHERE id = ?1", &st)))
+		return r;
+	sqlite3_bind_int64(st, 1, id);
+	if (uuid)
+		sqlite3_bind_text(st, 2, uuid, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(st, 2);
+	sqlite3_bind_text(st, 3, review, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		r = sql_err(s, rc, "set profile uuid");
+		if (rc == SQLITE_CONSTRAINT)
+			r = set_err(s, -EEXIST, "a live profile has the same patient reference");
+		return r;
+	}
+	return 0;
+}
+
+int sgd_store_profile_put_remote(struct sgd_store *s, const char *uuid,
+				 struct sgd_profile *p, const char *review,
+				 int64_t now_us, bool *created)
+{
+	int64_t id = 0;
+	bool deleted = false, is_new;
+	int r;
+
+	if (!s)
+		return -EINVAL;
+	if (!uuid || strlen(uuid) != SGD_UUID_MAX - 1 || !review ||
+	    strlen(review) >= SGD_REVIEW_MAX)
+		return set_err(s, -EINVAL, "bad uuid or review state");
+	if ((r = profile_args_ok(s, p)))
+		return r;
+	if ((r = tx_begin(s)))
+		return r;
+	r = sgd_store_profile_by_uuid(s, uuid, &id, &deleted);
+	if (r < 0 && r != -ENOENT)
+		return tx_rollback(s, r);
+	is_new = r == -ENOENT;
+	if (is_new) {
+		if ((r = profile_row_write(s, ST_PROFILE_INSERT, p, now_us)))
+			return tx_rollback(s, r);
+		id = sqlite3_last_insert_rowid(s->db);
+	} else if ((r = profile_remote_ids(s, id, NULL, review))) {
+		/* a deleted profile comes back (an edit elsewhere won over
+		 * the delete): live again before its row is rewritten */
+		return tx_rollback(s, r);
+	}
+	p->id = id;
+	if (!is_new && (r = profile_row_write(s, ST_PROFILE_UPDATE, p, now_us)))
+		return tx_rollback(s, r);
+	if ((is_new && (r = profile_remote_ids(s, id, uuid, review))) ||
+	    (r = profile_children_write(s, p)) || (r = tx_commit(s)))
+		return tx_rollback(s, r);
+	if (is_new)
+		p->created_us = now_us;
+	p->updated_us = now_us;
+	if (created)
+		*created = is_new;
+	return 0;
 }

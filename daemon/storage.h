@@ -45,7 +45,7 @@ extern "C" {
 #endif
 
 #define SGD_STORE_DB_NAME	"strigil.db"
-#define SGD_STORE_SCHEMA_VERSION 4
+#define SGD_STORE_SCHEMA_VERSION 5
 #define SGD_SERIAL_MAX		32	/* incl. NUL */
 #define SGD_ACTOR_MAX		64	/* "uid:1000" or a user name */
 #define SGD_REASONS_MAX		2048	/* reasons text of a session */
@@ -62,8 +62,27 @@ struct sgd_audit;
  */
 int sgd_store_open(const char *state_dir, struct sgd_store **out,
 		   char *err, size_t errlen);
+/*
+ * The state directory and the database files (strigil.db, -wal, -shm):
+ * owned by this process's uid (else -EPERM: patient data another user
+ * controls), directory 0700, files 0600 (fixed with chmod, counted in
+ * *fixed), no links or devices. err says what is wrong.
+ */
+int sgd_store_secure_dir(const char *state_dir, unsigned *fixed, char *err, size_t errlen);
+/* A damaged database (sgd_store_open gave -EBADMSG) is moved aside, never
+ * deleted: strigil.db -> strigil.db.damaged-<UTC time> (and its -wal,
+ * -shm). moved gets the new name. 0 or a negative errno. */
+int sgd_store_move_aside(const char *state_dir, int64_t now_us, char *moved, size_t movedlen);
 /* Same with an explicit database file name. */
 int sgd_store_open_file(const char *db_path, struct sgd_store **out,
+			char *err, size_t errlen);
+/*
+ * A second connection to owner's database for another thread (strigild's
+ * storage writer, store-writer.h): same pragmas, no migration, its
+ * commits wake owner's checkpointer. Close it (sgd_store_close) before
+ * owner. Each connection is used by one thread at a time.
+ */
+int sgd_store_open_peer(struct sgd_store *owner, struct sgd_store **out,
 			char *err, size_t errlen);
 void sgd_store_close(struct sgd_store *s);
 const char *sgd_store_errmsg(const struct sgd_store *s);
@@ -87,6 +106,12 @@ int64_t sgd_store_wal_size(struct sgd_store *s);
  * checkpoint. Call it when latency-critical work is done (strigild: after
  * a block's signals); a WAL four times the threshold wakes it anyway. */
 void sgd_store_kick(struct sgd_store *s);
+/* The database file's path. */
+const char *sgd_store_path(const struct sgd_store *s);
+/* Copies every committed frame of the WAL into the database file and
+ * syncs it (SQLITE_CHECKPOINT_FULL; waits for writers up to the busy
+ * timeout). -EBUSY when a reader kept part of it in the WAL. */
+int sgd_store_checkpoint_full(struct sgd_store *s);
 /* How many checkpoints the store's checkpointer thread has run. */
 int sgd_store_checkpoints(struct sgd_store *s);
 /* PRAGMA user_version of the open database. */
@@ -143,6 +168,9 @@ int sgd_session_state_from_str(const char *s);
 #define SGD_SESSION_F_UNCALIBRATED	0x1	/* started without calibration */
 #define SGD_SESSION_F_CAL_EXPIRED	0x2	/* started with expired calibration */
 #define SGD_SESSION_F_OVERRIDE		0x4	/* contraindication overridden */
+#define SGD_SESSION_F_RECORDS_LOST	0x10	/* records could not be stored
+						 * (storage failed beyond the
+						 * daemon's bounded queue) */
 #define SGD_SESSION_F_PRECAUTION	0x8	/* a precaution (or overridden
 						 * contraindication) lowered a cap at
 						 * some time during the session */
@@ -193,6 +221,10 @@ int sgd_store_session_get(struct sgd_store *s, int64_t id,
 			  struct sgd_session *out);
 /* Every session's id, ascending (*out malloc'ed; NULL when none). */
 int sgd_store_session_ids(struct sgd_store *s, int64_t **out, size_t *n);
+/* One page of the sessions' ids, newest first (limit rows from offset;
+ * *out malloc'ed, NULL when none); *total = how many sessions exist. */
+int sgd_store_session_page(struct sgd_store *s, uint32_t offset, uint32_t limit,
+			   int64_t **out, size_t *n, uint32_t *total);
 /* By id; profile_id 0 = all. *out malloc'ed. */
 int sgd_store_session_list(struct sgd_store *s, int64_t profile_id,
 			   struct sgd_session **out, size_t *n);
@@ -321,6 +353,11 @@ struct sgd_pause {
 int sgd_store_pause_begin(struct sgd_store *s, struct sgd_pause *p);
 int sgd_store_pause_end(struct sgd_store *s, int64_t pause_id, double end_s,
 			int64_t end_us);
+/* Ends the open pause of a session, if any (0 also when none was open):
+ * strigild's storage writer does not know the pause's id yet when it
+ * queues its end. */
+int sgd_store_pause_end_open(struct sgd_store *s, int64_t session_id, double end_s,
+			     int64_t end_us);
 int sgd_store_session_pauses(struct sgd_store *s, int64_t session_id,
 			     struct sgd_pause **out, size_t *n);
 
@@ -336,15 +373,48 @@ struct sgd_region_hist {
 	char region[SGD_REGION_MAX];	/* the treated site as stored */
 	enum sgd_side side;
 	uint32_t strokes;
-	double peak_n;			/* highest stroke peak */
-	double mean_n;			/* mean of the strokes' mean forces */
+	double peak_n;			/* highest stroke peak (NaN: no stroke) */
+	double mean_n;			/* mean of the strokes' mean forces (NaN: none) */
 	double impulse_ns;		/* sum of the strokes' impulses */
 	uint32_t violations;		/* exceeded events at that site */
 };
 
-/* One row per (session, site) with strokes, newest session first. */
+/* One row per (session, site) with strokes or exceeded events, newest
+ * session first; kept up to date by triggers (table session_sites), so
+ * reading costs the visits and sites, not the strokes. */
 int sgd_store_region_history(struct sgd_store *s, int64_t profile_id,
 			     struct sgd_region_hist **out, size_t *n);
+
+/* ======================================================================
+ * Clinic network (docs/network.md): every profile and session has a
+ * random UUID (schema 5) that names it across the clinic's PCs; a profile
+ * has a review state: "" or "merged" (offline edits of two PCs were
+ * merged; a clinician confirms).
+ * ==================================================================== */
+
+#define SGD_UUID_MAX	37	/* "xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx" + NUL */
+#define SGD_REVIEW_MAX	16
+#define SGD_REVIEW_MERGED "merged"
+
+/* The uuid and review state of profile id (live or deleted). */
+int sgd_store_profile_sync_info(struct sgd_store *s, int64_t id,
+				char uuid[SGD_UUID_MAX], char review[SGD_REVIEW_MAX]);
+int sgd_store_session_uuid(struct sgd_store *s, int64_t id, char uuid[SGD_UUID_MAX]);
+/* The profile (live or deleted, *deleted says) with that uuid; -ENOENT. */
+int sgd_store_profile_by_uuid(struct sgd_store *s, const char *uuid, int64_t *id,
+			      bool *deleted);
+/* Sets the review state of a live profile (updated_us = now_us). */
+int sgd_store_profile_set_review(struct sgd_store *s, int64_t id, const char *review,
+				 int64_t now_us);
+/*
+ * A profile from the clinic network, in one transaction: the profile with
+ * that uuid gets every field of p and the review state (a deleted one is
+ * live again), or it is created with that uuid. Sets p->id and *created
+ * (optional). -EEXIST when another live profile has p's patient_ref.
+ */
+int sgd_store_profile_put_remote(struct sgd_store *s, const char *uuid,
+				 struct sgd_profile *p, const char *review,
+				 int64_t now_us, bool *created);
 
 #ifdef __cplusplus
 }

@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <syslog.h>
 
 #include <systemd/sd-bus.h>
@@ -18,6 +19,7 @@
 #include "policy.h"
 #include "rules.h"
 #include "storage.h"
+#include "store-writer.h"
 
 #define SGD_BUS_NAME		"org.strigil.Strigil1"
 #define SGD_ROOT		"/org/strigil/Strigil1"
@@ -48,6 +50,12 @@
 
 #define SGD_STRING_MAX		256	/* any free-text argument, bytes */
 #define SGD_FORCE_EMIT_USEC	(1000000 / 30)	/* ForceN changes at most 30 Hz */
+/* Event loop priorities: the sample path (the backends' sources) and the
+ * storage writer's answers (the record signals) run before any caller's
+ * message is dispatched; the bus is attached at SD_EVENT_PRIORITY_NORMAL.
+ * A flood of calls then costs its callers time, not the alarm. */
+#define SGD_PRIORITY_SAMPLES	SD_EVENT_PRIORITY_IMPORTANT
+#define SGD_PRIORITY_RECORDS	(SD_EVENT_PRIORITY_IMPORTANT + 1)
 
 struct daemon;
 struct instrument;
@@ -100,6 +108,9 @@ int auth_setup(struct daemon *d);
 void auth_free(struct daemon *d);
 /* polkit action of a method, NULL if the method needs none (for docs/tests) */
 const char *auth_action_for(const char *interface, const char *member);
+/* "interface member action" per line: strigild --list-actions (tests
+ * compare it with the XML: every method has an action). */
+void auth_print_table(FILE *f);
 
 /* ---- backends -------------------------------------------------------- */
 struct backend_ops {
@@ -208,6 +219,9 @@ int method_create_profile(sd_bus_message *m, void *userdata, sd_bus_error *error
 /* Manager.FindProfile(s patient_ref) -> o */
 int method_find_profile(sd_bus_message *m, void *userdata, sd_bus_error *error);
 
+/* ---- clinic network (network.c): Uuid, ReviewState, ApplyRemoteProfile */
+int network_setup_bus(struct daemon *d);
+
 /* ---- sessions (session.c) -------------------------------------------- */
 enum session_state {
 	SESSION_RUNNING,
@@ -238,15 +252,16 @@ struct session {
 int sessions_load(struct daemon *d);
 struct session *session_find_path(struct daemon *d, const char *path);
 int session_setup_bus(struct daemon *d);
-/* Every stored session's path (from the database), as "ao". */
-int session_paths_append(struct daemon *d, sd_bus_message *m);
-/* Same list, only the sessions in progress (running, paused, disconnected). */
+/* The sessions in progress (running, paused, disconnected), for the
+ * Manager's Sessions/ActiveSessions and the node enumerator. */
 const char *session_step_active(const void *obj, const void **next);
 /* A clean stop: every session in progress ends as interrupted, stored. */
 void session_end_all(struct daemon *d);
 void session_free(struct session *s);
 int method_start_session(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int method_start_session_options(sd_bus_message *m, void *userdata, sd_bus_error *error);
+/* Manager.ListSessions(u offset, u limit) -> (ao, u total), newest first. */
+int method_manager_list_sessions(sd_bus_message *m, void *userdata, sd_bus_error *error);
 /* From the instrument's sample path. */
 void session_on_events(struct session *s, const struct sg_event *ev, int n);
 /* Commits the events of the block (one fsync), then signals them; the
@@ -256,6 +271,15 @@ void session_on_connected(struct session *s, bool connected);
 /* The instrument object goes away: the session ends as aborted. */
 void session_detach_instrument(struct session *s);
 const char *session_state_str(enum session_state st);
+/* The storage writer's jobs came back (its eventfd): their signals and
+ * answers go out, in order; the storage state is published. */
+void session_writer_dispatch(struct daemon *d);
+/* The Manager's Storage* properties and StorageStateChanged from the
+ * writer's status (force: emit the properties even if unchanged). */
+void storage_publish(struct daemon *d, bool force);
+/* "ok", "failing" (records wait in memory) or "degraded" (stored, but the
+ * write-ahead log was deleted under the daemon). */
+const char *storage_state_str(const struct daemon *d);
 
 /* ---- the daemon -------------------------------------------------------- */
 struct daemon {
@@ -272,6 +296,17 @@ struct daemon {
 	void *auth;			/* auth.c */
 	void *hotplug;			/* hotplug.c */
 	struct sg_stroke_config stroke_config;
+	/* the storage writer (store-writer.h) and what the bus was told */
+	struct sgd_writer *writer;
+	sd_event_source *writer_src;
+	struct record_job *reply_jobs;	/* methods answered when stored */
+	bool storage_failing;
+	bool storage_degraded;
+	char storage_error[256];
+	unsigned storage_pending;
+	bool storage_pending_published;
+	uint64_t storage_dropped;	/* records never stored */
+	char *damaged_db;		/* where a damaged database was moved at start */
 };
 
 /* Emits PropertiesChanged for the Manager's object lists. */

@@ -44,7 +44,7 @@ INSTALL_PROG := $(INSTALL) -D -m 0755
 # the sub-make in the recipe.
 .PHONY: install programs
 programs:
-	@$(MAKE) --no-print-directory $(STRIGILCTL) $(if $(wildcard daemon/daemon.mk),$(STRIGILD)) $(CLI_MAN) $(DAEMON_MAN)
+	@$(MAKE) --no-print-directory $(STRIGILCTL) $(if $(wildcard daemon/daemon.mk),$(STRIGILD)) $(CLI_MAN) $(DAEMON_MAN) $(SYNC)
 
 install: programs
 	$(INSTALL_PROG) $(STRIGILCTL) $(DESTDIR)$(BINDIR)/strigilctl
@@ -64,6 +64,14 @@ install: programs
 	$(if $(filter %.policy,$(SG_DAEMON_FILES)),$(INSTALL_DATA) daemon/org.strigil.Strigil1.policy \
 		$(DESTDIR)$(POLKITDIR)/actions/org.strigil.Strigil1.policy)
 	$(INSTALL_DATA) packaging/polkit/50-strigil.rules $(DESTDIR)$(POLKITDIR)/rules.d/50-strigil.rules
+	$(INSTALL_DATA) packaging/appstream/org.strigil.strigild.metainfo.xml \
+		$(DESTDIR)$(DATADIR)/metainfo/org.strigil.strigild.metainfo.xml
+	$(if $(SYNC),$(INSTALL_PROG) $(SYNC) $(DESTDIR)$(LIBEXECDIR)/strigil-sync)
+	$(if $(SYNC),sed 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' packaging/systemd/strigil-sync.service \
+		>$(DESTDIR)$(UNITDIR)/strigil-sync.service && chmod 0644 $(DESTDIR)$(UNITDIR)/strigil-sync.service)
+	$(if $(SYNC),$(INSTALL_DATA) sync/org.strigil.Sync1.conf $(DESTDIR)$(DBUSDATADIR)/system.d/org.strigil.Sync1.conf)
+	$(if $(SYNC),$(foreach f,$(wildcard sync/central/*.sql),$(INSTALL_DATA) $(f) $(DESTDIR)$(DATADIR)/strigil/central/$(notdir $(f));))
+	$(if $(SYNC),$(INSTALL_DATA) sync/sync.conf.example $(DESTDIR)$(DATADIR)/strigil/sync.conf.example)
 	$(if $(filter %/policy.conf,$(SG_DAEMON_FILES)),$(INSTALL_DATA) daemon/policy.conf \
 		$(DESTDIR)$(STRIGILDATADIR)/policy.conf)
 	$(foreach m,$(CLI_MAN) $(DAEMON_MAN),$(INSTALL_DATA) $(m) $(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m));)

@@ -66,6 +66,7 @@ import re
 import socket
 import struct
 import time
+import uuid
 import xml.etree.ElementTree as ET
 
 import dbus
@@ -98,11 +99,15 @@ MEMBERS = {
                      'Regions': 'as', 'LateralRegions': 'as', 'Conditions': 'as',
                      'RegionDetails': 'aa{sv}',
                      'ConditionDetails': 'aa{sv}', 'WarnFraction': 'd',
-                     'PatientIdentifierSystem': 's'},
+                     'PatientIdentifierSystem': 's',
+                     'StorageState': 's', 'StorageError': 's', 'StoragePending': 'u',
+                     'StorageDropped': 't', 'DamagedDatabase': 's'},
         'method': {'CreateProfile': ('a{sv}', 'o'), 'StartSession': ('oos', 'o'),
                    'StartSessionWithOptions': ('oosa{sv}', 'o'),
-                   'FindProfile': ('s', 'o')},
-        'signal': {'InstrumentAdded': 'o', 'InstrumentRemoved': 'o'},
+                   'FindProfile': ('s', 'o'), 'ListSessions': ('uu', 'aou'),
+                   'ApplyRemoteProfile': ('sa{sv}a{sv}', 'o')},
+        'signal': {'InstrumentAdded': 'o', 'InstrumentRemoved': 'o',
+                   'StorageStateChanged': 'ss'},
     },
     'Instrument': {
         'property': {'Serial': 's', 'Model': 's', 'Firmware': 's', 'Backend': 's',
@@ -126,7 +131,8 @@ MEMBERS = {
                      'PeakN': 'd', 'EffectiveLimitN': 'd', 'LimitSource': 's',
                      'LimitReasons': 'as', 'TargetMinN': 'd', 'TargetMaxN': 'd',
                      'MaxStrokes': 'u', 'MaxSecondsUnderLoad': 'd', 'Flags': 'as',
-                     'OverrideReason': 's', 'LostSamples': 't'},
+                     'OverrideReason': 's', 'LostSamples': 't', 'LostRecords': 'u',
+                     'Uuid': 's'},
         'method': {'SetRegion': ('s', ''), 'Pause': ('', ''), 'Resume': ('', ''),
                    'Stop': ('', 'a{sv}'), 'GetStrokes': ('', 'aa{sv}'),
                    'GetViolations': ('', 'aa{sv}'), 'GetPauses': ('', 'aa{sv}'),
@@ -140,8 +146,9 @@ MEMBERS = {
                      'RegionCapsN': 'a{sd}', 'TargetMinN': 'd', 'TargetMaxN': 'd',
                      'MaxStrokes': 'u', 'MaxSecondsUnderLoad': 'd',
                      'RegionMaxStrokes': 'a{su}', 'RegionMaxSeconds': 'a{sd}',
-                     'Conditions': 'as', 'CreatedAt': 't', 'ModifiedAt': 't'},
-        'method': {'Update': ('a{sv}', ''), 'Delete': ('', ''),
+                     'Conditions': 'as', 'CreatedAt': 't', 'ModifiedAt': 't',
+                     'Uuid': 's', 'ReviewState': 's'},
+        'method': {'Update': ('a{sv}', ''), 'Delete': ('', ''), 'ConfirmReview': ('', ''),
                    'ListSessions': ('uu', 'aou'), 'GetRegionHistory': ('', 'aa{sv}')},
         'signal': {},
     },
@@ -152,7 +159,15 @@ LATER = {('Manager', 'APIVersion'), ('Manager', 'FindProfile'), ('Manager', 'Reg
          ('Manager', 'LateralRegions'), ('Session', 'PatientRef'), ('Session', 'Side'),
          ('Profile', 'LegacyPatientRef'),
          ('Instrument', 'StrokeRule'), ('Session', 'GetPauses'), ('Session', 'GetBursts'),
-         ('Profile', 'ListSessions'), ('Profile', 'GetRegionHistory')}
+         ('Profile', 'ListSessions'), ('Profile', 'GetRegionHistory'),
+         # issue 16: the storage state, the history paged
+         ('Manager', 'StorageState'), ('Manager', 'StorageError'),
+         ('Manager', 'StoragePending'), ('Manager', 'StorageDropped'),
+         ('Manager', 'DamagedDatabase'), ('Manager', 'ListSessions'),
+         ('Manager', 'StorageStateChanged'), ('Session', 'LostRecords'),
+         # the clinic network (docs/network.md)
+         ('Manager', 'ApplyRemoteProfile'), ('Profile', 'Uuid'), ('Profile', 'ReviewState'),
+         ('Profile', 'ConfirmReview'), ('Session', 'Uuid')}
 
 # polkit action per method (daemon/auth.c; docs/dbus-api.md "Authorization")
 AUTH = {
@@ -164,7 +179,8 @@ AUTH = {
     'StartSession': 'treat', 'StartSessionWithOptions': 'treat', 'Tare': 'treat',
     'SetRegion': 'treat', 'Pause': 'treat', 'Resume': 'treat', 'Stop': 'treat',
     'CreateProfile': 'manage-profiles', 'Update': 'manage-profiles',
-    'Delete': 'manage-profiles',
+    'Delete': 'manage-profiles', 'ConfirmReview': 'manage-profiles',
+    'ApplyRemoteProfile': 'sync-profiles',
     'ReadPoint': 'calibrate', 'WriteCalibration': 'calibrate',
 }
 
@@ -510,7 +526,9 @@ def path_list(d, pred=lambda x: True):
 
 def manager_changed(*names):
     st = state()
-    values = {'Instruments': list(st.instruments), 'Sessions': list(st.sessions),
+    # Sessions: only those in progress, as strigild (the history: ListSessions)
+    values = {'Instruments': list(st.instruments),
+              'Sessions': path_list(st.sessions, lambda s: s['live']),
               'ActiveSessions': path_list(st.sessions, lambda s: s['live']),
               'Profiles': list(st.profiles)}
     set_props(MAIN_OBJ, MANAGER, {n: values[n] for n in names})
@@ -592,17 +610,20 @@ def apply_profile(prof, changes, skip=None):
 def profile_props(p, created, modified):
     out = {PROFILE_PROPS[k]: p[k] for k in PROFILE_PROPS}
     out.update({'Id': p['id'], 'CreatedAt': created, 'ModifiedAt': modified,
-                'LegacyPatientRef': False})    # the mock never stored an old-style one
+                'LegacyPatientRef': False,     # the mock never stored an old-style one
+                'Uuid': p.get('uuid', ''), 'ReviewState': p.get('review', '')})
     return out
 
 
-def create_profile(self, properties):
+def create_profile(self, properties, uid=None, review=''):
     st = state()
     blank = {'patient_ref': '', 'display_name': '', 'max_force_n': 0.0, 'region_caps_n': {},
              'target_min_n': 0.0, 'target_max_n': 0.0, 'max_strokes': 0, 'max_load_s': 0.0,
              'region_max_strokes': {}, 'region_max_seconds': {}, 'conditions': []}
     p = apply_profile(blank, properties)
     p['id'] = st.next_profile
+    p['uuid'] = uid or str(uuid.uuid4())
+    p['review'] = review
     st.next_profile += 1
     path = '%s/profile/%d' % (MAIN_OBJ, p['id'])
     t = now_us()
@@ -610,6 +631,7 @@ def create_profile(self, properties):
     st.profiles[path] = p
     add_object(path, PROFILE, profile_props(p, t, t),
                {'Update': profile_update, 'Delete': profile_delete,
+                'ConfirmReview': profile_confirm_review,
                 'ListSessions': profile_list_sessions, 'GetRegionHistory': profile_region_history})
     mockobject.objects[MAIN_OBJ].object_manager_emit_added(path)
     manager_changed('Profiles')
@@ -693,7 +715,8 @@ def start(inst_path, prof_path, region, options):
         'EffectiveLimitN': limit, 'LimitSource': reasons[winner], 'LimitReasons': reasons,
         'TargetMinN': prof['target_min_n'], 'TargetMaxN': prof['target_max_n'],
         'MaxStrokes': max_strokes, 'MaxSecondsUnderLoad': max_load, 'Flags': flags,
-        'OverrideReason': reason, 'LostSamples': 0},
+        'OverrideReason': reason, 'LostSamples': 0, 'LostRecords': 0,
+        'Uuid': str(uuid.uuid4())},
         {'SetRegion': session_set_region, 'Pause': session_pause, 'Resume': session_resume,
          'Stop': session_stop, 'GetStrokes': lambda self: session_list(self, 'strokes'),
          'GetViolations': lambda self: session_list(self, 'violations'),
@@ -1002,6 +1025,49 @@ def profile_delete(self):
     manager_changed('Profiles')
 
 
+def profile_confirm_review(self):
+    state().profiles[self.path]['review'] = ''
+    set_props(self.path, PROFILE, {'ReviewState': '', 'ModifiedAt': now_us()})
+
+
+UUID_RE = re.compile(r'^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$')
+
+
+def apply_remote_profile(self, uid, properties, options):
+    '''strigil-sync's way in (docs/network.md): create, replace whole or delete
+    the profile with that uuid.'''
+    st = state()
+    uid = str(uid)
+    if not UUID_RE.match(uid):
+        raise err('InvalidArgument', "'%s' is not a profile uuid (36 lower-case characters)." % uid)
+    review, delete = '', False
+    for k, v in options.items():
+        if k == 'review' and isinstance(v, dbus.String) and str(v) in ('', 'merged'):
+            review = str(v)
+        elif k == 'delete' and isinstance(v, dbus.Boolean):
+            delete = bool(v)
+        else:
+            raise err('InvalidArgument', "Bad option '%s' (known: review s, delete b)." % k)
+    path = next((p for p, x in st.profiles.items() if x.get('uuid') == uid), None)
+    if delete:
+        if path:
+            profile_delete(obj(path))
+        return dbus.ObjectPath(path or '/')
+    if not path:
+        return create_profile(self, properties, uid=uid, review=review)
+    blank = {'patient_ref': '', 'display_name': '', 'max_force_n': 0.0, 'region_caps_n': {},
+             'target_min_n': 0.0, 'target_max_n': 0.0, 'max_strokes': 0, 'max_load_s': 0.0,
+             'region_max_strokes': {}, 'region_max_seconds': {}, 'conditions': []}
+    p = apply_profile(blank, properties, skip=path)
+    old = st.profiles[path]
+    p.update({'id': old['id'], 'created': old['created'], 'uuid': uid, 'review': review})
+    st.profiles[path] = p
+    values = profile_props(p, p['created'], now_us())
+    del values['Id'], values['CreatedAt']
+    set_props(path, PROFILE, values)
+    return dbus.ObjectPath(path)
+
+
 def profile_sessions(path):
     '''Newest first.'''
     return [p for p in reversed(list(state().sessions)) if state().sessions[p]['profile'] == path]
@@ -1011,6 +1077,15 @@ def profile_list_sessions(self, offset, limit):
     if limit > 1000:
         raise err('InvalidArgument', 'At most 1000 sessions per page (limit %u); page with offset.' % limit)
     all_ = profile_sessions(self.path)
+    return (dbus.Array([dbus.ObjectPath(p) for p in all_[offset:offset + limit]], signature='o'),
+            dbus.UInt32(len(all_)))
+
+
+def manager_list_sessions(self, offset, limit):
+    '''Every stored session, newest first, a page at a time.'''
+    if limit == 0 or limit > 1000:
+        raise err('InvalidArgument', 'limit must be 1 to 1000 sessions per page.')
+    all_ = list(reversed(list(state().sessions)))
     return (dbus.Array([dbus.ObjectPath(p) for p in all_[offset:offset + limit]], signature='o'),
             dbus.UInt32(len(all_)))
 
@@ -1053,6 +1128,8 @@ def load(mock, parameters):
         'WarnFraction': st.policy['warn_fraction'],
         'PatientIdentifierSystem': parameters.get('PatientIdentifierSystem',
                                                   'urn:strigil:patient-ref'),
+        'StorageState': 'ok', 'StorageError': '', 'StoragePending': 0, 'StorageDropped': 0,
+        'DamagedDatabase': '',
         'RegionDetails': [record([('name', 's', n), ('label', 's', r['label']), ('cap_n', 'd', r['cap_n']),
                                   ('max_strokes', 'u', r['max_strokes']),
                                   ('max_load_s', 'd', r['max_load_s'])])
@@ -1063,7 +1140,9 @@ def load(mock, parameters):
                                      ('cap_max_n', 'd', c['cap_max_n'])])
                              for n, c in st.policy['conditions'].items()]},
         {'CreateProfile': create_profile, 'StartSession': start_session,
-         'StartSessionWithOptions': start_session_options, 'FindProfile': find_profile})
+         'StartSessionWithOptions': start_session_options, 'FindProfile': find_profile,
+         'ListSessions': manager_list_sessions,
+         'ApplyRemoteProfile': apply_remote_profile})
     for serial in parameters.get('instruments', ['SIM0001']):
         add_instrument(str(serial), {})
 
@@ -1083,6 +1162,21 @@ def AddInstrument(self, serial, properties):
     (e.g. {"Model": "S3", "Channels": ["normal", "shear_x", "shear_y", "tilt"]}).
     Sends InterfacesAdded and InstrumentAdded. Returns the object path.'''
     return add_instrument(serial, properties)
+
+
+@dbus.service.method(MOCK_IFACE, in_signature='ssu', out_signature='')
+def SetStorageState(self, state_, error, pending):
+    '''Storage faults as strigild reports them (issue 16): state "ok",
+    "failing" (records wait in memory, `pending` of them) or "degraded";
+    sends StorageStateChanged when the state changes.'''
+    if state_ not in ('ok', 'failing', 'degraded'):
+        raise err('InvalidArgument', 'state is ok, failing or degraded')
+    main = mockobject.objects[MAIN_OBJ]
+    old = main.Get(MANAGER, 'StorageState')
+    set_props(MAIN_OBJ, MANAGER, {'StorageState': state_, 'StorageError': error,
+                                  'StoragePending': dbus.UInt32(pending)})
+    if old != state_:
+        self.EmitSignal(MANAGER, 'StorageStateChanged', 'ss', [state_, error])
 
 
 @dbus.service.method(MOCK_IFACE, in_signature='o', out_signature='')

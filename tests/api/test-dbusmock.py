@@ -289,6 +289,14 @@ try:
     check(wait_for(lambda: sigs("InstrumentAdded") and sigs("InstrumentRemoved"), 10)
           and plain(props(ROOT, "Manager")["Instruments"]) == [SIM1], "InstrumentAdded, InstrumentRemoved")
 
+    # storage faults as strigild reports them (issue 16)
+    if "StorageState" in props(ROOT, "Manager"):
+        mockctl().SetStorageState("failing", "database is locked", dbus.UInt32(3))
+        check(wait_for(lambda: sigs("StorageStateChanged"), 10)
+              and plain(props(ROOT, "Manager")["StoragePending"]) == 3,
+              "SetStorageState: StorageStateChanged, StoragePending")
+        mockctl().SetStorageState("ok", "", dbus.UInt32(0))
+
     # ---- coverage, and the signals seen on the wire -------------------------------------------
     drain()
     seen = {}

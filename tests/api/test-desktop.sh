@@ -1,6 +1,7 @@
 #!/bin/sh
-# test-desktop.sh TOP: strigil-clinic's desktop integration files validate
-# with the desktop's own tools and agree with each other and with the app:
+# test-desktop.sh TOP [APP]: strigil-clinic's desktop integration files
+# validate with the desktop's own tools and agree with each other and with
+# the app (APP: the built binary, when GTK is there to build it):
 #   - desktop-file-validate: no error, no warning, no hint;
 #   - appstreamcli validate --pedantic: nothing but the note that the id has
 #     capitals (the application id org.strigil.Clinic has them);
@@ -9,9 +10,13 @@
 #   - Exec= is the binary that <provides> names and make install installs;
 #   - <modalias> is the instrument's USB id, the one udev/70-strigil.rules
 #     matches (lintian: appstream-metadata-missing-modalias-provide);
-#   - the icon is a well-formed square SVG.
+#   - the icon is a well-formed square SVG;
+#   - strigil-clinic(1) documents exactly the options of `APP --help`;
+#   - the strigil package's own metainfo (the service, with the same
+#     modalias: it ships the udev rule) validates with no remark.
 set -eu
 top=$1
+app=${2:-}
 d=$top/tools/clinic
 id=org.strigil.Clinic
 fail() { echo "FAIL: $*"; exit 1; }
@@ -25,12 +30,18 @@ out=$(appstreamcli validate --no-net --pedantic "$d/$id.metainfo.xml" 2>&1) ||
 extra=$(printf '%s\n' "$out" | grep -E '^[EWIP]: ' | grep -v "cid-contains-uppercase-letter $id\$" || true)
 [ -z "$extra" ] || fail "appstreamcli validate --pedantic has remarks: $extra"
 echo "ok: appstreamcli validate --pedantic"
+svc=$top/packaging/appstream/org.strigil.strigild.metainfo.xml
+out=$(appstreamcli validate --no-net --pedantic "$svc" 2>&1) || fail "appstreamcli validate $svc: $out"
+[ -z "$(printf '%s\n' "$out" | grep -E '^[EWIP]: ' || true)" ] || fail "appstreamcli validate --pedantic $svc: $out"
+echo "ok: appstreamcli validate --pedantic (the service)"
 
-/usr/bin/python3 - "$top" "$id" <<'EOF' || exit 1
+help=""
+[ -n "$app" ] && { help=$("$app" --help 2>&1) || fail "$app --help failed: $help"; }
+/usr/bin/python3 - "$top" "$id" "$help" <<'EOF' || exit 1
 import configparser, os, re, sys
 import xml.etree.ElementTree as ET
 
-top, app_id = sys.argv[1], sys.argv[2]
+top, app_id, help_text = sys.argv[1], sys.argv[2], sys.argv[3]
 d = os.path.join(top, "tools", "clinic")
 bad = []
 
@@ -57,9 +68,25 @@ check("$(BINDIR)/strigil-clinic" in install, "make install installs it as strigi
 
 rules = open(os.path.join(top, "udev", "70-strigil.rules")).read()
 m = re.search(r'ATTRS?\{idVendor\}=="([0-9a-f]{4})".*?ATTRS?\{idProduct\}=="([0-9a-f]{4})"', rules)
-want = "usb:v%sp%s*" % (m.group(1).upper(), m.group(2).upper()) if m else None
+# usb:vVVVVpPPPPd*: the form lintian matches (the kernel always writes d after p)
+want = "usb:v%sp%sd*" % (m.group(1).upper(), m.group(2).upper()) if m else None
 mods = [e.text for e in mi.findall("provides/modalias")]
 check(m is not None and mods == [want], "<modalias> %s is the device udev matches (%s)" % (mods, want))
+svc = ET.parse(os.path.join(top, "packaging", "appstream", "org.strigil.strigild.metainfo.xml")).getroot()
+check([e.text for e in svc.findall("provides/modalias")] == [want],
+      "the service's <modalias> is the device udev matches too")
+unit = svc.findtext("launchable[@type='service']")
+check(os.path.exists(os.path.join(top, "packaging", "systemd", unit or "-")), "its launchable is our unit (%s)" % unit)
+
+man = open(os.path.join(d, "strigil-clinic.1.scd")).read()
+sec = re.search(r"^# OPTIONS\n(.*?)^# ", man, re.S | re.M)
+documented = sorted(set(re.findall(r"^\*(-[-a-z]+)\*", sec.group(1), re.M)) |
+                    set(re.findall(r"^\*-[a-z]\*, \*(--[a-z-]+)\*", sec.group(1), re.M))) if sec else []
+check(bool(documented), "strigil-clinic(1) has an OPTIONS section (%s)" % documented)
+if help_text:
+    offered = sorted(set(re.findall(r"^\s+(?:-\w, )?(--[a-z-]+)", help_text, re.M)))
+    check(offered == sorted(o for o in documented if o.startswith("--")),
+          "strigil-clinic(1) documents exactly the options of --help (%s vs %s)" % (documented, offered))
 
 main = os.path.join(d, "main.c")
 if os.path.exists(main):

@@ -141,12 +141,12 @@ class Desktop:
                     stack.append(c)
         return out
 
-    def find(self, role=None, name=None, contains=None, timeout=20, showing=True):
+    def find(self, role=None, name=None, contains=None, timeout=20, showing=True, root=None):
         found = []
 
         def look():
             try:
-                found[:] = self.find_all(role, name, contains, showing=showing)
+                found[:] = self.find_all(role, name, contains, root=root, showing=showing)
             except Exception:
                 found[:] = []
             return bool(found)
@@ -165,6 +165,14 @@ class Desktop:
         on-screen keyboard or a dictation tool does)."""
         acc.queryEditableText().setTextContents(text)
         time.sleep(0.1)
+
+    def key_combo(self, modifier_keycode, keycode):
+        """A real key press through XTest (the app has the keyboard focus)."""
+        P = self.pyatspi
+        P.Registry.generateKeyboardEvent(modifier_keycode, None, P.KEY_PRESS)
+        P.Registry.generateKeyboardEvent(keycode, None, P.KEY_PRESSRELEASE)
+        P.Registry.generateKeyboardEvent(modifier_keycode, None, P.KEY_RELEASE)
+        time.sleep(0.3)
 
     def text_of(self, acc):
         try:

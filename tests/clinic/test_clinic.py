@@ -57,11 +57,14 @@ def main():
     h = harness.Harness(simulate=1)
     d = None
     try:
+        # calf has sides in this clinic (the shipped policy leaves it midline)
+        h.write_policy(lateral=["calf", "hamstring", "shoulder"])
         h.start_daemon()
         sides = False
         for r in harness.plain(h.prop(harness.ROOT, "Manager", "RegionDetails")):
             if r["name"] == "calf" and r.get("lateral"):
                 sides = True
+        check(sides, "the daemon reports calf as lateral (RegionDetails)")
         region_text = "calf:left" if sides else "calf"
 
         d = clinic_env.Desktop(h)
@@ -73,6 +76,18 @@ def main():
               "a precaution is shown as gentler caps")
         bad = unnamed_controls(d)
         check(not bad, "every control on the Patients screen has an accessible name (%s)" % bad)
+        # keyboard: Alt+3 and Alt+1 switch screens
+        P = d.pyatspi
+        d.key_combo(64, 12)    # Alt_L + 3
+        hist_tab = d.find(role="page tab", name="History")
+        check(harness.wait_for(lambda: hist_tab.getState().contains(P.STATE_CHECKED) or
+                               hist_tab.getState().contains(P.STATE_SELECTED), 10),
+              "Alt+3 shows History")
+        d.key_combo(64, 10)    # Alt_L + 1
+        pat_tab = d.find(role="page tab", name="Patients")
+        check(harness.wait_for(lambda: pat_tab.getState().contains(P.STATE_CHECKED) or
+                               pat_tab.getState().contains(P.STATE_SELECTED), 10),
+              "Alt+1 shows Patients")
 
         # -- create a patient; the daemon's validation error lands on its field
         d.type_into(d.find(role="text", name="Patient reference"), REF)
@@ -102,10 +117,42 @@ def main():
         d.click(d.find(role="push button", name="Treat this patient"))
         regions = d.find(role="list", name="Body region")
         check(regions is not None and d.select_row(regions, CALF), "calf chosen in the region list")
+        if sides:
+            d.click(d.find(role="push button", name="No side (midline)"))
+            check(d.find(role="label", contains="Choose the side: left or right") is not None,
+                  "a lateral region without its side is not accepted by the form")
+            check(not d.find(role="push button", name="Start session").getState().contains(
+                d.pyatspi.STATE_SENSITIVE), "...and Start is not offered")
         d.click(d.find(role="push button", name="Left side" if sides else "No side (midline)"))
         cal = d.find(role="label", contains="Calibrated ")
         check(cal is not None and "valid until" in cal.name, "calibration state shown before starting")
+        # an expired calibration is visible before starting, and refused at start
+        inst = h.iface(SIM1, "Instrument")
+        good = inst.GetCalibration()
+        now = int(time.time() * 1e6)
+        day = 86400 * 10 ** 6
+
+        def write_cal(date, due):
+            inst.WriteCalibration(dbus.Dictionary({
+                "technician": "T1", "date": dbus.UInt64(date), "due": dbus.UInt64(due),
+                "offset": good["offset"], "scale": good["scale"]}, signature="sv"))
+        write_cal(now - 400 * day, now - 35 * day)
+        expired = d.find(role="label", contains="CALIBRATION EXPIRED")
+        check(expired is not None, "an expired calibration is shown before starting")
+        d.screenshot("treatment-expired")
+        write_cal(now - day, now + 300 * day)
+        check(d.find(role="label", contains="Calibrated ") is not None, "a new calibration is shown")
         start = d.find(role="push button", name="Start session")
+        # the treatment screen's own subtree: polled fast enough for short-lived states
+        treat = start.parent.parent.parent.parent
+        harness.wait_for(lambda: start.getState().contains(d.pyatspi.STATE_SENSITIVE), WAIT)
+        # polkit says no to treat: a sentence, no session, the window stays usable
+        h.set_allowed([a for a in harness.ACTIONS if not a.endswith(".treat")])
+        d.click(start)
+        denied = d.find(role="status bar", contains="not authorized")
+        check(denied is not None, "polkit refusal shown (%s)" % (denied.name if denied else None))
+        check(harness.plain(h.prop(SIM1, "Instrument", "ActiveSession")) == "/", "...and no session started")
+        h.set_allowed(harness.ACTIONS)
         harness.wait_for(lambda: start.getState().contains(d.pyatspi.STATE_SENSITIVE), WAIT)
         d.click(start)
         st = label_showing(d, "Session running", role="status bar")
@@ -124,12 +171,14 @@ def main():
         d.screenshot("treatment")
 
         # -- the alarm
-        dbg.Play(dbus.Array([(9.0, 1.2, 2.5)], signature="(ddd)"))
-        alarm = d.find(role="alert", contains="OVER THE LIMIT")
+        # over the cap for about 2 s: long enough for a screen reader to poll
+        dbg.Play(dbus.Array([(9.0, 3.0, 2.5)], signature="(ddd)"))
+        alarm = d.find(role="alert", contains="OVER THE LIMIT", root=treat)
         check(alarm is not None, "LimitExceeded puts the view in the alarm state (alert role)")
         d.screenshot("treatment-alarm")
         check(d.find(role="list item", contains="OVER") is not None, "the over-cap stroke is marked OVER")
-        check(gone(d, "OVER THE LIMIT", role="alert"), "the alarm clears when the force drops")
+        check(harness.wait_for(lambda: not d.find_all(role="alert", contains="OVER THE LIMIT", root=treat), WAIT),
+              "the alarm clears when the force drops")
 
         # -- the tool's own alarm broken: a persistent banner
         dbg.BreakAlert(True)
@@ -162,12 +211,22 @@ def main():
         check(harness.wait_for(lambda: harness.plain(h.prop(act, "Session", "State")) == "finished", WAIT),
               "Stop ends the session")
 
+        # -- a second visit, started by another client: the app follows it
+        prof = harness.plain(h.prop(harness.ROOT, "Manager", "Profiles"))[0]
+        s2 = h.manager.StartSession(SIM1, dbus.ObjectPath(prof), region_text)
+        check(d.find(role="status bar", contains="Session running") is not None,
+              "a session started elsewhere on the instrument is shown")
+        dbg.Play(dbus.Array([(5.0, 0.6, 0.5), (5.5, 0.6, 0.5)], signature="(ddd)"))
+        harness.wait_for(lambda: h.script_played(SIM1), WAIT)
+        time.sleep(0.5)
+        h.iface(s2, "Session").Stop()
+
         # -- history and the report
         d.click(d.find(role="page tab", name="History"))
         visits = d.find(role="list", name="Visits (newest first)")
-        check(visits is not None and harness.wait_for(lambda: visits.childCount >= 1, WAIT),
-              "history lists the visit")
-        check(d.select_row(visits, "strokes"), "a visit opened")
+        check(visits is not None and harness.wait_for(lambda: visits.childCount >= 2, WAIT),
+              "history lists both visits")
+        check(d.select_row(visits, "5 strokes"), "the first visit opened")
         pdf = d.find(role="push button", name="Save PDF report")
         harness.wait_for(lambda: pdf.getState().contains(d.pyatspi.STATE_SENSITIVE), WAIT)
         check(d.find(role="image", contains="Peak force per visit") is not None, "trend plots shown")
@@ -186,6 +245,8 @@ def main():
             check(region_text in txt and "neck" in txt, "the PDF names every region treated")
             check("OVER THE CAP" in txt, "the PDF lists the violation")
             check("Calibration: calibrated" in txt, "the PDF gives the calibration state")
+            check("unplugged" in txt, "the PDF lists the unplug pause")
+            check("why this cap: clinic absolute maximum" in txt, "the PDF gives the reasons for the caps")
             with open(os.path.join(clinic_env.SHOTS, "report.txt"), "w") as f:
                 f.write(txt)
 

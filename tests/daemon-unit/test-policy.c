@@ -3,7 +3,10 @@
  * every kind of bad file is refused with the right file:line. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "policy.h"
@@ -176,6 +179,50 @@ static void test_good_variants(void)
 	sgd_policy_free(p);
 }
 
+/* Issue 16: a BOM right before a section, the edges of the clinical
+ * ranges and UTF-8 labels are accepted; a FIFO or a directory is refused
+ * at once (a FIFO once hung the daemon's start in open()). */
+static void test_edges_and_files(void)
+{
+	static const char text[] =
+		"\xef\xbb\xbf[limits]\n"
+		"absolute_max_n = 14\n"
+		"sustain_s = 0.5\n"
+		"warn_fraction = 0.5\n"
+		"[region calf]\n"
+		"cap_n = 10\n"
+		"label = Wad\xc3\xa9 (caf\xc3\xa9: lower leg)\n";
+	char err[512], dir[] = "/tmp/strigil-policy-XXXXXX", path[600];
+	struct sgd_policy *p = NULL;
+	int r;
+
+	r = sgd_policy_parse("t.conf", text, strlen(text), &p, err, sizeof(err));
+	CHECK(r == 0, "BOM + [limits] on line 1, sustain_s 0.5, warn_fraction 0.5: %s", err);
+	if (r == 0) {
+		CHECK(p->sustain_s == 0.5 && p->warn_fraction == 0.5, "edges kept");
+		CHECK(strcmp(sgd_policy_region(p, "calf")->label,
+			     "Wad\xc3\xa9 (caf\xc3\xa9: lower leg)") == 0, "UTF-8 label kept");
+		sgd_policy_free(p);
+	}
+	if (!mkdtemp(dir)) {
+		CHECK(0, "mkdtemp: %s", strerror(errno));
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/fifo.conf", dir);
+	CHECK(mkfifo(path, 0600) == 0, "mkfifo: %s", strerror(errno));
+	alarm(20);	/* a hang in open() is a failure, not a stuck test */
+	p = NULL;
+	r = sgd_policy_load(path, &p, err, sizeof(err));
+	alarm(0);
+	CHECK(r < 0 && p == NULL && strstr(err, "not a regular file"),
+	      "a FIFO is refused (%d: %s)", r, err);
+	unlink(path);
+	r = sgd_policy_load(dir, &p, err, sizeof(err));
+	CHECK(r == -EISDIR && strstr(err, "not a regular file"), "a directory is refused (%d: %s)",
+	      r, err);
+	rmdir(dir);
+}
+
 static void test_bad_files(void)
 {
 	char text[4096], err[512];
@@ -190,6 +237,20 @@ static void test_bad_files(void)
 	bad("[limits]\nabsolute_max_n = -1\n", 2, "out of range");
 	bad("[limits]\nabsolute_max_n = 1e9\n", 2, "out of range");
 	bad("[limits]\nwarn_fraction = 1.5\n", 2, "out of range");
+	/* issue 16: clinically senseless values, strict syntax */
+	bad("[limits]\nabsolute_max_n = 14\nsustain_s = 10\n", 3, "out of range");
+	bad("[limits]\nabsolute_max_n = 14\nsustain_s = 0.51\n", 3, "out of range");
+	bad("[limits]\nabsolute_max_n = 14\nwarn_fraction = 0.49\n", 3, "out of range");
+	bad("[limits]\nabsolute_max_n = 0x10\n", 2, "not a number");
+	bad("[limits]\nabsolute_max_n = inf\n", 2, "not a number");
+	bad("[limits]\nabsolute_max_n: 14\n", 2, "':' is not a separator");
+	bad("[limits] junk\nabsolute_max_n = 14\n", 1, "follow the section header");
+	bad("[limits]\nabsolute_max_n = 14\n[region calf] ; x\ncap_n = 4\n", 3,
+	    "follow the section header");
+	bad("[limits]\nabsolute_max_n = 14\n[region calf]\ncap_n = 4\nlabel = Wade\xff\n", 5,
+	    "UTF-8");
+	bad("[limits]\nabsolute_max_n = 14\n[region calf]\ncap_n = 4\nlabel = \xc0\xaf\n", 5,
+	    "UTF-8");
 	bad("[limits]\nabsolute_max_n = 14\nabsolute_max_n = 10\n", 3, "twice");
 	bad("[limits]\nabsolute_max_n = 14\n  min_cap_n = 1\n", 3, "do not indent");
 	bad("[limits]\nabsolute_max_n = 14\nbogus = 1\n", 3, "unknown key 'bogus'");
@@ -373,6 +434,7 @@ int main(int argc, char **argv)
 	test_shipped_policy();
 	test_good_variants();
 	test_bad_files();
+	test_edges_and_files();
 	test_export_section();
 	return check_exit("test-policy");
 }

@@ -117,8 +117,9 @@ static void test_migration_v2(void)
 	s = open_store(path);
 	if (!s)
 		return;
-	CHECK(sgd_store_schema_version(s) == SGD_STORE_SCHEMA_VERSION && SGD_STORE_SCHEMA_VERSION >= 3 /* (later steps follow) */,
-	      "migrated to 3");
+	/* 3 and every later step (4: the clinic network's uuids) */
+	CHECK(sgd_store_schema_version(s) == SGD_STORE_SCHEMA_VERSION && SGD_STORE_SCHEMA_VERSION >= 3,
+	      "migrated to the current schema");
 	CHECK(sql_int(path, "SELECT count(*) FROM strokes") == strokes_before &&
 	      sql_int(path, "SELECT count(*) FROM violations") == viol_before &&
 	      sql_int(path, "SELECT sum(CAST(limit_n * 1000 AS INTEGER)) FROM strokes") ==
@@ -138,6 +139,17 @@ static void test_migration_v2(void)
 		      "migrated violation: side unknown, start unknown");
 	free(v);
 	CHECK(sgd_store_session_pauses(s, 1, &pz, &np) == 0 && np == 0, "no pauses before");
+	{
+		struct sgd_region_hist *h = NULL;
+		size_t nh = 0;
+
+		CHECK(sgd_store_region_history(s, 1, &h, &nh) == 0 && nh == 2 &&
+		      !strcmp(h[0].region, "calf") && h[0].side == SGD_SIDE_UNKNOWN &&
+		      h[0].strokes == 2 && h[0].violations == 1 &&
+		      !strcmp(h[1].region, "upper_back") && h[1].strokes == 1,
+		      "the migration builds the history of the old visits: %zu", nh);
+		free(h);
+	}
 	free(pz);
 	CHECK(sgd_store_session_get(s, 1, &se) == 0 && !strcmp(se.patient_ref, "P-0001") &&
 	      se.stroke_count == 3, "session row and its patient");
@@ -318,8 +330,8 @@ static void test_history(void)
 		snprintf(v.region, sizeof(v.region), "calf:right");
 		CHECK(sgd_store_add_violation(s, &v) == 0, "other side");
 	}
-	CHECK(sgd_store_region_history(s, p.id, &h, &n) == 0 && n == 4, "4 (visit, site): %zu", n);
-	if (n == 4) {
+	CHECK(sgd_store_region_history(s, p.id, &h, &n) == 0 && n == 5, "5 (visit, site): %zu", n);
+	if (n == 5) {
 		CHECK(h[0].session_id == sid[1] && !strcmp(h[0].region, "calf:left") &&
 		      h[0].side == SGD_SIDE_LEFT && h[0].strokes == 1 && h[0].violations == 0,
 		      "newest visit first, calf:left");
@@ -331,7 +343,11 @@ static void test_history(void)
 		CHECK_NEAR(h[2].peak_n, 4.0, 1e-12);
 		CHECK_NEAR(h[2].mean_n, 1.5, 1e-12);	/* mean of the means 1 and 2 */
 		CHECK_NEAR(h[2].impulse_ns, 2.0, 1e-12);
-		CHECK(!strcmp(h[3].region, "neck") && h[3].side == SGD_SIDE_NONE, "midline");
+		CHECK(h[3].session_id == sid[0] && !strcmp(h[3].region, "calf:right") &&
+		      h[3].strokes == 0 && h[3].violations == 1 && isnan(h[3].peak_n) &&
+		      isnan(h[3].mean_n) && h[3].impulse_ns == 0,
+		      "an exceeded event without a stroke at its site is kept (no invented force)");
+		CHECK(!strcmp(h[4].region, "neck") && h[4].side == SGD_SIDE_NONE, "midline");
 	}
 	free(h);
 	CHECK(sgd_store_region_history(s, q.id, &h, &n) == 0 && n == 1 && h[0].peak_n == 9,

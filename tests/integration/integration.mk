@@ -9,8 +9,11 @@ check-integration/%: $(BUILD)/strigild-san FORCE
 	@STRIGILD=$(abspath $(BUILD))/strigild-san SG_TOP=$(TOP) \
 	 $(RUN_TEST) integration-$* /usr/bin/python3 tests/integration/test_$*.py
 
+# test_storage also runs strigilctl status (the storage state it shows)
+check-integration/storage: $(BUILD)/strigilctl
+
 # The main paths once more with the normal build under valgrind.
-INTEG_VALGRIND := api session
+INTEG_VALGRIND := api session records
 check-integration-valgrind/%: $(BUILD)/strigild FORCE
 	@STRIGILD=$(abspath $(BUILD))/strigild SG_TOP=$(TOP) \
 	 STRIGILD_WRAPPER="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect" \

@@ -175,6 +175,13 @@ try:
     seq = alert_seq()
     check(seq == ["exceeded", "off", "exceeded", "off"],
           "alert exceeded, re-armed at the reversal, exceeded again, off at the lift (%s)" % seq)
+    # a violation names the start of its own pass, not of the burst
+    viol = [plain(v) for v in h.iface(spath, "Session").GetViolations() if plain(v)["kind"] == "exceeded"]
+    if len(viol) == 2 and len(got) == 3:
+        check(close(viol[0]["start_s"], got[0]["start_s"], 1e-6) and
+              close(viol[1]["start_s"], got[2]["start_s"], 1e-6),
+              "violations' start_s are their passes' (%s vs %s)" %
+              ([v["start_s"] for v in viol], [s["start_s"] for s in got]))
     bursts = [plain(b) for b in h.iface(spath, "Session").GetBursts()]
     check(len(bursts) == 1 and bursts[0]["passes"] == 3 and close(bursts[0]["peak_n"], 8.0, 0.3),
           "GetBursts: one burst of three passes (%s)" % bursts)

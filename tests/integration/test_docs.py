@@ -90,6 +90,9 @@ try:
     # alarm when we unplug
     h.iface(SIM1, "Debug").Play(dbus.Array([(12.0, 9.5, 0.5)], signature="(ddd)"))
     check(wait_for(lambda: "exceeded" in alert_changes(h)), "Alert goes to exceeded (%s)" % alert_changes(h))
+    # the Alert change comes first; the records' signals once they are
+    # stored (the storage writer: docs/dbus-api.md, Session signals)
+    wait_for(lambda: h.signals_of("LimitExceeded", sess))
     for member in ("LimitWarning", "LimitExceeded"):
         sig = h.signals_of(member, sess)
         check(len(sig) == 1 and plain(sig[0][3][0]).get("arrival_us", 0) > 0,

@@ -107,6 +107,10 @@ def test_migrated(h):
     st2 = plain(session(h, dbus.ObjectPath(ROOT + "/session/2")).GetStrokes())
     check(len(st2) == 1 and st2[0]["region"] == "neck", "session 2's stroke kept")
     check(h.prop(old, "Session", "PatientRef") == "P-0001", "old session names its patient")
+    s3 = dbus.ObjectPath(ROOT + "/session/3")
+    check(h.prop(s3, "Session", "Region") == "calf" and h.prop(s3, "Session", "Side") == "unknown",
+          "an old session in a region that now has sides: side unknown, not guessed")
+    check(h.prop(old, "Session", "Side") == "", "an old session that ended in a midline region")
 
 
 def strokes_where(strokes, region):

@@ -9,6 +9,11 @@
  *       minus the event's arrival_us (when the samples that raised it reached
  *       strigild), i.e. the daemon path through the dbus-daemon. Until
  *       SECONDS have passed or SIGTERM (then what has arrived is counted).
+ *       Also the instruments' Alert property changes to "exceeded": the
+ *       k-th such change pairs with the k-th LimitExceeded (one per
+ *       over-cap stroke), and its receipt minus that event's arrival_us is
+ *       the delay of the alarm a screen shows (a line "alert ..." before
+ *       the "latency ..." line).
  *   sgbench stream ADDRESS SECONDS INSTRUMENT_PATH...
  *       Instrument.OpenStream() on each path, read every packet for SECONDS:
  *       samples delivered per second, samples dropped by the daemon.
@@ -126,10 +131,47 @@ static void on_term(int sig)
 
 /* ---- listen ---------------------------------------------------------------- */
 
+#define ALERT_RING 65536
+
 struct listen_state {
 	struct values lat;
 	unsigned missing;	/* signals without arrival_us */
+	struct values alert;	/* Alert "exceeded" receipt - arrival_us */
+	uint64_t *alert_t;	/* receipts not yet paired */
+	size_t alert_head, alert_tail;
+	unsigned unpaired;	/* LimitExceeded with no Alert change before it */
 };
+
+static int on_props(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	struct listen_state *st = userdata;
+	uint64_t received = now_usec();
+	const char *iface, *key, *val;
+	int r;
+
+	if (sd_bus_message_read(m, "s", &iface) < 0 ||
+	    strcmp(iface, IFACE_INST) != 0)
+		return 0;
+	r = sd_bus_message_enter_container(m, 'a', "{sv}");
+	if (r < 0)
+		return 0;
+	while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+		if (sd_bus_message_read(m, "s", &key) < 0)
+			return 0;
+		if (strcmp(key, "Alert") == 0) {
+			if (sd_bus_message_read(m, "v", "s", &val) < 0)
+				return 0;
+			if (strcmp(val, "exceeded") == 0 &&
+			    st->alert_tail - st->alert_head < ALERT_RING)
+				st->alert_t[st->alert_tail++ % ALERT_RING] = received;
+		} else if (sd_bus_message_skip(m, "v") < 0) {
+			return 0;
+		}
+		if (sd_bus_message_exit_container(m) < 0)
+			return 0;
+	}
+	return 0;
+}
 
 static int on_exceeded(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
@@ -153,6 +195,15 @@ static int on_exceeded(sd_bus_message *m, void *userdata, sd_bus_error *error)
 		if (sd_bus_message_exit_container(m) < 0)
 			return 0;
 	}
+	if (arrival) {
+		if (st->alert_head < st->alert_tail) {
+			uint64_t t = st->alert_t[st->alert_head++ % ALERT_RING];
+
+			values_add(&st->alert, t >= arrival ? t - arrival : 0);
+		} else {
+			st->unpaired++;
+		}
+	}
 	if (arrival && received >= arrival) {
 		values_add(&st->lat, received - arrival);
 		/* per event (make bench keeps them: build/bench/daemon-path-*.txt) */
@@ -167,12 +218,18 @@ static int on_exceeded(sd_bus_message *m, void *userdata, sd_bus_error *error)
 static int cmd_listen(const char *address, double seconds)
 {
 	sd_bus *bus = connect_bus(address);
-	struct listen_state st = { { NULL, 0 }, 0 };
+	struct listen_state st = { { NULL, 0 }, 0, { NULL, 0 }, NULL, 0, 0, 0 };
 	uint64_t end = now_usec() + (uint64_t)(seconds * 1e6);
 	int r;
 
+	st.alert_t = calloc(ALERT_RING, sizeof(*st.alert_t));
+	if (!st.alert_t)
+		die("calloc", ENOMEM);
 	r = sd_bus_match_signal(bus, NULL, NAME, NULL, "org.strigil.Strigil1.Session",
 				"LimitExceeded", on_exceeded, &st);
+	if (r >= 0)
+		r = sd_bus_match_signal(bus, NULL, NAME, NULL, "org.freedesktop.DBus.Properties",
+					"PropertiesChanged", on_props, &st);
 	if (r < 0)
 		die("add match", r);
 	signal(SIGTERM, on_term);
@@ -194,6 +251,9 @@ static int cmd_listen(const char *address, double seconds)
 		if (r < 0 && r != -EINTR)
 			die("wait", r);
 	}
+	printf("unpaired=%u ", st.unpaired);
+	print_values("alert", &st.alert);
+	free(st.alert_t);
 	printf("without_arrival=%u ", st.missing);
 	print_values("latency", &st.lat);
 	sd_bus_flush_close_unref(bus);

@@ -333,7 +333,12 @@ static void clear(ClinicHistory *self)
 	gtk_widget_set_sensitive(GTK_WIDGET(self->print_button), FALSE);
 	gtk_text_buffer_set_text(gtk_text_view_get_buffer(self->detail_view), "", -1);
 	gtk_label_set_text(self->report_status, "");
-	gtk_drop_down_set_model(self->trend_region, NULL);
+	gtk_label_set_text(self->visits_status, "");
+	{
+		g_autoptr(GtkStringList) none = gtk_string_list_new(NULL);
+
+		gtk_drop_down_set_model(self->trend_region, G_LIST_MODEL(none));
+	}
 	draw_trends(self);
 }
 

@@ -579,7 +579,8 @@ static void on_profile_proxy(GObject *src, GAsyncResult *res, gpointer data)
 		select_profile(self, p);
 	}
 	{
-		g_autofree char *n = g_strdup_printf("%u patients", g_hash_table_size(self->rows));
+		guint count = g_hash_table_size(self->rows);
+		g_autofree char *n = g_strdup_printf("%u patient%s", count, count == 1 ? "" : "s");
 		gtk_label_set_text(self->list_status, n);
 	}
 	g_object_unref(self);
@@ -728,6 +729,43 @@ static void on_search_changed(ClinicPatients *self)
 	gtk_list_box_invalidate_filter(self->list);
 }
 
+/* Enter in the search: the daemon's exact lookup by reference (the list
+ * may still be loading, or be long). */
+static void on_found(GObject *src, GAsyncResult *res, gpointer data)
+{
+	ClinicPatients *self = data;
+	g_autoptr(GError) error = NULL;
+	g_autofree char *path = NULL;
+
+	if (strigil_manager_call_find_profile_finish(STRIGIL_MANAGER(src), &path, res, &error)) {
+		GtkWidget *row = g_hash_table_lookup(self->rows, path);
+
+		if (row) {
+			gtk_list_box_select_row(self->list, GTK_LIST_BOX_ROW(row));
+			select_profile(self, g_object_get_data(G_OBJECT(row), "profile"));
+		} else {
+			g_free(self->select_after);
+			self->select_after = g_steal_pointer(&path);
+		}
+	} else if (!clinic_error_is_cancel(error)) {
+		g_autofree char *t = clinic_error_text(error);
+
+		gtk_label_set_text(self->list_status, t);
+	}
+	g_object_unref(self);
+}
+
+static void on_search_activate(ClinicPatients *self)
+{
+	StrigilManager *m = clinic_service_get_manager(self->service);
+	const char *q = gtk_editable_get_text(GTK_EDITABLE(self->search));
+
+	if (m && q && *q)
+		strigil_manager_call_find_profile(m, q, CLINIC_CALL_FLAGS, -1,
+						  clinic_service_get_cancellable(self->service),
+						  on_found, g_object_ref(self));
+}
+
 static void on_treat_clicked(ClinicPatients *self)
 {
 	if (self->current)
@@ -791,6 +829,7 @@ static void clinic_patients_class_init(ClinicPatientsClass *klass)
 	CHILD(new_button); CHILD(save_button); CHILD(treat_button); CHILD(history_button);
 #undef CHILD
 	gtk_widget_class_bind_template_callback(wc, on_search_changed);
+	gtk_widget_class_bind_template_callback(wc, on_search_activate);
 	gtk_widget_class_bind_template_callback(wc, on_row_activated);
 	gtk_widget_class_bind_template_callback(wc, on_new_clicked);
 	gtk_widget_class_bind_template_callback(wc, on_save_clicked);

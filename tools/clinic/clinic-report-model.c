@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -127,8 +128,8 @@ struct clinic_report_line *clinic_report_lines(const struct clinic_report *r, si
 		const struct clinic_report_region *g = &r->regions[i];
 
 		add(&l, g->over ? CLINIC_LINE_ALERT : CLINIC_LINE_TEXT,
-		    "%s: cap %.1f N; %u strokes, peak %.1f N, %u over the cap", g->region, g->cap_n,
-		    g->strokes, g->peak_n, g->over);
+		    "%s: cap %.1f N; %u stroke%s, peak %.1f N, %u over the cap", g->region, g->cap_n,
+		    g->strokes, g->strokes == 1 ? "" : "s", g->peak_n, g->over);
 		if (g->reasons[0])
 			add(&l, CLINIC_LINE_TEXT, "    why this cap: %s", g->reasons);
 	}
@@ -149,9 +150,14 @@ struct clinic_report_line *clinic_report_lines(const struct clinic_report *r, si
 		add(&l, CLINIC_LINE_TEXT, "Not recorded by this version of the service.");
 	else if (!r->npauses)
 		add(&l, CLINIC_LINE_TEXT, "None.");
-	for (size_t i = 0; i < r->npauses; i++)
-		add(&l, CLINIC_LINE_TEXT, "%8.1f s to %.1f s: %s", r->pauses[i].start_s,
-		    r->pauses[i].end_s, r->pauses[i].reason);
+	for (size_t i = 0; i < r->npauses; i++) {
+		if (isnan(r->pauses[i].end_s))	/* the daemon stopped during the pause */
+			add(&l, CLINIC_LINE_TEXT, "%8.1f s to the end (service stopped): %s",
+			    r->pauses[i].start_s, r->pauses[i].reason);
+		else
+			add(&l, CLINIC_LINE_TEXT, "%8.1f s to %.1f s: %s", r->pauses[i].start_s,
+			    r->pauses[i].end_s, r->pauses[i].reason);
+	}
 
 	add(&l, CLINIC_LINE_HEADING, "Strokes");
 	if (!r->nstrokes)
@@ -161,7 +167,7 @@ struct clinic_report_line *clinic_report_lines(const struct clinic_report *r, si
 		int over = s->cap_n > 0 && s->peak_n > s->cap_n;
 
 		add(&l, over ? CLINIC_LINE_ALERT : CLINIC_LINE_TEXT,
-		    "#%-4u %8.1f s  %-14s peak %5.1f N  mean %5.1f N  cap %5.1f N  %.2f s%s", s->index,
+		    "#%-4u %7.1f s  %-12s peak %4.1f N  mean %4.1f N  cap %4.1f N  %4.2f s%s", s->index,
 		    s->start_s, s->region, s->peak_n, s->mean_n, s->cap_n, s->duration_s,
 		    over ? "  OVER" : "");
 	}

@@ -26,7 +26,7 @@ static PangoLayout *line_layout(cairo_t *cr, const struct clinic_report_line *l,
 	PangoFontDescription *fd = pango_font_description_from_string(
 		l->kind == CLINIC_LINE_TITLE ? "Sans Bold 16" :
 		l->kind == CLINIC_LINE_HEADING ? "Sans Bold 12" :
-		l->kind == CLINIC_LINE_ALERT ? "Monospace Bold 8.5" : "Monospace 8.5");
+		l->kind == CLINIC_LINE_ALERT ? "Monospace Bold 8" : "Monospace 8");
 
 	pango_layout_set_font_description(pl, fd);
 	pango_font_description_free(fd);

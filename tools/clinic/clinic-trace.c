@@ -14,6 +14,7 @@ struct _ClinicTrace {
 	guint tick;
 	float *cmin, *cmax;
 	size_t ncols;
+	PangoLayout *layout;
 };
 
 G_DEFINE_FINAL_TYPE(ClinicTrace, clinic_trace, GTK_TYPE_WIDGET)
@@ -42,6 +43,19 @@ static void band(GtkSnapshot *s, double w, double h, double top, double lo, doub
 	gtk_snapshot_append_color(s, c, &GRAPHENE_RECT_INIT(0, (float)y1, (float)w, (float)(y2 - y1)));
 }
 
+static void text_at(ClinicTrace *self, GtkSnapshot *s, const char *text, double x, double y,
+		    const GdkRGBA *c)
+{
+	/* One layout reused (the text node keeps its own glyphs). */
+	if (!self->layout)
+		self->layout = gtk_widget_create_pango_layout(GTK_WIDGET(self), NULL);
+	pango_layout_set_text(self->layout, text, -1);
+	gtk_snapshot_save(s);
+	gtk_snapshot_translate(s, &GRAPHENE_POINT_INIT((float)x, (float)y));
+	gtk_snapshot_append_layout(s, self->layout, c);
+	gtk_snapshot_restore(s);
+}
+
 static void clinic_trace_snapshot(GtkWidget *widget, GtkSnapshot *s)
 {
 	ClinicTrace *self = CLINIC_TRACE(widget);
@@ -52,7 +66,6 @@ static void clinic_trace_snapshot(GtkWidget *widget, GtkSnapshot *s)
 	GdkRGBA bg = { 0.12, 0.12, 0.14, 1 }, grid = { 1, 1, 1, 0.12 };
 	GdkRGBA target = { 0.2, 0.75, 0.35, 0.25 }, warnc = { 0.95, 0.65, 0.1, 0.35 };
 	GdkRGBA capc = { 0.95, 0.2, 0.2, 1 };
-	cairo_t *cr;
 
 	self->frames++;
 	self->drawn_head = self->ring->head;
@@ -86,45 +99,48 @@ static void clinic_trace_snapshot(GtkWidget *widget, GtkSnapshot *s)
 									 (float)w, 3));
 	}
 
-	cr = gtk_snapshot_append_cairo(s, &GRAPHENE_RECT_INIT(0, 0, (float)w, (float)h));
-	cairo_set_line_width(cr, 2);
-	cairo_set_source_rgb(cr, 0.4, 0.75, 1.0);
+	/* The line as one thin bar per pixel column (its min..max, joined to
+	 * the neighbour): colour nodes only, no per-frame cairo surface. */
 	{
-		gboolean pen = FALSE;
+		GdkRGBA line = { 0.4, 0.75, 1.0, 1 };
+		float prev_lo = NAN, prev_hi = NAN;
 
 		for (size_t i = 0; i < ncols; i++) {
-			if (isnan(self->cmin[i])) {
-				pen = FALSE;
+			float lo = self->cmin[i], hi = self->cmax[i];
+			double y1, y2;
+
+			if (isnan(lo)) {
+				prev_lo = prev_hi = NAN;
 				continue;
 			}
-			if (!pen)
-				cairo_move_to(cr, (double)i, y_of(self->cmax[i], top, h));
-			cairo_line_to(cr, (double)i, y_of(self->cmax[i], top, h));
-			if (self->cmin[i] != self->cmax[i])
-				cairo_line_to(cr, (double)i, y_of(self->cmin[i], top, h));
-			pen = TRUE;
+			if (!isnan(prev_lo)) {
+				lo = MIN(lo, prev_hi);
+				hi = MAX(hi, prev_lo);
+			}
+			y1 = y_of(hi, top, h) - 1;
+			y2 = y_of(lo, top, h) + 1;
+			gtk_snapshot_append_color(s, &line, &GRAPHENE_RECT_INIT((float)i, (float)y1, 2,
+										 (float)(y2 - y1)));
+			prev_lo = self->cmin[i];
+			prev_hi = self->cmax[i];
 		}
 	}
-	cairo_stroke(cr);
-	cairo_set_source_rgba(cr, 1, 1, 1, 0.7);
-	cairo_select_font_face(cr, "Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
-	cairo_set_font_size(cr, 12);
-	for (int n = 0; n < top; n += top > 20 ? 5 : 2) {
-		char lab[16];
+	{
+		GdkRGBA txt = { 1, 1, 1, 0.7 }, captxt = { 1, 0.5, 0.5, 1 };
 
-		g_snprintf(lab, sizeof(lab), "%d N", n);
-		cairo_move_to(cr, 4, y_of(n, top, h) - 3);
-		cairo_show_text(cr, lab);
-	}
-	if (self->cap > 0) {
-		char lab[32];
+		for (int n = 0; n < top; n += top > 20 ? 5 : 2) {
+			char lab[16];
 
-		g_snprintf(lab, sizeof(lab), "cap %.1f N", self->cap);
-		cairo_set_source_rgb(cr, 1, 0.5, 0.5);
-		cairo_move_to(cr, w - 90, y_of(self->cap, top, h) - 6);
-		cairo_show_text(cr, lab);
+			g_snprintf(lab, sizeof(lab), "%d N", n);
+			text_at(self, s, lab, 4, y_of(n, top, h) - 16, &txt);
+		}
+		if (self->cap > 0) {
+			char lab[32];
+
+			g_snprintf(lab, sizeof(lab), "cap %.1f N", self->cap);
+			text_at(self, s, lab, w - 90, y_of(self->cap, top, h) - 20, &captxt);
+		}
 	}
-	cairo_destroy(cr);
 }
 
 static void clinic_trace_measure(GtkWidget *w, GtkOrientation o, int for_size, int *min, int *nat,
@@ -139,6 +155,7 @@ static void clinic_trace_finalize(GObject *obj)
 	ClinicTrace *self = CLINIC_TRACE(obj);
 
 	g_free(self->ring);
+	g_clear_object(&self->layout);
 	g_free(self->cmin);
 	g_free(self->cmax);
 	G_OBJECT_CLASS(clinic_trace_parent_class)->finalize(obj);

@@ -496,13 +496,14 @@ static void on_started(GObject *src, GAsyncResult *res, gpointer data)
 	g_autoptr(GError) error = NULL;
 	g_autofree char *path = NULL;
 
+	update_controls(self);
+	/* After update_controls: the refusal stays in the status line. */
 	if (!strigil_manager_call_start_session_finish(STRIGIL_MANAGER(src), &path, res, &error))
 		toast_error(self, error);
 	else {
 		gtk_label_set_text(self->state_label, "Session running.");
 		adopt_session(self, path);
 	}
-	update_controls(self);
 	g_object_unref(self);
 }
 
@@ -532,9 +533,9 @@ static void on_simple_done(GObject *src, GAsyncResult *res, gpointer data)
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GVariant) ret = g_dbus_proxy_call_finish(G_DBUS_PROXY(src), res, &error);
 
+	update_controls(self);
 	if (!ret)
 		toast_error(self, error);
-	update_controls(self);
 	g_object_unref(self);
 }
 
@@ -831,6 +832,11 @@ static void update_controls(ClinicTreatment *self)
 		gtk_label_set_text(self->state_label, "The instrument is unplugged: plug it in.");
 	else if (!in_session && !region)
 		gtk_label_set_text(self->state_label, why);
+	else if (!in_session && !strigil_instrument_get_calibration_valid(self->instrument))
+		/* The clinic policy decides (allow_expired/allow_uncalibrated): the
+		 * daemon refuses or flags the session; say so before the click. */
+		gtk_label_set_text(self->state_label, "Calibration not valid: the session will be refused, "
+				   "or recorded as uncalibrated if the clinic policy allows it.");
 	else if (!in_session)
 		gtk_label_set_text(self->state_label, "Ready to start.");
 }
@@ -845,8 +851,8 @@ static gboolean on_label_tick(gpointer data)
 
 	if (isnan(f) || self->fd < 0)
 		g_snprintf(buf, sizeof(buf), "— N");
-	else
-		g_snprintf(buf, sizeof(buf), "%.1f N", f);
+	else	/* noise around zero is not "-0.0" */
+		g_snprintf(buf, sizeof(buf), "%.1f N", fabs(f) < 0.05 ? 0.0 : f);
 	gtk_label_set_text(self->force_label, buf);
 	if (self->pass_open && self->pass_peak > 0.5) {
 		g_snprintf(buf, sizeof(buf), "This pass: peak %.1f N", self->pass_peak);

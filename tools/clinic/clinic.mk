@@ -67,3 +67,38 @@ endif
 clinic-missing:
 	@echo "clinic: strigil-clinic not built: GTK 4.8 / libadwaita 1.2 development files missing" \
 	      "(install them with: scripts/deps.sh clinic)"
+
+# ---- tests -----------------------------------------------------------------
+# The pure halves need no GTK: their unit test always runs (and under
+# ASan+UBSan). The end-to-end test needs GTK, Xvfb, AT-SPI and poppler:
+# it is wired into make check only when they are installed (make check
+# installs scripts/deps/clinic.txt first).
+CLINIC_UNIT     := $(BUILD)/clinic-unit/test-clinic-unit
+CLINIC_UNIT_SRC := tests/clinic/test-clinic-unit.c $(CLINIC_PURE)
+$(CLINIC_UNIT): $(CLINIC_UNIT_SRC) $(wildcard tools/clinic/*.h)
+	@mkdir -p $(@D)
+	$(CC) -Idaemon -Itools/clinic -D_GNU_SOURCE $(SAN_CFLAGS) -o $@ $(CLINIC_UNIT_SRC) -lm
+
+.PHONY: check-clinic-unit check-clinic
+check-clinic-unit: $(CLINIC_UNIT) FORCE
+	@$(RUN_TEST) clinic-unit $(CLINIC_UNIT)
+CHECK_TARGETS += check-clinic-unit
+
+CLINIC_TEST_HAVE := $(shell command -v Xvfb >/dev/null && command -v pdftotext >/dev/null && \
+	test -x /usr/libexec/at-spi-bus-launcher && /usr/bin/python3 -c 'import pyatspi' 2>/dev/null && echo yes)
+check-clinic: $(CLINIC) $(BUILD)/strigild-san FORCE
+	@STRIGILD=$(abspath $(BUILD))/strigild-san STRIGIL_CLINIC=$(abspath $(CLINIC)) SG_TOP=$(TOP) \
+	 CLINIC_SHOTS=$(abspath $(BUILD))/clinic-shots \
+	 $(RUN_TEST) clinic /usr/bin/python3 tests/clinic/test_clinic.py
+ifeq ($(CLINIC_HAVE)$(CLINIC_TEST_HAVE),yesyes)
+CHECK_TARGETS += check-clinic
+endif
+
+# make bench: the app with a 1 kHz stream (fps, CPU, RSS, alarm drawn).
+.PHONY: bench-clinic
+bench-clinic: $(CLINIC) $(BUILD)/strigild FORCE
+	@STRIGILD=$(abspath $(BUILD))/strigild STRIGIL_CLINIC=$(abspath $(CLINIC)) SG_TOP=$(TOP) \
+	 /usr/bin/python3 tests/clinic/bench_clinic.py $(BUILD)
+ifeq ($(CLINIC_HAVE)$(CLINIC_TEST_HAVE),yesyes)
+BENCH_TARGETS += bench-clinic
+endif

@@ -14,11 +14,10 @@ CLINIC_DESKTOP := tools/clinic/$(CLINIC_APP_ID).desktop
 CLINIC_METAINFO := tools/clinic/$(CLINIC_APP_ID).metainfo.xml
 CLINIC_ICON    := tools/clinic/$(CLINIC_APP_ID).svg
 CLINIC_BUILT   := $(if $(filter yes,$(CLINIC_HAVE)),$(CLINIC_BIN))
-# strigil-clinic(1), from scdoc like strigilctl(1); installed with the app.
-CLINIC_MAN_SRC := tools/clinic/strigil-clinic.1.scd
 CLINIC_MAN     := $(BUILD)/man/strigil-clinic.1
 
-$(CLINIC_MAN): $(CLINIC_MAN_SRC)
+# strigil-clinic(1), from scdoc like strigild(8)
+$(CLINIC_MAN): tools/clinic/strigil-clinic.1.scd
 	@mkdir -p $(@D)
 	scdoc < $< > $@
 
@@ -32,6 +31,7 @@ install-clinic: $(CLINIC_BUILT) $(CLINIC_MAN)
 	$(INSTALL_DATA) $(CLINIC_DESKTOP) $(DESTDIR)$(DATADIR)/applications/$(CLINIC_APP_ID).desktop
 	$(INSTALL_DATA) $(CLINIC_METAINFO) $(DESTDIR)$(DATADIR)/metainfo/$(CLINIC_APP_ID).metainfo.xml
 	$(INSTALL_DATA) $(CLINIC_ICON) $(DESTDIR)$(DATADIR)/icons/hicolor/scalable/apps/$(CLINIC_APP_ID).svg
+	$(INSTALL_DATA) $(CLINIC_MAN) $(DESTDIR)$(MANDIR)/man1/strigil-clinic.1
 
 install: install-clinic
 programs: $(CLINIC_BUILT) $(CLINIC_MAN)
@@ -42,8 +42,8 @@ programs: $(CLINIC_BUILT) $(CLINIC_MAN)
 # application id org.strigil.Clinic needs, is accepted), and they agree
 # (one id, one binary, one icon name).
 .PHONY: check-clinic-desktop
-check-clinic-desktop: FORCE
-	@$(RUN_TEST) clinic-desktop tests/api/test-desktop.sh $(TOP)
+check-clinic-desktop: $(CLINIC_BUILT) FORCE
+	@$(RUN_TEST) clinic-desktop tests/api/test-desktop.sh $(TOP) $(CLINIC_BUILT)
 
 CHECK_TARGETS += check-clinic-desktop
 

@@ -447,10 +447,10 @@ static int resolve_profile(sd_bus *bus, const char *arg, char **path)
 
 int ctl_resolve_object(sd_bus *bus, const char *kind, const char *arg, char **path)
 {
-	struct json_object *list = NULL;
-	long long id;
+	sd_bus_error e = SD_BUS_ERROR_NULL;
 	char want[128];
-	size_t n;
+	uint64_t sid;
+	long long id;
 	int r;
 
 	if (arg[0] == '/') {
@@ -466,24 +466,65 @@ int ctl_resolve_object(sd_bus *bus, const char *kind, const char *arg, char **pa
 			"'strigilctl %s list' shows them\n", arg, kind, kind);
 		return EXIT_USAGE;
 	}
-	r = manager_list(bus, "Sessions", &list);
-	if (r)
-		return r;
-	n = json_object_array_length(list);
+	/* the history is not listed whole any more (Manager.Sessions names
+	 * the sessions in progress): the path says whether it exists */
 	snprintf(want, sizeof(want), "%s/%s/%lld", SG_ROOT, kind, id);
-	for (size_t i = 0; i < n; i++) {
-		const char *p = json_object_get_string(json_object_array_get_idx(list, i));
-
-		if (strcmp(p, want) == 0) {
-			*path = strdup(p);
-			json_object_put(list);
-			return *path ? 0 : EXIT_FAIL;
-		}
+	r = sd_bus_get_property_trivial(bus, SG_BUS_NAME, want, SG_IFACE_SESSION, "Id", &e,
+					't', &sid);
+	sd_bus_error_free(&e);
+	if (r >= 0) {
+		*path = strdup(want);
+		return *path ? 0 : EXIT_FAIL;
 	}
-	json_object_put(list);
 	fprintf(stderr, "strigilctl: no %s '%s'; 'strigilctl %s list' shows them\n", kind,
 		arg, kind);
 	return EXIT_FAIL;
+}
+
+#define LIST_PAGE 500
+
+int ctl_list_sessions(sd_bus *bus, struct json_object **out)
+{
+	struct json_object *all = json_object_new_array();
+	uint32_t offset = 0, total = 1;
+
+	while (offset < total) {
+		sd_bus_error e = SD_BUS_ERROR_NULL;
+		sd_bus_message *reply = NULL;
+		const char *p;
+		uint32_t got = 0;
+		int r;
+
+		r = sd_bus_call_method(bus, SG_BUS_NAME, SG_ROOT, SG_IFACE_MANAGER, "ListSessions",
+				       &e, &reply, "uu", offset, (uint32_t)LIST_PAGE);
+		if (r < 0) {
+			r = ctl_bus_error("listing the sessions", &e, r);
+			sd_bus_error_free(&e);
+			json_object_put(all);
+			return r;
+		}
+		r = sd_bus_message_enter_container(reply, 'a', "o");
+		while (r >= 0 && (r = sd_bus_message_read(reply, "o", &p)) > 0) {
+			json_object_array_add(all, json_object_new_string(p));
+			got++;
+		}
+		if (r >= 0)
+			r = sd_bus_message_exit_container(reply);
+		if (r >= 0)
+			r = sd_bus_message_read(reply, "u", &total);
+		sd_bus_message_unref(reply);
+		if (r < 0) {
+			fprintf(stderr, "strigilctl: listing the sessions: unexpected reply: %s\n",
+				strerror(-r));
+			json_object_put(all);
+			return EXIT_FAIL;
+		}
+		if (!got)
+			break;	/* sessions went away meanwhile */
+		offset += got;
+	}
+	*out = all;
+	return 0;
 }
 
 int ctl_managed_objects(sd_bus *bus, struct json_object **out)

@@ -56,7 +56,10 @@ double ctl_usec_to_s(int64_t usec);
 
 #endif
 
-/* ObjectManager.GetManagedObjects: {path: {interface: {property: value}}}. */
+/* Every stored session's path, newest first (Manager.ListSessions pages). */
+int ctl_list_sessions(sd_bus *bus, struct json_object **out);
+/* ObjectManager.GetManagedObjects: {path: {interface: {property: value}}}
+ * (the live objects: instruments, sessions in progress, profiles). */
 int ctl_managed_objects(sd_bus *bus, struct json_object **out);
 /* The properties of iface on path inside a GetManagedObjects tree, or NULL. */
 struct json_object *ctl_object_props(struct json_object *objs, const char *path,

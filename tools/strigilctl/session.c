@@ -216,16 +216,38 @@ static int session_list(sd_bus *bus, bool active_only, const char *patient)
 		json_object_put(out);
 		return r;
 	}
-	if (!patient) {
+	if (!patient && active_only) {
 		json_object_object_foreach(objs, path, ifaces) {
 			struct json_object *p = cj_get(ifaces, SG_IFACE_SESSION);
 
-			if (!p || (active_only && !ctl_session_active(cj_str(p, "State", NULL))))
+			if (!p || !ctl_session_active(cj_str(p, "State", NULL)))
 				continue;
 			json_object_array_add(out, list_row(objs, path, p, NULL));
 		}
-		cj_sort_by_int(out, "id");
+	} else if (!patient) {
+		/* the live objects name only the sessions in progress; the
+		 * history is paged (Manager.ListSessions) */
+		struct json_object *paths = NULL;
+
+		r = ctl_list_sessions(bus, &paths);
+		for (size_t i = 0; !r && i < json_object_array_length(paths); i++) {
+			const char *path = json_object_get_string(json_object_array_get_idx(paths, i));
+			struct json_object *p = NULL;
+
+			if (ctl_bus_get_all(bus, path, SG_IFACE_SESSION, &p) != 0)
+				continue;	/* (said why; the others are listed) */
+			json_object_array_add(out, list_row(objs, path, p, NULL));
+			json_object_put(p);
+		}
+		json_object_put(paths);
+		if (r) {
+			json_object_put(out);
+			json_object_put(objs);
+			return r;
+		}
 	}
+	if (!patient)
+		cj_sort_by_int(out, "id");
 	if (ctl.json) {
 		cj_print(stdout, out);
 	} else {

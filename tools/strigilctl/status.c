@@ -11,8 +11,9 @@
 
 static const char usage[] =
 	"Usage: strigilctl status [--json]\n"
-	"Shows strigild's version, every instrument it knows (serial, model,\n"
-	"backend, connected, calibration due date) and the sessions in progress.\n";
+	"Shows strigild's version, the state of its storage, every instrument it\n"
+	"knows (serial, model, backend, connected, calibration due date) and the\n"
+	"sessions in progress.\n";
 
 bool ctl_session_active(const char *state)
 {
@@ -106,6 +107,20 @@ int verb_status(int argc, char **argv)
 	insts = json_object_new_array();
 	sess = json_object_new_array();
 	json_object_object_add(out, "version", json_object_new_string(cj_str(mgr, "Version", "?")));
+	{
+		/* a daemon older than the storage state says nothing: "ok" */
+		struct json_object *st = json_object_new_object();
+
+		json_object_object_add(st, "state",
+				       json_object_new_string(cj_str(mgr, "StorageState", "ok")));
+		json_object_object_add(st, "error",
+				       json_object_new_string(cj_str(mgr, "StorageError", "")));
+		json_object_object_add(st, "pending",
+				       json_object_new_int64(cj_int(mgr, "StoragePending", 0)));
+		json_object_object_add(st, "dropped",
+				       json_object_new_int64(cj_int(mgr, "StorageDropped", 0)));
+		json_object_object_add(out, "storage", st);
+	}
 	json_object_object_foreach(objs, path, ifaces) {
 		struct json_object *ip = cj_get(ifaces, SG_IFACE_INSTRUMENT);
 		struct json_object *sp = cj_get(ifaces, SG_IFACE_SESSION);
@@ -125,7 +140,24 @@ int verb_status(int argc, char **argv)
 	} else {
 		size_t n = json_object_array_length(insts);
 
-		printf("strigild %s\n\nInstruments (%zu):\n", cj_str(out, "version", "?"), n);
+		struct json_object *st = cj_get(out, "storage");
+
+		printf("strigild %s\n", cj_str(out, "version", "?"));
+		if (strcmp(cj_str(st, "state", "ok"), "degraded") == 0)
+			printf("Storage: DEGRADED (%s): records are stored, more slowly; restart "
+			       "strigild when no session is in progress.\n", cj_str(st, "error", "?"));
+		else if (strcmp(cj_str(st, "state", "ok"), "ok") != 0)
+			printf("Storage: FAILING (%s): %lld record(s) waiting in memory, kept and "
+			       "retried; nothing new is on disk. Free space on the disk of the "
+			       "state directory or stop the program that locks the database.\n",
+			       cj_str(st, "error", "?"), (long long)cj_int(st, "pending", 0));
+		else
+			printf("Storage: ok\n");
+		if (cj_int(st, "dropped", 0) > 0)
+			printf("Storage: %lld record(s) could NOT be stored (see the journal, "
+			       "STRIGIL_EVENT=storage-error); their sessions are flagged "
+			       "records-lost.\n", (long long)cj_int(st, "dropped", 0));
+		printf("\nInstruments (%zu):\n", n);
 		if (n)
 			printf("  %-16s %-6s %-10s %-10s %s\n", "SERIAL", "MODEL", "BACKEND",
 			       "CONNECTED", "CALIBRATION");

@@ -25,6 +25,8 @@ static const struct ctl_verb verbs[] = {
 	  "a patient's visits: strokes, peak, mean, impulse, violations per site, trend" },
 	{ "export",   verb_export,   "--format csv|fhir [--output FILE] SESSION...|--patient REF",
 	  "strokes and violations as CSV or an HL7 FHIR R4 Bundle" },
+	{ "sync",     verb_sync,     "status [--json]",
+	  "the clinic network: link to the server, records waiting, last error" },
 	{ "replay",   verb_replay,   "[--limit N] [--warn-fraction F] [--json] FILE.csv",
 	  "run the engines offline over a recorded trace (JSON Lines)" },
 	{ "simulate", verb_simulate, "[OPTIONS] --out FILE.csv",

@@ -40,5 +40,6 @@ int verb_profile(int argc, char **argv);
 int verb_session(int argc, char **argv);
 int verb_export(int argc, char **argv);
 int verb_history(int argc, char **argv);
+int verb_sync(int argc, char **argv);
 
 #endif

@@ -310,6 +310,9 @@ def mode_fuzz(instr, prof, sess, xml):
     paths = {"Manager": ROOT, "Instrument": instr, "Debug": instr, "Profile": prof, "Session": sess}
     # Known-good arguments, used around the one argument being fuzzed.
     good_by_sig = {"o": dbus.ObjectPath(instr), "s": "forearm", "d": dbus.Double(1.0),
+                   "u": dbus.UInt32(0), "t": dbus.UInt64(0), "i": dbus.Int32(0),
+                   "x": dbus.Int64(0), "b": dbus.Boolean(False),
+                   "as": dbus.Array([], signature="s"), "ao": dbus.Array([], signature="o"),
                    "a{sv}": dbus.Dictionary({}, signature="sv"),
                    "a(ddd)": dbus.Array([], signature="(ddd)")}
     total = 0
@@ -325,9 +328,14 @@ def mode_fuzz(instr, prof, sess, xml):
             if m.get("name") in ("StartSession", "StartSessionWithOptions"):
                 good[1] = dbus.ObjectPath(prof)
             for label, sig, args in fuzz_cases(m.get("name"), in_sigs, good):
-                ok, r, msg = call(b, path, iface.get("name"), m.get("name"), sig, args)
-                total += 1
                 what = "%s.%s %s" % (short, m.get("name"), label)
+                try:
+                    ok, r, msg = call(b, path, iface.get("name"), m.get("name"), sig, args)
+                except (TypeError, ValueError) as e:
+                    # a type this client has no value for: its own bug, said as such
+                    expect(False, what + ": the test cannot build this call (%s)" % e)
+                    continue
+                total += 1
                 if ok:
                     expect(False, what + ": accepted")
                 else:

@@ -31,7 +31,6 @@ install-clinic: $(CLINIC_BUILT) $(CLINIC_MAN)
 	$(INSTALL_DATA) $(CLINIC_DESKTOP) $(DESTDIR)$(DATADIR)/applications/$(CLINIC_APP_ID).desktop
 	$(INSTALL_DATA) $(CLINIC_METAINFO) $(DESTDIR)$(DATADIR)/metainfo/$(CLINIC_APP_ID).metainfo.xml
 	$(INSTALL_DATA) $(CLINIC_ICON) $(DESTDIR)$(DATADIR)/icons/hicolor/scalable/apps/$(CLINIC_APP_ID).svg
-	$(INSTALL_DATA) $(CLINIC_MAN) $(DESTDIR)$(MANDIR)/man1/strigil-clinic.1
 
 install: install-clinic
 programs: $(CLINIC_BUILT) $(CLINIC_MAN)
@@ -46,14 +45,3 @@ check-clinic-desktop: $(CLINIC_BUILT) FORCE
 	@$(RUN_TEST) clinic-desktop tests/api/test-desktop.sh $(TOP) $(CLINIC_BUILT)
 
 CHECK_TARGETS += check-clinic-desktop
-
-# strigil-clinic(1) renders without warnings and names every option that
-# `strigil-clinic --help` lists (when the app is built here).
-.PHONY: check-clinic-man
-check-clinic-man: $(CLINIC_MAN) $(CLINIC_BUILT) FORCE
-	@$(RUN_TEST) clinic-man sh -c 'MANWIDTH=80 LC_ALL=C.UTF-8 man --warnings -l $(CLINIC_MAN) 2>&1 >/dev/null | \
-	 (! grep .) && page=$$(MANWIDTH=200 LC_ALL=C man -l $(CLINIC_MAN)) && \
-	 for o in $(if $(CLINIC_BUILT),$$($(CLINIC_BIN) --help | grep -o -- "--[a-z-]*"),--version); do \
-	   echo "$$page" | grep -q -- "$$o" || { echo "strigil-clinic(1) does not document $$o"; exit 1; }; done'
-
-CHECK_TARGETS += check-clinic-man

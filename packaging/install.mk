@@ -44,7 +44,7 @@ INSTALL_PROG := $(INSTALL) -D -m 0755
 # the sub-make in the recipe.
 .PHONY: install programs
 programs:
-	@$(MAKE) --no-print-directory $(STRIGILCTL) $(if $(wildcard daemon/daemon.mk),$(STRIGILD)) $(CLI_MAN) $(DAEMON_MAN) $(SYNC)
+	@$(MAKE) --no-print-directory $(STRIGILCTL) $(if $(wildcard daemon/daemon.mk),$(STRIGILD)) $(CLI_MAN) $(DAEMON_MAN) $(SYNC) $(if $(SYNC),$(SYNC_MAN))
 
 install: programs
 	$(INSTALL_PROG) $(STRIGILCTL) $(DESTDIR)$(BINDIR)/strigilctl
@@ -72,6 +72,7 @@ install: programs
 	$(if $(SYNC),$(INSTALL_DATA) sync/org.strigil.Sync1.conf $(DESTDIR)$(DBUSDATADIR)/system.d/org.strigil.Sync1.conf)
 	$(if $(SYNC),$(foreach f,$(wildcard sync/central/*.sql),$(INSTALL_DATA) $(f) $(DESTDIR)$(DATADIR)/strigil/central/$(notdir $(f));))
 	$(if $(SYNC),$(INSTALL_DATA) sync/sync.conf.example $(DESTDIR)$(DATADIR)/strigil/sync.conf.example)
+	$(if $(SYNC),$(INSTALL_DATA) $(SYNC_MAN) $(DESTDIR)$(MANDIR)/man8/strigil-sync.8)
 	$(if $(filter %/policy.conf,$(SG_DAEMON_FILES)),$(INSTALL_DATA) daemon/policy.conf \
 		$(DESTDIR)$(STRIGILDATADIR)/policy.conf)
 	$(foreach m,$(CLI_MAN) $(DAEMON_MAN),$(INSTALL_DATA) $(m) $(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m));)

@@ -20,3 +20,10 @@ $(SYNC_SAN): $(SYNC_SRCS:%.c=$(BUILD)/san/%.o)
 	$(CC) $(SAN_CFLAGS) -o $@ $^ $(SYNC_LIBS)
 
 ALL_TARGETS += $(SYNC)
+
+# strigil-sync(8), from scdoc like strigild(8); installed with the service.
+SYNC_MAN := $(BUILD)/man/strigil-sync.8
+$(SYNC_MAN): sync/strigil-sync.8.scd
+	@mkdir -p $(@D)
+	scdoc < $< > $@
+ALL_TARGETS += $(SYNC_MAN)

@@ -853,15 +853,14 @@ static inline uint8_t filter_extra(struct sg_engine *e, const struct sg_sample *
 }
 
 /* Inlined for the same reason as filter_extra. */
-static inline void accumulate_extra(struct sg_engine *e, uint8_t has, double dt)
+static inline void accumulate_extra(struct sg_engine *e, uint8_t has, double dt,
+				    double m2)
 {
 	struct accum *a = &e->acc;
 
 	a->has |= has;
 	a->ext_s += dt;
 	if (has & SG_HAS_SHEAR) {
-		double m2 = e->fsx * e->fsx + e->fsy * e->fsy;
-
 		if (m2 > a->shear2_max)
 			a->shear2_max = m2;
 		a->sx += e->fsx * dt;
@@ -953,8 +952,9 @@ static void reversal_confirm(struct sg_engine *e, double dt, double dot, double 
 
 /* The common case (no candidate: the blade travels along r) is inlined
  * into the sample path; a candidate is judged in reversal_confirm. */
-static inline void reversal_step(struct sg_engine *e, double dt, struct sg_event *ev,
-				 int max, int *n)
+/* m2: |shear|^2 of this sample (the caller's, shared with the stroke's sums) */
+static inline void reversal_step(struct sg_engine *e, double dt, double m2,
+				 struct sg_event *ev, int max, int *n)
 {
 	double sx = e->fsx, sy = e->fsy, f = e->f;
 	double dot = sx * e->rx + sy * e->ry;
@@ -980,8 +980,6 @@ static inline void reversal_step(struct sg_engine *e, double dt, struct sg_event
 			 * towards itself. A gradual change (fanning, the force
 			 * easing off) is slower than direction_tau_s, so
 			 * |shear| stays near |r| and r follows it. */
-			double m2 = sx * sx + sy * sy;
-
 			if (loaded && m2 >= lim * lim && m2 >= 0.25 * r2) {
 				e->rx += e->kdir * (sx - e->rx);
 				e->ry += e->kdir * (sy - e->ry);
@@ -1181,9 +1179,12 @@ int feed(struct sg_engine *e, const struct sg_sample *s, struct sg_event *ev, in
 
 	if (e->state != ST_IDLE) {
 		struct accum *a = &e->acc;
+		/* |shear|^2, once for the reversal test and the stroke's peak */
+		double m2 = extra && (has & SG_HAS_SHEAR) ?
+			    e->fsx * e->fsx + e->fsy * e->fsy : 0.0;
 
 		if (extra && (has & SG_HAS_SHEAR) && !e->sc.contact_only)
-			reversal_step(e, dt, ev, max, &n);
+			reversal_step(e, dt, m2, ev, max, &n);
 		if (unlikely(e->rev_cand))
 			accum_add(e, &e->acc_new, has, dt);
 		if (f > a->peak)
@@ -1193,7 +1194,7 @@ int feed(struct sg_engine *e, const struct sg_sample *s, struct sg_event *ev, in
 		if (f > e->cap)
 			a->above_s += dt;
 		if (extra && has)
-			accumulate_extra(e, has, dt);
+			accumulate_extra(e, has, dt, m2);
 		if (e->state == ST_CONTACT) {
 			e->load_s += dt;
 			if (unlikely(e->load_s >= e->cap_time_at))

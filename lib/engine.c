@@ -832,9 +832,9 @@ static void finish_tare(struct sg_engine *e)
 /* Shear and tilt: filters them, returns the valid SG_HAS_* bits. Inlined:
  * on a shear instrument this runs every sample (a call cost ~15 of its
  * ~70 instructions); tilt is only looked at when the sample has it. */
-static inline uint8_t filter_extra(struct sg_engine *e, const struct sg_sample *s, double alpha)
+static inline uint8_t filter_extra(struct sg_engine *e, const struct sg_sample *s, double alpha,
+				   uint8_t has)
 {
-	uint8_t has = s->has & (SG_HAS_SHEAR | SG_HAS_TILT);
 
 	/* both finite, in one test: x - x is 0 for a finite x, NaN for
 	 * an infinite or NaN one, and NaN + anything is NaN */
@@ -1083,15 +1083,17 @@ static void cap_time_reached(struct sg_engine *e, struct sg_event *ev, int max, 
 }
 
 /*
- * One sample. Compiled twice (sg_engine_feed picks one per sample): with
- * extra = false for force-only samples, so their path carries none of the
- * shear and tilt code, and with extra = true for instruments with shear or
- * tilt, where that code runs every sample and is inlined. The two are the
- * same source, so they cannot drift apart.
+ * One sample. Compiled three times (sg_engine_feed picks one per sample):
+ * extra = 0 for force-only samples, so their path carries none of the
+ * shear and tilt code; extra = SG_HAS_SHEAR, a constant, for the usual
+ * instrument with extras, so its tilt tests fold away; extra = the
+ * sample's SG_HAS_SHEAR | SG_HAS_TILT bits otherwise. On the last two the
+ * extras run every sample and are inlined. All three are the same source,
+ * so they cannot drift apart.
  */
 static inline __attribute__((always_inline))
 int feed(struct sg_engine *e, const struct sg_sample *s, struct sg_event *ev, int max,
-	 const bool extra)
+	 const uint8_t extra)
 {
 	uint64_t nlost;
 	double dt, alpha, f, x = s->force_n;
@@ -1109,7 +1111,7 @@ int feed(struct sg_engine *e, const struct sg_sample *s, struct sg_event *ev, in
 	f = chan_filter(e, &e->force, x, alpha) - e->force.base;
 	e->f = f;
 	if (extra)
-		has = filter_extra(e, s, alpha);
+		has = filter_extra(e, s, alpha, extra);
 	if (unlikely(e->tare_left > 0.0)) {
 		tare_step(e, dt);
 		return 0;
@@ -1211,7 +1213,15 @@ __attribute__((noinline))
 static int feed_extra(struct sg_engine *e, const struct sg_sample *s, struct sg_event *ev,
 		      int max)
 {
-	return feed(e, s, ev, max, true);
+	return feed(e, s, ev, max, s->has & (SG_HAS_SHEAR | SG_HAS_TILT));
+}
+
+/* The common instrument with extras: shear without tilt (has known here). */
+__attribute__((noinline))
+static int feed_shear(struct sg_engine *e, const struct sg_sample *s, struct sg_event *ev,
+		      int max)
+{
+	return feed(e, s, ev, max, SG_HAS_SHEAR);
 }
 
 __attribute__((noinline))
@@ -1221,13 +1231,17 @@ static int feed_plain(struct sg_engine *e, const struct sg_sample *s, struct sg_
 	return feed(e, s, ev, max, false);
 }
 
-/* Two tail calls: no registers saved here for either path. */
+/* Tail calls: no registers saved here for any path. */
 int sg_engine_feed(struct sg_engine *e, const struct sg_sample *s,
 		   struct sg_event *ev, int max)
 {
-	if (s->has & (SG_HAS_SHEAR | SG_HAS_TILT))
-		return feed_extra(e, s, ev, max);
-	return feed_plain(e, s, ev, max);
+	uint8_t extra = s->has & (SG_HAS_SHEAR | SG_HAS_TILT);
+
+	if (!extra)
+		return feed_plain(e, s, ev, max);
+	if (extra == SG_HAS_SHEAR)
+		return feed_shear(e, s, ev, max);
+	return feed_extra(e, s, ev, max);
 }
 
 int sg_engine_flush(struct sg_engine *e, struct sg_event *ev, int max)

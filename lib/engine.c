@@ -827,18 +827,23 @@ static void finish_tare(struct sg_engine *e)
 }
 
 #define unlikely(x) __builtin_expect(!!(x), 0)
+#define likely(x) __builtin_expect(!!(x), 1)
 
-/* Shear and tilt (rare): filters them, returns the valid SG_HAS_* bits. */
-__attribute__((noinline))
-static uint8_t filter_extra(struct sg_engine *e, const struct sg_sample *s, double alpha)
+/* Shear and tilt: filters them, returns the valid SG_HAS_* bits. Inlined:
+ * on a shear instrument this runs every sample (a call cost ~15 of its
+ * ~70 instructions); tilt is only looked at when the sample has it. */
+static inline uint8_t filter_extra(struct sg_engine *e, const struct sg_sample *s, double alpha,
+				   uint8_t has)
 {
-	uint8_t has = s->has & (SG_HAS_SHEAR | SG_HAS_TILT);
 
-	if (!isfinite(s->shear_x_n) || !isfinite(s->shear_y_n))
+	/* both finite, in one test: x - x is 0 for a finite x, NaN for
+	 * an infinite or NaN one, and NaN + anything is NaN */
+	if ((has & SG_HAS_SHEAR) &&
+	    !((s->shear_x_n - s->shear_x_n) + (s->shear_y_n - s->shear_y_n) == 0.0))
 		has &= (uint8_t)~SG_HAS_SHEAR;
-	if (!isfinite(s->tilt_deg))
+	if (unlikely(has & SG_HAS_TILT) && !isfinite(s->tilt_deg))
 		has &= (uint8_t)~SG_HAS_TILT;
-	if (has & SG_HAS_SHEAR) {
+	if (likely(has & SG_HAS_SHEAR)) {
 		e->fsx = chan_filter(e, &e->shx, s->shear_x_n, alpha) - e->shx.base;
 		e->fsy = chan_filter(e, &e->shy, s->shear_y_n, alpha) - e->shy.base;
 	}
@@ -847,16 +852,15 @@ static uint8_t filter_extra(struct sg_engine *e, const struct sg_sample *s, doub
 	return has;
 }
 
-__attribute__((noinline))
-static void accumulate_extra(struct sg_engine *e, uint8_t has, double dt)
+/* Inlined for the same reason as filter_extra. */
+static inline void accumulate_extra(struct sg_engine *e, uint8_t has, double dt,
+				    double m2)
 {
 	struct accum *a = &e->acc;
 
 	a->has |= has;
 	a->ext_s += dt;
 	if (has & SG_HAS_SHEAR) {
-		double m2 = e->fsx * e->fsx + e->fsy * e->fsy;
-
 		if (m2 > a->shear2_max)
 			a->shear2_max = m2;
 		a->sx += e->fsx * dt;
@@ -943,21 +947,22 @@ static void accum_add(const struct sg_engine *e, struct accum *a, uint8_t has,
  * which is why the ratio is only judged above reversal_min_n
  * (docs/engine.md gives the margins).
  */
-__attribute__((noinline))
-static void reversal_step(struct sg_engine *e, double dt, struct sg_event *ev,
-			  int max, int *n)
+static void reversal_confirm(struct sg_engine *e, double dt, double dot, double r2,
+			     struct sg_event *ev, int max, int *n);
+
+/* The common case (no candidate: the blade travels along r) is inlined
+ * into the sample path; a candidate is judged in reversal_confirm. */
+/* m2: |shear|^2 of this sample (the caller's, shared with the stroke's sums) */
+static inline void reversal_step(struct sg_engine *e, double dt, double m2,
+				 struct sg_event *ev, int max, int *n)
 {
 	double sx = e->fsx, sy = e->fsy, f = e->f;
 	double dot = sx * e->rx + sy * e->ry;
 	double r2 = e->rx * e->rx + e->ry * e->ry;
-	double lim = e->sc.reversal_ratio * f;
-	bool loaded = f >= e->sc.reversal_min_n;
 	bool known = r2 >= e->r_min2;
-	/* |shear along r| >= lim, without a square root: dot^2 >= lim^2 r^2 */
-	bool clear = loaded && known && dot * dot >= lim * lim * r2;
 
-	if (!e->rev_cand) {
-		if (known && dot < 0.0) {
+	if (likely(!e->rev_cand)) {
+		if (unlikely(known && dot < 0.0)) {
 			e->rev_cand = true;
 			e->t_cand = e->t;
 			e->cand_s = 0.0;
@@ -965,6 +970,8 @@ static void reversal_step(struct sg_engine *e, double dt, struct sg_event *ev,
 			memset(&e->acc_new, 0, sizeof(e->acc_new));
 			e->acc_new.peak = -INFINITY;
 		} else {
+			double lim = e->sc.reversal_ratio * f;
+			bool loaded = f >= e->sc.reversal_min_n;
 			/* Only a shear of at least reversal_ratio x force and
 			 * half the stroke's own shear (|r|) shows the
 			 * direction: near a turnaround the friction passes
@@ -973,8 +980,6 @@ static void reversal_step(struct sg_engine *e, double dt, struct sg_event *ev,
 			 * towards itself. A gradual change (fanning, the force
 			 * easing off) is slower than direction_tau_s, so
 			 * |shear| stays near |r| and r follows it. */
-			double m2 = sx * sx + sy * sy;
-
 			if (loaded && m2 >= lim * lim && m2 >= 0.25 * r2) {
 				e->rx += e->kdir * (sx - e->rx);
 				e->ry += e->kdir * (sy - e->ry);
@@ -982,6 +987,21 @@ static void reversal_step(struct sg_engine *e, double dt, struct sg_event *ev,
 			return;
 		}
 	}
+	reversal_confirm(e, dt, dot, r2, ev, max, n);
+}
+
+/* A candidate reversal: confirmed, dropped, or still waiting. */
+__attribute__((noinline))
+static void reversal_confirm(struct sg_engine *e, double dt, double dot, double r2,
+			     struct sg_event *ev, int max, int *n)
+{
+	double sx = e->fsx, sy = e->fsy, f = e->f;
+	double lim = e->sc.reversal_ratio * f;
+	bool loaded = f >= e->sc.reversal_min_n;
+	bool known = r2 >= e->r_min2;
+	/* |shear along r| >= lim, without a square root: dot^2 >= lim^2 r^2 */
+	bool clear = loaded && known && dot * dot >= lim * lim * r2;
+
 	if (clear && dot > 0.0) {
 		e->rev_cand = false;	/* back along r: it was not a reversal */
 		return;
@@ -1062,8 +1082,18 @@ static void cap_time_reached(struct sg_engine *e, struct sg_event *ev, int max, 
 	e->cap_time_at = INFINITY;
 }
 
-int sg_engine_feed(struct sg_engine *e, const struct sg_sample *s,
-		   struct sg_event *ev, int max)
+/*
+ * One sample. Compiled three times (sg_engine_feed picks one per sample):
+ * extra = 0 for force-only samples, so their path carries none of the
+ * shear and tilt code; extra = SG_HAS_SHEAR, a constant, for the usual
+ * instrument with extras, so its tilt tests fold away; extra = the
+ * sample's SG_HAS_SHEAR | SG_HAS_TILT bits otherwise. On the last two the
+ * extras run every sample and are inlined. All three are the same source,
+ * so they cannot drift apart.
+ */
+static inline __attribute__((always_inline))
+int feed(struct sg_engine *e, const struct sg_sample *s, struct sg_event *ev, int max,
+	 const uint8_t extra)
 {
 	uint64_t nlost;
 	double dt, alpha, f, x = s->force_n;
@@ -1080,8 +1110,8 @@ int sg_engine_feed(struct sg_engine *e, const struct sg_sample *s,
 	}
 	f = chan_filter(e, &e->force, x, alpha) - e->force.base;
 	e->f = f;
-	if (unlikely(s->has & (SG_HAS_SHEAR | SG_HAS_TILT)))
-		has = filter_extra(e, s, alpha);
+	if (extra)
+		has = filter_extra(e, s, alpha, extra);
 	if (unlikely(e->tare_left > 0.0)) {
 		tare_step(e, dt);
 		return 0;
@@ -1151,9 +1181,12 @@ int sg_engine_feed(struct sg_engine *e, const struct sg_sample *s,
 
 	if (e->state != ST_IDLE) {
 		struct accum *a = &e->acc;
+		/* |shear|^2, once for the reversal test and the stroke's peak */
+		double m2 = extra && (has & SG_HAS_SHEAR) ?
+			    e->fsx * e->fsx + e->fsy * e->fsy : 0.0;
 
-		if (unlikely(has & SG_HAS_SHEAR) && !e->sc.contact_only)
-			reversal_step(e, dt, ev, max, &n);
+		if (extra && (has & SG_HAS_SHEAR) && !e->sc.contact_only)
+			reversal_step(e, dt, m2, ev, max, &n);
 		if (unlikely(e->rev_cand))
 			accum_add(e, &e->acc_new, has, dt);
 		if (f > a->peak)
@@ -1162,8 +1195,8 @@ int sg_engine_feed(struct sg_engine *e, const struct sg_sample *s,
 		a->loaded_s += dt;
 		if (f > e->cap)
 			a->above_s += dt;
-		if (unlikely(has))
-			accumulate_extra(e, has, dt);
+		if (extra && has)
+			accumulate_extra(e, has, dt, m2);
 		if (e->state == ST_CONTACT) {
 			e->load_s += dt;
 			if (unlikely(e->load_s >= e->cap_time_at))
@@ -1174,6 +1207,41 @@ int sg_engine_feed(struct sg_engine *e, const struct sg_sample *s,
 	if (unlikely(f >= e->warn_level || e->limit_run))
 		check_limits(e, 1.0 + (double)nlost, ev, max, &n);
 	return n;
+}
+
+__attribute__((noinline))
+static int feed_extra(struct sg_engine *e, const struct sg_sample *s, struct sg_event *ev,
+		      int max)
+{
+	return feed(e, s, ev, max, s->has & (SG_HAS_SHEAR | SG_HAS_TILT));
+}
+
+/* The common instrument with extras: shear without tilt (has known here). */
+__attribute__((noinline))
+static int feed_shear(struct sg_engine *e, const struct sg_sample *s, struct sg_event *ev,
+		      int max)
+{
+	return feed(e, s, ev, max, SG_HAS_SHEAR);
+}
+
+__attribute__((noinline))
+static int feed_plain(struct sg_engine *e, const struct sg_sample *s, struct sg_event *ev,
+		      int max)
+{
+	return feed(e, s, ev, max, false);
+}
+
+/* Tail calls: no registers saved here for any path. */
+int sg_engine_feed(struct sg_engine *e, const struct sg_sample *s,
+		   struct sg_event *ev, int max)
+{
+	uint8_t extra = s->has & (SG_HAS_SHEAR | SG_HAS_TILT);
+
+	if (!extra)
+		return feed_plain(e, s, ev, max);
+	if (extra == SG_HAS_SHEAR)
+		return feed_shear(e, s, ev, max);
+	return feed_extra(e, s, ev, max);
 }
 
 int sg_engine_flush(struct sg_engine *e, struct sg_event *ev, int max)

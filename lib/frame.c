@@ -43,6 +43,14 @@ static int32_t s32_from_u32(uint32_t v)
 	return v <= INT32_MAX ? (int32_t)v : (int32_t)(v - 0x80000000u) + INT32_MIN;
 }
 
+static inline __attribute__((always_inline))
+void copy_samples(struct sg_block *out, const uint8_t *p, unsigned count, unsigned nch)
+{
+	for (unsigned i = 0; i < count; i++)
+		for (unsigned k = 0; k < nch; k++, p += 4)
+			out->raw[i][k] = s32_from_u32(get_le32(p));
+}
+
 bool sg_channel_mask_valid(uint8_t mask)
 {
 	return (mask & ~STRIGIL_CH_MASK_ALL) == 0 &&
@@ -136,9 +144,15 @@ enum sg_frame_error sg_decode_frame(struct sg_decoder *d, const void *buf,
 	out->nsamples = (uint8_t)count;
 	out->lost_before = lost;
 	p += STRIGIL_FRAME_HDR_SIZE;
-	for (unsigned i = 0; i < count; i++)
-		for (unsigned k = 0; k < nch; k++, p += 4)
-			out->raw[i][k] = s32_from_u32(get_le32(p));
+	/* A constant channel count per case lets the compiler unroll the
+	 * inner loop: this runs for every sample of every instrument. */
+	switch (nch) {
+	case 1: copy_samples(out, p, count, 1); break;
+	case 2: copy_samples(out, p, count, 2); break;
+	case 3: copy_samples(out, p, count, 3); break;
+	case 4: copy_samples(out, p, count, 4); break;
+	default: copy_samples(out, p, count, nch); break;
+	}
 
 	d->have_seq = true;
 	d->next_seq = seq + 1;

@@ -142,7 +142,9 @@ def test_records(h, tmp):
               r["time_utc"] == iso(wall(started, pauses, s["start_s"], True)))
         if "cap_reasons" in s:
             ok = ok and r.get("cap_reasons") == "; ".join(s["cap_reasons"])
-        check(ok, "CSV stroke %s: region, side, cap and the engine's start as recorded: "
+        # Bursts: the stroke's burst and how it ended, as recorded.
+        ok = ok and r.get("burst") == str(s["burst"]) and r.get("end") == s["end"]
+        check(ok, "CSV stroke %s: region, side, cap, burst and the engine's start as recorded: "
               "%s vs %s" % (s["index"], dict(r), s))
     vrow = [r for r in rows if r["kind"] == "exceeded"]
     check(len(vrow) == 1 and vrow[0]["region"] == "neck" and
@@ -169,7 +171,11 @@ def test_records(h, tmp):
         qual = [c["coding"][0]["code"] for c in bs.get("locationQualifier", [])]
         want_q = {"left": ["7771000"], "right": ["24028007"]}.get(side_of(s), [])
         rng = (o.get("referenceRange") or [{}])[0]
-        ok = (coding.get("system") == SNOMED and coding.get("code") == codes[base] and
+        comp = {c["code"]["coding"][0]["code"]: c for c in o.get("component", [])}
+        ok = (comp.get("stroke-burst", {}).get("valueInteger") == s["burst"] and
+              comp.get("stroke-end", {}).get("valueCodeableConcept", {})
+              .get("coding", [{}])[0].get("code") == s["end"] and
+              coding.get("system") == SNOMED and coding.get("code") == codes[base] and
               s["region"] in site.get("text", "") and
               bs.get("resourceType") == "BodyStructure" and qual == want_q and
               bs["location"]["coding"][0]["code"] == codes[base] and
@@ -178,7 +184,7 @@ def test_records(h, tmp):
               iso(wall(started, pauses, s["start_s"], True)) and
               o.get("effectivePeriod", {}).get("end") ==
               iso(wall(started, pauses, s["end_s"], False)))
-        check(ok, "FHIR stroke %d: SNOMED body site %s, side %s, cap, engine times: %s"
+        check(ok, "FHIR stroke %d: SNOMED body site %s, side %s, cap, burst, end, engine times: %s"
               % (s["index"], codes[base], side_of(s), json.dumps(o)[:700]))
     displays = {}
     for r in res.values():

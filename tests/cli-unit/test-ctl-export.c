@@ -48,6 +48,13 @@ static void make_sessions(struct ex_session s[2])
 			 i < 2 ? "region calf cap 10 N; anticoagulants x0.5" :
 			 "region neck cap 4 N");
 	}
+	/* Strokes 1-2: two passes of burst 1 (the blade turned round after
+	 * the first); stroke 3 from a strigild before bursts: not recorded. */
+	strokes[0].burst = strokes[1].burst = 1;
+	snprintf(strokes[0].end, sizeof(strokes[0].end), "reversal");
+	snprintf(strokes[1].end, sizeof(strokes[1].end), "lift");
+	strokes[2].burst = 0;
+	strokes[2].end[0] = '\0';
 	viol[0] = (struct ex_violation){ .kind = EX_WARNING, .t_s = strokes[1].start_s + 0.3,
 					 .force_n = 3.8, .limit_n = 4.0 };
 	viol[1] = (struct ex_violation){ .kind = EX_EXCEEDED, .t_s = strokes[2].start_s + 0.3,
@@ -114,20 +121,26 @@ static void test_csv(void)
 	fclose(f);
 	CHECK(strncmp(buf, "session,patient_ref,instrument,region,kind,index,", 48) == 0,
 	      "header: %.60s", buf);
+	/* burst and end appended: the older columns keep their positions. */
+	CHECK(strstr(buf, ",flag,side,cap_reasons,burst,end\r\n") != NULL, "header tail");
+	/* The first pass ended where the blade turned round (untimed stroke). */
+	CHECK(strstr(buf, ",stroke,1,,,,,3.000,1.500,0.900,0.000,5.000,,,left,"
+		      "region calf cap 10 N; anticoagulants x0.5,1,reversal\r\n") != NULL,
+	      "stroke 1 row: %s", buf);
 	CHECK_EQ_INT(count_lines(buf, NULL), 1 + 3 + 3 + 1);
 	/* Each stroke under its own region, side and cap (not the final region). */
 	CHECK_EQ_INT(count_lines(buf, "12,pt-0042,SIM0001,calf:left,stroke,"), 2);
 	CHECK_EQ_INT(count_lines(buf, "12,pt-0042,SIM0001,\"neck, posterior\",stroke,"), 1);
 	CHECK(strstr(buf, ",stroke,2,2023-11-14T22:13:23.000Z,3.000,3.600,0.600,4.000,2.000,"
-		  "0.900,0.000,5.000,,warning,left,region calf cap 10 N; anticoagulants x0.5\r\n"),
+		  "0.900,0.000,5.000,,warning,left,region calf cap 10 N; anticoagulants x0.5,1,lift\r\n"),
 	      "stroke 2 row: %s", buf);
 	CHECK(strstr(buf, ",stroke,3,2023-11-14T22:13:25.000Z,5.000,5.600,0.600,5.000,2.500,"
-		  "0.900,0.200,4.000,,exceeded,,region neck cap 4 N\r\n") != NULL,
+		  "0.900,0.200,4.000,,exceeded,,region neck cap 4 N,,\r\n") != NULL,
 	      "stroke 3 row: %s", buf);
 	CHECK(strstr(buf, "12,pt-0042,SIM0001,,pause,1,2023-11-14T22:13:50.000Z,30.000,42.500,"
-		      "12.500,,,,,,,clinician,,\r\n") != NULL, "pause row: %s", buf);
+		      "12.500,,,,,,,clinician,,,,\r\n") != NULL, "pause row: %s", buf);
 	CHECK(strstr(buf, ",exceeded,3,") != NULL, "violation row linked to its stroke");
-	CHECK(strstr(buf, ",cap,,") != NULL && strstr(buf, ",strokes,,region neck cap 4 N\r\n"),
+	CHECK(strstr(buf, ",cap,,") != NULL && strstr(buf, ",strokes,,region neck cap 4 N,,\r\n"),
 	      "cap row");
 	/* Every row has the header's number of fields (outside quotes). */
 	{
@@ -148,7 +161,7 @@ static void test_csv(void)
 				line++;
 			}
 		}
-		CHECK_EQ_INT(want, 19);
+		CHECK_EQ_INT(want, 21);
 	}
 	free(buf);
 
@@ -213,8 +226,8 @@ static void check_quantity(struct json_object *q, const char *unit, double value
 		CHECK_NEAR(cj_num(q, "value", NAN), value, 1e-9);
 }
 
-/* valueQuantity of the component with this code, or NULL. */
-static struct json_object *component_q(struct json_object *obs, const char *code)
+/* The component with this code, or NULL. */
+static struct json_object *component(struct json_object *obs, const char *code)
 {
 	struct json_object *comp = cj_get(obs, "component");
 
@@ -224,9 +237,23 @@ static struct json_object *component_q(struct json_object *obs, const char *code
 			cj_get(cj_get(c, "code"), "coding"), 0);
 
 		if (!strcmp(cj_str(coding, "code", ""), code))
-			return cj_get(c, "valueQuantity");
+			return c;
 	}
 	return NULL;
+}
+
+/* valueQuantity of the component with this code, or NULL. */
+static struct json_object *component_q(struct json_object *obs, const char *code)
+{
+	return cj_get(component(obs, code), "valueQuantity");
+}
+
+/* The code of the component's valueCodeableConcept ("" if none). */
+static const char *component_code(struct json_object *obs, const char *code)
+{
+	struct json_object *v = cj_get(component(obs, code), "valueCodeableConcept");
+
+	return cj_str(json_object_array_get_idx(cj_get(v, "coding"), 0), "code", "");
 }
 
 static void test_fhir(void)
@@ -332,6 +359,20 @@ static void test_fhir(void)
 						    "text", ""), strcmp(idv, "12/stroke/3") ?
 					     "region calf cap 10 N; anticoagulants x0.5" :
 					     "region neck cap 4 N") == 0, "cap reasons of %s", idv);
+				/* Its burst and how it ended; none invented for stroke 3. */
+				if (strcmp(idv, "12/stroke/3")) {
+					struct json_object *bc = component(r, "stroke-burst");
+
+					CHECK(bc && cj_int(bc, "valueInteger", 0) == 1,
+					      "burst of %s", idv);
+					CHECK(!strcmp(component_code(r, "stroke-end"),
+						      untimed ? "reversal" : "lift"),
+					      "end of %s: %s", idv, component_code(r, "stroke-end"));
+				} else {
+					CHECK(!component(r, "stroke-burst") &&
+					      !component(r, "stroke-end"),
+					      "no burst or end for a stroke without them");
+				}
 				CHECK(strcmp(cj_str(cj_get(r, "bodySite"), "text", ""),
 					     strcmp(idv, "12/stroke/3") ? "calf:left" :
 					     "neck, posterior") == 0, "body site of %s", idv);

@@ -211,12 +211,18 @@ static void csv_site(FILE *f, const struct ex_session *se, const struct ex_site 
 	ex_csv_field(f, site ? site->region : "");
 }
 
-static void csv_tail(FILE *f, const struct ex_site *site)
+/* The last columns; burst and end are a stroke's (NULL: empty cells). */
+static void csv_tail(FILE *f, const struct ex_site *site, const struct ex_stroke *st)
 {
 	fputc(',', f);
 	ex_csv_field(f, site ? site->side : "");
 	fputc(',', f);
 	ex_csv_field(f, site ? site->cap_reasons : "");
+	fputc(',', f);
+	if (st && st->burst)
+		fprintf(f, "%u", st->burst);
+	fputc(',', f);
+	ex_csv_field(f, st ? st->end : "");
 	fputs("\r\n", f);
 }
 
@@ -224,7 +230,7 @@ int ex_write_csv(FILE *f, const struct ex_session *s, size_t n)
 {
 	fputs("session,patient_ref,instrument,region,kind,index,time_utc,"
 	      "start_s,end_s,duration_s,peak_n,mean_n,impulse_ns,above_limit_s,"
-	      "limit_n,force_n,flag,side,cap_reasons\r\n", f);
+	      "limit_n,force_n,flag,side,cap_reasons,burst,end\r\n", f);
 	for (size_t i = 0; i < n; i++) {
 		const struct ex_session *se = &s[i];
 
@@ -244,7 +250,7 @@ int ex_write_csv(FILE *f, const struct ex_session *s, size_t n)
 			csv_num(f, st->site.cap_n, 3);
 			fputs(",,", f);
 			fputs(st->exceeded ? "exceeded" : st->warned ? "warning" : "", f);
-			csv_tail(f, &st->site);
+			csv_tail(f, &st->site, st);
 		}
 		for (size_t v = 0; v < se->nviolations; v++) {
 			const struct ex_violation *vi = &se->violations[v];
@@ -260,7 +266,7 @@ int ex_write_csv(FILE *f, const struct ex_session *s, size_t n)
 			csv_num(f, vi->force_n, 3);
 			fputc(',', f);
 			ex_csv_field(f, vi->detail);
-			csv_tail(f, &vi->site);
+			csv_tail(f, &vi->site, NULL);
 		}
 		for (size_t p = 0; p < se->npauses; p++) {
 			const struct ex_pause *pa = &se->pauses[p];
@@ -275,7 +281,7 @@ int ex_write_csv(FILE *f, const struct ex_session *s, size_t n)
 			csv_num(f, pa->wall_end - pa->wall_start, 3);
 			fputs(",,,,,,,", f);
 			ex_csv_field(f, pa->reason);
-			csv_tail(f, NULL);
+			csv_tail(f, NULL, NULL);
 		}
 	}
 	fflush(f);
@@ -414,6 +420,42 @@ static struct json_object *component(const char *code, const char *display,
 	c = json_object_new_object();
 	add(c, "code", concept(CS_IASTM, code, display));
 	add(c, "valueQuantity", quantity(v, ucum, decimals));
+	return c;
+}
+
+/* Which burst (continuous contact) a stroke is a pass of; NULL when not recorded. */
+static struct json_object *burst_component(uint32_t burst)
+{
+	struct json_object *c;
+
+	if (!burst)
+		return NULL;
+	c = json_object_new_object();
+	add(c, "code", concept(CS_IASTM, "stroke-burst",
+			       "Burst (continuous contact) of the stroke"));
+	add(c, "valueInteger", json_object_new_int64(burst));
+	return c;
+}
+
+/* How a stroke ended: lift-off, or the blade turned round inside its burst. */
+static struct json_object *end_component(const char *end)
+{
+	struct json_object *c, *v;
+
+	if (!end || !*end)
+		return NULL;
+	if (!strcmp(end, "lift"))
+		v = concept(CS_IASTM, "lift", "Ended at lift-off");
+	else if (!strcmp(end, "reversal"))
+		v = concept(CS_IASTM, "reversal", "Ended where the direction reversed");
+	else {
+		/* A kind this version does not know: its text, never a code. */
+		v = json_object_new_object();
+		add_str(v, "text", end);
+	}
+	c = json_object_new_object();
+	add(c, "code", concept(CS_IASTM, "stroke-end", "How the stroke ended"));
+	add(c, "valueCodeableConcept", v);
 	return c;
 }
 
@@ -600,6 +642,10 @@ static struct json_object *stroke_observation(const struct ex_session *se,
 		json_object_array_add(comps, c);
 	if ((c = component("time-above-limit", "Time above the force limit",
 			   st->above_limit_s, "s", 3)))
+		json_object_array_add(comps, c);
+	if ((c = burst_component(st->burst)))
+		json_object_array_add(comps, c);
+	if ((c = end_component(st->end)))
 		json_object_array_add(comps, c);
 	add_nonempty(o, "component", comps);
 	if (st->exceeded || st->warned) {

@@ -39,6 +39,11 @@ struct ex_stroke {
 	double limit_n;		/* limit active at the stroke */
 	bool exceeded;		/* a LimitExceeded fell in this stroke */
 	bool warned;		/* a LimitWarning fell in this stroke */
+	/* Bursts: the continuous contact this stroke is a pass of (1-based;
+	 * 0 = not recorded, a strigild from before bursts) and how it ended
+	 * ("lift", "reversal"; "" = not recorded). Never derived. */
+	uint32_t burst;
+	char end[16];
 };
 
 enum ex_violation_kind {

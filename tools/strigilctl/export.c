@@ -24,12 +24,13 @@ static const char usage[] =
 	"       strigilctl export --format csv|fhir [--output FILE] --patient REF\n"
 	"Exports the strokes and violations of finished (or running) sessions,\n"
 	"or of every visit of one patient (oldest first) with --patient:\n"
-	"  csv   one table, a 'kind' column tells strokes, warnings, exceeded, caps\n"
+	"  csv   one table, a 'kind' column tells strokes, warnings, exceeded, caps;\n"
+	"        a stroke's burst (contact) and how it ended (lift, reversal)\n"
 	"        cells a spreadsheet would run as formulas start with an apostrophe\n"
 	"  fhir  an HL7 FHIR R4 Bundle (JSON): Patient (pseudonymous reference),\n"
 	"        Device, a Procedure per session, an Observation per stroke (peak and\n"
-	"        mean force in N, UCUM) and per violation, limits flagged, body sites\n"
-	"        coded in SNOMED CT with their side.\n"
+	"        mean force in N, UCUM; its burst and end) and per violation, limits\n"
+	"        flagged, body sites coded in SNOMED CT with their side.\n"
 	"--output writes FILE atomically (a partial file never appears).\n";
 
 static void copy(char *dst, size_t len, const char *src)
@@ -192,6 +193,9 @@ static int load_one(sd_bus *bus, const char *path, struct ex_session *se)
 		st->above_limit_s = cj_num(s, "above_limit_s", NAN);
 		st->limit_n = cj_num(s, "limit_n", NAN);
 		read_site(s, &st->site);
+		/* Older daemons send neither: left unknown, not invented. */
+		st->burst = (uint32_t)cj_int(s, "burst", 0);
+		copy(st->end, sizeof(st->end), cj_str(s, "end", ""));
 	}
 	se->nstrokes = se->strokes ? n : 0;
 

@@ -494,10 +494,13 @@ def daemon_history(h, state_dir, n=5000):
     h.stop_sessions(h.start_sessions(insts))
     h.stop_daemon()
     db = sqlite3.connect(os.path.join(state_dir, "strigil.db"))
-    cols = ",".join(r[1] for r in db.execute("PRAGMA table_info(sessions)") if r[1] != "id")
+    # not the id nor the global uuid: the database gives each copy its own
+    cols = ",".join(r[1] for r in db.execute("PRAGMA table_info(sessions)")
+                    if r[1] not in ("id", "uuid"))
     db.executemany("INSERT INTO sessions (%s) SELECT %s FROM sessions WHERE id = 1"
                    % (cols, cols), [()] * n)
-    pcols = [r[1] for r in db.execute("PRAGMA table_info(profiles)") if r[1] != "id"]
+    pcols = [r[1] for r in db.execute("PRAGMA table_info(profiles)")
+             if r[1] not in ("id", "uuid")]
     sel = ",".join("?" if c == "patient_ref" else c for c in pcols)
     db.executemany("INSERT INTO profiles (%s) SELECT %s FROM profiles WHERE id = 1"
                    % (",".join(pcols), sel), [("history-%d" % i,) for i in range(n)])
@@ -549,7 +552,9 @@ def add_history(state_dir, n):
     """n stored sessions, copies of session 1 (the daemon stopped)."""
     import sqlite3
     db = sqlite3.connect(os.path.join(state_dir, "strigil.db"))
-    cols = ",".join(r[1] for r in db.execute("PRAGMA table_info(sessions)") if r[1] != "id")
+    # not the id nor the global uuid: the database gives each copy its own
+    cols = ",".join(r[1] for r in db.execute("PRAGMA table_info(sessions)")
+                    if r[1] not in ("id", "uuid"))
     db.executemany("INSERT INTO sessions (%s) SELECT %s FROM sessions WHERE id = 1"
                    % (cols, cols), [()] * n)
     db.commit()

@@ -223,19 +223,26 @@ static bool table_exists(struct sync *s, const char *name)
  * added from the join). dest: the centre's table; pc_records takes any
  * kind (calibrations, the audit, pauses and bursts once strigild stores
  * them) keyed by (pc, kind, local id). A table this strigild does not
- * have is skipped.
+ * have is skipped. ready: rows go up once, by id, so a row that strigild
+ * still completes later is held back with every row after it. A pause is
+ * written open and ended later; strigild ends every open pause of an
+ * interrupted session at its start, so an open pause holds the upload only
+ * while its session is paused.
  */
 static const struct rec_table {
 	const char *name;
 	bool session;
 	const char *dest;
+	const char *ready;	/* extra WHERE term, or "" */
 } rec_tables[] = {
-	{ "strokes", true, "strokes" },
-	{ "violations", true, "violations" },
-	{ "pauses", true, "pc_records" },
-	{ "bursts", true, "pc_records" },
-	{ "calibrations", false, "pc_records" },
-	{ "audit", false, "pc_records" },
+	{ "strokes", true, "strokes", "" },
+	{ "violations", true, "violations", "" },
+	{ "pauses", true, "pc_records",
+	  " AND t.id < (SELECT ifnull(min(id), 9223372036854775807) FROM pauses"
+	  " WHERE end_us IS NULL)" },
+	{ "bursts", true, "pc_records", "" },
+	{ "calibrations", false, "pc_records", "" },
+	{ "audit", false, "pc_records", "" },
 };
 #define NTABLES (sizeof(rec_tables) / sizeof(rec_tables[0]))
 
@@ -360,10 +367,10 @@ struct job *records_job(struct sync *s)
 		if (t->session)
 			snprintf(sql, sizeof(sql), "SELECT t.id, s.uuid AS session_uuid, t.*"
 				 " FROM %s t JOIN sessions s ON s.id = t.session_id"
-				 " WHERE t.id > ?1 ORDER BY t.id LIMIT ?2", t->name);
+				 " WHERE t.id > ?1%s ORDER BY t.id LIMIT ?2", t->name, t->ready);
 		else
 			snprintf(sql, sizeof(sql), "SELECT t.id, t.* FROM %s t"
-				 " WHERE t.id > ?1 ORDER BY t.id LIMIT ?2", t->name);
+				 " WHERE t.id > ?1%s ORDER BY t.id LIMIT ?2", t->name, t->ready);
 		if (sqlite3_prepare_v2(s->ldb, sql, -1, &st, NULL) != SQLITE_OK)
 			goto fail;
 		sqlite3_bind_int64(st, 1, u->cur[i]);

@@ -122,6 +122,28 @@ try:
     per_c, _, _, _ = central_rows("pc_a")
     check(per_c.get(s1u) == per[s1u], "the offline session is in the centre (%s)" % (per_c.get(s1u),))
 
+    # ---- a pause goes up with its end -------------------------------------
+    # A pause is written open and ended at the resume: the centre must get
+    # it once, ended, even when strigil-sync uploads while it is open.
+    sp = a.manager.StartSession(SIM1, pa, "calf:left")
+    spu = plain(a.prop(sp, "Session", "Uuid"))
+    play(a, 2)
+    check(wait_for(lambda: a.script_played(SIM1)), "strokes before the pause")
+    a.iface(sp, "Session").Pause()
+
+    def central_state():
+        _, out = srv.psql("SELECT state FROM sessions WHERE uuid = '%s'" % spu)
+        return out.strip()
+    check(wait_for(lambda: central_state() == "paused"),
+          "an upload ran while the session was paused (%s)" % central_state())
+    a.iface(sp, "Session").Resume()
+    a.iface(sp, "Session").Stop()
+    check(wait_for(lambda: a.status()["Backlog"] == 0 and central_state() == "finished"),
+          "the paused session caught up (%s)" % a.status())
+    _, out = srv.psql("SELECT count(*), count(data->>'end_us') FROM pc_records WHERE pc = 'pc_a'"
+                      " AND kind = 'pauses' AND data->>'session_uuid' = '%s'" % spu)
+    check(out.strip() == "1|1", "the centre has the pause once, with its end (%s)" % out.strip())
+
     # ---- chaos: server restarts and 20 SIGKILLs during sessions ----------
     sa = a.manager.StartSession(SIM1, pa, "calf:left")
     sb = b.manager.StartSession(SIM1, pb, "shin:right")

@@ -175,6 +175,10 @@ try:
         check(wait_for(lambda: pc.status()["Backlog"] == 0 and pc.status()["Link"] == "online",
                        timeout=60), "%s caught up (%s)" % (pc.name, pc.status()))
     for pc in (a, b):
+        # Backlog is the sync's own count from its last upload: it can still
+        # read 0 for a moment after Stop wrote the session's end, before the
+        # inotify wake-up sends it. Wait for the centre itself, then compare.
+        wait_for(lambda: central_rows(pc.role)[:3] == local_rows(pc), timeout=60)
         per_l, cal_l, st_l = local_rows(pc)
         per_c, cal_c, st_c, dup = central_rows(pc.role)
         nstrokes = sum(v[0] for v in per_l.values())

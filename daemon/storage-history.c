@@ -63,16 +63,8 @@ static void region_hist_row(sqlite3_stmt *st, void *elem)
 int sgd_store_region_history(struct sgd_store *s, int64_t profile_id,
 			     struct sgd_region_hist **out, size_t *n)
 {
-	sqlite3_stmt *st = NULL;
-	struct binder b;
-	int r;
-
 	if (!s || !out || !n)
 		return -EINVAL;
-	if ((r = store_stmt(s, ST_REGION_HISTORY, &st)))
-		return r;
-	b = (struct binder){ st, SQLITE_OK };
-	b_int(&b, 1, profile_id);
-	return store_list_rows(s, st, &b, sizeof(**out), region_hist_row, "region history",
-			       (void **)out, n);
+	return store_list_by_id(s, ST_REGION_HISTORY, profile_id, sizeof(**out), region_hist_row,
+				"region history", (void **)out, n);
 }

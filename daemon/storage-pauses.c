@@ -72,16 +72,8 @@ static void pause_row(sqlite3_stmt *st, void *elem)
 int sgd_store_session_pauses(struct sgd_store *s, int64_t session_id,
 			     struct sgd_pause **out, size_t *n)
 {
-	sqlite3_stmt *st = NULL;
-	struct binder b;
-	int r;
-
 	if (!s || !out || !n)
 		return -EINVAL;
-	if ((r = store_stmt(s, ST_PAUSE_LIST, &st)))
-		return r;
-	b = (struct binder){ st, SQLITE_OK };
-	b_int(&b, 1, session_id);
-	return store_list_rows(s, st, &b, sizeof(**out), pause_row, "list pauses",
-			       (void **)out, n);
+	return store_list_by_id(s, ST_PAUSE_LIST, session_id, sizeof(**out), pause_row,
+				"list pauses", (void **)out, n);
 }

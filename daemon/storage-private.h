@@ -225,6 +225,13 @@ int store_list_rows(struct sgd_store *s, sqlite3_stmt *st, const struct binder *
  */
 int store_get_row_by_id(struct sgd_store *s, enum stmt_id which, int64_t id,
 			row_reader read, void *out, const char *noun);
+/* The cached statement which in b, its ?1 bound to id (b->rc says whether
+ * that bind worked, as with every binder). */
+int store_stmt_id(struct sgd_store *s, enum stmt_id which, int64_t id, struct binder *b);
+/* store_list_rows of a query whose one parameter (?1) is an id: a
+ * session's strokes, violations, pauses, a profile's history. */
+int store_list_by_id(struct sgd_store *s, enum stmt_id which, int64_t id, size_t elem,
+		     row_reader read, const char *what, void **out, size_t *n);
 /* An id query's row: the int64 of its first column. */
 void store_id_row(sqlite3_stmt *st, void *elem);
 /* The ids of a parameterless id query, in its order. */

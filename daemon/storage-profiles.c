@@ -12,52 +12,50 @@
 
 #include "storage-private.h"
 
-int store_profile_children_write(struct sgd_store *s,
-				 const struct sgd_profile *p)
+/* The rows of one child table of profile id (which: ?1 is the id). */
+static int delete_children(struct sgd_store *s, enum stmt_id which, int64_t id,
+			   const char *what)
 {
-	sqlite3_stmt *st = NULL;
 	struct binder b;
 	int r;
 
-	if ((r = store_stmt(s, ST_PRC_DELETE, &st)))
+	if ((r = store_stmt_id(s, which, id, &b)))
 		return r;
-	b = (struct binder){ st, SQLITE_OK };
-	b_int(&b, 1, p->id);
-	if ((r = store_step_done(s, st, &b, "delete region caps")))
-		return r;
-	if ((r = store_stmt(s, ST_PCOND_DELETE, &st)))
-		return r;
-	b = (struct binder){ st, SQLITE_OK };
-	b_int(&b, 1, p->id);
-	if ((r = store_step_done(s, st, &b, "delete conditions")))
+	return store_step_done(s, b.st, &b, what);
+}
+
+int store_profile_children_write(struct sgd_store *s,
+				 const struct sgd_profile *p)
+{
+	struct binder b;
+	int r;
+
+	if ((r = delete_children(s, ST_PRC_DELETE, p->id, "delete region caps")) ||
+	    (r = delete_children(s, ST_PCOND_DELETE, p->id, "delete conditions")))
 		return r;
 
 	for (size_t i = 0; i < p->nregion_caps; i++) {
 		const struct sgd_region_cap *c = &p->region_caps[i];
 
-		if ((r = store_stmt(s, ST_PRC_INSERT, &st)))
+		if ((r = store_stmt_id(s, ST_PRC_INSERT, p->id, &b)))
 			return r;
-		b = (struct binder){ st, SQLITE_OK };
-		b_int(&b, 1, p->id);
 		b_int(&b, 2, (int64_t)i);
 		B_TXT(&b, 3, c->region);
 		b_dbl(&b, 4, c->cap_n);
 		b_int(&b, 5, c->max_strokes);
 		b_dbl(&b, 6, c->max_load_s);
-		if ((r = store_step_done(s, st, &b, "insert region cap")))
+		if ((r = store_step_done(s, b.st, &b, "insert region cap")))
 			return r;
 	}
 	for (size_t i = 0; i < p->nconditions; i++) {
 		const struct sgd_profile_condition *c = &p->conditions[i];
 
-		if ((r = store_stmt(s, ST_PCOND_INSERT, &st)))
+		if ((r = store_stmt_id(s, ST_PCOND_INSERT, p->id, &b)))
 			return r;
-		b = (struct binder){ st, SQLITE_OK };
-		b_int(&b, 1, p->id);
 		b_int(&b, 2, (int64_t)i);
 		B_TXT(&b, 3, c->name);
 		B_TXT(&b, 4, c->region);
-		if ((r = store_step_done(s, st, &b, "insert condition")))
+		if ((r = store_step_done(s, b.st, &b, "insert condition")))
 			return r;
 	}
 	return 0;

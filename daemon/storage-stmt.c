@@ -379,6 +379,29 @@ int store_get_row_by_id(struct sgd_store *s, enum stmt_id which, int64_t id,
 	return 0;
 }
 
+int store_stmt_id(struct sgd_store *s, enum stmt_id which, int64_t id, struct binder *b)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if ((r = store_stmt(s, which, &st)))
+		return r;
+	*b = (struct binder){ st, SQLITE_OK };
+	b_int(b, 1, id);
+	return 0;
+}
+
+int store_list_by_id(struct sgd_store *s, enum stmt_id which, int64_t id, size_t elem,
+		     row_reader read, const char *what, void **out, size_t *n)
+{
+	struct binder b;
+	int r;
+
+	if ((r = store_stmt_id(s, which, id, &b)))
+		return r;
+	return store_list_rows(s, b.st, &b, elem, read, what, out, n);
+}
+
 void store_id_row(sqlite3_stmt *st, void *elem)
 {
 	*(int64_t *)elem = sqlite3_column_int64(st, 0);

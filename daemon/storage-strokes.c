@@ -97,16 +97,8 @@ static void stroke_row(sqlite3_stmt *st, void *elem)
 int sgd_store_session_strokes(struct sgd_store *s, int64_t session_id,
 			      struct sgd_stroke_row **out, size_t *n)
 {
-	sqlite3_stmt *st = NULL;
-	struct binder b;
-	int r;
-
 	if (!s || !out || !n)
 		return -EINVAL;
-	if ((r = store_stmt(s, ST_STROKE_LIST, &st)))
-		return r;
-	b = (struct binder){ st, SQLITE_OK };
-	b_int(&b, 1, session_id);
-	return store_list_rows(s, st, &b, sizeof(**out), stroke_row, "list strokes",
-			       (void **)out, n);
+	return store_list_by_id(s, ST_STROKE_LIST, session_id, sizeof(**out), stroke_row,
+				"list strokes", (void **)out, n);
 }

@@ -94,16 +94,8 @@ static void violation_row(sqlite3_stmt *st, void *elem)
 int sgd_store_session_violations(struct sgd_store *s, int64_t session_id,
 				 struct sgd_violation **out, size_t *n)
 {
-	sqlite3_stmt *st = NULL;
-	struct binder b;
-	int r;
-
 	if (!s || !out || !n)
 		return -EINVAL;
-	if ((r = store_stmt(s, ST_VIOLATION_LIST, &st)))
-		return r;
-	b = (struct binder){ st, SQLITE_OK };
-	b_int(&b, 1, session_id);
-	return store_list_rows(s, st, &b, sizeof(**out), violation_row, "list violations",
-			       (void **)out, n);
+	return store_list_by_id(s, ST_VIOLATION_LIST, session_id, sizeof(**out), violation_row,
+				"list violations", (void **)out, n);
 }

@@ -516,10 +516,8 @@ static bool parse_options(struct cal_run *run, int argc, char **argv, int *rc)
 		switch (opt) {
 		case OPT_NONINT: c->interactive = false; break;
 		case OPT_POINT:
-			*rc = add_points(c, optarg);
-			if (*rc)
+			if (add_points(c, optarg))	/* EXIT_USAGE, said */
 				return false;
-			*rc = EXIT_USAGE;
 			break;
 		case OPT_VERIFY:
 			if (cal_parse_mass(optarg, &run->verify_g) < 0) {

@@ -33,6 +33,7 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
@@ -120,6 +121,19 @@ struct sgd_store {
 	char err[512];
 	struct checkpointer ckpt;
 	struct sgd_store *owner;	/* a peer connection: whose checkpointer */
+	/* The owner (the event loop's connection) only: what its peer, the
+	 * storage writer, is doing, so that a lock the loop meets is known
+	 * as the writer's (wait: a commit takes milliseconds) or another
+	 * process's (give up: it can last seconds). */
+	atomic_int peer_state;		/* enum peer_state */
+	int loop_wait_ms;		/* sgd_store_loop_busy(): longest wait */
+	uint64_t busy_since_us;		/* the current lock wait's start */
+};
+
+enum peer_state {
+	PEER_IDLE,			/* no job running */
+	PEER_WRITING,			/* a job runs (holds or takes the lock) */
+	PEER_BLOCKED,			/* a job waits for someone else's lock */
 };
 
 /* ======================================================================

@@ -100,6 +100,68 @@ fail:
 	return r;
 }
 
+/* Lock waits. The writer's peer connection waits up to BUSY_TIMEOUT_MS
+ * as before; past PEER_BLOCKED_MS it tells its owner that it is blocked
+ * (the lock is not a commit of the loop's, which takes milliseconds). */
+#define PEER_BUSY_SLEEP_MS	2
+#define PEER_BLOCKED_MS		10
+#define LOOP_GRACE_US		2000
+
+static uint64_t mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static int peer_busy(void *arg, int count)
+{
+	struct sgd_store *s = arg;
+
+	if ((long)count * PEER_BUSY_SLEEP_MS >= PEER_BLOCKED_MS && s->owner)
+		atomic_store(&s->owner->peer_state, PEER_BLOCKED);
+	if ((long)count * PEER_BUSY_SLEEP_MS >= BUSY_TIMEOUT_MS)
+		return 0;
+	sqlite3_sleep(PEER_BUSY_SLEEP_MS);
+	return 1;
+}
+
+static int loop_busy(void *arg, int count)
+{
+	struct sgd_store *s = arg;
+	uint64_t now = mono_us(), waited;
+
+	if (count == 0)
+		s->busy_since_us = now;
+	waited = now - s->busy_since_us;
+	if (waited >= (uint64_t)s->loop_wait_ms * 1000u)
+		return 0;
+	/* the writer's lock: wait for its commit; otherwise a short grace
+	 * (the writer may be between its job's start and its lock) */
+	if (atomic_load(&s->peer_state) != PEER_WRITING && waited >= LOOP_GRACE_US)
+		return 0;
+	sqlite3_sleep(1);
+	return 1;
+}
+
+int sgd_store_loop_busy(struct sgd_store *s, int max_wait_ms)
+{
+	int rc;
+
+	if (!s || max_wait_ms < 0)
+		return -EINVAL;
+	s->loop_wait_ms = max_wait_ms;
+	rc = sqlite3_busy_handler(s->db, loop_busy, s);
+	return rc == SQLITE_OK ? 0 : store_sql_err(s, rc, "busy handler");
+}
+
+void sgd_store_peer_working(struct sgd_store *peer, bool working)
+{
+	if (peer && peer->owner)
+		atomic_store(&peer->owner->peer_state, working ? PEER_WRITING : PEER_IDLE);
+}
+
 int sgd_store_open_peer(struct sgd_store *owner, struct sgd_store **out,
 			char *err, size_t errlen)
 {
@@ -122,8 +184,11 @@ int sgd_store_open_peer(struct sgd_store *owner, struct sgd_store **out,
 			store_set_err(s, -ENOMEM, "open: out of memory");
 		goto fail;
 	}
-	if ((r = sgd_store_set_busy_timeout(s, BUSY_TIMEOUT_MS)) ||
-	    (r = store_exec_sql(s, "PRAGMA synchronous=FULL", "synchronous=FULL")) ||
+	if ((rc = sqlite3_busy_handler(s->db, peer_busy, s)) != SQLITE_OK) {
+		r = store_sql_err(s, rc, "busy handler");
+		goto fail;
+	}
+	if ((r = store_exec_sql(s, "PRAGMA synchronous=FULL", "synchronous=FULL")) ||
 	    (r = store_exec_sql(s, "PRAGMA foreign_keys=ON", "foreign_keys=ON")) ||
 	    (r = store_wal_peer_init(s, owner)))
 		goto fail;

@@ -91,6 +91,16 @@ const char *sgd_store_errmsg(const struct sgd_store *s);
  * for another connection's lock before failing with -EBUSY. */
 int sgd_store_set_busy_timeout(struct sgd_store *s, int ms);
 /*
+ * The event loop's connection: a write that meets a lock waits (up to
+ * max_wait_ms) only while the store's writer thread runs a job that is
+ * not itself blocked - the lock is then the writer's, held for a commit;
+ * another process's lock is given up after 2 ms (-EBUSY), so that the
+ * loop, which also carries the alarm path, never waits for it.
+ */
+int sgd_store_loop_busy(struct sgd_store *s, int max_wait_ms);
+/* The writer thread, around each job on its peer connection. */
+void sgd_store_peer_working(struct sgd_store *peer, bool working);
+/*
  * Gives an empty write-ahead log its working size (a few MB of zeros)
  * so that commits overwrite the file instead of extending it: their
  * fsync then flushes data only, not the file's size (about half the

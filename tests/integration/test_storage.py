@@ -138,6 +138,11 @@ try:
                      "locked: Pause says its state is not stored")
         check(plain(h.prop(spath, "Session", "State")) == "paused",
               "locked: the session is paused all the same")
+        # a write of the loop's own connection (a profile) gives another
+        # process's lock up instead of waiting for it (make bench (b)
+        # measures that the alarm is not held up), and changes nothing
+        expect_error(lambda: h.create_profile(patient_ref="lock-new"), ERR + "StorageFailed",
+                     "locked: CreateProfile says it could not be stored")
     finally:
         lock.execute("ROLLBACK")
         lock.close()
@@ -156,6 +161,8 @@ try:
     state = db.execute("SELECT state FROM sessions WHERE id = ?", (sid,)).fetchone()[0]
     db.close()
     check(state == "finished", "the pause, resume and end were stored in order (%s)" % state)
+    expect_error(lambda: h.manager.FindProfile("lock-new"), ERR + "NoSuchObject",
+                 "the refused profile was not created")
 
     # ---- 4. Debug.Remove while storage fails -----------------------------
     spath = h.manager.StartSession(SIM1, pid, "upper_back")

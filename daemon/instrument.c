@@ -15,7 +15,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "stream.h"
+#include <strigil/stream.h>
+
 #include "strigild.h"
 
 #define MAX_STREAMS_PER_INSTRUMENT	16

@@ -15,36 +15,38 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
+#include <strigil/dbus.h>
+
 #include "strigil.h"
 #include "policy.h"
 #include "rules.h"
 #include "storage.h"
 #include "store-writer.h"
 
-#define SGD_BUS_NAME		"org.strigil.Strigil1"
-#define SGD_ROOT		"/org/strigil/Strigil1"
-#define SGD_IFACE_MANAGER	"org.strigil.Strigil1.Manager"
-#define SGD_IFACE_INSTRUMENT	"org.strigil.Strigil1.Instrument"
-#define SGD_IFACE_SESSION	"org.strigil.Strigil1.Session"
-#define SGD_IFACE_PROFILE	"org.strigil.Strigil1.Profile"
-#define SGD_IFACE_DEBUG		"org.strigil.Strigil1.Debug"
-#define SGD_PATH_INSTRUMENT	SGD_ROOT "/instrument"
-#define SGD_PATH_SESSION	SGD_ROOT "/session"
-#define SGD_PATH_PROFILE	SGD_ROOT "/profile"
+/* The API's names: include/strigil/dbus.h (one copy for every part) */
+#define SGD_BUS_NAME		STRIGIL_DBUS_NAME
+#define SGD_ROOT		STRIGIL_DBUS_ROOT
+#define SGD_IFACE_MANAGER	STRIGIL_DBUS_IFACE_MANAGER
+#define SGD_IFACE_INSTRUMENT	STRIGIL_DBUS_IFACE_INSTRUMENT
+#define SGD_IFACE_SESSION	STRIGIL_DBUS_IFACE_SESSION
+#define SGD_IFACE_PROFILE	STRIGIL_DBUS_IFACE_PROFILE
+#define SGD_IFACE_DEBUG		STRIGIL_DBUS_IFACE_DEBUG
+#define SGD_PATH_INSTRUMENT	STRIGIL_DBUS_PATH_INSTRUMENT
+#define SGD_PATH_SESSION	STRIGIL_DBUS_PATH_SESSION
+#define SGD_PATH_PROFILE	STRIGIL_DBUS_PATH_PROFILE
 
-#define SGD_ERR(n)		"org.strigil.Strigil1.Error." n
-#define SGD_ERR_INVALID_ARGUMENT	SGD_ERR("InvalidArgument")
-#define SGD_ERR_CONTRAINDICATED		SGD_ERR("Contraindicated")
-#define SGD_ERR_NOT_CALIBRATED		SGD_ERR("NotCalibrated")
-#define SGD_ERR_CALIBRATION_EXPIRED	SGD_ERR("CalibrationExpired")
-#define SGD_ERR_NO_SUCH_OBJECT		SGD_ERR("NoSuchObject")
-#define SGD_ERR_BUSY			SGD_ERR("Busy")
-#define SGD_ERR_DISCONNECTED		SGD_ERR("Disconnected")
-#define SGD_ERR_ACCESS_DENIED		SGD_ERR("AccessDenied")
-#define SGD_ERR_NOT_CLAIMED		SGD_ERR("NotClaimed")
-#define SGD_ERR_INVALID_STATE		SGD_ERR("InvalidState")
-#define SGD_ERR_STORAGE_FAILED		SGD_ERR("StorageFailed")
-#define SGD_ERR_DEVICE_ERROR		SGD_ERR("DeviceError")
+#define SGD_ERR_INVALID_ARGUMENT	STRIGIL_DBUS_ERROR_INVALID_ARGUMENT
+#define SGD_ERR_CONTRAINDICATED		STRIGIL_DBUS_ERROR_CONTRAINDICATED
+#define SGD_ERR_NOT_CALIBRATED		STRIGIL_DBUS_ERROR_NOT_CALIBRATED
+#define SGD_ERR_CALIBRATION_EXPIRED	STRIGIL_DBUS_ERROR_CALIBRATION_EXPIRED
+#define SGD_ERR_NO_SUCH_OBJECT		STRIGIL_DBUS_ERROR_NO_SUCH_OBJECT
+#define SGD_ERR_BUSY			STRIGIL_DBUS_ERROR_BUSY
+#define SGD_ERR_DISCONNECTED		STRIGIL_DBUS_ERROR_DISCONNECTED
+#define SGD_ERR_ACCESS_DENIED		STRIGIL_DBUS_ERROR_ACCESS_DENIED
+#define SGD_ERR_NOT_CLAIMED		STRIGIL_DBUS_ERROR_NOT_CLAIMED
+#define SGD_ERR_INVALID_STATE		STRIGIL_DBUS_ERROR_INVALID_STATE
+#define SGD_ERR_STORAGE_FAILED		STRIGIL_DBUS_ERROR_STORAGE_FAILED
+#define SGD_ERR_DEVICE_ERROR		STRIGIL_DBUS_ERROR_DEVICE_ERROR
 
 #define _cleanup_(f)		__attribute__((cleanup(f)))
 

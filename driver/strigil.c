@@ -40,9 +40,7 @@
 #define STRIGIL_NUM_URBS	8
 #define STRIGIL_MAX_URB_ERRORS	50
 #define STRIGIL_MIN_PACKET	(STRIGIL_FRAME_HDR_SIZE + 4)
-/* docs/protocol.md 2.2, the same bounds as libstrigil's decoder */
-#define STRIGIL_SEQ_MAX_GAP	(1U << 24)
-#define STRIGIL_SEQ_STALE_WINDOW 1024U
+/* STRIGIL_SEQ_MAX_GAP, STRIGIL_SEQ_STALE_WINDOW: <strigil/protocol.h> */
 #define STRIGIL_CAL_CRC_LEN	offsetof(struct strigil_calibration, crc32)
 
 static const char * const strigil_labels[STRIGIL_MAX_CHANNELS] = {

@@ -75,8 +75,8 @@ struct sg_decoder {
  * frame of the previous frame); up to SG_SEQ_STALE_WINDOW behind is stale
  * and dropped; any other jump (device restart) is accepted as a resync.
  */
-#define SG_SEQ_MAX_GAP		(1u << 24)
-#define SG_SEQ_STALE_WINDOW	1024u
+#define SG_SEQ_MAX_GAP		STRIGIL_SEQ_MAX_GAP	/* <strigil/protocol.h> */
+#define SG_SEQ_STALE_WINDOW	STRIGIL_SEQ_STALE_WINDOW
 
 void sg_decoder_init(struct sg_decoder *d, uint8_t channel_mask);
 /* Returns SG_FRAME_OK and fills *out, or an error (counted, *out untouched). */

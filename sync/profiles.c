@@ -26,10 +26,12 @@
 
 #include <json-c/json.h>
 
+#include <strigil/dbus.h>
+
 #include "sync.h"
 
-#define SGD_NAME	"org.strigil.Strigil1"
-#define SGD_ROOT	"/org/strigil/Strigil1"
+#define SGD_NAME	STRIGIL_DBUS_NAME
+#define SGD_ROOT	STRIGIL_DBUS_ROOT
 
 /* ---- strigild over D-Bus ------------------------------------------------ */
 

@@ -76,6 +76,16 @@ struct strigil_frame_hdr {
 	((STRIGIL_FRAME_MAX_SIZE - STRIGIL_FRAME_HDR_SIZE) / ((nch) * 4))
 #define STRIGIL_MAX_SAMPLES_ANY		12	/* 1 channel: (64-16)/4 */
 
+/*
+ * The receiver's sequence rule (docs/protocol.md 2.2; serial number
+ * arithmetic on 32 bits), the same in the kernel module and libstrigil:
+ * a frame up to STRIGIL_SEQ_MAX_GAP ahead of the expected seq counts the
+ * frames in between as lost; up to STRIGIL_SEQ_STALE_WINDOW behind is
+ * stale and dropped; any other jump (a device restart) is a resync.
+ */
+#define STRIGIL_SEQ_MAX_GAP		(1U << 24)
+#define STRIGIL_SEQ_STALE_WINDOW	1024U
+
 /* ---- Vendor control requests (bmRequestType vendor|interface) ---------- */
 enum strigil_request {
 	STRIGIL_REQ_GET_INFO		= 0x01,	/* IN,  data: struct strigil_info */

@@ -7,8 +7,7 @@
 # tests/perf; targets of later fragments (gadget, vmtest) are named literally.
 SGBENCH := $(BUILD)/perf/sgbench
 
-# sgbench reads OpenStream packets: the header of daemon/stream.h
-$(BUILD)/obj/tests/perf/sgbench.o: SG_CPPFLAGS += -Idaemon
+# sgbench reads OpenStream packets: the header of include/strigil/stream.h
 $(SGBENCH): $(BUILD)/obj/tests/perf/sgbench.o
 	@mkdir -p $(@D)
 	$(CC) $(SG_CFLAGS) -o $@ $^ $(call pkgcfg,--libs,libsystemd)

@@ -37,7 +37,7 @@
 
 #include <systemd/sd-bus.h>
 
-#include "stream.h"
+#include <strigil/stream.h>
 
 #define NAME		"org.strigil.Strigil1"
 #define IFACE_INST	"org.strigil.Strigil1.Instrument"

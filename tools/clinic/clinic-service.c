@@ -183,7 +183,7 @@ char *clinic_error_text(const GError *error)
 	msg = g_strdup(copy->message);
 	/* Our own errors carry a sentence meant for people; the bus's own
 	 * ("... was not provided by any .service files") does not. */
-	if (name && g_str_has_prefix(name, "org.strigil.Strigil1.Error.")) {
+	if (name && g_str_has_prefix(name, STRIGIL_DBUS_ERROR_PREFIX)) {
 		if (advice && !g_str_has_suffix(name, ".InvalidArgument") &&
 		    !g_str_has_suffix(name, ".Contraindicated"))
 			return g_strdup_printf("%s %s", msg, advice);

@@ -11,10 +11,12 @@
 
 #include <gio/gio.h>
 
+#include <strigil/dbus.h>
+
 #include "strigil-dbus.h"
 
-#define CLINIC_BUS_NAME "org.strigil.Strigil1"
-#define CLINIC_ROOT_PATH "/org/strigil/Strigil1"
+#define CLINIC_BUS_NAME STRIGIL_DBUS_NAME
+#define CLINIC_ROOT_PATH STRIGIL_DBUS_ROOT
 /* Every call may raise a polkit prompt through the desktop's agent. */
 #define CLINIC_CALL_FLAGS G_DBUS_CALL_FLAGS_ALLOW_INTERACTIVE_AUTHORIZATION
 #define CLINIC_CALL_TIMEOUT_MS 30000

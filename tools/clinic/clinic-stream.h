@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "stream.h"
+#include <strigil/stream.h>
 
 struct clinic_stream_stats {
 	uint64_t packets, samples, dropped, lost, bad;

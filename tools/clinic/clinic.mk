@@ -21,7 +21,7 @@ CLINIC_UI      := $(wildcard tools/clinic/*.ui tools/clinic/*.css)
 CLINIC_CFLAGS   = $(call pkgcfg,--cflags,$(CLINIC_PKGS))
 CLINIC_LIBS     = $(call pkgcfg,--libs,$(CLINIC_PKGS)) -lm
 CLINIC_VERSION  := $(shell sed -n 's/.*SG_VERSION_STRING "\(.*\)"/\1/p' lib/strigil.h)
-CLINIC_CPPFLAGS := -DCLINIC_VERSION=\"$(CLINIC_VERSION)\" -Idaemon -Itools/clinic -I$(CLINIC_GEN) -D_GNU_SOURCE \
+CLINIC_CPPFLAGS := -DCLINIC_VERSION=\"$(CLINIC_VERSION)\" -Iinclude -Itools/clinic -I$(CLINIC_GEN) -D_GNU_SOURCE \
 		   -DGLIB_VERSION_MIN_REQUIRED=GLIB_VERSION_2_74 \
 		   -DGDK_VERSION_MIN_REQUIRED=GDK_VERSION_4_8 \
 		   -DADW_VERSION_MIN_REQUIRED=ADW_VERSION_1_2
@@ -93,7 +93,7 @@ CLINIC_UNIT     := $(BUILD)/clinic-unit/test-clinic-unit
 CLINIC_UNIT_SRC := tests/clinic/test-clinic-unit.c $(CLINIC_PURE)
 $(CLINIC_UNIT): $(CLINIC_UNIT_SRC) $(wildcard tools/clinic/*.h)
 	@mkdir -p $(@D)
-	$(CC) -Idaemon -Itools/clinic -D_GNU_SOURCE $(SAN_CFLAGS) -o $@ $(CLINIC_UNIT_SRC) -lm
+	$(CC) -Iinclude -Itools/clinic -D_GNU_SOURCE $(SAN_CFLAGS) -o $@ $(CLINIC_UNIT_SRC) -lm
 
 .PHONY: check-clinic-unit check-clinic
 check-clinic-unit: $(CLINIC_UNIT) FORCE

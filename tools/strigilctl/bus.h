@@ -9,14 +9,16 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define SG_BUS_NAME "org.strigil.Strigil1"
-#define SG_ROOT "/org/strigil/Strigil1"
-#define SG_IFACE_MANAGER SG_BUS_NAME ".Manager"
-#define SG_IFACE_INSTRUMENT SG_BUS_NAME ".Instrument"
-#define SG_IFACE_SESSION SG_BUS_NAME ".Session"
-#define SG_IFACE_PROFILE SG_BUS_NAME ".Profile"
-#define SG_IFACE_DEBUG SG_BUS_NAME ".Debug"
-#define SG_ERROR_PREFIX SG_BUS_NAME ".Error."
+#include <strigil/dbus.h>
+
+#define SG_BUS_NAME STRIGIL_DBUS_NAME
+#define SG_ROOT STRIGIL_DBUS_ROOT
+#define SG_IFACE_MANAGER STRIGIL_DBUS_IFACE_MANAGER
+#define SG_IFACE_INSTRUMENT STRIGIL_DBUS_IFACE_INSTRUMENT
+#define SG_IFACE_SESSION STRIGIL_DBUS_IFACE_SESSION
+#define SG_IFACE_PROFILE STRIGIL_DBUS_IFACE_PROFILE
+#define SG_IFACE_DEBUG STRIGIL_DBUS_IFACE_DEBUG
+#define SG_ERROR_PREFIX STRIGIL_DBUS_ERROR_PREFIX
 
 /* Connects as --address/--user/system say. Prints why and returns an exit
  * code (EXIT_NODAEMON) on failure, 0 on success. */

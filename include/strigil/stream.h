@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: (GPL-2.0 WITH Linux-syscall-note) OR MIT */
 /*
  * Binary frames of Instrument.OpenStream() (docs/dbus-api.md): one
  * SOCK_SEQPACKET packet = header + count samples, little-endian.

@@ -178,7 +178,8 @@ struct sg_engine {
 	uint32_t passes;	/* strokes emitted in the current burst */
 	double burst_peak;
 	double t_stroke;	/* sample time the current stroke began */
-	double rx, ry;		/* the stroke's direction: its shear, tracked */
+	double r[2];		/* the stroke's direction: its shear, tracked */
+	double r2;		/* |r|^2, kept with r */
 	double kdir;		/* direction tracking gain per sample */
 	double r_min2;		/* |r|^2 from which the direction is known */
 	bool rev_cand;		/* the shear has turned against r: confirming */
@@ -570,6 +571,18 @@ static inline double chan_filter(const struct sg_engine *e, struct chan *c, doub
 #ifdef __SSE2__
 typedef __m128d v2;
 static inline v2 v2_load(const double *p) { return _mm_loadu_pd(p); }
+/* Two 8-byte loads: for a pair the caller has just written as two
+ * doubles (struct sg_sample), where one 16-byte load cannot be forwarded
+ * from the two stores and waits for them (a store-forwarding stall: the
+ * engine-only shear bench lost 10 % to it). The empty asm keeps the
+ * compiler from merging the loads back into one. */
+static inline v2 v2_load2(const double *p)
+{
+	__m128d x = _mm_load_sd(p), y = _mm_load_sd(p + 1);
+
+	__asm__("" : "+x"(y));
+	return _mm_unpacklo_pd(x, y);
+}
 static inline void v2_store(double *p, v2 a) { _mm_storeu_pd(p, a); }
 static inline v2 v2_set1(double a) { return _mm_set1_pd(a); }
 static inline v2 v2_add(v2 a, v2 b) { return _mm_add_pd(a, b); }
@@ -582,9 +595,17 @@ static inline bool v2_finite(v2 a)
 {
 	return _mm_movemask_pd(_mm_cmpeq_pd(_mm_sub_pd(a, a), _mm_setzero_pd())) == 3;
 }
+/* (a[0] + a[1], b[0] + b[1]) */
+static inline v2 v2_hsum2(v2 a, v2 b)
+{
+	return _mm_add_pd(_mm_unpacklo_pd(a, b), _mm_unpackhi_pd(a, b));
+}
+static inline double v2_lo(v2 a) { return _mm_cvtsd_f64(a); }
+static inline double v2_hi(v2 a) { return _mm_cvtsd_f64(_mm_unpackhi_pd(a, a)); }
 #else
 typedef struct { double v[2]; } v2;
 static inline v2 v2_load(const double *p) { return (v2){ { p[0], p[1] } }; }
+static inline v2 v2_load2(const double *p) { return v2_load(p); }
 static inline void v2_store(double *p, v2 a) { p[0] = a.v[0]; p[1] = a.v[1]; }
 static inline v2 v2_set1(double a) { return (v2){ { a, a } }; }
 static inline v2 v2_add(v2 a, v2 b) { return (v2){ { a.v[0] + b.v[0], a.v[1] + b.v[1] } }; }
@@ -602,7 +623,21 @@ static inline bool v2_finite(v2 a)
 {
 	return a.v[0] - a.v[0] == 0.0 && a.v[1] - a.v[1] == 0.0;
 }
+static inline v2 v2_hsum2(v2 a, v2 b)
+{
+	return (v2){ { a.v[0] + a.v[1], b.v[0] + b.v[1] } };
+}
+static inline double v2_lo(v2 a) { return a.v[0]; }
+static inline double v2_hi(v2 a) { return a.v[1]; }
 #endif
+
+/* The stroke's direction and its |r|^2 (the same sum as ever, done
+ * when r changes instead of on every sample that reads it). */
+static inline void set_direction(struct sg_engine *e, v2 r)
+{
+	v2_store(e->r, r);
+	e->r2 = e->r[0] * e->r[0] + e->r[1] * e->r[1];
+}
 
 /* chan_filter on both shear channels; stores and returns the outputs
  * with their zero taken off (e->fsh). */
@@ -937,7 +972,7 @@ static inline uint8_t filter_extra(struct sg_engine *e, const struct sg_sample *
 				   uint8_t has, bool notched)
 {
 	if (has & SG_HAS_SHEAR) {
-		v2 x = v2_load(&s->shear_x_n);
+		v2 x = v2_load2(&s->shear_x_n);
 
 		/* both finite, in one test */
 		if (likely(v2_finite(x)))
@@ -1010,7 +1045,7 @@ static void begin_contact(struct sg_engine *e, struct sg_event *ev, int max, int
 	e->t_stroke = e->t;
 	e->passes = 0;
 	e->rev_cand = false;
-	e->rx = e->ry = 0.0;
+	set_direction(e, v2_set1(0.0));
 	push(ev, max, n, SG_EV_CONTACT, e->t, e->f, active_limit(e));
 }
 
@@ -1064,14 +1099,14 @@ static void reversal_confirm(struct sg_engine *e, double dt, double dot, double 
 			     struct sg_event *ev, int max, int *n);
 
 /* The common case (no candidate: the blade travels along r) is inlined
- * into the sample path; a candidate is judged in reversal_confirm. */
-/* m2: |shear|^2 of this sample (the caller's, shared with the stroke's sums) */
-static inline void reversal_step(struct sg_engine *e, double dt, double m2,
+ * into the sample path; a candidate is judged in reversal_confirm.
+ * m2 = |shear|^2 and dot = shear . r of this sample (the caller's: m2 is
+ * shared with the stroke's sums). */
+static inline void reversal_step(struct sg_engine *e, double dt, double m2, double dot,
 				 struct sg_event *ev, int max, int *n)
 {
-	double sx = e->fsh[0], sy = e->fsh[1], f = e->f;
-	double dot = sx * e->rx + sy * e->ry;
-	double r2 = e->rx * e->rx + e->ry * e->ry;
+	double f = e->f;
+	double r2 = e->r2;
 	bool known = r2 >= e->r_min2;
 
 	if (likely(!e->rev_cand)) {
@@ -1094,8 +1129,11 @@ static inline void reversal_step(struct sg_engine *e, double dt, double m2,
 			 * easing off) is slower than direction_tau_s, so
 			 * |shear| stays near |r| and r follows it. */
 			if (loaded && m2 >= lim * lim && m2 >= 0.25 * r2) {
-				e->rx += e->kdir * (sx - e->rx);
-				e->ry += e->kdir * (sy - e->ry);
+				/* r += kdir (shear - r), x and y */
+				v2 r = v2_load(e->r);
+
+				set_direction(e, v2_add(r, v2_mul(v2_set1(e->kdir),
+								  v2_sub(v2_load(e->fsh), r))));
 			}
 			return;
 		}
@@ -1108,7 +1146,7 @@ __attribute__((noinline))
 static void reversal_confirm(struct sg_engine *e, double dt, double dot, double r2,
 			     struct sg_event *ev, int max, int *n)
 {
-	double sx = e->fsh[0], sy = e->fsh[1], f = e->f;
+	double f = e->f;
 	double lim = e->sc.reversal_ratio * f;
 	bool loaded = f >= e->sc.reversal_min_n;
 	bool known = r2 >= e->r_min2;
@@ -1133,8 +1171,7 @@ static void reversal_confirm(struct sg_engine *e, double dt, double dot, double 
 	e->acc = e->acc_new;
 	e->t_stroke = e->t_cand;
 	e->rev_cand = false;
-	e->rx = sx;
-	e->ry = sy;
+	set_direction(e, v2_load(e->fsh));
 	/* Alarms re-arm for the new stroke, unless they already fired in it
 	 * (after the shear turned); a force still above a level alarms again
 	 * once it has been there for the sustain time. */
@@ -1301,12 +1338,19 @@ int feed(struct sg_engine *e, const struct sg_sample *s, struct sg_event *ev, in
 
 	if (e->state != ST_IDLE) {
 		struct accum *a = &e->acc;
-		/* |shear|^2, once for the reversal test and the stroke's peak */
-		double m2 = extra && (has & SG_HAS_SHEAR) ?
-			    e->fsh[0] * e->fsh[0] + e->fsh[1] * e->fsh[1] : 0.0;
+		double m2 = 0.0, dot = 0.0;
 
+		if (extra && (has & SG_HAS_SHEAR)) {
+			/* |shear|^2 (for the reversal test and the stroke's
+			 * peak) and shear . r, both sums in one addpd */
+			v2 sh = v2_load(e->fsh);
+			v2 sums = v2_hsum2(v2_mul(sh, sh), v2_mul(sh, v2_load(e->r)));
+
+			m2 = v2_lo(sums);
+			dot = v2_hi(sums);
+		}
 		if (extra && (has & SG_HAS_SHEAR) && !e->sc.contact_only)
-			reversal_step(e, dt, m2, ev, max, &n);
+			reversal_step(e, dt, m2, dot, ev, max, &n);
 		if (unlikely(e->rev_cand))
 			accum_add(e, &e->acc_new, has, dt);
 		/* f > peak ? f : peak: one maxsd, no branch on the noise */

@@ -144,6 +144,7 @@ struct sg_engine {
 	double cpw_new, cpw_old;
 	double delay;		/* chain delay (s) */
 	bool notch;		/* mains notch active at this rate */
+	bool rare;		/* notch or tare_left > 0: one test per sample */
 	double nb0, nb1, na1, na2;	/* notch: b2 = b0 */
 
 	/* channels */
@@ -376,6 +377,11 @@ static void setup_notch(struct sg_engine *e, double p)
 	e->delay += 1.0 / (NOTCH_Q * 2.0 * M_PI * f);
 }
 
+static void update_rare(struct sg_engine *e)
+{
+	e->rare = e->notch || e->tare_left > 0.0;
+}
+
 /* Coefficients for the current period estimate. The low-pass is the
  * impulse-invariant one-pole filter, so its cut-off is the same in Hz at
  * every rate; its delay at low frequency is decay/alpha samples. */
@@ -392,6 +398,7 @@ static void update_coefficients(struct sg_engine *e)
 	/* median-of-3: one sample; low-pass: decay/alpha samples */
 	e->delay = p + p * e->decay / e->alpha;
 	setup_notch(e, p);
+	update_rare(e);
 	e->coef_period = p;
 	/* intervals taken as "one period" by the fast path */
 	e->dt_lo = p * (1.0 / 1.5);
@@ -457,6 +464,7 @@ void sg_engine_set_limit(struct sg_engine *e, const struct sg_limit_config *lc)
 void sg_engine_tare(struct sg_engine *e)
 {
 	e->tare_left = e->sc.tare_s;
+	update_rare(e);
 	e->tare_sum = e->tare_sx = e->tare_sy = 0.0;
 	e->tare_n = 0;
 	e->absorbed = 0.0;	/* the tare measures the zero itself */
@@ -955,6 +963,7 @@ static void finish_tare(struct sg_engine *e)
 	e->sh.base[0] = e->tare_sx / n;
 	e->sh.base[1] = e->tare_sy / n;
 	e->tare_left = 0.0;
+	update_rare(e);
 	cp_reset(e);
 }
 
@@ -989,15 +998,18 @@ static inline uint8_t filter_extra(struct sg_engine *e, const struct sg_sample *
 	return has;
 }
 
-/* All channels of a sample with the mains notch: out of line, so the
- * usual path tests e->notch once per sample and carries none of it. */
+/* All channels of a sample with the mains notch or during a tare: out of
+ * line, so the usual path tests e->rare once per sample and carries none
+ * of it. */
 /* The force goes to e->f; s is only read for extras (NULL without). */
 __attribute__((noinline))
-static uint8_t filter_notched(struct sg_engine *e, double x, const struct sg_sample *s,
-			      double alpha, uint8_t has)
+static uint8_t filter_rare(struct sg_engine *e, double x, const struct sg_sample *s,
+			   double alpha, uint8_t has)
 {
-	e->f = chan_filter(e, &e->force, x, alpha, true) - e->force.base;
-	return has ? filter_extra(e, s, alpha, has, true) : 0;
+	bool notched = e->notch;
+
+	e->f = chan_filter(e, &e->force, x, alpha, notched) - e->force.base;
+	return has ? filter_extra(e, s, alpha, has, notched) : 0;
 }
 
 /* Inlined for the same reason as filter_extra. */
@@ -1258,20 +1270,21 @@ int feed(struct sg_engine *e, const struct sg_sample *s, struct sg_event *ev, in
 		/* The filter relaxes over the lost samples too. */
 		alpha = 1.0 - pow(e->decay, (double)nlost + 1.0);
 	}
-	if (likely(!e->notch)) {
+	if (likely(!e->rare)) {
 		f = chan_filter(e, &e->force, x, alpha, false) - e->force.base;
 		if (extra)
 			has = filter_extra(e, s, alpha, extra, false);
 		e->f = f;
 	} else {
-		/* & extra: a subset of it anyway; lets the compiler see
-		 * that has is 0 in the force-only instance */
-		has = filter_notched(e, x, extra ? s : NULL, alpha, extra) & extra;
+		/* the mains notch, a tare, or both; & extra: a subset of
+		 * it anyway, and the compiler sees that has is 0 in the
+		 * force-only instance */
+		has = filter_rare(e, x, extra ? s : NULL, alpha, extra) & extra;
 		f = e->f;
-	}
-	if (unlikely(e->tare_left > 0.0)) {
-		tare_step(e, dt);
-		return 0;
+		if (e->tare_left > 0.0) {
+			tare_step(e, dt);
+			return 0;
+		}
 	}
 
 	switch (e->state) {

@@ -241,6 +241,36 @@ static const char *const migrations[] = {
 	"CREATE TRIGGER sessions_uuid_new AFTER INSERT ON sessions"
 	"  WHEN NEW.uuid IS NULL BEGIN"
 	"  UPDATE sessions SET uuid = " SQL_UUID4 " WHERE id = NEW.id; END;",
+
+	/* 6 (network): a change sequence for profiles and sessions, kept by
+	 * SQLite itself. strigil-sync uploads what changed since its cursor;
+	 * updated_us is wall-clock time stamped when a write is queued, so
+	 * a row committed later can carry an earlier time (the writer
+	 * thread's queue, another instrument's direct write, an NTP step
+	 * back) and a time cursor skips it for ever. Writers are serialised
+	 * and every trigger sees the last commit, so max + 1 grows in commit
+	 * order: a reader that has seen sequence n has seen every commit
+	 * before it. Existing rows keep their order by id. */
+	"ALTER TABLE profiles ADD COLUMN change_seq INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE sessions ADD COLUMN change_seq INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE profiles SET change_seq = id;"
+	"UPDATE sessions SET change_seq = id;"
+	"CREATE INDEX profiles_change_seq ON profiles(change_seq);"
+	"CREATE INDEX sessions_change_seq ON sessions(change_seq);"
+	"CREATE TRIGGER profiles_seq_new AFTER INSERT ON profiles BEGIN"
+	"  UPDATE profiles SET change_seq = (SELECT max(change_seq) FROM profiles) + 1"
+	"  WHERE id = NEW.id; END;"
+	"CREATE TRIGGER profiles_seq_change AFTER UPDATE ON profiles"
+	"  WHEN NEW.change_seq = OLD.change_seq BEGIN"
+	"  UPDATE profiles SET change_seq = (SELECT max(change_seq) FROM profiles) + 1"
+	"  WHERE id = NEW.id; END;"
+	"CREATE TRIGGER sessions_seq_new AFTER INSERT ON sessions BEGIN"
+	"  UPDATE sessions SET change_seq = (SELECT max(change_seq) FROM sessions) + 1"
+	"  WHERE id = NEW.id; END;"
+	"CREATE TRIGGER sessions_seq_change AFTER UPDATE ON sessions"
+	"  WHEN NEW.change_seq = OLD.change_seq BEGIN"
+	"  UPDATE sessions SET change_seq = (SELECT max(change_seq) FROM sessions) + 1"
+	"  WHERE id = NEW.id; END;",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==

@@ -45,7 +45,7 @@ extern "C" {
 #endif
 
 #define SGD_STORE_DB_NAME	"strigil.db"
-#define SGD_STORE_SCHEMA_VERSION 5
+#define SGD_STORE_SCHEMA_VERSION 6
 #define SGD_SERIAL_MAX		32	/* incl. NUL */
 #define SGD_ACTOR_MAX		64	/* "uid:1000" or a user name */
 #define SGD_REASONS_MAX		2048	/* reasons text of a session */

@@ -21,6 +21,7 @@
 #define SIM_NOISE_N		0.01
 #define SIM_MAX_SCRIPT		4096
 #define SIM_ALERT_DELAYS	4096
+#define SIM_TICK_RING		4096	/* about 20 s of ticks */
 
 struct pulse {
 	double peak_n, contact_s, gap_s;
@@ -46,6 +47,12 @@ struct sim {
 	 * tool's own alarm, which make bench's adversarial row reports */
 	uint32_t alert_delay_us[SIM_ALERT_DELAYS];
 	unsigned nalert_delays;
+	/* Debug.TickLateUs: how late each tick ran after its due time (the
+	 * last SIM_TICK_RING): a stalled event loop makes the instrument's
+	 * samples wait before anything - the engine, the tool's alarm - sees
+	 * them, which arrival_us (taken when they are read) cannot show */
+	uint32_t tick_late_us[SIM_TICK_RING];
+	unsigned ntick_late;
 };
 
 static double sim_uniform(struct sim *s)
@@ -108,6 +115,9 @@ static int sim_tick(sd_event_source *src, uint64_t usec, void *userdata)
 	const unsigned per_frame = STRIGIL_MAX_SAMPLES_PER_FRAME(1);
 
 	uint64_t skipped = 0;
+
+	s->tick_late_us[s->ntick_late++ % SIM_TICK_RING] =
+		now > usec ? (now - usec > UINT32_MAX ? UINT32_MAX : (uint32_t)(now - usec)) : 0;
 
 	/* The loop stalled: do not flood, start over - and say so: a real
 	 * instrument's samples would be lost too (LostSamples counts them). */
@@ -403,6 +413,10 @@ static int debug_prop_get(sd_bus *bus, const char *path, const char *interface,
 	if (strcmp(property, "AlertDelaysUs") == 0)
 		return sd_bus_message_append_array(reply, 'u', s->alert_delay_us,
 						   s->nalert_delays * sizeof(uint32_t));
+	if (strcmp(property, "TickLateUs") == 0)
+		return sd_bus_message_append_array(reply, 'u', s->tick_late_us,
+						   (s->ntick_late < SIM_TICK_RING ? s->ntick_late :
+						    SIM_TICK_RING) * sizeof(uint32_t));
 	return sd_bus_message_append(reply, "b", (int)s->spike_pending);
 }
 
@@ -412,6 +426,7 @@ static const sd_bus_vtable debug_vtable[] = {
 	SD_BUS_PROPERTY("SpikePending", "b", debug_prop_get, 0, 0),
 	SD_BUS_PROPERTY("AlertBroken", "b", debug_prop_get, 0, 0),
 	SD_BUS_PROPERTY("AlertDelaysUs", "au", debug_prop_get, 0, 0),
+	SD_BUS_PROPERTY("TickLateUs", "au", debug_prop_get, 0, 0),
 	SD_BUS_METHOD_WITH_ARGS("BreakAlert", SD_BUS_ARGS("b", broken), SD_BUS_NO_RESULT,
 				method_break_alert, SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_METHOD_WITH_ARGS("Unplug", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_unplug,

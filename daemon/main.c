@@ -340,10 +340,11 @@ int main(int argc, char **argv)
 		goto fail;
 	}
 	/* The loop's own connection writes little (a new session, a
-	 * profile, a calibration) and never waits long for another
-	 * process's lock: such a method fails (StorageFailed) rather than
-	 * hold up the alarm path. Records go through the writer. */
-	sgd_store_set_busy_timeout(d.store, LOOP_BUSY_TIMEOUT_MS);
+	 * profile, a calibration) and never waits for another process's
+	 * lock: such a method fails (StorageFailed) rather than hold up the
+	 * alarm path; it waits only for a commit of the writer thread's.
+	 * Records go through the writer. */
+	sgd_store_loop_busy(d.store, LOOP_BUSY_TIMEOUT_MS);
 	r = sgd_store_prepare_wal(d.store);
 	if (r < 0)
 		log_info("WAL left at its size (%s): commits may be slower", sgd_store_errmsg(d.store));

@@ -2,8 +2,9 @@
 /*
  * strigild's durable storage: one SQLite database in WAL mode
  * (<state-dir>/strigil.db) holding profiles, sessions, strokes,
- * violations, calibration history, the audit of overrides and the
- * instruments seen. Plain C, no D-Bus. Single-threaded use (the daemon's
+ * violations, pauses, calibration history, the audit of overrides, the
+ * instruments seen and the clinic network's ids. Plain C, no D-Bus; its
+ * files (daemon/storage*.c) are listed in storage-private.h. Single-threaded use (the daemon's
  * event loop; the store runs its own checkpointer thread on its own
  * connection inside); several processes may open the same file (busy
  * timeout).
@@ -90,6 +91,16 @@ const char *sgd_store_errmsg(const struct sgd_store *s);
  * for another connection's lock before failing with -EBUSY. */
 int sgd_store_set_busy_timeout(struct sgd_store *s, int ms);
 /*
+ * The event loop's connection: a write that meets a lock waits (up to
+ * max_wait_ms) only while the store's writer thread runs a job that is
+ * not itself blocked - the lock is then the writer's, held for a commit;
+ * another process's lock is given up after 2 ms (-EBUSY), so that the
+ * loop, which also carries the alarm path, never waits for it.
+ */
+int sgd_store_loop_busy(struct sgd_store *s, int max_wait_ms);
+/* The writer thread, around each job on its peer connection. */
+void sgd_store_peer_working(struct sgd_store *peer, bool working);
+/*
  * Gives an empty write-ahead log its working size (a few MB of zeros)
  * so that commits overwrite the file instead of extending it: their
  * fsync then flushes data only, not the file's size (about half the
@@ -108,6 +119,10 @@ int64_t sgd_store_wal_size(struct sgd_store *s);
 void sgd_store_kick(struct sgd_store *s);
 /* The database file's path. */
 const char *sgd_store_path(const struct sgd_store *s);
+/* Bytes of the write-ahead log that the last checkpoint could not copy
+ * into the database (another connection's read snapshot holds them): 0
+ * when it copied everything. */
+int64_t sgd_store_wal_held_bytes(struct sgd_store *s);
 /* Copies every committed frame of the WAL into the database file and
  * syncs it (SQLITE_CHECKPOINT_FULL; waits for writers up to the busy
  * timeout). -EBUSY when a reader kept part of it in the WAL. */
@@ -351,8 +366,6 @@ struct sgd_pause {
 
 /* p->id set. */
 int sgd_store_pause_begin(struct sgd_store *s, struct sgd_pause *p);
-int sgd_store_pause_end(struct sgd_store *s, int64_t pause_id, double end_s,
-			int64_t end_us);
 /* Ends the open pause of a session, if any (0 also when none was open):
  * strigild's storage writer does not know the pause's id yet when it
  * queues its end. */

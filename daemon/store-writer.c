@@ -107,9 +107,11 @@ static void *writer_main(void *arg)
 			break;		/* quit with nothing left */
 		job = w->head;
 		pthread_mutex_unlock(&w->lock);
+		sgd_store_peer_working(w->st, true);
 		r = job->run(w->st, job);
 		if (r >= 0)
 			wal_watch(w);
+		sgd_store_peer_working(w->st, false);
 		pthread_mutex_lock(&w->lock);
 		job->attempts++;
 		if (r < 0 && !permanent(r)) {

@@ -59,6 +59,8 @@ try:
     delays = plain(h.prop(SIM1, "Debug", "AlertDelaysUs"))
     check(len(delays) == 1 and 0 <= delays[0] < 10000000,
           "the accepted alarm's delay is recorded once (%s)" % delays)
+    late = plain(h.prop(SIM1, "Debug", "TickLateUs"))
+    check(0 < len(late) <= 4096, "Debug.TickLateUs keeps the last ticks (%d)" % len(late))
     h.iface(spath, "Session").Stop()
     h.stop_daemon()
 finally:

@@ -11,7 +11,11 @@ each its own process, until SIGTERM; prints "calls=N errors=N busy=N".
                                  write lock (BEGIN IMMEDIATE) for SECS
   adversary.py flood ADDRESS PATH  one connection flooding authorized calls
                                  (Instrument.GetCalibration, 32 in flight)
+  adversary.py profiles ADDRESS  a clinician creating profiles one after
+                                 another (writes of strigild's event loop,
+                                 which meet the lock of case (b))
 """
+import os
 import signal
 import sqlite3
 import sys
@@ -93,11 +97,29 @@ def flood(address, path):
         ctx.iteration(True)
 
 
+def profiles(address):
+    import dbus
+    bus = dbus.bus.BusConnection(address)
+    mgr = dbus.Interface(bus.get_object(NAME, ROOT, introspect=False), IFACE + "Manager")
+    n = 0
+    while not stop:
+        n += 1
+        try:
+            mgr.CreateProfile(dbus.Dictionary({"patient_ref": "adv-%d-%d" % (os.getpid(), n)},
+                                              signature="sv"))
+            stats["calls"] += 1
+        except dbus.exceptions.DBusException:
+            stats["errors"] += 1
+            time.sleep(0.01)
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "history":
         history(sys.argv[2])
     elif sys.argv[1] == "lock":
         lock(sys.argv[2], float(sys.argv[3]))
+    elif sys.argv[1] == "profiles":
+        profiles(sys.argv[2])
     else:
         flood(sys.argv[2], sys.argv[3])
     print("calls=%d errors=%d busy=%d" % (stats["calls"], stats["errors"], stats["busy"]),

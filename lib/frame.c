@@ -8,6 +8,7 @@
  * nor host byte order matters.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "strigil.h"
@@ -43,18 +44,59 @@ static int32_t s32_from_u32(uint32_t v)
 	return v <= INT32_MAX ? (int32_t)v : (int32_t)(v - 0x80000000u) + INT32_MIN;
 }
 
+_Static_assert(STRIGIL_MAX_SAMPLES_ANY == 12, "zero_rows_from() clears 12 rows");
+
+/* Clears raw[from..11]: one jump, then one 16-byte store per row (a loop
+ * or a memset of a variable size cost about four times as much). */
+static inline void zero_rows_from(struct sg_block *out, unsigned from)
+{
+	static const int32_t z[STRIGIL_MAX_CHANNELS];
+
+#define ZROW(i) memcpy(out->raw[i], z, sizeof(z))
+	switch (from) {
+	case 0: ZROW(0); /* fall through */
+	case 1: ZROW(1); /* fall through */
+	case 2: ZROW(2); /* fall through */
+	case 3: ZROW(3); /* fall through */
+	case 4: ZROW(4); /* fall through */
+	case 5: ZROW(5); /* fall through */
+	case 6: ZROW(6); /* fall through */
+	case 7: ZROW(7); /* fall through */
+	case 8: ZROW(8); /* fall through */
+	case 9: ZROW(9); /* fall through */
+	case 10: ZROW(10); /* fall through */
+	case 11: ZROW(11); /* fall through */
+	default: break;
+	}
+#undef ZROW
+}
+
+/* The samples into out->raw, every other entry of it zeroed (the block
+ * is all zero but for what the frame carries), rows written whole (16
+ * bytes). A memset of the whole block first was a `rep stos` of 212
+ * bytes per frame, a quarter of the decoder's time at 4 samples a frame. */
 static inline __attribute__((always_inline))
 void copy_samples(struct sg_block *out, const uint8_t *p, unsigned count, unsigned nch)
 {
-	for (unsigned i = 0; i < count; i++)
+	for (unsigned i = 0; i < count; i++) {
+		int32_t row[STRIGIL_MAX_CHANNELS] = { 0 };
+
 		for (unsigned k = 0; k < nch; k++, p += 4)
-			out->raw[i][k] = s32_from_u32(get_le32(p));
+			row[k] = s32_from_u32(get_le32(p));
+		memcpy(out->raw[i], row, sizeof(row));
+	}
+	zero_rows_from(out, count);
+}
+
+static inline bool mask_valid(uint8_t mask)
+{
+	return (mask & ~STRIGIL_CH_MASK_ALL) == 0 &&
+	       (mask & STRIGIL_CH_BIT(STRIGIL_CH_NORMAL)) != 0;
 }
 
 bool sg_channel_mask_valid(uint8_t mask)
 {
-	return (mask & ~STRIGIL_CH_MASK_ALL) == 0 &&
-	       (mask & STRIGIL_CH_BIT(STRIGIL_CH_NORMAL)) != 0;
+	return mask_valid(mask);
 }
 
 const char *sg_frame_error_str(enum sg_frame_error e)
@@ -113,7 +155,7 @@ enum sg_frame_error sg_decode_frame(struct sg_decoder *d, const void *buf,
 		return reject(d, SG_FRAME_TYPE);
 	if (p[1] != STRIGIL_FRAME_VERSION)
 		return reject(d, SG_FRAME_VERSION);
-	if (!sg_channel_mask_valid(d->channel_mask) || p[3] != d->channel_mask)
+	if (!mask_valid(d->channel_mask) || p[3] != d->channel_mask)
 		return reject(d, SG_FRAME_CHANNELS);
 	nch = d->nchannels;
 	count = p[2];
@@ -135,7 +177,8 @@ enum sg_frame_error sg_decode_frame(struct sg_decoder *d, const void *buf,
 			resync = true;
 	}
 
-	memset(out, 0, sizeof(*out));
+	/* the header part (padding included); raw[] in copy_samples */
+	memset(out, 0, offsetof(struct sg_block, raw));
 	out->seq = seq;
 	out->t0_us = get_le32(p + 8);
 	out->flags = get_le16(p + 12) & STRIGIL_STATUS_KNOWN;

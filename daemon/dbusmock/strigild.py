@@ -1288,7 +1288,10 @@ def EmitStroke(self, path, peak_n, duration_s):
              ('limit_n', 'd', s['limit']), ('region', 's', s['region']), ('side', 's', s['side']),
              ('cap_n', 'd', s['limit']), ('cap_reasons', 'as', s['reasons'])]
     if state().has('Session', 'GetBursts'):
-        pairs += [('burst', 'u', 1), ('end', 's', 'lift')]
+        # a contact ended by a lift, as on a model without shear: each
+        # stroke is its own burst of one pass (the daemon's numbering)
+        prev = int(s['strokes'][-1].get('burst', 0)) if s['strokes'] else 0
+        pairs += [('burst', 'u', prev + 1), ('end', 's', 'lift')]
     rec = record(pairs)
     s['strokes'].append(rec)
     session_signal(path, 'StrokeCompleted', rec)

@@ -266,12 +266,24 @@ try:
                  "dvt is an absolute contraindication")
     sess2 = iface(ROOT, "Manager").StartSession(SIM1, pid, "neck")
     expect_error(lambda: iface(pid, "Profile").Delete(), ERR + "Busy", "Delete of a profile in use")
+    if ("method", "GetBursts") in shipped["Session"]:
+        # bursts: each emitted stroke is a contact of its own (a model
+        # without shear), numbered as strigild numbers them
+        mockctl().EmitStroke(sess2, 3.0, 0.5)
+        mockctl().EmitStroke(sess2, 3.5, 0.5)
+        got = [(plain(x)["burst"], plain(x)["end"]) for x in iface(sess2, "Session").GetStrokes()]
+        check(got == [(1, "lift"), (2, "lift")], "strokes carry their own burst, ended by a lift (%s)" % got)
+        got = [(b["index"], b["passes"]) for b in plain(iface(sess2, "Session").GetBursts())]
+        check(got == [(1, 1), (2, 1)], "GetBursts: two bursts of one pass (%s)" % got)
     iface(sess2, "Session").Stop()
     if ("method", "ListSessions") in shipped["Profile"]:
         page, total = iface(pid, "Profile").ListSessions(0, 1)
         check(list(page) == [sess2] and total == 2, "ListSessions: newest first, paged (%s, %d)" % (page, total))
         hist = plain(iface(pid, "Profile").GetRegionHistory())
-        check([(h["session"], h["region"], h["strokes"]) for h in hist] == [(sess, "upper_back", 1)],
+        want = [(sess, "upper_back", 1)]
+        if ("method", "GetBursts") in shipped["Session"]:
+            want.append((sess2, "neck", 2))
+        check(sorted((h["session"], h["region"], h["strokes"]) for h in hist) == sorted(want),
               "GetRegionHistory (%s)" % hist)
     iface(pid, "Profile").Update(dbus.Dictionary({"display_name": "K.L."}, signature="sv"))
     check(props(pid, "Profile")["DisplayName"] == "K.L.", "Update")

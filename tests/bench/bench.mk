@@ -13,3 +13,13 @@ bench-engine: $(BENCH_ENGINE)
 	@tests/bench/callgrind-ips.sh $(BENCH_ENGINE) $(BUILD)/bench
 
 BENCH_TARGETS += bench-engine
+
+# A fingerprint of the engine's and decoder's outputs (not run by make
+# bench): compare it before and after an optimisation.
+ENGINE_DIGEST := $(BUILD)/bench/engine-digest
+
+$(ENGINE_DIGEST): $(BUILD)/obj/tests/bench/engine-digest.o $(LIBSTRIGIL)
+	@mkdir -p $(@D)
+	$(CC) $(SG_CFLAGS) -o $@ $^ $(LIB_LIBS)
+
+ALL_TARGETS += $(ENGINE_DIGEST)

@@ -203,9 +203,9 @@ static void test_report(void)
 	r.strokes = calloc(3, sizeof(*r.strokes));
 	r.nstrokes = 3;
 	/* exactly at the cap is not over it; a hair above is */
-	r.strokes[0] = (struct clinic_report_stroke){ 1, 1.0, 0.5, 6.0, 3.0, 6.0, "calf:left" };
-	r.strokes[1] = (struct clinic_report_stroke){ 2, 2.0, 0.5, 6.01, 3.0, 6.0, "calf:left" };
-	r.strokes[2] = (struct clinic_report_stroke){ 3, 3.0, 0.5, 2.0, 1.0, 4.0, "neck" };
+	r.strokes[0] = (struct clinic_report_stroke){ 1, 1.0, 0.5, 6.0, 3.0, 6.0, "calf:left", 0, 0, 0 };
+	r.strokes[1] = (struct clinic_report_stroke){ 2, 2.0, 0.5, 6.01, 3.0, 6.0, "calf:left", 0, 0, 0 };
+	r.strokes[2] = (struct clinic_report_stroke){ 3, 3.0, 0.5, 2.0, 1.0, 4.0, "neck", 0, 0, 0 };
 	r.events = calloc(1, sizeof(*r.events));
 	r.nevents = 1;
 	r.events[0] = (struct clinic_report_event){ "exceeded", 2.1, 6.01, 6.0, "calf:left" };
@@ -224,6 +224,70 @@ static void test_report(void)
 	clinic_report_free(&r);
 }
 
+/* Passes per burst: counted from the strokes' burst indexes, in order. */
+static void test_passes(void)
+{
+	/* bursts 1 (3 passes), 2 (1 pass), 3 (2 passes), then strokes from a
+	 * service without bursts (0), then burst 4 (2 passes) */
+	static const uint32_t burst[] = { 1, 1, 1, 2, 3, 3, 0, 0, 4, 4 };
+	static const uint32_t pass[] = { 1, 2, 3, 1, 1, 2, 0, 0, 1, 2 };
+	static const uint32_t passes[] = { 3, 3, 3, 1, 2, 2, 0, 0, 2, 2 };
+	struct clinic_report_stroke k[10] = { { 0 } };
+	struct clinic_pass_counter c = { 0 };
+	struct clinic_report r = { 0 };
+	struct clinic_report_line *l;
+	char t[96];
+	size_t n, i;
+	int ok = 1;
+
+	for (i = 0; i < 10; i++)
+		k[i].burst = burst[i];
+	clinic_report_number_passes(k, 10);
+	for (i = 0; i < 10; i++)
+		if (k[i].pass != pass[i] || k[i].passes != passes[i]) {
+			ok = 0;
+			printf("#  stroke %zu: pass %u/%u, expected %u/%u\n", i + 1, k[i].pass,
+			       k[i].passes, pass[i], passes[i]);
+		}
+	CHECK(ok, "passes numbered within each burst, and each burst's count");
+	/* live: one at a time, as StrokeCompleted arrives */
+	CHECK(clinic_pass_next(&c, 7) == 1 && clinic_pass_next(&c, 7) == 2 &&
+	      clinic_pass_next(&c, 8) == 1 && clinic_pass_next(&c, 0) == 0 &&
+	      clinic_pass_next(&c, 8) == 1, "live pass counter");
+	clinic_pass_text(t, sizeof(t), 3, 2, 5);
+	CHECK(!strcmp(t, "burst 3 · pass 2/5"), "pass text (%s)", t);
+	clinic_pass_text(t, sizeof(t), 3, 2, 0);
+	CHECK(!strcmp(t, "burst 3 · pass 2"), "pass text while the burst goes on (%s)", t);
+	clinic_pass_text(t, sizeof(t), 0, 0, 0);
+	CHECK(!strcmp(t, ""), "no pass text without bursts");
+
+	/* the report: every stroke with its pass, every burst with its passes */
+	snprintf(r.patient_ref, sizeof(r.patient_ref), "P-43");
+	r.strokes = calloc(4, sizeof(*r.strokes));
+	r.nstrokes = 4;
+	for (i = 0; i < 4; i++) {
+		r.strokes[i] = (struct clinic_report_stroke){ (uint32_t)i + 1, 1.0 + (double)i, 0.5, 3.0,
+							      2.0, 6.0, "calf:left", i < 3 ? 1 : 2, 0, 0 };
+	}
+	clinic_report_number_passes(r.strokes, r.nstrokes);
+	l = clinic_report_lines(&r, &n);
+	CHECK(l && has_line(l, n, "#2    ") && line_kind(l, n, "burst 1 · pass 2/3") == CLINIC_LINE_TEXT &&
+	      has_line(l, n, "burst 2 · pass 1/1"), "report strokes name their burst and pass");
+	CHECK(l && has_line(l, n, "Bursts (continuous contact)") &&
+	      has_line(l, n, "Not recorded by this version"), "unknown bursts said so");
+	free(l);
+	r.bursts = calloc(2, sizeof(*r.bursts));
+	r.nbursts = 2;
+	r.bursts_known = 1;
+	r.bursts[0] = (struct clinic_report_burst){ 1, 3, 1.0, 2.5, 3.0 };
+	r.bursts[1] = (struct clinic_report_burst){ 2, 1, 4.0, 0.5, 3.0 };
+	l = clinic_report_lines(&r, &n);
+	CHECK(l && has_line(l, n, "Burst 1: 3 passes in 2.5 s, peak 3.0 N") &&
+	      has_line(l, n, "Burst 2: 1 pass in 0.5 s"), "report bursts with passes, duration, peak");
+	free(l);
+	clinic_report_free(&r);
+}
+
 int main(void)
 {
 	test_ring();
@@ -232,6 +296,7 @@ int main(void)
 	test_numbers();
 	test_regions();
 	test_report();
+	test_passes();
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }

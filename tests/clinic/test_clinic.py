@@ -9,12 +9,17 @@ validation error shows next to the field); a session starts on the chosen
 region; a scripted over-cap stroke turns the treatment view into the alarm
 state (an ALERT-role label) and it clears when the force drops; a broken
 tool alarm shows a persistent banner; an unplugged instrument shows the
-paused state; history lists the visit; the PDF report has the patient
-reference and every region; the daemon killed and restarted: the app says
+paused state; each stroke row names its burst and pass ("burst 2 · pass
+1/1": the simulated instrument has no shear, so every burst is one pass)
+and a bursts summary shows the last burst's passes, duration and peak;
+history lists the visit and its record lists bursts with their passes and
+every stroke's pass; the PDF report has the patient reference and every
+region; the daemon killed and restarted: the app says
 so and recovers by itself. Screenshots of each screen go to
 build/clinic-shots/.
 """
 import os
+import re
 import subprocess
 import sys
 import time
@@ -168,6 +173,16 @@ def main():
         dbg = h.iface(SIM1, "Debug")
         dbg.Play(dbus.Array([(3.0, 0.6, 0.6), (4.0, 0.6, 0.6)], signature="(ddd)"))
         check(d.find(role="list item", contains="#2 ") is not None, "strokes listed with their peak and cap")
+        # passes per burst: a model without shear has one pass per burst
+        for k in (1, 2):
+            row = d.find(role="list item", contains="#%d  " % k)
+            check(row is not None and ("burst %d · pass 1/1" % k) in row.name,
+                  "stroke %d's row names its burst and pass (%s)" % (k, row.name if row else None))
+        summary = d.find(role="label", contains="Bursts so far 2.")
+        check(summary is not None and
+              re.search(r"Last: Burst 2: 1 pass in 0\.[3-9]\d? s, peak [34]\.\d N", summary.name) is not None,
+              "the bursts summary gives the last burst's passes, duration and peak (%s)" %
+              (summary.name if summary else None))
         d.screenshot("treatment")
 
         # -- the alarm
@@ -235,6 +250,14 @@ def main():
         pdf = d.find(role="push button", name="Save PDF report")
         harness.wait_for(lambda: pdf.getState().contains(d.pyatspi.STATE_SENSITIVE), WAIT)
         check(d.find(role="image", contains="Peak force per visit") is not None, "trend plots shown")
+        record = d.find(role="text", name="Session record")
+        rec = d.text_of(record) if record is not None else ""
+        check("Bursts (continuous contact) and their passes" in rec and
+              re.search(r"Burst 1: 1 pass in [\d.]+ s, peak [\d.]+ N", rec) is not None,
+              "the visit's record lists its bursts with their passes")
+        check(re.search(r"#1 .* burst 1 · pass 1/1 .*peak", rec) is not None and
+              re.search(r"#5 .* burst 5 · pass 1/1 .*peak", rec) is not None,
+              "...and every stroke with its burst and pass")
         d.screenshot("history")
         d.click(pdf)
         saved = d.find(role="status bar", contains="Report saved")
@@ -249,6 +272,8 @@ def main():
             check(REF in txt, "the PDF names the patient reference")
             check(region_text in txt and "neck" in txt, "the PDF names every region treated")
             check("OVER THE CAP" in txt, "the PDF lists the violation")
+            check("Burst 1: 1 pass in" in txt and "burst 1 · pass 1/1" in txt,
+                  "the PDF gives passes per burst")
             check("Calibration: calibrated" in txt, "the PDF gives the calibration state")
             check("unplugged" in txt, "the PDF lists the unplug pause")
             check("why this cap: clinic absolute maximum" in txt, "the PDF gives the reasons for the caps")

@@ -101,6 +101,13 @@ def bench_engine():
     m = re.search(r"\| engine only \| ([\d.]+) \|", out)
     if m:
         results["engine_only_msps"] = float(m.group(1))
+    # the shear instrument (three channels, bursts: the reversal test runs)
+    m = re.search(r"\| decode \+ calibrate \+ engine, shear, bursts \| ([\d.]+) \|", out)
+    if m:
+        results["engine_shear_full_msps"] = float(m.group(1))
+    m = re.search(r"\| engine only, shear, bursts \| ([\d.]+) \|", out)
+    if m:
+        results["engine_shear_only_msps"] = float(m.group(1))
     for rate, key in (("1000", "alarm_1k"), ("500", "alarm_500"), ("2000", "alarm_2k")):
         m = re.search(r"\|\s+%s Hz\s+\|\s*(\d+) \|\s*([\d.]+) \|\s*([\d.]+) \|\s*([\d.]+) \| (\d+) \|"
                       % rate, out)
@@ -140,6 +147,9 @@ def collect_callgrind():
     m = re.search(r"\| decode \+ calibrate \+ engine \| ([\d.]+) \|", out)
     if callgrind.returncode == 0 and m:
         results["engine_ipsample"] = float(m.group(1))
+        m = re.search(r"\| decode \+ calibrate \+ engine, shear, bursts \| ([\d.]+) \|", out)
+        if m:
+            results["engine_shear_ipsample"] = float(m.group(1))
     else:
         notes.append("callgrind: no figure (%s)" % out.strip()[-200:])
     callgrind = False
@@ -735,12 +745,20 @@ def table():
             ">= 50 M/s", r["engine_full_msps"] >= 50)
     else:
         na("1", "engine throughput", ">= 50 M/s")
+    if "engine_shear_full_msps" in r:
+        row("1", "the same for an instrument with shear (3 channels), 80 % in contact, "
+            "bursts of passes (reversal test on every contact sample)",
+            "%.1f M samples/s (%.1f)" % (r["engine_shear_full_msps"],
+                                         r.get("engine_shear_only_msps", 0)),
+            ">= 50 M/s", r["engine_shear_full_msps"] >= 50)
     if "decode_msps" in r:
         row("1", "frame decoder alone, 12-sample S1 frames (bench-core); CSV reader",
             "%.1f M samples/s; %.1f MB/s" % (r["decode_msps"], r.get("csv_mbps", 0)), "", None)
     if "engine_ipsample" in r:
-        row("1", "instructions per sample (callgrind, same path)",
-            "%.1f" % r["engine_ipsample"], "", None)
+        row("1", "instructions per sample (callgrind, same path); shear instrument",
+            "%.1f; %s" % (r["engine_ipsample"],
+                          "%.1f" % r["engine_shear_ipsample"]
+                          if "engine_shear_ipsample" in r else "-"), "", None)
     for key, rate in (("alarm_500", 500), ("alarm_1k", 1000), ("alarm_2k", 2000)):
         if key in r:
             a = r[key]

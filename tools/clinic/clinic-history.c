@@ -407,7 +407,7 @@ struct detail {
 	StrigilSession *session;
 	guint gen;
 	guint pending;
-	GVariant *strokes, *events, *pauses;
+	GVariant *strokes, *events, *pauses, *bursts;
 	StrigilInstrument *instrument;
 };
 
@@ -484,6 +484,7 @@ static void build_report(ClinicHistory *self, struct detail *d)
 			k->mean_n = clinic_dict_double(v, "mean_n", 0);
 			k->cap_n = clinic_dict_double(v, "cap_n", clinic_dict_double(v, "limit_n", 0));
 			copy_str(k->region, sizeof(k->region), clinic_dict_str(v, "region"));
+			k->burst = clinic_dict_u32(v, "burst");	/* 0: not recorded */
 			{
 				/* The reasons recorded with the stroke (records work), once per region. */
 				g_autofree const char **why = NULL;
@@ -499,6 +500,7 @@ static void build_report(ClinicHistory *self, struct detail *d)
 			g_variant_unref(v);
 		}
 		r->nstrokes = i;
+		clinic_report_number_passes(r->strokes, r->nstrokes);
 	}
 	if (d->events) {
 		r->events = g_new0(struct clinic_report_event, g_variant_n_children(d->events));
@@ -526,6 +528,22 @@ static void build_report(ClinicHistory *self, struct detail *d)
 			g_variant_unref(v);
 		}
 		r->npauses = i;
+	}
+	if (d->bursts) {
+		r->bursts_known = 1;
+		r->bursts = g_new0(struct clinic_report_burst, g_variant_n_children(d->bursts) + 1);
+		g_variant_iter_init(&it, d->bursts);
+		for (i = 0; (v = g_variant_iter_next_value(&it)); i++) {
+			struct clinic_report_burst *b = &r->bursts[i];
+
+			b->index = clinic_dict_u32(v, "index");
+			b->passes = clinic_dict_u32(v, "passes");
+			b->start_s = clinic_dict_double(v, "start_s", 0);
+			b->duration_s = clinic_dict_double(v, "duration_s", 0);
+			b->peak_n = clinic_dict_double(v, "peak_n", 0);
+			g_variant_unref(v);
+		}
+		r->nbursts = i;
 	}
 	clinic_report_collect_regions(r);
 	/* The session's own reasons are those of its last region. */
@@ -570,6 +588,7 @@ static void detail_step_done(struct detail *d)
 	g_clear_pointer(&d->strokes, g_variant_unref);
 	g_clear_pointer(&d->events, g_variant_unref);
 	g_clear_pointer(&d->pauses, g_variant_unref);
+	g_clear_pointer(&d->bursts, g_variant_unref);
 	g_clear_object(&d->instrument);
 	g_object_unref(d->session);
 	g_object_unref(d->self);
@@ -608,6 +627,17 @@ static void on_detail_pauses(GObject *src, GAsyncResult *res, gpointer data)
 	detail_step_done(d);
 }
 
+/* GetBursts (API level 2): an older service has none, and the report says so. */
+static void on_detail_bursts(GObject *src, GAsyncResult *res, gpointer data)
+{
+	struct detail *d = data;
+	g_autoptr(GVariant) ret = g_dbus_proxy_call_finish(G_DBUS_PROXY(src), res, NULL);
+
+	if (ret)
+		g_variant_get(ret, "(@aa{sv})", &d->bursts);
+	detail_step_done(d);
+}
+
 static void on_detail_instrument(GObject *src, GAsyncResult *res, gpointer data)
 {
 	struct detail *d = data;
@@ -636,11 +666,13 @@ static void on_visit_selected(ClinicHistory *self)
 	d->self = g_object_ref(self);
 	d->session = g_object_ref(s);
 	d->gen = self->detail_gen;
-	d->pending = 4;
+	d->pending = 5;
 	strigil_session_call_get_strokes(s, CLINIC_CALL_FLAGS, -1, self->cancel, on_detail_strokes, d);
 	strigil_session_call_get_violations(s, CLINIC_CALL_FLAGS, -1, self->cancel, on_detail_events, d);
 	g_dbus_proxy_call(G_DBUS_PROXY(s), "GetPauses", NULL, CLINIC_CALL_FLAGS, -1, self->cancel,
 			  on_detail_pauses, d);
+	g_dbus_proxy_call(G_DBUS_PROXY(s), "GetBursts", NULL, CLINIC_CALL_FLAGS, -1, self->cancel,
+			  on_detail_bursts, d);
 	strigil_instrument_proxy_new(clinic_service_get_connection(self->service),
 				     G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START, CLINIC_BUS_NAME,
 				     strigil_session_get_instrument(s), self->cancel, on_detail_instrument, d);

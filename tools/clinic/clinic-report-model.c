@@ -98,6 +98,46 @@ static const char *kind_text(const char *k)
 	return k;
 }
 
+uint32_t clinic_pass_next(struct clinic_pass_counter *c, uint32_t burst)
+{
+	if (!burst) {
+		c->burst = c->pass = 0;
+		return 0;
+	}
+	c->pass = burst == c->burst ? c->pass + 1 : 1;
+	c->burst = burst;
+	return c->pass;
+}
+
+void clinic_report_number_passes(struct clinic_report_stroke *s, size_t n)
+{
+	struct clinic_pass_counter c = { 0 };
+	size_t i = 0;
+
+	for (i = 0; i < n; i++)
+		s[i].pass = clinic_pass_next(&c, s[i].burst);
+	/* each burst's last pass is its number of passes */
+	for (i = n; i-- > 0;)
+		s[i].passes = !s[i].burst ? 0 :
+			      i + 1 < n && s[i + 1].burst == s[i].burst ? s[i + 1].passes : s[i].pass;
+}
+
+void clinic_pass_text(char *buf, size_t len, uint32_t burst, uint32_t pass, uint32_t passes)
+{
+	if (!burst)
+		snprintf(buf, len, "%s", "");
+	else if (passes)
+		snprintf(buf, len, "burst %u · pass %u/%u", burst, pass, passes);
+	else
+		snprintf(buf, len, "burst %u · pass %u", burst, pass);
+}
+
+void clinic_burst_text(char *buf, size_t len, const struct clinic_report_burst *b)
+{
+	snprintf(buf, len, "Burst %u: %u pass%s in %.1f s, peak %.1f N", b->index, b->passes,
+		 b->passes == 1 ? "" : "es", b->duration_s, b->peak_n);
+}
+
 struct clinic_report_line *clinic_report_lines(const struct clinic_report *r, size_t *n)
 {
 	struct lines l = { 0 };
@@ -159,17 +199,32 @@ struct clinic_report_line *clinic_report_lines(const struct clinic_report *r, si
 			    r->pauses[i].end_s, r->pauses[i].reason);
 	}
 
+	/* passes per burst: how the strokes were grouped in continuous contact */
+	add(&l, CLINIC_LINE_HEADING, "Bursts (continuous contact) and their passes");
+	if (!r->bursts_known)
+		add(&l, CLINIC_LINE_TEXT, "Not recorded by this version of the service.");
+	else if (!r->nbursts)
+		add(&l, CLINIC_LINE_TEXT, "None.");
+	for (size_t i = 0; i < r->nbursts; i++) {
+		char t[160];
+
+		clinic_burst_text(t, sizeof(t), &r->bursts[i]);
+		add(&l, CLINIC_LINE_TEXT, "%8.1f s  %s", r->bursts[i].start_s, t);
+	}
+
 	add(&l, CLINIC_LINE_HEADING, "Strokes");
 	if (!r->nstrokes)
 		add(&l, CLINIC_LINE_TEXT, "None.");
 	for (size_t i = 0; i < r->nstrokes; i++) {
 		const struct clinic_report_stroke *s = &r->strokes[i];
 		int over = s->cap_n > 0 && s->peak_n > s->cap_n;
+		char pass[64];
 
+		clinic_pass_text(pass, sizeof(pass), s->burst, s->pass, s->passes);
 		add(&l, over ? CLINIC_LINE_ALERT : CLINIC_LINE_TEXT,
-		    "#%-4u %7.1f s  %-12s peak %4.1f N  mean %4.1f N  cap %4.1f N  %4.2f s%s", s->index,
-		    s->start_s, s->region, s->peak_n, s->mean_n, s->cap_n, s->duration_s,
-		    over ? "  OVER" : "");
+		    "#%-4u %7.1f s  %-12s %s%speak %4.1f N  mean %4.1f N  cap %4.1f N  %4.2f s%s", s->index,
+		    s->start_s, s->region, pass, pass[0] ? "  " : "", s->peak_n, s->mean_n, s->cap_n,
+		    s->duration_s, over ? "  OVER" : "");
 	}
 	clinic_format_time(r->printed_us, a, sizeof(a));
 	add(&l, CLINIC_LINE_TEXT, "Printed %s from the Strigil service's records.", a);
@@ -187,6 +242,7 @@ void clinic_report_free(struct clinic_report *r)
 	free(r->strokes);
 	free(r->events);
 	free(r->pauses);
+	free(r->bursts);
 	free(r->regions);
 	memset(r, 0, sizeof(*r));
 }

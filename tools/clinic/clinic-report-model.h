@@ -15,6 +15,15 @@ struct clinic_report_stroke {
 	uint32_t index;
 	double start_s, duration_s, peak_n, mean_n, cap_n;
 	char region[96];
+	/* Bursts (the stroke dict's "burst"; 0: not recorded by the service):
+	 * pass and passes from clinic_report_number_passes(). */
+	uint32_t burst, pass, passes;
+};
+
+/* Session.GetBursts(): one period of continuous contact and its passes. */
+struct clinic_report_burst {
+	uint32_t index, passes;
+	double start_s, duration_s, peak_n;
 };
 
 struct clinic_report_event {
@@ -65,6 +74,9 @@ struct clinic_report {
 	struct clinic_report_pause *pauses;
 	size_t npauses;
 	int pauses_known;	/* 0: the daemon has no pause records */
+	struct clinic_report_burst *bursts;
+	size_t nbursts;
+	int bursts_known;	/* 0: the daemon has no GetBursts */
 	struct clinic_report_region *regions;
 	size_t nregions;
 };
@@ -82,5 +94,29 @@ int clinic_report_collect_regions(struct clinic_report *r);
 struct clinic_report_line *clinic_report_lines(const struct clinic_report *r, size_t *n);
 
 void clinic_report_free(struct clinic_report *r);
+
+/*
+ * Passes within bursts. A burst is one period of continuous contact; on a
+ * tool with shear channels the blade's turnarounds split it into passes
+ * (strokes), and a clinician reads "burst 3 · pass 2/5". The daemon's
+ * stroke records carry only their burst, in recorded order, so the passes
+ * of one burst are consecutive: the pass is counted here.
+ */
+struct clinic_pass_counter {
+	uint32_t burst, pass;	/* the last stroke's */
+};
+
+/* The pass of the next stroke, of burst `burst` (0: not recorded: 0). */
+uint32_t clinic_pass_next(struct clinic_pass_counter *c, uint32_t burst);
+
+/* Sets pass and passes of strokes in recorded order. */
+void clinic_report_number_passes(struct clinic_report_stroke *s, size_t n);
+
+/* "burst 3 · pass 2/5"; passes 0 (the burst goes on): "burst 3 · pass 2";
+ * burst 0 (not recorded): "". */
+void clinic_pass_text(char *buf, size_t len, uint32_t burst, uint32_t pass, uint32_t passes);
+
+/* "Burst 3: 5 passes in 3.2 s, peak 8.1 N" */
+void clinic_burst_text(char *buf, size_t len, const struct clinic_report_burst *b);
 
 #endif

@@ -24,6 +24,7 @@
 #include <gio/gunixfdlist.h>
 #include <glib-unix.h>
 
+#include "clinic-report-model.h"
 #include "clinic-stream.h"
 #include "clinic-trace.h"
 #include "clinic-treatment.h"
@@ -62,13 +63,14 @@ struct _ClinicTreatment {
 	gulong after_paint;
 	guint label_tick;
 	guint nstroke_rows;
+	struct clinic_pass_counter passes;	/* of the strokes listed */
 	gint64 bench_start;
 	guint64 bench_frames0;
 
 	GtkLabel *alarm_label, *alert_fail_banner, *unplugged_banner;
 	GtkListBox *instrument_list, *region_list, *stroke_list;
 	GtkLabel *calibration_label, *region_choice_label, *state_label, *limit_label;
-	GtkLabel *force_label, *peak_label, *strokes_count_label, *load_label, *cap_msg;
+	GtkLabel *force_label, *peak_label, *strokes_count_label, *bursts_label, *load_label, *cap_msg;
 	GtkToggleButton *left_button, *right_button, *midline_button;
 	GtkButton *start_button, *pause_button, *resume_button, *region_button, *stop_button;
 	ClinicTrace *trace;
@@ -334,23 +336,60 @@ static void update_counts(ClinicTreatment *self)
 				strigil_session_get_target_min_n(s), strigil_session_get_target_max_n(s));
 }
 
-static void add_stroke_row(ClinicTreatment *self, GVariant *d)
+/* A stroke row's text: "#12  calf:left  burst 3 · pass 2/5  peak 7.5 N
+ * of cap 9.0 N". passes is 0 while its burst goes on ("pass 2"). */
+static char *stroke_row_text(GVariant *d, guint32 pass, guint32 passes, gboolean *over)
 {
 	double peak = clinic_dict_double(d, "peak_n", 0);
 	double cap = clinic_dict_double(d, "cap_n", clinic_dict_double(d, "limit_n", 0));
-	gboolean over = cap > 0 && peak > cap;
-	g_autofree char *t = g_strdup_printf("#%u  %s  peak %.1f N of cap %.1f N%s",
-					     clinic_dict_u32(d, "index"), clinic_dict_str(d, "region"),
-					     peak, cap, over ? "  OVER" : "");
-	GtkWidget *l = gtk_label_new(t);
-	GtkWidget *last;
+	char p[64];
 
-	gtk_label_set_xalign(GTK_LABEL(l), 0);
+	*over = cap > 0 && peak > cap;
+	clinic_pass_text(p, sizeof(p), clinic_dict_u32(d, "burst"), pass, passes);
+	return g_strdup_printf("#%u  %s  %s%speak %.1f N of cap %.1f N%s",
+			       clinic_dict_u32(d, "index"), clinic_dict_str(d, "region"),
+			       p, p[0] ? "  " : "", peak, cap, *over ? "  OVER" : "");
+}
+
+static void set_stroke_row(GtkWidget *l, GVariant *d, guint32 pass, guint32 passes)
+{
+	gboolean over;
+	g_autofree char *t = stroke_row_text(d, pass, passes, &over);
+
+	gtk_label_set_text(GTK_LABEL(l), t);
 	if (over)
 		gtk_widget_add_css_class(l, "error");
-	gtk_list_box_prepend(self->stroke_list, l);
 	gtk_accessible_update_property(GTK_ACCESSIBLE(gtk_widget_get_parent(l)),
 				       GTK_ACCESSIBLE_PROPERTY_LABEL, t, -1);
+}
+
+/* Strokes arrive in order (GetStrokes, then StrokeCompleted): the pass is
+ * counted as they come; a burst's last pass (the tool lifted) gives its
+ * count of passes, shown on each of its rows from then on. */
+static void add_stroke_row(ClinicTreatment *self, GVariant *d)
+{
+	guint32 burst = clinic_dict_u32(d, "burst");
+	guint32 pass = clinic_pass_next(&self->passes, burst);
+	gboolean lifted = strcmp(clinic_dict_str(d, "end"), "lift") == 0;
+	GtkWidget *l = gtk_label_new(NULL);
+	GtkWidget *row, *last;
+
+	gtk_label_set_xalign(GTK_LABEL(l), 0);
+	gtk_label_set_wrap(GTK_LABEL(l), TRUE);
+	g_object_set_data_full(G_OBJECT(l), "stroke", g_variant_ref(d), (GDestroyNotify)g_variant_unref);
+	g_object_set_data(G_OBJECT(l), "pass", GUINT_TO_POINTER(pass));
+	gtk_list_box_prepend(self->stroke_list, l);
+	set_stroke_row(l, d, pass, lifted ? pass : 0);
+	/* the burst's earlier passes (the rows below, newest first) */
+	for (row = gtk_widget_get_next_sibling(gtk_widget_get_parent(l)); lifted && burst && row;
+	     row = gtk_widget_get_next_sibling(row)) {
+		GtkWidget *c = gtk_list_box_row_get_child(GTK_LIST_BOX_ROW(row));
+		GVariant *e = c ? g_object_get_data(G_OBJECT(c), "stroke") : NULL;
+
+		if (!e || clinic_dict_u32(e, "burst") != burst)
+			break;
+		set_stroke_row(c, e, GPOINTER_TO_UINT(g_object_get_data(G_OBJECT(c), "pass")), pass);
+	}
 	/* The record keeps every stroke; the screen shows the latest. */
 	if (++self->nstroke_rows > MAX_STROKE_ROWS &&
 	    (last = gtk_widget_get_last_child(GTK_WIDGET(self->stroke_list)))) {
@@ -359,12 +398,57 @@ static void add_stroke_row(ClinicTreatment *self, GVariant *d)
 	}
 }
 
+/* The bursts summary: how many so far, and the last one's passes,
+ * duration and peak (Session.GetBursts, from the stored strokes). */
+static void on_bursts_loaded(GObject *src, GAsyncResult *res, gpointer data)
+{
+	ClinicTreatment *self = data;
+	g_autoptr(GVariant) ret = g_dbus_proxy_call_finish(G_DBUS_PROXY(src), res, NULL);
+	g_autoptr(GVariant) bursts = NULL;
+
+	if (ret && (StrigilSession *)src == self->session) {
+		gsize n;
+
+		g_variant_get(ret, "(@aa{sv})", &bursts);
+		n = g_variant_n_children(bursts);
+		if (n) {
+			g_autoptr(GVariant) d = g_variant_get_child_value(bursts, n - 1);
+			struct clinic_report_burst b = {
+				.index = clinic_dict_u32(d, "index"),
+				.passes = clinic_dict_u32(d, "passes"),
+				.start_s = clinic_dict_double(d, "start_s", 0),
+				.duration_s = clinic_dict_double(d, "duration_s", 0),
+				.peak_n = clinic_dict_double(d, "peak_n", 0),
+			};
+			char t[160];
+			g_autofree char *text = NULL;
+
+			clinic_burst_text(t, sizeof(t), &b);
+			text = g_strdup_printf("Bursts so far %" G_GSIZE_FORMAT ". Last: %s", n, t);
+			gtk_label_set_text(self->bursts_label, text);
+		}
+		gtk_widget_set_visible(GTK_WIDGET(self->bursts_label), n > 0);
+	}
+	g_object_unref(self);
+}
+
+static void load_bursts(ClinicTreatment *self)
+{
+	if (!self->session)
+		return;
+	g_dbus_proxy_call(G_DBUS_PROXY(self->session), "GetBursts", NULL, CLINIC_CALL_FLAGS, -1,
+			  self->cancel, on_bursts_loaded, g_object_ref(self));
+}
+
 static void on_stroke(StrigilSession *s, GVariant *d, gpointer data)
 {
 	ClinicTreatment *self = data;
 	char buf[64];
 
 	add_stroke_row(self, d);
+	/* a burst ended (the tool lifted): its summary is stored now */
+	if (strcmp(clinic_dict_str(d, "end"), "lift") == 0)
+		load_bursts(self);
 	self->pass_open = FALSE;
 	g_snprintf(buf, sizeof(buf), "Last pass peak %.1f N", clinic_dict_double(d, "peak_n", 0));
 	gtk_label_set_text(self->peak_label, buf);
@@ -410,6 +494,7 @@ static void drop_session(ClinicTreatment *self)
 	g_clear_object(&self->session);
 	set_alarm(self, FALSE, NULL);
 	gtk_widget_set_visible(GTK_WIDGET(self->cap_msg), FALSE);
+	gtk_widget_set_visible(GTK_WIDGET(self->bursts_label), FALSE);
 	update_counts(self);
 }
 
@@ -467,6 +552,7 @@ static void on_session_proxy(GObject *src, GAsyncResult *res, gpointer data)
 	while ((child = gtk_widget_get_first_child(GTK_WIDGET(self->stroke_list))))
 		gtk_list_box_remove(self->stroke_list, child);
 	self->nstroke_rows = 0;
+	self->passes = (struct clinic_pass_counter){ 0 };
 	g_signal_connect(s, "stroke-completed", G_CALLBACK(on_stroke), self);
 	g_signal_connect(s, "limit-exceeded", G_CALLBACK(on_limit_exceeded), self);
 	g_signal_connect(s, "limit-warning", G_CALLBACK(on_limit_warning), self);
@@ -476,6 +562,7 @@ static void on_session_proxy(GObject *src, GAsyncResult *res, gpointer data)
 	g_signal_connect_after(s, "g-properties-changed", G_CALLBACK(on_session_props), self);
 	strigil_session_call_get_strokes(s, CLINIC_CALL_FLAGS, -1, self->cancel,
 					 on_strokes_loaded, g_object_ref(self));
+	load_bursts(self);
 	update_counts(self);
 	update_controls(self);
 	g_object_unref(self);
@@ -962,7 +1049,7 @@ static void clinic_treatment_class_init(ClinicTreatmentClass *klass)
 	CHILD(alarm_label); CHILD(alert_fail_banner); CHILD(unplugged_banner);
 	CHILD(instrument_list); CHILD(region_list); CHILD(stroke_list);
 	CHILD(calibration_label); CHILD(region_choice_label); CHILD(state_label); CHILD(limit_label);
-	CHILD(force_label); CHILD(peak_label); CHILD(strokes_count_label); CHILD(load_label); CHILD(cap_msg);
+	CHILD(force_label); CHILD(peak_label); CHILD(strokes_count_label); CHILD(bursts_label); CHILD(load_label); CHILD(cap_msg);
 	CHILD(left_button); CHILD(right_button); CHILD(midline_button);
 	CHILD(start_button); CHILD(pause_button); CHILD(resume_button); CHILD(region_button);
 	CHILD(stop_button); CHILD(trace);

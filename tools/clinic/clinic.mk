@@ -107,6 +107,15 @@ check-clinic: $(CLINIC_SAN) $(BUILD)/strigild-san FORCE
 	 ASAN_OPTIONS=detect_leaks=0 \
 	 CLINIC_SHOTS=$(abspath $(BUILD))/clinic-shots \
 	 $(RUN_TEST) clinic /usr/bin/python3 tests/clinic/test_clinic.py
+# Passes per burst with an instrument that has shear channels (a fake IIO
+# device): a recorded test of its own, run by check-clinic too.
+.PHONY: check-clinic-bursts
+check-clinic: check-clinic-bursts
+check-clinic-bursts: $(CLINIC_SAN) $(BUILD)/strigild-san FORCE
+	@STRIGILD=$(abspath $(BUILD))/strigild-san STRIGIL_CLINIC=$(abspath $(CLINIC_SAN)) SG_TOP=$(TOP) \
+	 ASAN_OPTIONS=detect_leaks=0 \
+	 CLINIC_SHOTS=$(abspath $(BUILD))/clinic-shots \
+	 $(RUN_TEST) clinic-bursts /usr/bin/python3 tests/clinic/test_clinic_bursts.py
 ifeq ($(CLINIC_HAVE)$(CLINIC_TEST_HAVE),yesyes)
 CHECK_TARGETS += check-clinic
 endif

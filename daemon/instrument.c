@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1005,96 +1006,110 @@ bad_type:
 	return error_invalid(error, "A calibration key has the wrong type (technician s, date t, due t, offset ad, scale ad).");
 }
 
-static int prop_get(sd_bus *bus, const char *path, const char *interface,
-		    const char *property, sd_bus_message *reply, void *userdata,
-		    sd_bus_error *error)
+/* One getter per computed property; the others are read by offset
+ * (sd-bus's built-in getters, prop_get_chars/prop_get_bool). */
+#define GETTER(fn) static int fn(sd_bus *bus, const char *path, const char *interface, \
+				 const char *property, sd_bus_message *reply, void *userdata, \
+				 sd_bus_error *error)
+
+GETTER(get_backend)
 {
-	struct instrument *inst = userdata;
-	int64_t now = (int64_t)(now_realtime_usec() / 1000000u);
+	const struct instrument *inst = userdata;
+
+	return sd_bus_message_append(reply, "s", inst->ops->name);
+}
+
+GETTER(get_channels)
+{
+	const struct instrument *inst = userdata;
 	unsigned k;
 	int r;
 
-	if (strcmp(property, "Serial") == 0)
-		return sd_bus_message_append(reply, "s", inst->info.serial);
-	if (strcmp(property, "Model") == 0)
-		return sd_bus_message_append(reply, "s", inst->info.model);
-	if (strcmp(property, "Firmware") == 0)
-		return sd_bus_message_append(reply, "s", inst->info.firmware);
-	if (strcmp(property, "Backend") == 0)
-		return sd_bus_message_append(reply, "s", inst->ops->name);
-	if (strcmp(property, "Connected") == 0)
-		return sd_bus_message_append(reply, "b", inst->connected);
-	if (strcmp(property, "SampleRateHz") == 0)
-		return sd_bus_message_append(reply, "u", inst->rate_hz);
-	if (strcmp(property, "Channels") == 0) {
-		r = sd_bus_message_open_container(reply, 'a', "s");
-		for (k = 0; r >= 0 && k < inst->nchannels; k++)
-			r = sd_bus_message_append(reply, "s", channel_names[inst->channels[k]]);
-		return r < 0 ? r : sd_bus_message_close_container(reply);
-	}
-	if (strcmp(property, "CalibrationDate") == 0)
-		return sd_bus_message_append(reply, "t",
-			(uint64_t)(inst->cal.cal_date > 0 ? inst->cal.cal_date : 0) * 1000000u);
-	if (strcmp(property, "CalibrationDue") == 0)
-		return sd_bus_message_append(reply, "t",
-			(uint64_t)(inst->cal.due_date > 0 ? inst->cal.due_date : 0) * 1000000u);
-	if (strcmp(property, "CalibrationValid") == 0)
-		return sd_bus_message_append(reply, "b", instrument_calibration_valid(inst, now));
-	if (strcmp(property, "CalibrationTechnician") == 0)
-		return sd_bus_message_append(reply, "s", inst->cal.technician);
-	if (strcmp(property, "LostSamples") == 0)
-		return sd_bus_message_append(reply, "t", inst->lost_samples);
-	if (strcmp(property, "ForceN") == 0)
-		return sd_bus_message_append(reply, "d", inst->force_n);
-	if (strcmp(property, "Streaming") == 0)
-		return sd_bus_message_append(reply, "b", inst->streaming);
-	if (strcmp(property, "Claims") == 0)
-		return sd_bus_message_append(reply, "u", sd_bus_track_count(inst->claims));
-	if (strcmp(property, "ActiveSession") == 0)
-		return sd_bus_message_append(reply, "o", inst->session ? inst->session->path : "/");
-	if (strcmp(property, "AlertFailures") == 0)
-		return sd_bus_message_append(reply, "u", inst->alert_failures);
-	if (strcmp(property, "StrokeRule") == 0) {
-		/* strokes split where the blade turns round need both shear
-		 * channels (docs/engine.md); else a stroke is a contact */
-		uint8_t sh = STRIGIL_CH_BIT(STRIGIL_CH_SHEAR_X) | STRIGIL_CH_BIT(STRIGIL_CH_SHEAR_Y);
-
-		return sd_bus_message_append(reply, "s",
-					     (inst->info.channel_mask & sh) == sh &&
-					     !inst->d->stroke_config.contact_only ? "reversal" : "contact");
-	}
-	if (strcmp(property, "Alert") == 0)
-		return sd_bus_message_append(reply, "s",
-					     inst->alert == STRIGIL_ALERT_EXCEEDED ? "exceeded" :
-					     inst->alert == STRIGIL_ALERT_WARNING ? "warning" : "off");
-	return sd_bus_error_setf(error, SD_BUS_ERROR_UNKNOWN_PROPERTY, "Unknown property %s.", property);
+	r = sd_bus_message_open_container(reply, 'a', "s");
+	for (k = 0; r >= 0 && k < inst->nchannels; k++)
+		r = sd_bus_message_append(reply, "s", channel_names[inst->channels[k]]);
+	return r < 0 ? r : sd_bus_message_close_container(reply);
 }
 
-#define P(name, sig, flags) SD_BUS_PROPERTY(name, sig, prop_get, 0, flags)
+/* unix seconds (0 = never) at the offset, as microseconds */
+GETTER(get_date_usec)
+{
+	int64_t sec = *(const int64_t *)userdata;
+
+	return sd_bus_message_append(reply, "t", (uint64_t)(sec > 0 ? sec : 0) * 1000000u);
+}
+
+GETTER(get_calibration_valid)
+{
+	const struct instrument *inst = userdata;
+	int64_t now = (int64_t)(now_realtime_usec() / 1000000u);
+
+	return sd_bus_message_append(reply, "b", instrument_calibration_valid(inst, now));
+}
+
+GETTER(get_claims)
+{
+	const struct instrument *inst = userdata;
+
+	return sd_bus_message_append(reply, "u", sd_bus_track_count(inst->claims));
+}
+
+GETTER(get_active_session)
+{
+	const struct instrument *inst = userdata;
+
+	return sd_bus_message_append(reply, "o", inst->session ? inst->session->path : "/");
+}
+
+GETTER(get_stroke_rule)
+{
+	const struct instrument *inst = userdata;
+	/* strokes split where the blade turns round need both shear
+	 * channels (docs/engine.md); else a stroke is a contact */
+	uint8_t sh = STRIGIL_CH_BIT(STRIGIL_CH_SHEAR_X) | STRIGIL_CH_BIT(STRIGIL_CH_SHEAR_Y);
+
+	return sd_bus_message_append(reply, "s",
+				     (inst->info.channel_mask & sh) == sh &&
+				     !inst->d->stroke_config.contact_only ? "reversal" : "contact");
+}
+
+GETTER(get_alert)
+{
+	const struct instrument *inst = userdata;
+
+	return sd_bus_message_append(reply, "s",
+				     inst->alert == STRIGIL_ALERT_EXCEEDED ? "exceeded" :
+				     inst->alert == STRIGIL_ALERT_WARNING ? "warning" : "off");
+}
+
 #define CHANGE SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE
 #define CONST SD_BUS_VTABLE_PROPERTY_CONST
+/* a property computed by a getter, one read from a field */
+#define P(name, sig, get, flags) SD_BUS_PROPERTY(name, sig, get, 0, flags)
+#define F(name, sig, get, field, flags) \
+	SD_BUS_PROPERTY(name, sig, get, offsetof(struct instrument, field), flags)
 
 const sd_bus_vtable instrument_vtable[] = {
 	SD_BUS_VTABLE_START(0),
-	P("Serial", "s", CONST),
-	P("Model", "s", CONST),
-	P("Firmware", "s", CONST),
-	P("Backend", "s", CONST),
-	P("Connected", "b", CHANGE),
-	P("SampleRateHz", "u", CHANGE),
-	P("Channels", "as", CONST),
-	P("CalibrationDate", "t", CHANGE),
-	P("CalibrationDue", "t", CHANGE),
-	P("CalibrationValid", "b", CHANGE),
-	P("CalibrationTechnician", "s", CHANGE),
-	P("LostSamples", "t", CHANGE),
-	P("ForceN", "d", CHANGE),
-	P("Streaming", "b", CHANGE),
-	P("Claims", "u", CHANGE),
-	P("ActiveSession", "o", CHANGE),
-	P("Alert", "s", CHANGE),
-	P("AlertFailures", "u", CHANGE),
-	P("StrokeRule", "s", CONST),
+	F("Serial", "s", prop_get_chars, info.serial, CONST),
+	F("Model", "s", prop_get_chars, info.model, CONST),
+	F("Firmware", "s", prop_get_chars, info.firmware, CONST),
+	P("Backend", "s", get_backend, CONST),
+	F("Connected", "b", prop_get_bool, connected, CHANGE),
+	F("SampleRateHz", "u", NULL, rate_hz, CHANGE),
+	P("Channels", "as", get_channels, CONST),
+	F("CalibrationDate", "t", get_date_usec, cal.cal_date, CHANGE),
+	F("CalibrationDue", "t", get_date_usec, cal.due_date, CHANGE),
+	P("CalibrationValid", "b", get_calibration_valid, CHANGE),
+	F("CalibrationTechnician", "s", prop_get_chars, cal.technician, CHANGE),
+	F("LostSamples", "t", NULL, lost_samples, CHANGE),
+	F("ForceN", "d", NULL, force_n, CHANGE),
+	F("Streaming", "b", prop_get_bool, streaming, CHANGE),
+	P("Claims", "u", get_claims, CHANGE),
+	P("ActiveSession", "o", get_active_session, CHANGE),
+	P("Alert", "s", get_alert, CHANGE),
+	F("AlertFailures", "u", NULL, alert_failures, CHANGE),
+	P("StrokeRule", "s", get_stroke_rule, CONST),
 	SD_BUS_METHOD_WITH_ARGS("Claim", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_claim,
 				SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_METHOD_WITH_ARGS("Release", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_release,

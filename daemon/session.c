@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1894,109 +1895,132 @@ static void load_override(struct session *s)
 	free(a);
 }
 
-static int prop_get(sd_bus *bus, const char *path, const char *interface,
-		    const char *property, sd_bus_message *reply, void *userdata,
-		    sd_bus_error *error)
+/* One getter per computed property; the others are read by offset
+ * (sd-bus's built-in getters, prop_get_chars for a char array). */
+#define GETTER(fn) static int fn(sd_bus *bus, const char *path, const char *interface, \
+				 const char *property, sd_bus_message *reply, void *userdata, \
+				 sd_bus_error *error)
+
+GETTER(get_state)
 {
-	struct session *s = userdata;
-	bool live = s->inst != NULL;
+	const struct session *s = userdata;
 
-	if (strcmp(property, "Id") == 0)
-		return sd_bus_message_append(reply, "t", (uint64_t)s->rec.id);
-	if (strcmp(property, "Instrument") == 0)
-		return sd_bus_message_append(reply, "o", s->instrument_path);
-	if (strcmp(property, "Profile") == 0)
-		return sd_bus_message_append(reply, "o", s->profile_path);
-	if (strcmp(property, "PatientRef") == 0)
-		return sd_bus_message_append(reply, "s", s->rec.patient_ref);
-	if (strcmp(property, "Region") == 0)
-		return sd_bus_message_append(reply, "s", s->rec.region);
-	if (strcmp(property, "State") == 0)
-		return sd_bus_message_append(reply, "s", session_state_str(s->state));
-	if (strcmp(property, "StartedAt") == 0)
-		return sd_bus_message_append(reply, "t", (uint64_t)s->rec.started_us);
-	if (strcmp(property, "EndedAt") == 0)
-		return sd_bus_message_append(reply, "t", (uint64_t)s->rec.ended_us);
-	if (strcmp(property, "StrokeCount") == 0)
-		return sd_bus_message_append(reply, "u", s->rec.stroke_count);
-	if (strcmp(property, "ViolationCount") == 0)
-		return sd_bus_message_append(reply, "u", s->rec.violation_count);
-	if (strcmp(property, "WarningCount") == 0)
-		return sd_bus_message_append(reply, "u", live ? s->extra->warnings : stored_warnings(s));
-	if (strcmp(property, "SecondsUnderLoad") == 0)
-		return sd_bus_message_append(reply, "d",
-					     live ? sg_engine_load_seconds(s->inst->engine) : s->rec.load_s);
-	if (strcmp(property, "PeakN") == 0)
-		return sd_bus_message_append(reply, "d", s->rec.peak_n);
-	if (strcmp(property, "EffectiveLimitN") == 0)
-		return sd_bus_message_append(reply, "d", s->rec.limit_n);
-	if (strcmp(property, "LimitSource") == 0)
-		return append_reasons(reply, s->rec.reasons, true);
-	if (strcmp(property, "LimitReasons") == 0)
-		return append_reasons(reply, s->rec.reasons, false);
-	if (strcmp(property, "TargetMinN") == 0)
-		return sd_bus_message_append(reply, "d", live ? s->limits->target_low_n : 0.0);
-	if (strcmp(property, "TargetMaxN") == 0)
-		return sd_bus_message_append(reply, "d", live ? s->limits->target_high_n : 0.0);
-	if (strcmp(property, "MaxStrokes") == 0)
-		return sd_bus_message_append(reply, "u", s->rec.max_strokes);
-	if (strcmp(property, "MaxSecondsUnderLoad") == 0)
-		return sd_bus_message_append(reply, "d", s->rec.max_load_s);
-	if (strcmp(property, "Flags") == 0)
-		return append_flag_names(reply, s->rec.flags);
-	if (strcmp(property, "Side") == 0) {
-		const char *colon = strrchr(s->rec.region, ':');
-		const struct sgd_region *reg = sgd_policy_region(s->d->policy, s->rec.region);
-
-		if (live)
-			return sd_bus_message_append(reply, "s", sgd_side_str(s->limits->side));
-		/* a stored site: its suffix; a lateral region stored without one
-		 * predates sides (never guessed) */
-		return sd_bus_message_append(reply, "s", colon ? colon + 1 :
-					     reg && reg->lateral ? "unknown" : "");
-	}
-	if (strcmp(property, "OverrideReason") == 0) {
-		load_override(s);
-		return sd_bus_message_append(reply, "s", s->extra->override_reason);
-	}
-	if (strcmp(property, "LostSamples") == 0)
-		return sd_bus_message_append(reply, "t", s->lost_samples);
-	if (strcmp(property, "LostRecords") == 0)
-		return sd_bus_message_append(reply, "u", s->extra->lost_records);
-	return sd_bus_error_setf(error, SD_BUS_ERROR_UNKNOWN_PROPERTY, "Unknown property %s.", property);
+	return sd_bus_message_append(reply, "s", session_state_str(s->state));
 }
 
-#define P(name, sig, flags) SD_BUS_PROPERTY(name, sig, prop_get, 0, flags)
+GETTER(get_warning_count)
+{
+	struct session *s = userdata;
+
+	return sd_bus_message_append(reply, "u", s->inst ? s->extra->warnings : stored_warnings(s));
+}
+
+GETTER(get_seconds_under_load)
+{
+	const struct session *s = userdata;
+
+	return sd_bus_message_append(reply, "d", s->inst ? sg_engine_load_seconds(s->inst->engine)
+						: s->rec.load_s);
+}
+
+GETTER(get_limit_source)
+{
+	const struct session *s = userdata;
+
+	return append_reasons(reply, s->rec.reasons, true);
+}
+
+GETTER(get_limit_reasons)
+{
+	const struct session *s = userdata;
+
+	return append_reasons(reply, s->rec.reasons, false);
+}
+
+GETTER(get_target_min)
+{
+	const struct session *s = userdata;
+
+	return sd_bus_message_append(reply, "d", s->inst ? s->limits->target_low_n : 0.0);
+}
+
+GETTER(get_target_max)
+{
+	const struct session *s = userdata;
+
+	return sd_bus_message_append(reply, "d", s->inst ? s->limits->target_high_n : 0.0);
+}
+
+GETTER(get_flags)
+{
+	const struct session *s = userdata;
+
+	return append_flag_names(reply, s->rec.flags);
+}
+
+GETTER(get_side)
+{
+	const struct session *s = userdata;
+	const char *colon = strrchr(s->rec.region, ':');
+	const struct sgd_region *reg = sgd_policy_region(s->d->policy, s->rec.region);
+
+	if (s->inst)
+		return sd_bus_message_append(reply, "s", sgd_side_str(s->limits->side));
+	/* a stored site: its suffix; a lateral region stored without one
+	 * predates sides (never guessed) */
+	return sd_bus_message_append(reply, "s", colon ? colon + 1 :
+				     reg && reg->lateral ? "unknown" : "");
+}
+
+GETTER(get_override_reason)
+{
+	struct session *s = userdata;
+
+	load_override(s);
+	return sd_bus_message_append(reply, "s", s->extra->override_reason);
+}
+
+GETTER(get_lost_records)
+{
+	const struct session *s = userdata;
+
+	return sd_bus_message_append(reply, "u", s->extra->lost_records);
+}
+
 #define CHANGE SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE
 #define CONST SD_BUS_VTABLE_PROPERTY_CONST
+/* a property computed by a getter, one read from a field */
+#define P(name, sig, get, flags) SD_BUS_PROPERTY(name, sig, get, 0, flags)
+#define F(name, sig, get, field, flags) \
+	SD_BUS_PROPERTY(name, sig, get, offsetof(struct session, field), flags)
 
 static const sd_bus_vtable session_vtable[] = {
 	SD_BUS_VTABLE_START(0),
-	P("Id", "t", CONST),
-	P("Instrument", "o", CONST),
-	P("Profile", "o", CONST),
-	P("PatientRef", "s", CONST),
-	P("Region", "s", CHANGE),
-	P("Side", "s", CHANGE),
-	P("State", "s", CHANGE),
-	P("StartedAt", "t", CONST),
-	P("EndedAt", "t", CHANGE),
-	P("StrokeCount", "u", CHANGE),
-	P("ViolationCount", "u", CHANGE),
-	P("WarningCount", "u", CHANGE),
-	P("SecondsUnderLoad", "d", CHANGE),
-	P("PeakN", "d", CHANGE),
-	P("EffectiveLimitN", "d", CHANGE),
-	P("LimitSource", "s", CHANGE),
-	P("LimitReasons", "as", CHANGE),
-	P("TargetMinN", "d", CHANGE),
-	P("TargetMaxN", "d", CHANGE),
-	P("MaxStrokes", "u", CHANGE),
-	P("MaxSecondsUnderLoad", "d", CHANGE),
-	P("Flags", "as", CHANGE),
-	P("OverrideReason", "s", CONST),
-	P("LostSamples", "t", CHANGE),
-	P("LostRecords", "u", CHANGE),
+	F("Id", "t", NULL, rec.id, CONST),
+	F("Instrument", "o", NULL, instrument_path, CONST),
+	F("Profile", "o", NULL, profile_path, CONST),
+	F("PatientRef", "s", prop_get_chars, rec.patient_ref, CONST),
+	F("Region", "s", prop_get_chars, rec.region, CHANGE),
+	P("Side", "s", get_side, CHANGE),
+	P("State", "s", get_state, CHANGE),
+	F("StartedAt", "t", NULL, rec.started_us, CONST),
+	F("EndedAt", "t", NULL, rec.ended_us, CHANGE),
+	F("StrokeCount", "u", NULL, rec.stroke_count, CHANGE),
+	F("ViolationCount", "u", NULL, rec.violation_count, CHANGE),
+	P("WarningCount", "u", get_warning_count, CHANGE),
+	P("SecondsUnderLoad", "d", get_seconds_under_load, CHANGE),
+	F("PeakN", "d", NULL, rec.peak_n, CHANGE),
+	F("EffectiveLimitN", "d", NULL, rec.limit_n, CHANGE),
+	P("LimitSource", "s", get_limit_source, CHANGE),
+	P("LimitReasons", "as", get_limit_reasons, CHANGE),
+	P("TargetMinN", "d", get_target_min, CHANGE),
+	P("TargetMaxN", "d", get_target_max, CHANGE),
+	F("MaxStrokes", "u", NULL, rec.max_strokes, CHANGE),
+	F("MaxSecondsUnderLoad", "d", NULL, rec.max_load_s, CHANGE),
+	P("Flags", "as", get_flags, CHANGE),
+	P("OverrideReason", "s", get_override_reason, CONST),
+	F("LostSamples", "t", NULL, lost_samples, CHANGE),
+	P("LostRecords", "u", get_lost_records, CHANGE),
 	SD_BUS_METHOD_WITH_ARGS("SetRegion", SD_BUS_ARGS("s", region), SD_BUS_NO_RESULT,
 				method_set_region, SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_METHOD_WITH_ARGS("Pause", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_pause,

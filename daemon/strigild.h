@@ -320,5 +320,13 @@ uint64_t now_monotonic_usec(void);
 /* 0 if s is at most max bytes of valid UTF-8 without control characters. */
 bool string_ok(const char *s, size_t max);
 bool double_ok(double v);
+/* Property getters by offset (SD_BUS_PROPERTY(name, sig, getter,
+ * offsetof(struct x, field), flags)): a char array, a bool. */
+int prop_get_chars(sd_bus *bus, const char *path, const char *interface,
+		   const char *property, sd_bus_message *reply, void *userdata,
+		   sd_bus_error *error);
+int prop_get_bool(sd_bus *bus, const char *path, const char *interface,
+		  const char *property, sd_bus_message *reply, void *userdata,
+		  sd_bus_error *error);
 
 #endif

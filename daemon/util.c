@@ -295,3 +295,21 @@ bool double_ok(double v)
 {
 	return isfinite(v);
 }
+
+/* Property getters for a field at the vtable entry's offset (sd-bus hands
+ * the getter userdata + offset, as for its own built-in getters): a char
+ * array (sd-bus's built-in "s" getter wants a char *) and a C bool (its
+ * "b" getter reads an int). Numbers and char * paths need no getter. */
+int prop_get_chars(sd_bus *bus, const char *path, const char *interface,
+		   const char *property, sd_bus_message *reply, void *userdata,
+		   sd_bus_error *error)
+{
+	return sd_bus_message_append(reply, "s", (const char *)userdata);
+}
+
+int prop_get_bool(sd_bus *bus, const char *path, const char *interface,
+		  const char *property, sd_bus_message *reply, void *userdata,
+		  sd_bus_error *error)
+{
+	return sd_bus_message_append(reply, "b", (int)*(const bool *)userdata);
+}

@@ -66,6 +66,83 @@ static void emit(struct instrument *inst, const char *prop)
 				       prop, NULL);
 }
 
+/* ---- what a session drives (the instrument owns its engine) ------------ */
+
+void instrument_attach_session(struct instrument *inst, struct session *s,
+			       const struct sg_limit_config *lc)
+{
+	inst->session = s;
+	instrument_reset_engine(inst, lc);
+	instrument_set_alert(inst, STRIGIL_ALERT_OFF);
+	emit(inst, "ActiveSession");
+}
+
+void instrument_detach_session(struct instrument *inst)
+{
+	inst->session = NULL;
+	instrument_set_alert(inst, STRIGIL_ALERT_OFF);
+	emit(inst, "ActiveSession");
+}
+
+void instrument_set_limits(struct instrument *inst, const struct sg_limit_config *lc)
+{
+	sg_engine_set_limit(inst->engine, lc);
+}
+
+int instrument_engine_flush(struct instrument *inst, struct sg_event *ev, int max)
+{
+	return sg_engine_flush(inst->engine, ev, max);
+}
+
+void instrument_engine_gap(struct instrument *inst, uint64_t samples)
+{
+	sg_engine_gap(inst->engine, samples);
+}
+
+double instrument_load_seconds(const struct instrument *inst)
+{
+	return sg_engine_load_seconds(inst->engine);
+}
+
+double instrument_engine_delay(const struct instrument *inst)
+{
+	return sg_engine_delay(inst->engine);
+}
+
+double instrument_engine_now_s(const struct instrument *inst)
+{
+	if (!inst->rate_hz)
+		return NAN;
+	return (double)(inst->sample_index - inst->engine_base) / inst->rate_hz -
+	       sg_engine_delay(inst->engine);
+}
+
+bool instrument_connected(const struct instrument *inst)
+{
+	return inst->connected;
+}
+
+enum strigil_alert instrument_alert(const struct instrument *inst)
+{
+	return inst->alert;
+}
+
+uint64_t instrument_block_arrival(const struct instrument *inst)
+{
+	return inst->block_arrival_usec;
+}
+
+void instrument_start_facts(const struct instrument *inst, struct session_start_instrument *f)
+{
+	*f = (struct session_start_instrument){
+		.serial = inst->info.serial,
+		.connected = inst->connected,
+		.busy_with = inst->session ? session_path(inst->session) : NULL,
+		.cal_date = inst->cal.cal_date,
+		.due_date = inst->cal.due_date,
+	};
+}
+
 struct instrument *instrument_find_serial(struct daemon *d, const char *serial)
 {
 	struct instrument *i;
@@ -97,7 +174,7 @@ static bool streaming_wanted(struct instrument *inst)
 {
 	if (!inst->connected)
 		return false;
-	if (inst->session && inst->session->state == SESSION_RUNNING)
+	if (inst->session && session_feeds_engine(inst->session))
 		return true;
 	return sd_bus_track_count(inst->claims) > 0 || inst->streams || inst->reads;
 }
@@ -301,7 +378,7 @@ void instrument_on_block(struct instrument *inst, const struct sg_block *blk)
 	struct strigil_stream_sample out[STRIGIL_MAX_SAMPLES_ANY];
 	struct sg_event ev[SG_MAX_EVENTS_PER_SAMPLE];
 	struct session *s = inst->session;
-	bool feed = !s || s->state == SESSION_RUNNING;
+	bool feed = !s || session_feeds_engine(s);
 	unsigned i, k, n = blk->nsamples;
 	uint64_t now;
 
@@ -321,12 +398,11 @@ void instrument_on_block(struct instrument *inst, const struct sg_block *blk)
 	if (blk->lost_before) {
 		inst->lost_samples += blk->lost_before;
 		inst->sample_index += blk->lost_before;
+		/* a paused session declares the gap to its engine on resume */
 		if (s)
-			s->lost_samples += blk->lost_before;
+			session_count_samples(s, blk->lost_before, feed ? 0 : blk->lost_before);
 		if (feed)
 			sg_engine_gap(inst->engine, blk->lost_before);
-		else if (s)
-			s->paused_samples += blk->lost_before;
 		emit(inst, "LostSamples");
 	}
 	for (i = 0; i < n; i++) {
@@ -362,9 +438,9 @@ void instrument_on_block(struct instrument *inst, const struct sg_block *blk)
 				session_on_events(s, ev, nev);
 			/* session_on_events may end the session (never frees inst). */
 			s = inst->session;
-			feed = !s || s->state == SESSION_RUNNING;
+			feed = !s || session_feeds_engine(s);
 		} else if (s) {
-			s->paused_samples++;
+			session_count_samples(s, 0, 1);
 		}
 		inst->sample_index++;
 		if (!inst->streaming)
@@ -410,10 +486,8 @@ void instrument_set_connected(struct instrument *inst, bool connected)
 		inst->unplugged_usec = 0;
 		inst->lost_samples += lost;
 		inst->sample_index += lost;
-		if (inst->session) {
-			inst->session->lost_samples += lost;
-			inst->session->paused_samples += lost;
-		}
+		if (inst->session)
+			session_count_samples(inst->session, lost, lost);
 		emit(inst, "LostSamples");
 	}
 	if (!connected) {
@@ -1058,7 +1132,7 @@ GETTER(get_active_session)
 {
 	const struct instrument *inst = userdata;
 
-	return sd_bus_message_append(reply, "o", inst->session ? inst->session->path : "/");
+	return sd_bus_message_append(reply, "o", inst->session ? session_path(inst->session) : "/");
 }
 
 GETTER(get_stroke_rule)

@@ -55,30 +55,6 @@ struct session_extra {
 	int64_t pause_id;		/* open pause record, 0 = none */
 };
 
-const char *session_state_str(enum session_state st)
-{
-	switch (st) {
-	case SESSION_RUNNING: return "running";
-	case SESSION_PAUSED: return "paused";
-	case SESSION_DISCONNECTED: return "disconnected";
-	case SESSION_FINISHED: return "finished";
-	case SESSION_INTERRUPTED: return "interrupted";
-	}
-	return "unknown";
-}
-
-static enum sgd_session_state store_state(enum session_state st)
-{
-	switch (st) {
-	case SESSION_RUNNING: return SGD_SESSION_RUNNING;
-	case SESSION_PAUSED:
-	case SESSION_DISCONNECTED: return SGD_SESSION_PAUSED;
-	case SESSION_FINISHED: return SGD_SESSION_FINISHED;
-	case SESSION_INTERRUPTED: return SGD_SESSION_INTERRUPTED;
-	}
-	return SGD_SESSION_INTERRUPTED;
-}
-
 static void emit(struct session *s, const char *prop)
 {
 	sd_bus_emit_properties_changed(s->d->bus, s->path, SGD_IFACE_SESSION, prop, NULL);
@@ -146,11 +122,6 @@ static struct session *session_alloc(struct daemon *d, const struct sgd_session 
  */
 #define SESSION_CACHE_MAX 32
 
-static enum session_state ended_state(enum sgd_session_state st)
-{
-	return st == SGD_SESSION_FINISHED ? SESSION_FINISHED : SESSION_INTERRUPTED;
-}
-
 /* Drops ended sessions beyond the cache size, oldest first, never keep. */
 static void sessions_trim(struct daemon *d, const struct session *keep)
 {
@@ -182,7 +153,7 @@ static struct session *session_load(struct daemon *d, const char *path)
 	s = session_alloc(d, &rec);
 	if (!s)
 		return NULL;
-	s->state = ended_state(rec.state);
+	s->state = session_ended_state(rec.state);
 	sessions_trim(d, s);
 	return s;
 }
@@ -349,17 +320,7 @@ static void apply_limits(struct session *s, const struct sgd_limits *l)
 {
 	if (s->limits)
 		*s->limits = *l;
-	s->rec.limit_n = l->limit_n;
-	s->rec.max_strokes = l->max_strokes;
-	s->rec.max_load_s = l->max_load_s;
-	snprintf(s->rec.region, sizeof(s->rec.region), "%s", l->region);
-	sgd_limits_reasons_str(l, s->rec.reasons, sizeof(s->rec.reasons));
-	/* Kept in the record (it outlives the session): a precaution lowered
-	 * a cap at some time during the session. */
-	for (size_t i = 0; i < l->nreasons; i++)
-		if (l->reasons[i].rule == SGD_RULE_CONDITION_FACTOR ||
-		    l->reasons[i].rule == SGD_RULE_CONDITION_MAX)
-			s->rec.flags |= SGD_SESSION_F_PRECAUTION;
+	session_record_apply_limits(&s->rec, l);
 }
 
 static void engine_limits(const struct sgd_limits *l, struct sg_limit_config *lc)
@@ -368,38 +329,50 @@ static void engine_limits(const struct sgd_limits *l, struct sg_limit_config *lc
 	sgd_limits_to_engine(l, lc);
 }
 
-/* "Contraindicated" with the conditions and what the clinician can do. */
-static int error_contraindicated(struct daemon *d, const struct sgd_limits *l,
-				 sd_bus_error *error)
+/* The start's refusals as the bus's errors, one table (the sentence is
+ * the domain's, session-core.c). */
+static const char *const start_errors[] = {
+	[SESSION_START_BAD_TEXT] = SGD_ERR_INVALID_ARGUMENT,
+	[SESSION_START_BAD_REGION] = SGD_ERR_INVALID_ARGUMENT,
+	[SESSION_START_DISCONNECTED] = SGD_ERR_DISCONNECTED,
+	[SESSION_START_BUSY] = SGD_ERR_BUSY,
+	[SESSION_START_CONTRAINDICATED] = SGD_ERR_CONTRAINDICATED,
+	[SESSION_START_BAD_OVERRIDE] = SGD_ERR_INVALID_ARGUMENT,
+	[SESSION_START_NOT_CALIBRATED] = SGD_ERR_NOT_CALIBRATED,
+	[SESSION_START_CAL_EXPIRED] = SGD_ERR_CALIBRATION_EXPIRED,
+};
+
+/* A transition the domain refused, as the bus's error. msg: the domain's
+ * sentence where it has one (region changes). */
+static int verdict_error(const struct session *s, enum session_verdict v, const char *msg,
+			 sd_bus_error *error)
 {
-	char names[SGD_CONDITIONS_TEXT_MAX];
-
-	sgd_limits_contra_str(l, names, sizeof(names));
-	return sd_bus_error_setf(error, SGD_ERR_CONTRAINDICATED,
-				 "Treatment of region %s is contraindicated for this patient (%s). %s",
-				 l->region, names,
-				 l->contra_overridable
-				 ? "An authorized clinician may override it, giving a reason that is recorded."
-				 : "The clinic policy does not allow an override.");
-}
-
-static int evaluate(struct daemon *d, const struct sgd_profile *p, const char *region,
-		    struct sgd_limits *l, sd_bus_error *error)
-{
-	char msg[256];
-	int r;
-
-	if (!string_ok(region, SGD_REGION_MAX - 1))
-		return error_invalid(error, "The region name is too long or not text.");
-	/* unknown region, a side on a midline region, a lateral one without
-	 * its side: refused with the rules' sentence, nothing changes */
-	r = sgd_rules_evaluate(d->policy, p, region, l, msg, sizeof(msg));
-	if (r < 0) {
-		if (msg[0] >= 'a' && msg[0] <= 'z')
-			msg[0] = (char)(msg[0] - 'a' + 'A');
-		return error_invalid(error, "%s.", msg);
+	switch (v) {
+	case SESSION_OK:
+		return 0;
+	case SESSION_ENDED:
+		return sd_bus_error_setf(error, SGD_ERR_INVALID_STATE,
+					 "Session %" PRId64 " is %s; only its records can be read.",
+					 s->rec.id, session_state_str(s->state));
+	case SESSION_NOT_RUNNING:
+		return sd_bus_error_setf(error, SGD_ERR_INVALID_STATE,
+					 "Session %" PRId64 " is %s, not running.", s->rec.id,
+					 session_state_str(s->state));
+	case SESSION_NOT_PAUSED:
+		return sd_bus_error_setf(error, SGD_ERR_INVALID_STATE,
+					 "Session %" PRId64 " is %s, not paused.", s->rec.id,
+					 session_state_str(s->state));
+	case SESSION_UNPLUGGED:
+		return sd_bus_error_setf(error, SGD_ERR_DISCONNECTED,
+					 "Instrument %s is unplugged; the session resumes by itself when it is back.",
+					 s->rec.instrument);
+	case SESSION_BAD_TEXT:
+	case SESSION_BAD_REGION:
+		return sd_bus_error_set(error, SGD_ERR_INVALID_ARGUMENT, msg);
+	case SESSION_CONTRAINDICATED:
+		return sd_bus_error_set(error, SGD_ERR_CONTRAINDICATED, msg);
 	}
-	return 0;
+	return -EINVAL;
 }
 
 /* ---- starting ------------------------------------------------------------- */
@@ -456,13 +429,13 @@ static int start_session(struct daemon *d, sd_bus_message *m, const char *inst_p
 	struct instrument *inst = instrument_find_path(d, inst_path);
 	struct profile *prof = profile_find_path(d, prof_path);
 	int64_t now_s = (int64_t)(now_realtime_usec() / 1000000u);
+	struct session_start_instrument facts;
+	struct session_start_result res;
 	struct sgd_limits *l = NULL;
-	struct sgd_session rec = { 0 };
+	struct sgd_session rec;
 	struct sgd_audit audit = { 0 };
 	struct sg_limit_config lc;
-	enum sgd_cal_verdict cv;
 	struct session *s;
-	char msg[256];
 	int r;
 
 	if (!inst)
@@ -471,71 +444,17 @@ static int start_session(struct daemon *d, sd_bus_message *m, const char *inst_p
 	if (!prof)
 		return sd_bus_error_setf(error, SGD_ERR_NO_SUCH_OBJECT,
 					 "No profile %s (see the Manager's Profiles).", prof_path);
-	if (override_reason && !string_ok(override_reason, SGD_OVERRIDE_REASON_MAX - 1))
-		return error_invalid(error, "The override reason is too long or not text.");
-	if (note && !string_ok(note, SGD_STRING_MAX))
-		return error_invalid(error, "The note is too long or not text (at most %d bytes).",
-				     SGD_STRING_MAX);
 	l = malloc(sizeof(*l));
 	if (!l)
 		return -ENOMEM;
-	r = evaluate(d, &prof->p, region, l, error);
-	if (r < 0)
-		goto out;
-	if (!inst->connected) {
-		r = sd_bus_error_setf(error, SGD_ERR_DISCONNECTED,
-				      "Instrument %s is unplugged; plug it in and retry.",
-				      inst->info.serial);
+	/* the domain decides (session-core.c); here are its facts and its IO */
+	instrument_start_facts(inst, &facts);
+	if (session_check_start(d->policy, &prof->p, region, &facts, override_reason, note,
+				now_s, l, &res) != SESSION_START_OK) {
+		r = sd_bus_error_set(error, start_errors[res.outcome], res.msg);
 		goto out;
 	}
-	if (inst->session) {
-		r = sd_bus_error_setf(error, SGD_ERR_BUSY,
-				      "Instrument %s already runs session %s; stop it first.",
-				      inst->info.serial, inst->session->path);
-		goto out;
-	}
-	if (l->verdict == SGD_VERDICT_CONTRAINDICATED) {
-		if (!override_reason) {
-			r = error_contraindicated(d, l, error);
-			goto out;
-		}
-		r = sgd_rules_check_override(d->policy, l, override_reason, msg, sizeof(msg));
-		if (r == -EPERM) {
-			r = sd_bus_error_setf(error, SGD_ERR_CONTRAINDICATED, "%s", msg);
-			goto out;
-		}
-		if (r < 0) {
-			r = error_invalid(error, "%s", msg);
-			goto out;
-		}
-		rec.flags |= SGD_SESSION_F_OVERRIDE;
-	}
-	cv = sgd_rules_check_calibration(d->policy, inst->cal.cal_date, inst->cal.due_date,
-					 now_s, msg, sizeof(msg));
-	switch (cv) {
-	case SGD_CAL_OK:
-		break;
-	case SGD_CAL_MISSING_ALLOWED:
-		rec.flags |= SGD_SESSION_F_UNCALIBRATED;
-		break;
-	case SGD_CAL_EXPIRED_ALLOWED:
-		rec.flags |= SGD_SESSION_F_CAL_EXPIRED;
-		break;
-	case SGD_CAL_MISSING_REFUSED:
-		r = sd_bus_error_setf(error, SGD_ERR_NOT_CALIBRATED,
-				      "Instrument %s is not calibrated: %s", inst->info.serial, msg);
-		goto out;
-	case SGD_CAL_EXPIRED_REFUSED:
-		r = sd_bus_error_setf(error, SGD_ERR_CALIBRATION_EXPIRED,
-				      "Instrument %s: %s", inst->info.serial, msg);
-		goto out;
-	}
-
-	rec.profile_id = prof->p.id;
-	snprintf(rec.patient_ref, sizeof(rec.patient_ref), "%s", prof->p.patient_ref);
-	snprintf(rec.instrument, sizeof(rec.instrument), "%s", inst->info.serial);
-	rec.state = SGD_SESSION_RUNNING;
-	rec.started_us = rec.updated_us = (int64_t)now_realtime_usec();
+	session_record_init(&rec, &prof->p, facts.serial, res.flags, (int64_t)now_realtime_usec());
 	if (rec.flags & SGD_SESSION_F_OVERRIDE) {
 		caller_actor(m, audit.actor, sizeof(audit.actor));
 		snprintf(audit.action, sizeof(audit.action), "override_contraindication");
@@ -544,13 +463,8 @@ static int start_session(struct daemon *d, sd_bus_message *m, const char *inst_p
 		sgd_limits_contra_str(l, audit.conditions, sizeof(audit.conditions));
 		snprintf(audit.reason, sizeof(audit.reason), "%s", override_reason);
 	}
-	{
-		/* the record carries the limits: fill through a temporary session */
-		struct session tmp = { .rec = rec };
-
-		apply_limits(&tmp, l);
-		rec = tmp.rec;
-	}
+	/* the record carries the limits in force */
+	session_record_apply_limits(&rec, l);
 	r = sgd_store_session_create(d->store, &rec,
 				     (rec.flags & SGD_SESSION_F_OVERRIDE) ? &audit : NULL);
 	if (r < 0) {
@@ -585,20 +499,16 @@ static int start_session(struct daemon *d, sd_bus_message *m, const char *inst_p
 		snprintf(s->extra->override_contra, sizeof(s->extra->override_contra), "%s",
 			 audit.conditions);
 	}
-	inst->session = s;
 	engine_limits(l, &lc);
-	instrument_reset_engine(inst, &lc);
-	instrument_set_alert(inst, STRIGIL_ALERT_OFF);
+	instrument_attach_session(inst, s, &lc);
 
 	sd_bus_emit_object_added(d->bus, s->path);
 	manager_emit_changed(d, "Sessions");
 	manager_emit_changed(d, "ActiveSessions");
-	sd_bus_emit_properties_changed(d->bus, inst->path, SGD_IFACE_INSTRUMENT,
-				       "ActiveSession", NULL);
 	instrument_update_streaming(inst);
 	journal_session(s, "session-start", LOG_INFO,
 			"started on %s for patient %s (profile %" PRId64 ") in %s, limit %.2f N (%s)%s%s%s",
-			inst->info.serial, s->rec.patient_ref, prof->p.id, s->rec.region, l->limit_n,
+			facts.serial, s->rec.patient_ref, prof->p.id, s->rec.region, l->limit_n,
 			l->reasons[l->winner].text,
 			(rec.flags & SGD_SESSION_F_UNCALIBRATED) ? ", UNCALIBRATED instrument" :
 			(rec.flags & SGD_SESSION_F_CAL_EXPIRED) ? ", calibration EXPIRED" : "",
@@ -942,20 +852,17 @@ static void on_limit(struct session *s, const struct sg_event *ev)
 
 	/* The tool alarms first, before any disk write: the patient comes
 	 * first, and a slow or failed disk must neither delay nor silence it. */
-	if (exceeded || s->inst->alert != STRIGIL_ALERT_EXCEEDED)
-		instrument_set_alert(s->inst, exceeded ? STRIGIL_ALERT_EXCEEDED
-						       : STRIGIL_ALERT_WARNING);
+	enum strigil_alert next;
+
+	if (session_alert_on_limit(instrument_alert(s->inst), exceeded, &next))
+		instrument_set_alert(s->inst, next);
 	pending_violation(s, ev);
 }
 
 static void on_cap(struct session *s, const struct sg_event *ev)
 {
-	bool *sent = ev->type == SG_EV_CAP_STROKES ? &s->cap_strokes_sent : &s->cap_time_sent;
-
-	if (*sent)
-		return;
-	*sent = true;
-	pending_violation(s, ev);
+	if (session_cap_first(&s->caps_sent, ev->type == SG_EV_CAP_STROKES))
+		pending_violation(s, ev);
 }
 
 /* Records a committed limit event: journal and signal. */
@@ -1022,7 +929,7 @@ void session_flush(struct session *s)
 				 s->rec.reasons);
 		}
 	/* all of them came with the instrument's current block */
-	j->arrival_us = s->inst ? s->inst->block_arrival_usec : 0;
+	j->arrival_us = s->inst ? instrument_block_arrival(s->inst) : 0;
 	for (i = 0; i < n; i++) {
 		const struct pending *p = &b->ev[i];
 
@@ -1042,7 +949,7 @@ void session_flush(struct session *s)
 		}
 	}
 	if (summary && s->inst)
-		j->next.load_s = sg_engine_load_seconds(s->inst->engine);
+		j->next.load_s = instrument_load_seconds(s->inst);
 	j->summary = summary;
 	if (!job_submit(s, j))
 		return;
@@ -1162,7 +1069,7 @@ static void job_done(struct daemon *d, struct record_job *j)
 				int r = sd_bus_message_new_method_return(j->reply, &reply);
 
 				if (r >= 0)
-					r = append_summary(reply, &j->next, ended_state(j->final),
+					r = append_summary(reply, &j->next, session_ended_state(j->final),
 							   j->warnings, j->lost_samples);
 				if (r >= 0)
 					r = sd_bus_send(NULL, reply, NULL);
@@ -1292,7 +1199,7 @@ void session_on_events(struct session *s, const struct sg_event *ev, int n)
 			break;
 		case SG_EV_CONTACT:
 			/* the engine dates a stroke from its contact, less its delay */
-			s->extra->stroke_start_s = ev[i].t_s - sg_engine_delay(s->inst->engine);
+			s->extra->stroke_start_s = ev[i].t_s - instrument_engine_delay(s->inst);
 			break;
 		case SG_EV_BURST:
 			break;
@@ -1306,12 +1213,7 @@ void session_on_events(struct session *s, const struct sg_event *ev, int n)
  * at the pause's start_s and the next one starts at or after its end_s). */
 static double engine_now_s(const struct session *s)
 {
-	const struct instrument *inst = s->inst;
-
-	if (!inst || !inst->rate_hz)
-		return NAN;
-	return (double)(inst->sample_index - inst->engine_base) / inst->rate_hz -
-	       sg_engine_delay(inst->engine);
+	return s->inst ? instrument_engine_now_s(s->inst) : NAN;
 }
 
 /*
@@ -1327,7 +1229,7 @@ static void pause_begin(struct session *s, const char *reason)
 
 	if (s->inst && s->state == SESSION_RUNNING) {
 		struct sg_event ev[SG_MAX_EVENTS_PER_SAMPLE];
-		int n = sg_engine_flush(s->inst->engine, ev, SG_MAX_EVENTS_PER_SAMPLE);
+		int n = instrument_engine_flush(s->inst, ev, SG_MAX_EVENTS_PER_SAMPLE);
 
 		if (n > 0)
 			session_on_events(s, ev, n);
@@ -1381,7 +1283,7 @@ static struct record_job *set_state(struct session *s, enum session_state st)
 	if (s->state == st)
 		return NULL;
 	s->state = st;
-	s->rec.state = store_state(st);
+	s->rec.state = session_store_state(st);
 	emit(s, "State");
 	j = job_new(s, JOB_STATE, 0);
 	if (!j) {
@@ -1394,27 +1296,50 @@ static struct record_job *set_state(struct session *s, enum session_state st)
 static void resume_engine(struct session *s)
 {
 	if (s->paused_samples) {
-		sg_engine_gap(s->inst->engine, s->paused_samples);
+		instrument_engine_gap(s->inst, s->paused_samples);
 		s->paused_samples = 0;
 	}
 }
 
 void session_on_connected(struct session *s, bool connected)
 {
-	if (!connected && s->state == SESSION_RUNNING) {
+	enum session_state next;
+
+	switch (session_on_plug(s->state, connected, &next)) {
+	case SESSION_PLUG_PAUSE:
 		pause_begin(s, "unplugged");
-		set_state(s, SESSION_DISCONNECTED);
+		set_state(s, next);
 		journal_session(s, "instrument-unplugged", LOG_WARNING,
 				"instrument unplugged, session paused");
-	} else if (connected && s->state == SESSION_DISCONNECTED) {
+		break;
+	case SESSION_PLUG_RESUME:
 		resume_engine(s);
 		pause_end(s);
-		set_state(s, SESSION_RUNNING);
+		set_state(s, next);
 		journal_session(s, "instrument-replugged", LOG_INFO,
 				"instrument back, session resumed (%" PRIu64 " samples lost so far)",
 				s->lost_samples);
+		break;
+	case SESSION_PLUG_NOTHING:
+		break;
 	}
 	emit(s, "LostSamples");
+}
+
+const char *session_path(const struct session *s)
+{
+	return s->path;
+}
+
+bool session_feeds_engine(const struct session *s)
+{
+	return s->state == SESSION_RUNNING;
+}
+
+void session_count_samples(struct session *s, uint64_t lost, uint64_t paused)
+{
+	s->lost_samples += lost;
+	s->paused_samples += paused;
 }
 
 /* Ends a live session. In memory it ends at once, whatever the disk does
@@ -1430,7 +1355,7 @@ static struct record_job *session_end(struct session *s, enum sgd_session_state 
 
 	if (inst && s->state == SESSION_RUNNING) {
 		struct sg_event ev[SG_MAX_EVENTS_PER_SAMPLE];
-		int n = sg_engine_flush(inst->engine, ev, SG_MAX_EVENTS_PER_SAMPLE);
+		int n = instrument_engine_flush(inst, ev, SG_MAX_EVENTS_PER_SAMPLE);
 
 		if (n > 0)
 			session_on_events(s, ev, n);
@@ -1438,7 +1363,7 @@ static struct record_job *session_end(struct session *s, enum sgd_session_state 
 	session_flush(s);
 	pause_end(s);		/* a session stopped while paused ends its pause */
 	if (inst)
-		s->rec.load_s = s->extra->ahead.load_s = sg_engine_load_seconds(inst->engine);
+		s->rec.load_s = s->extra->ahead.load_s = instrument_load_seconds(inst);
 	j = job_new(s, JOB_FINISH, 0);
 	if (j) {
 		j->final = final;
@@ -1450,7 +1375,7 @@ static struct record_job *session_end(struct session *s, enum sgd_session_state 
 	}
 	s->rec.state = final;
 	s->rec.ended_us = (int64_t)now_realtime_usec();
-	s->state = ended_state(final);
+	s->state = session_ended_state(final);
 	s->inst = NULL;
 	free(s->limits);
 	free(s->profile);
@@ -1459,10 +1384,7 @@ static struct record_job *session_end(struct session *s, enum sgd_session_state 
 	s->profile = NULL;
 	s->extra->batch = NULL;
 	if (inst) {
-		inst->session = NULL;
-		instrument_set_alert(inst, STRIGIL_ALERT_OFF);
-		sd_bus_emit_properties_changed(s->d->bus, inst->path, SGD_IFACE_INSTRUMENT,
-					       "ActiveSession", NULL);
+		instrument_detach_session(inst);
 		instrument_update_streaming(inst);
 	}
 	emit(s, "State");
@@ -1528,52 +1450,37 @@ static int reply_when_stored(struct session *s, sd_bus_message *m, struct record
 	return job_reply_later(s, j, m);
 }
 
-static int need_live(struct session *s, sd_bus_error *error)
-{
-	if (s->inst)
-		return 0;
-	return sd_bus_error_setf(error, SGD_ERR_INVALID_STATE,
-				 "Session %" PRId64 " is %s; only its records can be read.",
-				 s->rec.id, session_state_str(s->state));
-}
-
 static int method_set_region(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
 	struct session *s = userdata;
 	struct sgd_limits *l;
 	struct sg_limit_config lc;
+	enum session_verdict v;
 	const char *region;
-	char names[SGD_CONDITIONS_TEXT_MAX];
+	char msg[1024];
 	int r;
 
 	r = sd_bus_message_read(m, "s", &region);
 	if (r < 0)
 		return r;
-	r = need_live(s, error);
-	if (r < 0)
-		return r;
+	if (!s->inst)
+		return verdict_error(s, SESSION_ENDED, NULL, error);
 	l = malloc(sizeof(*l));
 	if (!l)
 		return -ENOMEM;
-	r = evaluate(s->d, s->profile, region, l, error);
-	if (r < 0)
+	v = session_check_region(s->d->policy, s->profile, region, s->rec.flags,
+				 s->extra->override_contra, l, msg, sizeof(msg));
+	if (v != SESSION_OK) {
+		r = verdict_error(s, v, msg, error);
 		goto out;
-	if (l->verdict == SGD_VERDICT_CONTRAINDICATED) {
-		/* An override covers exactly the conditions it named. */
-		sgd_limits_contra_str(l, names, sizeof(names));
-		if (!(s->rec.flags & SGD_SESSION_F_OVERRIDE) ||
-		    strcmp(names, s->extra->override_contra) != 0) {
-			r = error_contraindicated(s->d, l, error);
-			goto out;
-		}
 	}
 	/* what happened so far is recorded under the cap it happened under */
 	session_flush(s);
 	/* the new cap applies now, whatever the disk does */
 	apply_limits(s, l);
 	engine_limits(l, &lc);
-	sg_engine_set_limit(s->inst->engine, &lc);
-	s->cap_strokes_sent = s->cap_time_sent = false;
+	instrument_set_limits(s->inst, &lc);
+	session_caps_rearm(&s->caps_sent);
 	journal_session(s, "region-change", LOG_INFO, "region %s, limit %.2f N (%s)",
 			s->rec.region, l->limit_n, l->reasons[l->winner].text);
 	sd_bus_emit_properties_changed(s->d->bus, s->path, SGD_IFACE_SESSION, "Region", "Side",
@@ -1590,14 +1497,10 @@ static int method_pause(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
 	struct session *s = userdata;
 	struct record_job *j;
-	int r = need_live(s, error);
+	enum session_verdict v = session_check_pause(s->inst != NULL, s->state);
 
-	if (r < 0)
-		return r;
-	if (s->state != SESSION_RUNNING)
-		return sd_bus_error_setf(error, SGD_ERR_INVALID_STATE,
-					 "Session %" PRId64 " is %s, not running.", s->rec.id,
-					 session_state_str(s->state));
+	if (v != SESSION_OK)
+		return verdict_error(s, v, NULL, error);
 	pause_begin(s, "pause");
 	j = set_state(s, SESSION_PAUSED);
 	instrument_set_alert(s->inst, STRIGIL_ALERT_OFF);
@@ -1609,18 +1512,11 @@ static int method_resume(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
 	struct session *s = userdata;
 	struct record_job *j;
-	int r = need_live(s, error);
+	enum session_verdict v = session_check_resume(s->inst != NULL, s->state,
+						      s->inst && instrument_connected(s->inst));
 
-	if (r < 0)
-		return r;
-	if (s->state == SESSION_DISCONNECTED || !s->inst->connected)
-		return sd_bus_error_setf(error, SGD_ERR_DISCONNECTED,
-					 "Instrument %s is unplugged; the session resumes by itself when it is back.",
-					 s->inst->info.serial);
-	if (s->state != SESSION_PAUSED)
-		return sd_bus_error_setf(error, SGD_ERR_INVALID_STATE,
-					 "Session %" PRId64 " is %s, not paused.", s->rec.id,
-					 session_state_str(s->state));
+	if (v != SESSION_OK)
+		return verdict_error(s, v, NULL, error);
 	resume_engine(s);
 	pause_end(s);
 	j = set_state(s, SESSION_RUNNING);
@@ -1684,10 +1580,10 @@ static int append_summary(sd_bus_message *m, const struct sgd_session *rec,
 static int method_stop(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
 	struct session *s = userdata;
-	int r = need_live(s, error);
+	enum session_verdict v = session_check_stop(s->inst != NULL);
 
-	if (r < 0)
-		return r;
+	if (v != SESSION_OK)
+		return verdict_error(s, v, NULL, error);
 	/* the summary is the stored one: answered when the end is stored */
 	return reply_when_stored(s, m, session_end(s, SGD_SESSION_FINISHED), error);
 }
@@ -1919,7 +1815,7 @@ GETTER(get_seconds_under_load)
 {
 	const struct session *s = userdata;
 
-	return sd_bus_message_append(reply, "d", s->inst ? sg_engine_load_seconds(s->inst->engine)
+	return sd_bus_message_append(reply, "d", s->inst ? instrument_load_seconds(s->inst)
 						: s->rec.load_s);
 }
 

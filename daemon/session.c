@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Sessions: one patient, one instrument, one body region at a time.
- * Start runs the clinical rules (contraindications, precautions, the
- * strictest cap, calibration policy); the instrument's engine then checks
- * every sample. Every stroke and violation is committed to the database
+ * Sessions' bus glue: one patient, one instrument, one body region at a
+ * time. What a start, a pause, a resume, a region change or a plug change
+ * may do is decided in session-core.c (typed outcomes, unit-tested without
+ * a bus; the clinical rules are rules.c); here are the facts it needs, the
+ * error names of its outcomes (one table), the records and the signals.
+ * The instrument's engine then checks every sample. Every stroke and violation is committed to the database
  * BEFORE its signal goes out, so a client never saw anything a crash
  * could lose. Finished and interrupted sessions stay available as objects
  * (reports), read back from storage.
@@ -1588,39 +1590,88 @@ static int method_stop(sd_bus_message *m, void *userdata, sd_bus_error *error)
 	return reply_when_stored(s, m, session_end(s, SGD_SESSION_FINISHED), error);
 }
 
-static int method_get_strokes(sd_bus_message *m, void *userdata, sd_bus_error *error)
+/* The Get* record methods answer one shape: aa{sv}, one dict per row
+ * that append() writes. */
+typedef int (*append_row_fn)(sd_bus_message *m, const void *row);
+
+static int reply_rows(sd_bus_message *m, const void *rows, size_t n, size_t size,
+		      append_row_fn append)
 {
-	struct session *s = userdata;
 	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-	struct sgd_stroke_row *rows = NULL;
-	size_t n = 0, i;
+	size_t i;
 	int r;
 
-	r = sgd_store_session_strokes(s->d->store, s->rec.id, &rows, &n);
-	if (r < 0)
-		return error_storage(error, r, "read the strokes");
 	r = sd_bus_message_new_method_return(m, &reply);
 	if (r >= 0)
 		r = sd_bus_message_open_container(reply, 'a', "a{sv}");
 	for (i = 0; r >= 0 && i < n; i++)
-		r = append_stroke(reply, &rows[i].stroke, rows[i].wall_us,
-				  &(struct in_force){ rows[i].region, rows[i].side,
-						      rows[i].has_cap_reasons ? rows[i].cap_reasons : "" });
+		r = append(reply, (const char *)rows + i * size);
 	if (r >= 0)
 		r = sd_bus_message_close_container(reply);
-	free(rows);
 	if (r < 0)
 		return r;
 	return sd_bus_send(NULL, reply, NULL);
 }
 
+static int append_stroke_row(sd_bus_message *m, const void *p)
+{
+	const struct sgd_stroke_row *row = p;
+
+	return append_stroke(m, &row->stroke, row->wall_us,
+			     &(struct in_force){ row->region, row->side,
+						 row->has_cap_reasons ? row->cap_reasons : "" });
+}
+
+static int append_burst_row(sd_bus_message *m, const void *p)
+{
+	const struct burst_sum *b = p;
+
+	return sd_bus_message_append(m, "a{sv}", 5,
+				     "index", "u", b->index,
+				     "passes", "u", b->passes,
+				     "start_s", "d", b->start_s,
+				     "duration_s", "d", b->end_s - b->start_s,
+				     "peak_n", "d", b->peak_n);
+}
+
+static int append_violation_row(sd_bus_message *m, const void *p)
+{
+	return append_violation(m, p, 0);
+}
+
+static int append_pause_row(sd_bus_message *m, const void *p)
+{
+	const struct sgd_pause *row = p;
+
+	return sd_bus_message_append(m, "a{sv}", 5,
+				     "start_s", "d", row->start_s,
+				     "end_s", "d", row->end_s,
+				     "reason", "s", row->reason,
+				     "started_at", "t", (uint64_t)row->start_us,
+				     "ended_at", "t", (uint64_t)row->end_us);
+}
+
+static int method_get_strokes(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	struct session *s = userdata;
+	struct sgd_stroke_row *rows = NULL;
+	size_t n = 0;
+	int r;
+
+	r = sgd_store_session_strokes(s->d->store, s->rec.id, &rows, &n);
+	if (r < 0)
+		return error_storage(error, r, "read the strokes");
+	r = reply_rows(m, rows, n, sizeof(*rows), append_stroke_row);
+	free(rows);
+	return r;
+}
+
 static int method_get_bursts(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
 	struct session *s = userdata;
-	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
 	struct sgd_stroke_row *rows = NULL;
 	struct burst_sum *b = NULL;
-	size_t n = 0, nb = 0, i;
+	size_t n = 0, nb;
 	int r;
 
 	r = sgd_store_session_strokes(s->d->store, s->rec.id, &rows, &n);
@@ -1633,75 +1684,39 @@ static int method_get_bursts(sd_bus_message *m, void *userdata, sd_bus_error *er
 	}
 	nb = bursts_of(rows, n, b);
 	free(rows);
-	r = sd_bus_message_new_method_return(m, &reply);
-	if (r >= 0)
-		r = sd_bus_message_open_container(reply, 'a', "a{sv}");
-	for (i = 0; r >= 0 && i < nb; i++)
-		r = sd_bus_message_append(reply, "a{sv}", 5,
-					  "index", "u", b[i].index,
-					  "passes", "u", b[i].passes,
-					  "start_s", "d", b[i].start_s,
-					  "duration_s", "d", b[i].end_s - b[i].start_s,
-					  "peak_n", "d", b[i].peak_n);
-	if (r >= 0)
-		r = sd_bus_message_close_container(reply);
+	r = reply_rows(m, b, nb, sizeof(*b), append_burst_row);
 	free(b);
-	if (r < 0)
-		return r;
-	return sd_bus_send(NULL, reply, NULL);
+	return r;
 }
 
 static int method_get_violations(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
 	struct session *s = userdata;
-	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
 	struct sgd_violation *rows = NULL;
-	size_t n = 0, i;
+	size_t n = 0;
 	int r;
 
 	r = sgd_store_session_violations(s->d->store, s->rec.id, &rows, &n);
 	if (r < 0)
 		return error_storage(error, r, "read the violations");
-	r = sd_bus_message_new_method_return(m, &reply);
-	if (r >= 0)
-		r = sd_bus_message_open_container(reply, 'a', "a{sv}");
-	for (i = 0; r >= 0 && i < n; i++)
-		r = append_violation(reply, &rows[i], 0);
-	if (r >= 0)
-		r = sd_bus_message_close_container(reply);
+	r = reply_rows(m, rows, n, sizeof(*rows), append_violation_row);
 	free(rows);
-	if (r < 0)
-		return r;
-	return sd_bus_send(NULL, reply, NULL);
+	return r;
 }
 
 static int method_get_pauses(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
 	struct session *s = userdata;
-	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
 	struct sgd_pause *rows = NULL;
-	size_t n = 0, i;
+	size_t n = 0;
 	int r;
 
 	r = sgd_store_session_pauses(s->d->store, s->rec.id, &rows, &n);
 	if (r < 0)
 		return error_storage(error, r, "read the pauses");
-	r = sd_bus_message_new_method_return(m, &reply);
-	if (r >= 0)
-		r = sd_bus_message_open_container(reply, 'a', "a{sv}");
-	for (i = 0; r >= 0 && i < n; i++)
-		r = sd_bus_message_append(reply, "a{sv}", 5,
-					  "start_s", "d", rows[i].start_s,
-					  "end_s", "d", rows[i].end_s,
-					  "reason", "s", rows[i].reason,
-					  "started_at", "t", (uint64_t)rows[i].start_us,
-					  "ended_at", "t", (uint64_t)rows[i].end_us);
-	if (r >= 0)
-		r = sd_bus_message_close_container(reply);
+	r = reply_rows(m, rows, n, sizeof(*rows), append_pause_row);
 	free(rows);
-	if (r < 0)
-		return r;
-	return sd_bus_send(NULL, reply, NULL);
+	return r;
 }
 
 /* Session flags: the bit mask of the record (Stop's "flags") and the

@@ -196,7 +196,6 @@ static void sim_destroy(struct instrument *inst)
 	sg_sim_free(s->gen);
 	free(s->script);
 	free(s);
-	inst->backend = NULL;
 }
 
 static const struct backend_ops sim_ops = {
@@ -223,6 +222,7 @@ int sim_add_instruments(struct daemon *d, unsigned n, bool flat)
 			.full_scale = { 1 << 23 },
 		};
 		struct sg_sim_config sc;
+		struct sg_calibration cal;
 		struct instrument *inst;
 		struct sim *s;
 		time_t now = time(NULL);
@@ -249,14 +249,14 @@ int sim_add_instruments(struct daemon *d, unsigned n, bool flat)
 			return -ENOMEM;
 		}
 		s->inst = inst;
-		inst->simulated = true;
-		inst->cal.channel_mask = info.channel_mask;
-		inst->cal.offset[STRIGIL_CH_NORMAL] = SIM_OFFSET;
-		inst->cal.scale[STRIGIL_CH_NORMAL] = SIM_SCALE;
+		memset(&cal, 0, sizeof(cal));
+		cal.channel_mask = info.channel_mask;
+		cal.offset[STRIGIL_CH_NORMAL] = SIM_OFFSET;
+		cal.scale[STRIGIL_CH_NORMAL] = SIM_SCALE;
 		/* Calibrated at midnight today, due in a year... */
-		inst->cal.cal_date = now - now % 86400;
-		inst->cal.due_date = inst->cal.cal_date + 365 * 86400;
-		snprintf(inst->cal.technician, sizeof(inst->cal.technician), "factory");
+		cal.cal_date = now - now % 86400;
+		cal.due_date = cal.cal_date + 365 * 86400;
+		snprintf(cal.technician, sizeof(cal.technician), "factory");
 		/* ...unless it was written since: a real device keeps what it was
 		 * given, so the simulated one gets back its newest record. */
 		{
@@ -265,9 +265,10 @@ int sim_add_instruments(struct daemon *d, unsigned n, bool flat)
 
 			if (sgd_store_calibration_list(d->store, info.serial, &hist, &nh) >= 0 &&
 			    nh > 0 && hist[0].cal.channel_mask == info.channel_mask)
-				inst->cal = hist[0].cal;
+				cal = hist[0].cal;
 			free(hist);
 		}
+		instrument_set_device(inst, "", &cal, true);
 		instrument_publish(inst);
 	}
 	return 0;

@@ -81,21 +81,18 @@ static int region_details_append(const struct sgd_policy *p, sd_bus_message *rep
 
 /* One getter per property (userdata: the daemon, plus the vtable entry's
  * offset for the ones read from a field). */
-#define GETTER(fn) static int fn(sd_bus *bus, const char *path, const char *interface, \
-				 const char *property, sd_bus_message *reply, void *userdata, \
-				 sd_bus_error *error)
 
-GETTER(get_version)
+SGD_GETTER(get_version)
 {
 	return sd_bus_message_append(reply, "s", SG_VERSION_STRING);
 }
 
-GETTER(get_api_version)
+SGD_GETTER(get_api_version)
 {
 	return sd_bus_message_append(reply, "u", SGD_API_LEVEL);
 }
 
-GETTER(get_instruments)
+SGD_GETTER(get_instruments)
 {
 	const struct daemon *d = userdata;
 
@@ -105,24 +102,24 @@ GETTER(get_instruments)
 /* Sessions: the sessions in progress, like ActiveSessions (it once listed
  * every stored session, ~70 KB at 1,760, sent to every watcher at each
  * start and stop); the history is ListSessions. */
-GETTER(get_active_sessions)
+SGD_GETTER(get_active_sessions)
 {
 	const struct daemon *d = userdata;
 
 	return object_paths_append(reply, d->sessions, session_step_active);
 }
 
-GETTER(get_profiles)
+SGD_GETTER(get_profiles)
 {
 	return profile_paths_append(userdata, reply);
 }
 
-GETTER(get_storage_state)
+SGD_GETTER(get_storage_state)
 {
 	return sd_bus_message_append(reply, "s", storage_state_str(userdata));
 }
 
-GETTER(get_storage_error)
+SGD_GETTER(get_storage_error)
 {
 	const struct daemon *d = userdata;
 
@@ -130,7 +127,7 @@ GETTER(get_storage_error)
 				     d->storage_error : "");
 }
 
-GETTER(get_storage_pending)
+SGD_GETTER(get_storage_pending)
 {
 	const struct daemon *d = userdata;
 	struct sgd_writer_status st = { 0 };
@@ -140,7 +137,7 @@ GETTER(get_storage_pending)
 	return sd_bus_message_append(reply, "u", st.records);
 }
 
-GETTER(get_damaged_database)
+SGD_GETTER(get_damaged_database)
 {
 	const struct daemon *d = userdata;
 
@@ -149,7 +146,7 @@ GETTER(get_damaged_database)
 
 /* What StartSession and SetRegion accept: a lateral region with each of
  * its sides ("calf:left", "calf:right"), a midline one as it is. */
-GETTER(get_regions)
+SGD_GETTER(get_regions)
 {
 	const struct sgd_policy *p = ((const struct daemon *)userdata)->policy;
 	size_t i;
@@ -173,7 +170,7 @@ GETTER(get_regions)
 	return r < 0 ? r : sd_bus_message_close_container(reply);
 }
 
-GETTER(get_lateral_regions)
+SGD_GETTER(get_lateral_regions)
 {
 	const struct sgd_policy *p = ((const struct daemon *)userdata)->policy;
 	size_t i;
@@ -186,14 +183,14 @@ GETTER(get_lateral_regions)
 	return r < 0 ? r : sd_bus_message_close_container(reply);
 }
 
-GETTER(get_patient_identifier_system)
+SGD_GETTER(get_patient_identifier_system)
 {
 	const struct sgd_policy *p = ((const struct daemon *)userdata)->policy;
 
 	return sd_bus_message_append(reply, "s", p->patient_identifier_system);
 }
 
-GETTER(get_conditions)
+SGD_GETTER(get_conditions)
 {
 	const struct sgd_policy *p = ((const struct daemon *)userdata)->policy;
 	size_t i;
@@ -205,19 +202,19 @@ GETTER(get_conditions)
 	return r < 0 ? r : sd_bus_message_close_container(reply);
 }
 
-GETTER(get_warn_fraction)
+SGD_GETTER(get_warn_fraction)
 {
 	const struct sgd_policy *p = ((const struct daemon *)userdata)->policy;
 
 	return sd_bus_message_append(reply, "d", p->warn_fraction);
 }
 
-GETTER(get_condition_details)
+SGD_GETTER(get_condition_details)
 {
 	return condition_details_append(((const struct daemon *)userdata)->policy, reply);
 }
 
-GETTER(get_region_details)
+SGD_GETTER(get_region_details)
 {
 	return region_details_append(((const struct daemon *)userdata)->policy, reply);
 }

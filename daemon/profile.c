@@ -574,33 +574,30 @@ static int append_region_map(sd_bus_message *reply, const struct sgd_profile *p,
 
 /* One getter per computed property; the others are read by offset
  * (sd-bus's built-in getters, prop_get_chars for a char array). */
-#define GETTER(fn) static int fn(sd_bus *bus, const char *path, const char *interface, \
-				 const char *property, sd_bus_message *reply, void *userdata, \
-				 sd_bus_error *error)
 
-GETTER(get_legacy_patient_ref)
+SGD_GETTER(get_legacy_patient_ref)
 {
 	const struct profile *obj = userdata;
 
 	return sd_bus_message_append(reply, "b", !sgd_patient_ref_valid(obj->p.patient_ref));
 }
 
-GETTER(get_region_caps)
+SGD_GETTER(get_region_caps)
 {
 	return append_region_map(reply, &((const struct profile *)userdata)->p, RF_CAP);
 }
 
-GETTER(get_region_max_strokes)
+SGD_GETTER(get_region_max_strokes)
 {
 	return append_region_map(reply, &((const struct profile *)userdata)->p, RF_STROKES);
 }
 
-GETTER(get_region_max_seconds)
+SGD_GETTER(get_region_max_seconds)
 {
 	return append_region_map(reply, &((const struct profile *)userdata)->p, RF_SECONDS);
 }
 
-GETTER(get_conditions)
+SGD_GETTER(get_conditions)
 {
 	const struct sgd_profile *p = &((const struct profile *)userdata)->p;
 	char buf[SGD_NAME_MAX + SGD_REGION_MAX + 2];

@@ -1808,25 +1808,22 @@ static void load_override(struct session *s)
 
 /* One getter per computed property; the others are read by offset
  * (sd-bus's built-in getters, prop_get_chars for a char array). */
-#define GETTER(fn) static int fn(sd_bus *bus, const char *path, const char *interface, \
-				 const char *property, sd_bus_message *reply, void *userdata, \
-				 sd_bus_error *error)
 
-GETTER(get_state)
+SGD_GETTER(get_state)
 {
 	const struct session *s = userdata;
 
 	return sd_bus_message_append(reply, "s", session_state_str(s->state));
 }
 
-GETTER(get_warning_count)
+SGD_GETTER(get_warning_count)
 {
 	struct session *s = userdata;
 
 	return sd_bus_message_append(reply, "u", s->inst ? s->extra->warnings : stored_warnings(s));
 }
 
-GETTER(get_seconds_under_load)
+SGD_GETTER(get_seconds_under_load)
 {
 	const struct session *s = userdata;
 
@@ -1834,42 +1831,42 @@ GETTER(get_seconds_under_load)
 						: s->rec.load_s);
 }
 
-GETTER(get_limit_source)
+SGD_GETTER(get_limit_source)
 {
 	const struct session *s = userdata;
 
 	return append_reasons(reply, s->rec.reasons, true);
 }
 
-GETTER(get_limit_reasons)
+SGD_GETTER(get_limit_reasons)
 {
 	const struct session *s = userdata;
 
 	return append_reasons(reply, s->rec.reasons, false);
 }
 
-GETTER(get_target_min)
+SGD_GETTER(get_target_min)
 {
 	const struct session *s = userdata;
 
 	return sd_bus_message_append(reply, "d", s->inst ? s->limits->target_low_n : 0.0);
 }
 
-GETTER(get_target_max)
+SGD_GETTER(get_target_max)
 {
 	const struct session *s = userdata;
 
 	return sd_bus_message_append(reply, "d", s->inst ? s->limits->target_high_n : 0.0);
 }
 
-GETTER(get_flags)
+SGD_GETTER(get_flags)
 {
 	const struct session *s = userdata;
 
 	return append_flag_names(reply, s->rec.flags);
 }
 
-GETTER(get_side)
+SGD_GETTER(get_side)
 {
 	const struct session *s = userdata;
 	const char *colon = strrchr(s->rec.region, ':');
@@ -1883,7 +1880,7 @@ GETTER(get_side)
 				     reg && reg->lateral ? "unknown" : "");
 }
 
-GETTER(get_override_reason)
+SGD_GETTER(get_override_reason)
 {
 	struct session *s = userdata;
 
@@ -1891,7 +1888,7 @@ GETTER(get_override_reason)
 	return sd_bus_message_append(reply, "s", s->extra->override_reason);
 }
 
-GETTER(get_lost_records)
+SGD_GETTER(get_lost_records)
 {
 	const struct session *s = userdata;
 

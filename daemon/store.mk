@@ -1,8 +1,9 @@
 # strigild core (store helper): SQLite storage, clinic policy file, clinical
-# rules, the session's domain (session-core.c, text.c). Built as static
+# rules, the domains of sessions and instruments (session-core.c,
+# instrument-core.c, text.c). Built as static
 # libraries the daemon links; no D-Bus in here.
 STRIGILD_CORE_SRCS := daemon/storage.c daemon/store-writer.c daemon/policy.c daemon/rules.c daemon/policy-files.c \
-	daemon/text.c daemon/session-core.c
+	daemon/text.c daemon/session-core.c daemon/instrument-core.c
 # The shipped daemon/policy.conf, compiled in: the built-in defaults used
 # when neither /etc nor /usr/share has a policy file (policy-files.h).
 SGD_POLICY_BUILTIN_C := $(BUILD)/gen/policy-builtin.c

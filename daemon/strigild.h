@@ -19,6 +19,7 @@
 #include "policy.h"
 #include "rules.h"
 #include "session-core.h"
+#include "instrument-core.h"
 #include "storage.h"
 #include "store-writer.h"
 
@@ -170,6 +171,14 @@ struct instrument {
 struct instrument *instrument_new(struct daemon *d, const struct sg_device_info *info,
 				  const struct backend_ops *ops, void *backend);
 void instrument_free(struct instrument *inst);
+/* A device (re)appears behind a known object (the old backend is
+ * destroyed); its udev path ("" for simulated) and calibration (NULL: none
+ * valid); the device goes away (udev remove). */
+void instrument_rebind(struct instrument *inst, const struct backend_ops *ops, void *backend,
+		       const struct sg_device_info *info);
+void instrument_set_device(struct instrument *inst, const char *syspath,
+			   const struct sg_calibration *cal, bool simulated);
+void instrument_unbind(struct instrument *inst);
 /* Adds it to the daemon and announces it on the bus; inst->cal must be set. */
 void instrument_publish(struct instrument *inst);
 void instrument_reset_engine(struct instrument *inst, const struct sg_limit_config *lc);
@@ -336,6 +345,10 @@ uint64_t now_realtime_usec(void);
 uint64_t now_monotonic_usec(void);
 /* Property getters by offset (SD_BUS_PROPERTY(name, sig, getter,
  * offsetof(struct x, field), flags)): a char array, a bool. */
+/* Defines a property getter of its own (an sd_bus_property_get_t). */
+#define SGD_GETTER(fn) static int fn(sd_bus *bus, const char *path, const char *interface, \
+				     const char *property, sd_bus_message *reply, \
+				     void *userdata, sd_bus_error *error)
 int prop_get_chars(sd_bus *bus, const char *path, const char *interface,
 		   const char *property, sd_bus_message *reply, void *userdata,
 		   sd_bus_error *error);

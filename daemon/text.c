@@ -6,20 +6,16 @@
 
 #include "text.h"
 
-/* Valid UTF-8, no control characters, at most max bytes. */
-bool string_ok(const char *s, size_t max)
+/* Well-formed UTF-8: no overlong forms, surrogates or code points beyond
+ * Unicode. */
+bool text_utf8_valid(const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
-	size_t len = strlen(s);
 
-	if (len > max)
-		return false;
 	while (*p) {
 		unsigned n, i;
 		uint32_t cp;
 
-		if (*p < 0x20 || *p == 0x7f)
-			return false;
 		if (*p < 0x80) {
 			p++;
 			continue;
@@ -48,6 +44,19 @@ bool string_ok(const char *s, size_t max)
 		p += n + 1;
 	}
 	return true;
+}
+
+/* Valid UTF-8, no control characters, at most max bytes. */
+bool string_ok(const char *s, size_t max)
+{
+	const unsigned char *p;
+
+	if (strlen(s) > max)
+		return false;
+	for (p = (const unsigned char *)s; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return false;
+	return text_utf8_valid(s);
 }
 
 bool double_ok(double v)

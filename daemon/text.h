@@ -7,6 +7,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* Well-formed UTF-8 (no overlong forms, surrogates, or code points
+ * beyond U+10FFFF). */
+bool text_utf8_valid(const char *s);
 /* At most max bytes of valid UTF-8 without control characters. */
 bool string_ok(const char *s, size_t max);
 /* A finite number (not NaN, not infinite). */

@@ -20,6 +20,7 @@
 #define SIM_SCALE		1e-4	/* N per count */
 #define SIM_NOISE_N		0.01
 #define SIM_MAX_SCRIPT		4096
+#define SIM_ALERT_DELAYS	4096
 
 struct pulse {
 	double peak_n, contact_s, gap_s;
@@ -39,6 +40,12 @@ struct sim {
 	bool spike_pending;
 	double spike_n;
 	bool alert_broken;	/* Debug.BreakAlert: SET_ALERT fails like a STALL */
+	/* Debug.AlertDelaysUs: for each switch of the tool to "exceeded",
+	 * the time from the arrival of the samples that caused it (the
+	 * reference of LimitExceeded's arrival_us) to the SET_ALERT; the
+	 * tool's own alarm, which make bench's adversarial row reports */
+	uint32_t alert_delay_us[SIM_ALERT_DELAYS];
+	unsigned nalert_delays;
 };
 
 static double sim_uniform(struct sim *s)
@@ -176,6 +183,11 @@ static int sim_set_alert(struct instrument *inst, enum strigil_alert a)
 
 	if (s->alert_broken)
 		return -EPIPE;	/* what a STALLed control request gives */
+	if (a == STRIGIL_ALERT_EXCEEDED && inst->in_block && s->nalert_delays < SIM_ALERT_DELAYS) {
+		uint64_t d = now_monotonic_usec() - inst->block_arrival_usec;
+
+		s->alert_delay_us[s->nalert_delays++] = d > UINT32_MAX ? UINT32_MAX : (uint32_t)d;
+	}
 	log_debug("%s: alert %d (simulated LED/vibration)", inst->info.serial, (int)a);
 	return 0;
 }
@@ -378,25 +390,41 @@ static int method_remove(sd_bus_message *m, void *userdata, sd_bus_error *error)
  * What is still queued, so that a test waits for its script to have been
  * played (in sample time) instead of guessing from the wall clock.
  */
-static int debug_prop_get(sd_bus *bus, const char *path, const char *interface,
-			  const char *property, sd_bus_message *reply, void *userdata,
-			  sd_bus_error *error)
+SGD_GETTER(get_pending_strokes)
 {
-	struct instrument *inst = userdata;
-	struct sim *s = inst->backend;
+	const struct sim *s = ((const struct instrument *)userdata)->backend;
 
-	if (strcmp(property, "PendingStrokes") == 0)
-		return sd_bus_message_append(reply, "u", (uint32_t)(s->nscript - s->pos));
-	if (strcmp(property, "AlertBroken") == 0)
-		return sd_bus_message_append(reply, "b", (int)s->alert_broken);
+	return sd_bus_message_append(reply, "u", (uint32_t)(s->nscript - s->pos));
+}
+
+SGD_GETTER(get_spike_pending)
+{
+	const struct sim *s = ((const struct instrument *)userdata)->backend;
+
 	return sd_bus_message_append(reply, "b", (int)s->spike_pending);
+}
+
+SGD_GETTER(get_alert_broken)
+{
+	const struct sim *s = ((const struct instrument *)userdata)->backend;
+
+	return sd_bus_message_append(reply, "b", (int)s->alert_broken);
+}
+
+SGD_GETTER(get_alert_delays)
+{
+	const struct sim *s = ((const struct instrument *)userdata)->backend;
+
+	return sd_bus_message_append_array(reply, 'u', s->alert_delay_us,
+					   s->nalert_delays * sizeof(uint32_t));
 }
 
 static const sd_bus_vtable debug_vtable[] = {
 	SD_BUS_VTABLE_START(0),
-	SD_BUS_PROPERTY("PendingStrokes", "u", debug_prop_get, 0, 0),
-	SD_BUS_PROPERTY("SpikePending", "b", debug_prop_get, 0, 0),
-	SD_BUS_PROPERTY("AlertBroken", "b", debug_prop_get, 0, 0),
+	SD_BUS_PROPERTY("PendingStrokes", "u", get_pending_strokes, 0, 0),
+	SD_BUS_PROPERTY("SpikePending", "b", get_spike_pending, 0, 0),
+	SD_BUS_PROPERTY("AlertBroken", "b", get_alert_broken, 0, 0),
+	SD_BUS_PROPERTY("AlertDelaysUs", "au", get_alert_delays, 0, 0),
 	SD_BUS_METHOD_WITH_ARGS("BreakAlert", SD_BUS_ARGS("b", broken), SD_BUS_NO_RESULT,
 				method_break_alert, SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_METHOD_WITH_ARGS("Unplug", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_unplug,

@@ -15,7 +15,7 @@
  * in docs/dbus-api.md ("API levels") and each member added after level 1
  * carries <annotation name="org.strigil.Strigil1.Since"> in the XML;
  * tests/api checks that the three agree. */
-#define SGD_API_LEVEL 2u
+#define SGD_API_LEVEL 3u
 
 void manager_notify_status(struct daemon *d)
 {

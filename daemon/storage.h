@@ -2,8 +2,9 @@
 /*
  * strigild's durable storage: one SQLite database in WAL mode
  * (<state-dir>/strigil.db) holding profiles, sessions, strokes,
- * violations, calibration history, the audit of overrides and the
- * instruments seen. Plain C, no D-Bus. Single-threaded use (the daemon's
+ * violations, pauses, calibration history, the audit of overrides, the
+ * instruments seen and the clinic network's ids. Plain C, no D-Bus; its
+ * files (daemon/storage*.c) are listed in storage-private.h. Single-threaded use (the daemon's
  * event loop; the store runs its own checkpointer thread on its own
  * connection inside); several processes may open the same file (busy
  * timeout).
@@ -45,7 +46,7 @@ extern "C" {
 #endif
 
 #define SGD_STORE_DB_NAME	"strigil.db"
-#define SGD_STORE_SCHEMA_VERSION 5
+#define SGD_STORE_SCHEMA_VERSION 6
 #define SGD_SERIAL_MAX		32	/* incl. NUL */
 #define SGD_ACTOR_MAX		64	/* "uid:1000" or a user name */
 #define SGD_REASONS_MAX		2048	/* reasons text of a session */
@@ -351,8 +352,6 @@ struct sgd_pause {
 
 /* p->id set. */
 int sgd_store_pause_begin(struct sgd_store *s, struct sgd_pause *p);
-int sgd_store_pause_end(struct sgd_store *s, int64_t pause_id, double end_s,
-			int64_t end_us);
 /* Ends the open pause of a session, if any (0 also when none was open):
  * strigild's storage writer does not know the pause's id yet when it
  * queues its end. */

@@ -1,9 +1,16 @@
 # strigild core (store helper): SQLite storage, clinic policy file, clinical
 # rules, the domains of sessions and instruments (session-core.c,
-# instrument-core.c, text.c). Built as static
-# libraries the daemon links; no D-Bus in here.
-STRIGILD_CORE_SRCS := daemon/storage.c daemon/store-writer.c daemon/policy.c daemon/rules.c daemon/policy-files.c \
-	daemon/text.c daemon/session-core.c daemon/instrument-core.c
+# instrument-core.c, text.c). Built as static libraries the daemon links;
+# no D-Bus in here.
+# storage: storage.c opens and closes; the others are its seams
+# (daemon/storage-private.h says which file holds what).
+STRIGILD_CORE_SRCS := daemon/storage.c daemon/storage-schema.c daemon/storage-stmt.c \
+	daemon/storage-wal.c daemon/storage-profiles.c daemon/storage-sessions.c \
+	daemon/storage-strokes.c daemon/storage-violations.c daemon/storage-pauses.c \
+	daemon/storage-instruments.c daemon/storage-audit.c daemon/storage-history.c \
+	daemon/storage-network.c
+STRIGILD_CORE_SRCS += daemon/store-writer.c daemon/policy.c daemon/rules.c daemon/policy-files.c
+STRIGILD_CORE_SRCS += daemon/text.c daemon/session-core.c daemon/instrument-core.c
 # The shipped daemon/policy.conf, compiled in: the built-in defaults used
 # when neither /etc nor /usr/share has a policy file (policy-files.h).
 SGD_POLICY_BUILTIN_C := $(BUILD)/gen/policy-builtin.c

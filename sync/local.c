@@ -7,7 +7,7 @@
  * the centre's revision and the text last synced.
  *
  * Upload: one job = one server transaction = every session row changed
- * since the sessions cursor, then up to `batch` strokes, violations and
+ * since the sessions cursor (strigild's change sequence, never a clock), then up to `batch` strokes, violations and
  * other records above their cursors, all read in ONE read transaction of
  * strigild's database (a consistent snapshot: a stroke's session is in the
  * same batch or already up). Rows go up as one JSON array parameter per
@@ -179,12 +179,38 @@ static json_object *column_value(sqlite3_stmt *st, int i)
 }
 
 /*
- * Every row of st as a JSON object of all its columns, appended to arr;
- * the first column is the row's cursor value(s) kept in *c1 (*c2 with
- * two_keys: (updated_us, id) of sessions). Returns the row count.
+ * strigild's schema from version 6 on keeps change_seq, the order in which
+ * profile and session rows were committed; the cursors of both need it.
+ * An older database is left alone until strigild has migrated it.
  */
-static int rows_json(sqlite3_stmt *st, json_object *arr, int64_t *c1, int64_t *c2,
-		     bool two_keys)
+int local_schema_check(struct sync *s)
+{
+	sqlite3_stmt *st = NULL;
+	int v = -1;
+
+	if (sqlite3_prepare_v2(s->ldb, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	if (v < 0) {
+		sync_error(s, "local database: %s", sqlite3_errmsg(s->ldb));
+		return -EIO;
+	}
+	if (v < LOCAL_SCHEMA_MIN) {
+		sync_error(s, "local database: schema %d, this strigil-sync needs %d or later "
+			   "(start the strigild of this release once to migrate it)", v,
+			   LOCAL_SCHEMA_MIN);
+		return -EPROTONOSUPPORT;
+	}
+	return 0;
+}
+
+/*
+ * Every row of st as a JSON object of all its columns, appended to arr;
+ * the first column is the row's cursor value, kept in *cursor and not
+ * sent. Returns the row count.
+ */
+static int rows_json(sqlite3_stmt *st, json_object *arr, int64_t *cursor)
 {
 	int rc, n = 0, i, cols = sqlite3_column_count(st);
 
@@ -193,10 +219,8 @@ static int rows_json(sqlite3_stmt *st, json_object *arr, int64_t *c1, int64_t *c
 
 		if (!o)
 			return -ENOMEM;
-		*c1 = sqlite3_column_int64(st, 0);
-		if (two_keys)
-			*c2 = sqlite3_column_int64(st, 1);
-		for (i = two_keys ? 2 : 1; i < cols; i++)
+		*cursor = sqlite3_column_int64(st, 0);
+		for (i = 1; i < cols; i++)
 			json_object_object_add(o, sqlite3_column_name(st, i), column_value(st, i));
 		json_object_array_add(arr, o);
 		n++;
@@ -254,7 +278,8 @@ static const char sql_sessions[] =
 	"  r->>'state', r FROM jsonb_array_elements($1::jsonb) AS r"
 	" ON CONFLICT (uuid) DO UPDATE SET updated_us = excluded.updated_us,"
 	"  state = excluded.state, data = excluded.data"
-	" WHERE sessions.updated_us <= excluded.updated_us";
+	" WHERE coalesce((sessions.data->>'change_seq')::bigint, -1)"
+	"  <= (excluded.data->>'change_seq')::bigint";
 
 static const char sql_session_rows[] =
 	"INSERT INTO %s (session_uuid, local_id, wall_us, region, data)"
@@ -269,7 +294,7 @@ static const char sql_pc_records[] =
 	" FROM jsonb_array_elements($1::jsonb) AS r ON CONFLICT DO NOTHING";
 
 struct upload {
-	int64_t sess_a, sess_b;
+	int64_t sess_seq;
 	int64_t cur[NTABLES];
 	bool have[NTABLES];
 	int64_t rows;
@@ -286,7 +311,7 @@ static void upload_done(struct sync *s, struct job *j, bool ok, void *ud)
 		/* the server has committed: now, and only now, move the cursors */
 		r = sqlite3_exec(s->sdb, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK ? 0 : -EIO;
 		if (!r)
-			r = state_set(s, "sessions", u->sess_a, u->sess_b);
+			r = state_set(s, SESSIONS_CURSOR, u->sess_seq, 0);
 		for (i = 0; !r && i < NTABLES; i++)
 			if (u->have[i])
 				r = state_set(s, rec_tables[i].name, u->cur[i], 0);
@@ -328,6 +353,10 @@ struct job *records_job(struct sync *s)
 
 	if (!u)
 		return NULL;
+	if (local_schema_check(s) < 0) {
+		free(u);
+		return NULL;
+	}
 	if (sqlite3_exec(s->ldb, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
 		goto fail;
 	j = job_new("upload records", true, upload_done, u);
@@ -335,18 +364,17 @@ struct job *records_job(struct sync *s)
 		goto fail;
 
 	/* sessions: every one changed since the cursor (they are few) */
-	state_get(s, "sessions", &u->sess_a, &u->sess_b);
+	state_get(s, SESSIONS_CURSOR, &u->sess_seq, NULL);
 	if (sqlite3_prepare_v2(s->ldb,
-			       "SELECT s.updated_us, s.id, p.uuid AS profile_uuid,"
+			       "SELECT s.change_seq, p.uuid AS profile_uuid,"
 			       " p.patient_ref AS patient_ref, s.* FROM sessions s"
 			       " JOIN profiles p ON p.id = s.profile_id"
-			       " WHERE (s.updated_us, s.id) > (?1, ?2)"
-			       " ORDER BY s.updated_us, s.id", -1, &st, NULL) != SQLITE_OK)
+			       " WHERE s.change_seq > ?1 ORDER BY s.change_seq", -1, &st,
+			       NULL) != SQLITE_OK)
 		goto fail;
-	sqlite3_bind_int64(st, 1, u->sess_a);
-	sqlite3_bind_int64(st, 2, u->sess_b);
+	sqlite3_bind_int64(st, 1, u->sess_seq);
 	arr = json_object_new_array();
-	n = rows_json(st, arr, &u->sess_a, &u->sess_b, true);
+	n = rows_json(st, arr, &u->sess_seq);
 	sqlite3_finalize(st);
 	st = NULL;
 	if (n < 0)
@@ -359,8 +387,6 @@ struct job *records_job(struct sync *s)
 
 	for (i = 0; i < NTABLES; i++) {
 		const struct rec_table *t = &rec_tables[i];
-		int64_t dummy;
-
 		if (!table_exists(s, t->name))
 			continue;
 		state_get(s, t->name, &u->cur[i], NULL);
@@ -376,7 +402,7 @@ struct job *records_job(struct sync *s)
 		sqlite3_bind_int64(st, 1, u->cur[i]);
 		sqlite3_bind_int64(st, 2, s->cfg.batch);
 		arr = json_object_new_array();
-		n = rows_json(st, arr, &u->cur[i], &dummy, false);
+		n = rows_json(st, arr, &u->cur[i]);
 		sqlite3_finalize(st);
 		st = NULL;
 		if (n < 0)
@@ -418,18 +444,17 @@ fail:
 
 int64_t local_backlog(struct sync *s)
 {
-	int64_t total = 0, a, b;
+	int64_t total = 0, a;
 	sqlite3_stmt *st = NULL;
 	char sql[256];
 	size_t i;
 
 	if (sqlite3_exec(s->ldb, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
 		return -EIO;
-	state_get(s, "sessions", &a, &b);
+	state_get(s, SESSIONS_CURSOR, &a, NULL);
 	if (sqlite3_prepare_v2(s->ldb, "SELECT count(*) FROM sessions"
-			       " WHERE (updated_us, id) > (?1, ?2)", -1, &st, NULL) == SQLITE_OK) {
+			       " WHERE change_seq > ?1", -1, &st, NULL) == SQLITE_OK) {
 		sqlite3_bind_int64(st, 1, a);
-		sqlite3_bind_int64(st, 2, b);
 		if (sqlite3_step(st) == SQLITE_ROW)
 			total += sqlite3_column_int64(st, 0);
 		sqlite3_finalize(st);

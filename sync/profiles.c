@@ -3,7 +3,8 @@
  * Profiles follow the patient (docs/network.md).
  *
  * Push (a local edit): strigild's database says which profiles changed
- * (updated_us above our cursor); the profile is read from strigild on D-Bus
+ * (change_seq above our cursor: the order of commits, never a clock); the
+ * profile is read from strigild on D-Bus
  * and compared, in canonical form, with what was last synced. A changed one
  * is one job: lock the centre's row (SELECT ... FOR UPDATE), then
  *   - no row: INSERT;
@@ -291,7 +292,7 @@ struct push {
 	struct sp_state result;		/* what the centre has after the job */
 	int64_t new_rev;
 	bool merged, write_local;
-	int64_t cursor;			/* local updated_us this push covers */
+	int64_t cursor;			/* local change_seq this push covers */
 };
 
 static void push_free(struct push *p)
@@ -457,10 +458,12 @@ struct job *profiles_push_job(struct sync *s, bool *nothing)
 	int rc;
 
 	*nothing = false;
-	state_get(s, "profiles_local", &cursor, NULL);
-	if (sqlite3_prepare_v2(s->ldb, "SELECT id, uuid, updated_us, deleted_us IS NOT NULL"
-			       " FROM profiles WHERE updated_us > ?1 AND uuid IS NOT NULL"
-			       " ORDER BY updated_us, id", -1, &q, NULL) != SQLITE_OK) {
+	if (local_schema_check(s) < 0)
+		return NULL;
+	state_get(s, PROFILES_CURSOR, &cursor, NULL);
+	if (sqlite3_prepare_v2(s->ldb, "SELECT id, uuid, change_seq, deleted_us IS NOT NULL"
+			       " FROM profiles WHERE change_seq > ?1 AND uuid IS NOT NULL"
+			       " ORDER BY change_seq", -1, &q, NULL) != SQLITE_OK) {
 		sync_error(s, "local database: %s", sqlite3_errmsg(s->ldb));
 		return NULL;
 	}
@@ -507,9 +510,9 @@ struct job *profiles_push_job(struct sync *s, bool *nothing)
 	if (!j && rc == SQLITE_DONE) {
 		*nothing = true;
 		if (max_seen > cursor)
-			state_set(s, "profiles_local", max_seen, 0);
+			state_set(s, PROFILES_CURSOR, max_seen, 0);
 	} else if (max_seen > cursor) {
-		state_set(s, "profiles_local", max_seen, 0);
+		state_set(s, PROFILES_CURSOR, max_seen, 0);
 	}
 	return j;
 }

@@ -115,7 +115,19 @@ int pg_run(struct sync *s, struct job *j);
 const char *pg_result_error(const PGresult *res);
 
 /* local.c */
+/*
+ * Cursors over strigild's change sequence (schema 6): the names differ
+ * from the wall-clock cursors of earlier releases ("sessions",
+ * "profiles_local"), so an upgraded sync starts from 0 and sends every
+ * session and profile once more; the centre takes them idempotently.
+ */
+#define LOCAL_SCHEMA_MIN 6
+#define SESSIONS_CURSOR "sessions_seq"
+#define PROFILES_CURSOR "profiles_seq"
 int local_open(struct sync *s, char *err, size_t errlen);
+/* 0 when strigild's database has the schema this sync needs; else the
+ * reason is reported with sync_error(). */
+int local_schema_check(struct sync *s);
 void local_close(struct sync *s);
 int state_get(struct sync *s, const char *name, int64_t *a, int64_t *b);
 int state_set(struct sync *s, const char *name, int64_t a, int64_t b);

@@ -244,6 +244,37 @@ static void test_stored_values(void)
 	free(buf);
 }
 
+/* The unloaded readings judged at a given scale (calibrate.c's check
+ * before any mass is placed): noise and drift exact, each limit inclusive. */
+static void test_judge_zero(void)
+{
+	struct cal_input in;
+	struct cal_zero z;
+
+	memset(&in, 0, sizeof(in));
+	cal_tolerance_default(&in.tol);
+	/* binary fractions, so that "at the limit" is exact */
+	in.tol.zero_noise_n = 2.5;
+	in.tol.zero_drift_n = 1.5;
+	/* at 0.5 N/count: sd 5 counts is 2.5 N; means 100..103 are 1.5 N */
+	in.zero[in.nzero++] = (struct cal_reading){ 101, 4, 100 };
+	in.zero[in.nzero++] = (struct cal_reading){ 103, 5, 100 };
+	in.zero[in.nzero++] = (struct cal_reading){ 100, 2, 100 };
+	cal_judge_zero(&in, 0.5, &z);
+	CHECK_NEAR(z.noise_n, 2.5, 1e-12);
+	CHECK_NEAR(z.drift_n, 1.5, 1e-12);
+	CHECK(z.ok_noise && z.ok_drift, "at the limits: within");
+	cal_judge_zero(&in, 0.505, &z);
+	CHECK(!z.ok_noise && !z.ok_drift, "1 %% above the limits: noise %g, drift %g",
+	      z.noise_n, z.drift_n);
+	in.zero[1].stddev = 4;
+	cal_judge_zero(&in, 0.505, &z);
+	CHECK(z.ok_noise && !z.ok_drift, "quiet but drifting: noise %g", z.noise_n);
+	/* a falling gain is judged by its size, as cal_evaluate does */
+	cal_judge_zero(&in, -0.5, &z);
+	CHECK_NEAR(z.drift_n, 1.5, 1e-12);
+}
+
 int main(void)
 {
 	test_recovers_gain_and_offset();
@@ -251,5 +282,6 @@ int main(void)
 	test_parse_mass();
 	test_certificate();
 	test_stored_values();
+	test_judge_zero();
 	return check_exit("test-ctl-calproc");
 }

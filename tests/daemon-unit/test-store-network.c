@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The store's part of the clinic network (schema 5) on real SQLite: every
+/* The store's part of the clinic network (schemas 5, 6) on real SQLite: every
  * profile and session gets a distinct random UUID, also rows written before
  * the migration; a remote profile is created with its UUID or replaces the
  * one with that UUID (a deleted one comes back); a patient reference taken
- * by another live profile is refused and changes nothing; review state. */
+ * by another live profile is refused and changes nothing; review state;
+ * change_seq follows the order of commits, whatever time they carry. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,24 @@ static void profile(struct sgd_profile *p, const char *ref)
 
 	sgd_profile_init(p);
 	CHECK(sgd_profile_set_patient_ref(p, ref, msg, sizeof(msg)) == 0, "%s", msg);
+}
+
+/* change_seq of one row, read on a connection of its own (as strigil-sync) */
+static long long seq_of(const char *path, const char *table, int64_t id)
+{
+	char sql[128];
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	long long v = -1;
+
+	snprintf(sql, sizeof(sql), "SELECT change_seq FROM %s WHERE id = %lld", table,
+		 (long long)id);
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+	    sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
 }
 
 int main(int argc, char **argv)
@@ -141,6 +160,35 @@ int main(int argc, char **argv)
 		      got.max_force_n == 4, "refused change left the profile as it was");
 		CHECK_EQ_INT(sgd_store_profile_put_remote(s, "0123abcd-0000-4000-8000-00000000bee",
 							  &got, "", 70, NULL), -EINVAL);
+	}
+	/* change_seq: commit order, never the time a write carries (a
+	 * writer's queue or a clock step back can stamp a later commit with
+	 * an earlier time); strigil-sync's cursors depend on it */
+	{
+		struct sgd_session se2;
+		long long a, b;
+
+		a = seq_of(path, "profiles", p.id);
+		b = seq_of(path, "profiles", q.id);
+		CHECK(a > 0 && b > a, "profiles: created in order, sequence in order (%lld, %lld)",
+		      a, b);
+		CHECK(sgd_store_profile_update(s, &p, 5) == 0, "%s", sgd_store_errmsg(s));
+		a = seq_of(path, "profiles", p.id);
+		CHECK(a > b && a > seq_of(path, "profiles", id),
+		      "an edit stamped earlier still comes after every commit before it (%lld)", a);
+		memset(&se2, 0, sizeof(se2));
+		se2.profile_id = q.id;
+		snprintf(se2.instrument, sizeof(se2.instrument), "SIM0002");
+		snprintf(se2.region, sizeof(se2.region), "calf");
+		se2.started_us = 200;
+		CHECK(sgd_store_session_create(s, &se2, NULL) == 0, "%s", sgd_store_errmsg(s));
+		a = seq_of(path, "sessions", se.id);
+		b = seq_of(path, "sessions", se2.id);
+		CHECK(a > 0 && b > a, "sessions in order (%lld, %lld)", a, b);
+		CHECK(sgd_store_session_set_state(s, se.id, SGD_SESSION_PAUSED, 50) == 0, "%s",
+		      sgd_store_errmsg(s));
+		a = seq_of(path, "sessions", se.id);
+		CHECK(a > b, "a state change stamped earlier comes after (%lld > %lld)", a, b);
 	}
 	sgd_store_close(s);
 	unlink(path);

@@ -231,8 +231,13 @@ static void test_records(void)
 	pa.start_s = 7.5;
 	pa.start_us = 2000;
 	CHECK(sgd_store_pause_begin(s, &pa) == 0 && pa.id > 0, "%s", sgd_store_errmsg(s));
-	CHECK(sgd_store_pause_end(s, pa.id, 7.5, 3000) == 0, "%s", sgd_store_errmsg(s));
-	CHECK(sgd_store_pause_end(s, pa.id, 8, 4000) == -ENOENT, "a pause ends once");
+	CHECK(sgd_store_pause_end_open(s, se.id, 7.5, 3000) == 0, "%s", sgd_store_errmsg(s));
+	/* none open now: nothing to end (0), and the ended pause keeps its end */
+	CHECK(sgd_store_pause_end_open(s, se.id, 8, 4000) == 0, "%s", sgd_store_errmsg(s));
+	CHECK(sgd_store_session_pauses(s, se.id, &pz, &n) == 0 && n == 1 &&
+	      pz[0].end_s == 7.5 && pz[0].end_us == 3000, "a pause ends once");
+	free(pz);
+	pz = NULL;
 	pa.start_s = NAN;
 	CHECK(sgd_store_pause_begin(s, &pa) == -EINVAL, "a pause needs a start");
 	pa.start_s = 9;

@@ -5,7 +5,8 @@ real one that STALLs it would): the violation is still recorded and
 LimitExceeded still signalled, and Instrument.AlertFailures counts the
 failures, with a change signal, so that an app can tell the clinician
 that the tool's own alarm cannot be relied on. Once the tool answers
-again, the count stops growing."""
+again, the count stops growing (and Debug.AlertDelaysUs records the
+alarm it accepted)."""
 import os
 import sys
 
@@ -52,6 +53,12 @@ try:
           "the second stroke completes")
     check(plain(h.prop(SIM1, "Instrument", "AlertFailures")) == failures,
           "no new failures once the tool answers again")
+    # Debug.AlertDelaysUs (make bench's tool-alarm figure): one entry per
+    # switch of the tool to "exceeded" that it accepted; the refused one
+    # of the first stroke is not counted
+    delays = plain(h.prop(SIM1, "Debug", "AlertDelaysUs"))
+    check(len(delays) == 1 and 0 <= delays[0] < 10000000,
+          "the accepted alarm's delay is recorded once (%s)" % delays)
     h.iface(spath, "Session").Stop()
     h.stop_daemon()
 finally:

@@ -8,10 +8,12 @@
 - A member of our interfaces that is not in the table is refused
   (AccessDenied), not let through.
 - polkit stalled (the mock hangs every check): one client floods 100 calls;
-  exactly 16 are held for it and the other 84 get Error.Busy at once; 16
-  clients flooding at once get the same bound each; a clinician's call
-  from another connection is never refused; when polkit answers again,
-  every held call is answered and authorized (none AccessDenied).
+  exactly 16 are held for it and the other 84 get Error.Busy (after a
+  delay, so that a flood cannot spin); past the bound of what waits for
+  its Busy answer (here: 4 MB of calls) a call gets Busy at once, saying
+  so; 16 clients flooding at once get the same bound each; a clinician's
+  call from another connection is never refused; when polkit answers
+  again, every held call is answered and authorized (none AccessDenied).
 """
 import os
 import subprocess
@@ -42,7 +44,7 @@ class Calls:
     """Async calls from one connection; counts the answers by kind."""
     def __init__(self, bus):
         self.bus = bus
-        self.ok = self.busy = self.other = 0
+        self.ok = self.busy = self.other = self.busy_now = 0
         self.errors = []
 
     def call(self, path, iface, method, *args):
@@ -52,6 +54,7 @@ class Calls:
         def err(e):
             if e.get_dbus_name() == ERR + "Busy":
                 self.busy += 1
+                self.busy_now += "or for their refusal" in e.get_dbus_message()
             else:
                 self.other += 1
                 self.errors.append("%s: %s" % (e.get_dbus_name(), e.get_dbus_message()))
@@ -81,15 +84,29 @@ try:
     check(flood.busy == 100 - PER_CALLER and flood.ok == 0 and flood.other == 0,
           "flood: exactly %d held, %d refused with Busy (busy %d, ok %d, other %d %s)"
           % (PER_CALLER, 100 - PER_CALLER, flood.busy, flood.ok, flood.other, flood.errors[:2]))
+    check(flood.busy_now == 0, "flood: every Busy answer was deferred (%d at once)" % flood.busy_now)
+    # the deferred answers are bounded: 4 calls of 900 kB wait for their
+    # Busy answer, the 5th (past 4 MB) is answered at once
+    big = Calls(dbus.bus.BusConnection(h.address))
+    for _ in range(PER_CALLER):
+        big.call(SIM1, "Instrument", "GetCalibration")
+    pump(0.3)
+    for _ in range(5):
+        big.call(SIM1, "Instrument", "GetCalibration", "x" * 900000)
+    check(wait_for(lambda: big.busy == 5), "big calls past the held bound: Busy (%d)" % big.busy)
+    check(big.busy_now == 1 and big.other == 0,
+          "deferred Busy answers are bounded in bytes: 4 deferred, 1 at once (%d at once, %s)"
+          % (big.busy_now, big.errors[:2]))
     clin = Calls(dbus.bus.BusConnection(h.address))
     clin.call(SIM1, "Instrument", "GetCalibration")
     pump(0.5)
     check(clin.answered == 0, "flood: another client's call is held, not refused")
     h.polkit.SimulateHang(False)
     h.polkit.ReleaseHangingCalls()
-    check(wait_for(lambda: flood.answered == 100 and clin.answered == 1),
+    check(wait_for(lambda: flood.answered == 100 and clin.answered == 1 and
+                   big.answered == PER_CALLER + 5),
           "polkit back: every held call is answered")
-    check(flood.ok == PER_CALLER and clin.ok == 1,
+    check(flood.ok == PER_CALLER and clin.ok == 1 and big.ok == PER_CALLER,
           "polkit back: the held calls are authorized (flood ok %d, clinician ok %d, errors %s)"
           % (flood.ok, clin.ok, flood.errors[:2] + clin.errors[:2]))
 

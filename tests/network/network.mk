@@ -27,13 +27,7 @@ check-network/%: $(BUILD)/strigild-san $(BUILD)/strigil-sync-san $(BUILD)/strigi
 	@STRIGILD=$(abspath $(BUILD))/strigild-san STRIGIL_SYNC=$(abspath $(BUILD))/strigil-sync-san \
 	 STRIGILCTL=$(abspath $(BUILD))/strigilctl-san \
 	 SG_TOP=$(TOP) $(RUN_TEST) network-$* /usr/bin/python3 tests/network/test_$*.py
-# test_records.py is run by hand (make check-network/records) until the
-# known bug it finds is fixed: a session's final state (finished) sometimes
-# never reaches the centre (the centre keeps 'running'; issue 14's note).
-# Said loudly, counted nowhere.
-NET_KNOWN_BUG := records
-check-network: check-network-unit $(filter-out $(NET_KNOWN_BUG:%=check-network/%),$(NET_INTEG:%=check-network/%))
-	@echo "SKIP: network-records (known bug: a session's end can miss the centre; make check-network/records)"
+check-network: check-network-unit $(NET_INTEG:%=check-network/%)
 CHECK_TARGETS += check-network
 
 # make bench: profile edit latency A -> B, upload throughput next to the

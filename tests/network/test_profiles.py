@@ -13,6 +13,8 @@ with TLS, two strigild + strigil-sync pairs on their own buses):
 - a configuration without verify-full TLS is refused; the wrong CA fails.
 """
 import os
+import signal
+import sqlite3
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -208,6 +210,37 @@ try:
                  ERR + "AccessDenied", "ConfirmReview without manage-profiles")
     a.set_allowed(harness.ACTIONS + [SYNC_ACTION])
     check(plain(a.props(pa, "Profile")) == before, "refused calls changed nothing")
+
+    # ---- an edit committed after a later-stamped one ----------------------
+    # A profile's updated_us is wall-clock time: after an NTP step back an
+    # edit carries an earlier time than one already sent. strigil-sync must
+    # follow the commit order (strigild's change_seq), or a new condition
+    # never leaves this PC. The step back is written into strigild's
+    # database while A's sync is stopped, so the order is exact.
+    p1 = a.create_profile(patient_ref="pat-010")
+    p2 = a.create_profile(patient_ref="pat-011")
+    u1 = plain(a.prop(p1, "Profile", "Uuid"))
+    u2 = plain(a.prop(p2, "Profile", "Uuid"))
+    check(wait_for(lambda: b.profile_by_uuid(u2) is not None), "pat-011 reaches B")
+    a.iface(p1, "Profile").Update(dbus.Dictionary({"display_name": "later"}, signature="sv"))
+    check(wait_for(lambda: b.profile_by_uuid(u1) is not None and
+                   plain(b.prop(b.profile_by_uuid(u1), "Profile", "DisplayName")) == "later"),
+          "pat-010's edit reaches B: A's cursor is past it")
+    a.sync_proc.send_signal(signal.SIGSTOP)
+    try:
+        a.iface(p2, "Profile").Update(dbus.Dictionary({
+            "conditions": dbus.Array(["varicose_veins"], signature="s")}, signature="sv"))
+        ldb = sqlite3.connect(os.path.join(a.state, "strigil.db"), timeout=10)
+        ldb.execute("UPDATE profiles SET updated_us = (SELECT updated_us FROM profiles"
+                    " WHERE uuid = ?) - 1000000 WHERE uuid = ?", (u1, u2))
+        ldb.commit()
+        ldb.close()
+    finally:
+        a.sync_proc.send_signal(signal.SIGCONT)
+    p2b = b.profile_by_uuid(u2)
+    check(wait_for(lambda: plain(b.prop(p2b, "Profile", "Conditions")) == ["varicose_veins"]),
+          "a condition stamped before an edit already sent still reaches B (B has %s)"
+          % plain(b.prop(p2b, "Profile", "Conditions")))
 
     # ---- TLS is not optional --------------------------------------------
     bad = a.write_config(conninfo=srv.conninfo(a.role).replace("verify-full", "require"))

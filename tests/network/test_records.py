@@ -18,6 +18,7 @@ import os
 import random
 import sqlite3
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from netharness import *  # noqa: E402,F401,F403
@@ -143,6 +144,46 @@ try:
     _, out = srv.psql("SELECT count(*), count(data->>'end_us') FROM pc_records WHERE pc = 'pc_a'"
                       " AND kind = 'pauses' AND data->>'session_uuid' = '%s'" % spu)
     check(out.strip() == "1|1", "the centre has the pause once, with its end (%s)" % out.strip())
+
+    # ---- a change committed after a later-stamped one ---------------------
+    # updated_us is a wall-clock time stamped when a write is queued: a row
+    # can commit after another that carries a later time (the storage
+    # writer's queue beside a direct write; a clock stepped back by NTP).
+    # Such commits are written here straight into strigild's database so
+    # that their order is exact; strigil-sync must still send each change
+    # (it follows the commit order, strigild's change_seq).
+    ldb = sqlite3.connect(os.path.join(a.state, "strigil.db"), timeout=10)
+    pid = ldb.execute("SELECT id FROM profiles WHERE uuid = ?", (uuid,)).fetchone()[0]
+    t0 = int(time.time() * 1e6)
+
+    def add_session(state, stamp):
+        cur = ldb.execute("INSERT INTO sessions (profile_id, instrument, region, state,"
+                          " started_us, updated_us, limit_n) VALUES"
+                          " (?, 'SIM-ORDER', 'calf:left', ?, ?, ?, 8.0)",
+                          (pid, state, stamp, stamp))
+        ldb.commit()
+        return ldb.execute("SELECT uuid FROM sessions WHERE id = ?",
+                           (cur.lastrowid,)).fetchone()[0]
+
+    def set_state(su, state, stamp):
+        ldb.execute("UPDATE sessions SET state = ?, updated_us = ? WHERE uuid = ?",
+                    (state, stamp, su))
+        ldb.commit()
+
+    def centre(su):
+        _, out = srv.psql("SELECT state FROM sessions WHERE uuid = '%s'" % su)
+        return out.strip()
+    yu = add_session("running", t0)
+    check(wait_for(lambda: centre(yu) == "running"), "session Y is up (%s)" % centre(yu))
+    xu = add_session("finished", t0 + 2000000)
+    check(wait_for(lambda: centre(xu) == "finished"), "session X, stamped later, is up")
+    set_state(yu, "paused", t0 + 1000000)      # committed after X, stamped before it
+    check(wait_for(lambda: centre(yu) == "paused"),
+          "a change committed after a later-stamped one still goes up (centre: %s)" % centre(yu))
+    set_state(yu, "finished", t0 + 500000)     # the clock stepped back below Y's last stamp
+    check(wait_for(lambda: centre(yu) == "finished"),
+          "the centre keeps the newest commit, not the latest stamp (centre: %s)" % centre(yu))
+    ldb.close()
 
     # ---- chaos: server restarts and 20 SIGKILLs during sessions ----------
     sa = a.manager.StartSession(SIM1, pa, "calf:left")

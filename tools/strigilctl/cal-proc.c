@@ -99,11 +99,27 @@ static void judge_stored(const struct sg_fit_point *pts, size_t n, struct sg_fit
 	f->linearity_pct = span_n > 0 ? maxr / span_n * 100.0 : 0;
 }
 
+void cal_judge_zero(const struct cal_input *in, double scale, struct cal_zero *z)
+{
+	double lo = INFINITY, hi = -INFINITY, sd = 0;
+
+	for (unsigned i = 0; i < in->nzero; i++) {
+		lo = fmin(lo, in->zero[i].mean);
+		hi = fmax(hi, in->zero[i].mean);
+		sd = fmax(sd, in->zero[i].stddev);
+	}
+	z->noise_n = sd * fabs(scale);
+	z->drift_n = (hi - lo) * fabs(scale);
+	z->ok_noise = z->noise_n <= in->tol.zero_noise_n;
+	z->ok_drift = z->drift_n <= in->tol.zero_drift_n;
+}
+
 int cal_evaluate(const struct cal_input *in, struct cal_result *res)
 {
 	struct sg_fit_point pts[SG_FIT_MAX_POINTS];
 	size_t n = 0;
-	double zmin = INFINITY, zmax = -INFINITY, znoise = 0, scale;
+	struct cal_zero zero;
+	double scale;
 	int r;
 
 	memset(res, 0, sizeof(*res));
@@ -120,9 +136,6 @@ int cal_evaluate(const struct cal_input *in, struct cal_result *res)
 		pts[n].raw = z->mean;
 		pts[n].load = 0.0;
 		n++;
-		zmin = fmin(zmin, z->mean);
-		zmax = fmax(zmax, z->mean);
-		znoise = fmax(znoise, z->stddev);
 	}
 	for (unsigned i = 0; i < in->npoints; i++) {
 		const struct cal_point *p = &in->point[i];
@@ -151,8 +164,9 @@ int cal_evaluate(const struct cal_input *in, struct cal_result *res)
 	scale = res->fit.scale;
 
 	res->ok_sign = scale > 0;
-	res->zero_noise_n = znoise * fabs(scale);
-	res->zero_drift_n = (zmax - zmin) * fabs(scale);
+	cal_judge_zero(in, scale, &zero);
+	res->zero_noise_n = zero.noise_n;
+	res->zero_drift_n = zero.drift_n;
 
 	/* Repeatability: spread of the raw means of one reference load, in N. */
 	for (unsigned i = 0; i < in->npoints; i++) {
@@ -186,8 +200,8 @@ int cal_evaluate(const struct cal_input *in, struct cal_result *res)
 	res->ok_linearity = res->fit.linearity_pct <= in->tol.linearity_pct;
 	res->ok_repeat = res->repeat_pct <= in->tol.repeat_pct;
 	res->ok_verify = !in->have_verify || res->verify_pct <= in->tol.verify_pct;
-	res->ok_zero_noise = res->zero_noise_n <= in->tol.zero_noise_n;
-	res->ok_zero_drift = res->zero_drift_n <= in->tol.zero_drift_n;
+	res->ok_zero_noise = zero.ok_noise;
+	res->ok_zero_drift = zero.ok_drift;
 	res->pass = res->ok_sign && res->ok_linearity && res->ok_repeat &&
 		    res->ok_verify && res->ok_zero_noise && res->ok_zero_drift;
 

@@ -80,6 +80,20 @@ struct cal_result {
 double cal_grams_to_newtons(double grams);
 
 /*
+ * The unloaded readings at a scale (N/count): noise (their largest standard
+ * deviation) and drift (the spread of their means) in newtons, each judged
+ * against in->tol. cal_evaluate judges them at the new fit's scale;
+ * calibrate.c judges them at the previous calibration's scale too, before
+ * any mass is placed.
+ */
+struct cal_zero {
+	double noise_n, drift_n;
+	bool ok_noise, ok_drift;
+};
+
+void cal_judge_zero(const struct cal_input *in, double scale, struct cal_zero *z);
+
+/*
  * -EINVAL: fewer than one zero window or one reference load, or a
  * non-finite/negative mass; -EDOM: the loads are all equal or the
  * readings did not move (no fit); -ERANGE: the reading falls as the load

@@ -460,13 +460,31 @@ out:
 	return r;
 }
 
+/* One run of the procedure: what the options asked, then what each step
+ * found. Every step returns 0 to go on, or the exit status. */
+struct cal_run {
+	struct cal_ctx c;
+	const char *instrument;		/* as given on the command line */
+	const char *tech, *cert, *cert_json;
+	uint32_t due_days, zeros;
+	int64_t due_s;
+	double verify_g;
+	bool dry, have_verify, history;
+	struct json_object *inst;	/* the instrument's properties */
+	struct oldcal old;		/* its calibration before this run */
+	struct cal_result res;
+	struct cal_identity id;
+	char *tech_buf;
+};
+
 enum {
 	OPT_HISTORY = 0x90,
 	OPT_NONINT = 0x100, OPT_POINT, OPT_VERIFY, OPT_TECH, OPT_DUEDAYS, OPT_DUE, OPT_SECONDS,
 	OPT_ZEROS, OPT_TOL, OPT_NOISE, OPT_LOADCMD, OPT_CERT, OPT_CERTJSON, OPT_DRY,
 };
 
-int verb_calibrate(int argc, char **argv)
+/* false: stop with *rc (a usage error, or --help). */
+static bool parse_options(struct cal_run *run, int argc, char **argv, int *rc)
 {
 	static const struct option opts[] = {
 		{ "non-interactive", no_argument, NULL, OPT_NONINT },
@@ -488,271 +506,320 @@ int verb_calibrate(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
-	struct cal_ctx c = { .interactive = true, .seconds = 2.0 };
-	struct cal_result res;
-	struct cal_identity id = { .old_scale = NAN, .old_offset = NAN };
-	struct oldcal old = { .normal = -1 };
-	struct json_object *inst = NULL;
-	const char *tech = NULL, *cert = NULL, *cert_json = NULL;
-	char *tech_buf = NULL;
-	uint32_t due_days = 365, zeros = 2;
-	int64_t due_s = 0;
-	bool dry = false, have_verify = false, history = false;
-	double verify_g = 0, d;
-	struct sigaction sa = { .sa_handler = on_interrupt };
-	sigset_t block;
-	int opt, r;
+	struct cal_ctx *c = &run->c;
+	double d;
+	int opt;
 
-	cal_tolerance_default(&c.in.tol);
+	*rc = EXIT_USAGE;
+	cal_tolerance_default(&c->in.tol);
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (opt) {
-		case OPT_NONINT: c.interactive = false; break;
+		case OPT_NONINT: c->interactive = false; break;
 		case OPT_POINT:
-			r = add_points(&c, optarg);
-			if (r)
-				return r;
+			if (add_points(c, optarg))	/* EXIT_USAGE, said */
+				return false;
 			break;
 		case OPT_VERIFY:
-			if (cal_parse_mass(optarg, &verify_g) < 0) {
+			if (cal_parse_mass(optarg, &run->verify_g) < 0) {
 				fprintf(stderr, "strigilctl: --verify: '%s' is not a mass in grams\n",
 					optarg);
-				return EXIT_USAGE;
+				return false;
 			}
-			have_verify = true;
+			run->have_verify = true;
 			break;
-		case OPT_TECH: tech = optarg; break;
+		case OPT_TECH: run->tech = optarg; break;
 		case OPT_DUEDAYS:
-			if (!ctl_parse_uint("--due-days", optarg, &due_days))
-				return EXIT_USAGE;
+			if (!ctl_parse_uint("--due-days", optarg, &run->due_days))
+				return false;
 			break;
 		case OPT_DUE:
-			if (parse_due(optarg, &due_s) < 0) {
+			if (parse_due(optarg, &run->due_s) < 0) {
 				fprintf(stderr, "strigilctl: --due: '%s' is not a date YYYY-MM-DD\n",
 					optarg);
-				return EXIT_USAGE;
+				return false;
 			}
 			break;
 		case OPT_SECONDS:
-			if (!ctl_parse_double("--seconds", optarg, &c.seconds))
-				return EXIT_USAGE;
+			if (!ctl_parse_double("--seconds", optarg, &c->seconds))
+				return false;
 			break;
 		case OPT_ZEROS:
-			if (!ctl_parse_uint("--zero-readings", optarg, &zeros))
-				return EXIT_USAGE;
+			if (!ctl_parse_uint("--zero-readings", optarg, &run->zeros))
+				return false;
 			break;
 		case OPT_TOL:
 			if (!ctl_parse_double("--tolerance", optarg, &d))
-				return EXIT_USAGE;
-			c.in.tol.linearity_pct = c.in.tol.repeat_pct = c.in.tol.verify_pct = d;
+				return false;
+			c->in.tol.linearity_pct = c->in.tol.repeat_pct = c->in.tol.verify_pct = d;
 			break;
 		case OPT_NOISE:
 			if (!ctl_parse_double("--max-noise", optarg, &d))
-				return EXIT_USAGE;
-			c.in.tol.zero_noise_n = c.in.tol.zero_drift_n = d;
+				return false;
+			c->in.tol.zero_noise_n = c->in.tol.zero_drift_n = d;
 			break;
-		case OPT_LOADCMD: c.load_cmd = optarg; break;
-		case OPT_CERT: cert = optarg; break;
-		case OPT_CERTJSON: cert_json = optarg; break;
-		case OPT_DRY: dry = true; break;
-		case OPT_HISTORY: history = true; break;
+		case OPT_LOADCMD: c->load_cmd = optarg; break;
+		case OPT_CERT: run->cert = optarg; break;
+		case OPT_CERTJSON: run->cert_json = optarg; break;
+		case OPT_DRY: run->dry = true; break;
+		case OPT_HISTORY: run->history = true; break;
 		case 'j': ctl.json = true; break;
-		case 'h': fputs(usage, stdout); return EXIT_OK;
-		default: fputs(usage, stderr); return EXIT_USAGE;
+		case 'h': fputs(usage, stdout); *rc = EXIT_OK; return false;
+		default: fputs(usage, stderr); return false;
 		}
 	}
 	if (optind + 1 != argc) {
 		fprintf(stderr, "strigilctl: calibrate needs one INSTRUMENT (its serial)\n%s", usage);
-		return EXIT_USAGE;
+		return false;
 	}
-	if (!(c.seconds >= 0.1 && c.seconds <= 30)) {
+	run->instrument = argv[optind];
+	return true;
+}
+
+/* The option values in range (both for the procedure and --history). */
+static int check_options(const struct cal_run *run)
+{
+	const struct cal_ctx *c = &run->c;
+
+	if (!(c->seconds >= 0.1 && c->seconds <= 30)) {
 		fprintf(stderr, "strigilctl: --seconds must be 0.1 to 30\n");
 		return EXIT_USAGE;
 	}
-	if (zeros < 1 || zeros > CAL_MAX_ZERO) {
+	if (run->zeros < 1 || run->zeros > CAL_MAX_ZERO) {
 		fprintf(stderr, "strigilctl: --zero-readings must be 1 to %d\n", CAL_MAX_ZERO);
 		return EXIT_USAGE;
 	}
-	if (!(c.in.tol.linearity_pct > 0 && c.in.tol.linearity_pct <= 10) ||
-	    !(c.in.tol.zero_noise_n > 0 && c.in.tol.zero_noise_n <= 5)) {
+	if (!(c->in.tol.linearity_pct > 0 && c->in.tol.linearity_pct <= 10) ||
+	    !(c->in.tol.zero_noise_n > 0 && c->in.tol.zero_noise_n <= 5)) {
 		fprintf(stderr, "strigilctl: --tolerance must be in (0, 10] %% and --max-noise "
 			"in (0, 5] N\n");
 		return EXIT_USAGE;
 	}
-	if (due_days < 1 || due_days > 3650) {
+	if (run->due_days < 1 || run->due_days > 3650) {
 		fprintf(stderr, "strigilctl: --due-days must be 1 to 3650\n");
 		return EXIT_USAGE;
 	}
-	if (tech && !technician_ok(tech)) {
+	if (run->tech && !technician_ok(run->tech)) {
 		fprintf(stderr, "strigilctl: --technician must be 1-16 printable ASCII characters "
 			"without spaces\n");
 		return EXIT_USAGE;
 	}
-	if (history) {
-		r = ctl_bus_open(&c.bus);
-		if (r)
-			return r;
-		r = ctl_resolve_instrument(c.bus, argv[optind], &c.path);
-		if (!r)
-			r = show_history(c.bus, c.path, argv[optind]);
-		free(c.path);
-		sd_bus_flush_close_unref(c.bus);
+	return 0;
+}
+
+/* The bus, and the instrument's object on it. */
+static int connect_instrument(struct cal_run *run)
+{
+	struct cal_ctx *c = &run->c;
+	int r;
+
+	r = ctl_bus_open(&c->bus);
+	if (r)
 		return r;
-	}
-	if (!c.interactive && (c.in.npoints == 0 || (!tech && !dry))) {
+	return ctl_resolve_instrument(c->bus, run->instrument, &c->path);
+}
+
+/* --history: no procedure, no claim. */
+static int run_history(struct cal_run *run)
+{
+	int r = connect_instrument(run);
+
+	return r ? r : show_history(run->c.bus, run->c.path, run->instrument);
+}
+
+/* What the procedure needs beyond the options; said before the bus. */
+static int check_procedure_options(const struct cal_run *run)
+{
+	const struct cal_ctx *c = &run->c;
+
+	if (!c->interactive && (c->in.npoints == 0 || (!run->tech && !run->dry))) {
 		fprintf(stderr, "strigilctl: --non-interactive needs --point (at least one "
 			"mass) and --technician\n");
 		return EXIT_USAGE;
 	}
-	if (c.interactive && !isatty(STDIN_FILENO))
+	if (c->interactive && !isatty(STDIN_FILENO))
 		fprintf(stderr, "strigilctl: reading answers from standard input (not a "
 			"terminal); use --non-interactive for scripts\n");
+	return 0;
+}
 
-	/* Ctrl-C anywhere before the write: nothing is changed. */
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+/* The previous calibration's normal channel, which the write keeps the
+ * other channels of and the certificate compares with. */
+static int read_old_calibration(struct cal_run *run)
+{
+	struct cal_ctx *c = &run->c;
+	struct oldcal *old = &run->old;
+	int r;
 
-	r = ctl_bus_open(&c.bus);
+	r = ctl_bus_call_json(c->bus, c->path, SG_IFACE_INSTRUMENT, "GetCalibration",
+			      "reading the current calibration", &old->obj);
 	if (r)
 		return r;
-	r = ctl_resolve_instrument(c.bus, argv[optind], &c.path);
-	if (!r)
-		r = ctl_bus_get_all(c.bus, c.path, SG_IFACE_INSTRUMENT, &inst);
-	if (r)
-		goto out;
-	c.serial = cj_str(inst, "Serial", argv[optind]);
-	id.serial = c.serial;
-	id.model = cj_str(inst, "Model", "");
-	id.firmware = cj_str(inst, "Firmware", "");
-	if (!cj_bool(inst, "Connected", false)) {
-		fprintf(stderr, "strigilctl: %s is unplugged; plug it in and start again\n",
-			c.serial);
-		r = EXIT_FAIL;
-		goto out;
-	}
-	if (strcmp(cj_str(inst, "ActiveSession", "/"), "/") != 0) {
-		fprintf(stderr, "strigilctl: %s is in a treatment session (%s); stop it "
-			"before calibrating\n", c.serial, cj_path_tail(cj_str(inst, "ActiveSession", "")));
-		r = EXIT_FAIL;
-		goto out;
-	}
-	r = ctl_bus_call_json(c.bus, c.path, SG_IFACE_INSTRUMENT, "GetCalibration",
-			      "reading the current calibration", &old.obj);
-	if (r)
-		goto out;
-	old.channels = cj_get(old.obj, "channels");
-	old.offset = cj_get(old.obj, "offset");
-	old.scale = cj_get(old.obj, "scale");
-	for (size_t i = 0; old.channels && i < json_object_array_length(old.channels); i++)
-		if (!strcmp(json_object_get_string(json_object_array_get_idx(old.channels, i)),
+	old->channels = cj_get(old->obj, "channels");
+	old->offset = cj_get(old->obj, "offset");
+	old->scale = cj_get(old->obj, "scale");
+	for (size_t i = 0; old->channels && i < json_object_array_length(old->channels); i++)
+		if (!strcmp(json_object_get_string(json_object_array_get_idx(old->channels, i)),
 			    "normal"))
-			old.normal = (int)i;
-	if (old.normal < 0 || !old.offset || !old.scale ||
-	    json_object_array_length(old.offset) != json_object_array_length(old.channels) ||
-	    json_object_array_length(old.scale) != json_object_array_length(old.channels)) {
+			old->normal = (int)i;
+	if (old->normal < 0 || !old->offset || !old->scale ||
+	    json_object_array_length(old->offset) != json_object_array_length(old->channels) ||
+	    json_object_array_length(old->scale) != json_object_array_length(old->channels)) {
 		fprintf(stderr, "strigilctl: strigild reported no normal-force channel for %s\n",
-			c.serial);
-		r = EXIT_FAIL;
-		goto out;
+			c->serial);
+		return EXIT_FAIL;
 	}
-	if (cj_int(old.obj, "date", 0) > 0) {
-		id.old_scale = json_object_get_double(json_object_array_get_idx(old.scale, old.normal));
-		id.old_offset = json_object_get_double(json_object_array_get_idx(old.offset, old.normal));
-		id.old_date_s = cj_int(old.obj, "date", 0) / 1000000;
+	if (cj_int(old->obj, "date", 0) > 0) {
+		run->id.old_scale = json_object_get_double(
+			json_object_array_get_idx(old->scale, old->normal));
+		run->id.old_offset = json_object_get_double(
+			json_object_array_get_idx(old->offset, old->normal));
+		run->id.old_date_s = cj_int(old->obj, "date", 0) / 1000000;
 	}
+	return 0;
+}
 
-	fprintf(stderr, "Calibrating %s (model %s, firmware %s), normal-force channel.\n",
-		c.serial, id.model, id.firmware);
-	r = ctl_bus_call_void(c.bus, c.path, SG_IFACE_INSTRUMENT, "Claim",
-			      "claiming the instrument");
+/* The instrument is there, plugged in, not treating anyone, and has a
+ * normal-force channel; then it is claimed for the procedure. */
+static int preflight(struct cal_run *run)
+{
+	struct cal_ctx *c = &run->c;
+	int r;
+
+	r = connect_instrument(run);
+	if (!r)
+		r = ctl_bus_get_all(c->bus, c->path, SG_IFACE_INSTRUMENT, &run->inst);
 	if (r)
-		goto out;
+		return r;
+	c->serial = cj_str(run->inst, "Serial", run->instrument);
+	run->id.serial = c->serial;
+	run->id.model = cj_str(run->inst, "Model", "");
+	run->id.firmware = cj_str(run->inst, "Firmware", "");
+	if (!cj_bool(run->inst, "Connected", false)) {
+		fprintf(stderr, "strigilctl: %s is unplugged; plug it in and start again\n",
+			c->serial);
+		return EXIT_FAIL;
+	}
+	if (strcmp(cj_str(run->inst, "ActiveSession", "/"), "/") != 0) {
+		fprintf(stderr, "strigilctl: %s is in a treatment session (%s); stop it "
+			"before calibrating\n", c->serial,
+			cj_path_tail(cj_str(run->inst, "ActiveSession", "")));
+		return EXIT_FAIL;
+	}
+	r = read_old_calibration(run);
+	if (r)
+		return r;
+	fprintf(stderr, "Calibrating %s (model %s, firmware %s), normal-force channel.\n",
+		c->serial, run->id.model, run->id.firmware);
+	return ctl_bus_call_void(c->bus, c->path, SG_IFACE_INSTRUMENT, "Claim",
+				 "claiming the instrument");
+}
 
-	/* 1. Zero. */
-	fprintf(stderr, "\nStep 1: zero (%u readings, unloaded)\n", zeros);
-	for (uint32_t i = 0; i < zeros; i++) {
+/* Step 1: the unloaded readings. */
+static int step_zero(struct cal_run *run)
+{
+	struct cal_ctx *c = &run->c;
+	int r;
+
+	fprintf(stderr, "\nStep 1: zero (%u readings, unloaded)\n", run->zeros);
+	for (uint32_t i = 0; i < run->zeros; i++) {
 		/* One prompt; the further readings check the zero is stable. */
-		r = take(&c, "zero", 0, &c.in.zero[c.in.nzero], i == 0);
+		r = take(c, "zero", 0, &c->in.zero[c->in.nzero], i == 0);
 		if (r)
-			goto out;
-		c.in.nzero++;
+			return r;
+		c->in.nzero++;
 	}
+	return 0;
+}
 
-	/*
-	 * The zero is judged again after the fit (with the new scale); with
-	 * the previous scale it can be judged now, before any mass is placed.
-	 */
-	if (isfinite(id.old_scale) && id.old_scale > 0) {
-		double lo = INFINITY, hi = -INFINITY, sd = 0, noise, drift;
+/*
+ * The zero is judged again after the fit (with the new scale); with the
+ * previous scale it can be judged now, before any mass is placed.
+ */
+static int check_zero_early(struct cal_run *run)
+{
+	struct cal_ctx *c = &run->c;
+	struct cal_zero z;
 
-		for (unsigned i = 0; i < c.in.nzero; i++) {
-			lo = fmin(lo, c.in.zero[i].mean);
-			hi = fmax(hi, c.in.zero[i].mean);
-			sd = fmax(sd, c.in.zero[i].stddev);
-		}
-		noise = sd * id.old_scale;
-		drift = (hi - lo) * id.old_scale;
-		fprintf(stderr, "  unloaded: noise %.4f N, drift %.4f N (limits %.4f / %.4f N)\n",
-			noise, drift, c.in.tol.zero_noise_n, c.in.tol.zero_drift_n);
-		if (noise > c.in.tol.zero_noise_n || drift > c.in.tol.zero_drift_n) {
-			fprintf(stderr, "strigilctl: the unloaded reading is not %s: keep the tool "
-				"still, away from vibration, let it warm up and check the cable.\n",
-				noise > c.in.tol.zero_noise_n ? "quiet enough" : "stable");
-			if (!c.interactive || !ctl_confirm("Continue anyway? [y/N] ")) {
-				fprintf(stderr, "  The instrument's calibration is unchanged.\n");
-				r = EXIT_FAIL;
-				goto out;
-			}
-		}
+	if (!(isfinite(run->id.old_scale) && run->id.old_scale > 0))
+		return 0;
+	cal_judge_zero(&c->in, run->id.old_scale, &z);
+	fprintf(stderr, "  unloaded: noise %.4f N, drift %.4f N (limits %.4f / %.4f N)\n",
+		z.noise_n, z.drift_n, c->in.tol.zero_noise_n, c->in.tol.zero_drift_n);
+	if (z.ok_noise && z.ok_drift)
+		return 0;
+	fprintf(stderr, "strigilctl: the unloaded reading is not %s: keep the tool "
+		"still, away from vibration, let it warm up and check the cable.\n",
+		!z.ok_noise ? "quiet enough" : "stable");
+	if (!c->interactive || !ctl_confirm("Continue anyway? [y/N] ")) {
+		fprintf(stderr, "  The instrument's calibration is unchanged.\n");
+		return EXIT_FAIL;
 	}
+	return 0;
+}
 
-	/* 2. Reference masses. */
-	fprintf(stderr, "\nStep 2: reference masses\n");
-	if (c.interactive && c.in.npoints == 0) {
-		for (;;) {
-			char *a = ctl_prompt("Reference mass in grams (Enter when done; enter a "
-					     "mass again to check repeatability): ");
-			double g;
+/* Step 2, interactive without --point: masses asked one by one. */
+static int ask_points(struct cal_ctx *c)
+{
+	for (;;) {
+		char *a = ctl_prompt("Reference mass in grams (Enter when done; enter a "
+				     "mass again to check repeatability): ");
+		double g;
+		int r;
 
-			if (!a) {
-				fprintf(stderr, "\nstrigilctl: input ended; the instrument's "
-					"calibration is unchanged.\n");
-				r = EXIT_INTERRUPTED;
-				goto out;
-			}
-			if (!*a) {
-				free(a);
-				if (c.in.npoints >= 1)
-					break;
-				fprintf(stderr, "  At least one reference mass is needed.\n");
-				continue;
-			}
-			if (cal_parse_mass(a, &g) < 0) {
-				fprintf(stderr, "  '%s' is not a mass in grams; try again.\n", a);
-				free(a);
-				continue;
-			}
+		if (!a) {
+			fprintf(stderr, "\nstrigilctl: input ended; the instrument's "
+				"calibration is unchanged.\n");
+			return EXIT_INTERRUPTED;
+		}
+		if (!*a) {
 			free(a);
-			if (c.in.npoints == CAL_MAX_POINTS) {
-				fprintf(stderr, "  That is the maximum number of readings.\n");
-				break;
-			}
-			c.in.point[c.in.npoints].grams = g;
-			r = take(&c, "point", g, &c.in.point[c.in.npoints].r, true);
-			if (r)
-				goto out;
-			c.in.npoints++;
+			if (c->in.npoints >= 1)
+				return 0;
+			fprintf(stderr, "  At least one reference mass is needed.\n");
+			continue;
 		}
-	} else {
-		for (unsigned i = 0; i < c.in.npoints; i++) {
-			r = take(&c, "point", c.in.point[i].grams, &c.in.point[i].r, true);
-			if (r)
-				goto out;
+		if (cal_parse_mass(a, &g) < 0) {
+			fprintf(stderr, "  '%s' is not a mass in grams; try again.\n", a);
+			free(a);
+			continue;
 		}
+		free(a);
+		if (c->in.npoints == CAL_MAX_POINTS) {
+			fprintf(stderr, "  That is the maximum number of readings.\n");
+			return 0;
+		}
+		c->in.point[c->in.npoints].grams = g;
+		r = take(c, "point", g, &c->in.point[c->in.npoints].r, true);
+		if (r)
+			return r;
+		c->in.npoints++;
 	}
+}
 
-	/* 3. Fit. */
-	r = cal_evaluate(&c.in, &res);
+/* Step 2: the reference masses. */
+static int step_points(struct cal_run *run)
+{
+	struct cal_ctx *c = &run->c;
+	int r;
+
+	fprintf(stderr, "\nStep 2: reference masses\n");
+	if (c->interactive && c->in.npoints == 0)
+		return ask_points(c);
+	for (unsigned i = 0; i < c->in.npoints; i++) {
+		r = take(c, "point", c->in.point[i].grams, &c->in.point[i].r, true);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+/* The fit, or why there is none. */
+static int step_fit(struct cal_run *run)
+{
+	const struct cal_result *res = &run->res;
+	int r;
+
+	r = cal_evaluate(&run->c.in, &run->res);
 	if (r < 0) {
 		fprintf(stderr, "strigilctl: no calibration can be computed: %s\n",
 			r == -EDOM ? "the readings did not change with the load (is the mass on "
@@ -764,127 +831,197 @@ int verb_calibrate(int argc, char **argv)
 					  "cell?)" :
 			"the readings are not valid");
 		fprintf(stderr, "  The instrument's calibration is unchanged.\n");
-		r = EXIT_FAIL;
-		goto out;
+		return EXIT_FAIL;
 	}
 	fprintf(stderr, "\nFit: %.6g N/count, zero %.2f counts, linearity %.3f %% of span, "
-		"repeatability %.3f %%\n", res.fit.scale, res.fit.offset, res.fit.linearity_pct,
-		res.repeat_pct);
+		"repeatability %.3f %%\n", res->fit.scale, res->fit.offset, res->fit.linearity_pct,
+		res->repeat_pct);
+	return 0;
+}
 
-	/* 4. Verification. */
-	if (c.interactive && !have_verify) {
+/* Step 3: a verification mass not used in the fit, then the fit judged
+ * with it. */
+static int step_verify(struct cal_run *run)
+{
+	struct cal_ctx *c = &run->c;
+	int r;
+
+	if (c->interactive && !run->have_verify) {
 		char *a = ctl_prompt("\nStep 3: verification mass in grams, one not used above "
 				     "(Enter to skip): ");
 
 		if (!a) {
 			fprintf(stderr, "\nstrigilctl: input ended; the instrument's calibration "
 				"is unchanged.\n");
-			r = EXIT_INTERRUPTED;
-			goto out;
+			return EXIT_INTERRUPTED;
 		}
-		if (*a && cal_parse_mass(a, &verify_g) == 0)
-			have_verify = true;
+		if (*a && cal_parse_mass(a, &run->verify_g) == 0)
+			run->have_verify = true;
 		else if (*a)
 			fprintf(stderr, "  '%s' is not a mass; verification skipped.\n", a);
 		free(a);
 	}
-	if (have_verify) {
-		c.in.have_verify = true;
-		c.in.verify.grams = verify_g;
-		r = take(&c, "verify", verify_g, &c.in.verify.r, true);
-		if (r)
-			goto out;
-		if (cal_evaluate(&c.in, &res) < 0) {
-			r = EXIT_FAIL;
-			goto out;
-		}
-	}
+	if (!run->have_verify)
+		return 0;
+	c->in.have_verify = true;
+	c->in.verify.grams = run->verify_g;
+	r = take(c, "verify", run->verify_g, &c->in.verify.r, true);
+	if (r)
+		return r;
+	return cal_evaluate(&c->in, &run->res) < 0 ? EXIT_FAIL : 0;
+}
 
-	/* 5. Identity and due date. */
-	if (!tech && c.interactive && res.pass) {
-		while (!tech) {
-			free(tech_buf);
-			tech_buf = ctl_prompt("Technician id: ");
-			if (!tech_buf) {
+/* Who calibrated, when, and until when it is valid. */
+static int step_identity(struct cal_run *run)
+{
+	struct cal_identity *id = &run->id;
+
+	if (!run->tech && run->c.interactive && run->res.pass) {
+		while (!run->tech) {
+			free(run->tech_buf);
+			run->tech_buf = ctl_prompt("Technician id: ");
+			if (!run->tech_buf) {
 				fprintf(stderr, "\nstrigilctl: input ended; the instrument's "
 					"calibration is unchanged.\n");
-				r = EXIT_INTERRUPTED;
-				goto out;
+				return EXIT_INTERRUPTED;
 			}
-			if (technician_ok(tech_buf))
-				tech = tech_buf;
+			if (technician_ok(run->tech_buf))
+				run->tech = run->tech_buf;
 			else
 				fprintf(stderr, "  1-16 printable characters, no spaces.\n");
 		}
 	}
-	id.technician = tech ? tech : "";
-	id.date_s = (int64_t)time(NULL);
-	id.due_s = due_s ? due_s : id.date_s + (int64_t)due_days * 86400;
-	if (id.due_s <= id.date_s) {
+	id->technician = run->tech ? run->tech : "";
+	id->date_s = (int64_t)time(NULL);
+	id->due_s = run->due_s ? run->due_s : id->date_s + (int64_t)run->due_days * 86400;
+	if (id->due_s <= id->date_s) {
 		fprintf(stderr, "strigilctl: the due date must be in the future\n");
-		r = EXIT_USAGE;
-		goto out;
+		return EXIT_USAGE;
 	}
+	return 0;
+}
 
-	/* 6. The single write, only after a pass. */
-	if (res.pass && !dry) {
-		bool go = true;
+/*
+ * The single write, only after a pass (and the technician's yes when
+ * interactive), then read back. 0 when nothing went wrong, written or not.
+ */
+static int step_write(struct cal_run *run)
+{
+	struct cal_ctx *c = &run->c;
+	struct cal_identity *id = &run->id;
+	sigset_t block;
+	bool go = true;
+	int r;
 
-		if (c.interactive) {
-			char q[128];
+	if (!run->res.pass || run->dry)
+		return 0;
+	if (c->interactive) {
+		char q[128];
 
-			cal_certificate_text(stderr, &c.in, &res, &id);
-			snprintf(q, sizeof(q), "\nWrite this calibration to %s now? [y/N] ", c.serial);
-			go = ctl_confirm(q);
-		}
-		if (go) {
-			/* Finish the write and report it truthfully, even on Ctrl-C. */
-			sigemptyset(&block);
-			sigaddset(&block, SIGINT);
-			sigaddset(&block, SIGTERM);
-			sigaddset(&block, SIGHUP);
-			sigprocmask(SIG_BLOCK, &block, NULL);
-			r = write_calibration(&c, &old, &res, id.technician, id.date_s, id.due_s);
-			id.written = r == 0;
-			if (!r)
-				r = read_back(&c, &res, &id);
-			sigprocmask(SIG_UNBLOCK, &block, NULL);
-			if (r)
-				goto certificate;
-		} else {
-			fprintf(stderr, "Not written; the instrument's calibration is unchanged.\n");
-		}
+		cal_certificate_text(stderr, &c->in, &run->res, id);
+		snprintf(q, sizeof(q), "\nWrite this calibration to %s now? [y/N] ", c->serial);
+		go = ctl_confirm(q);
 	}
-	r = res.pass ? EXIT_OK : EXIT_FAIL;
+	if (!go) {
+		fprintf(stderr, "Not written; the instrument's calibration is unchanged.\n");
+		return 0;
+	}
+	/* Finish the write and report it truthfully, even on Ctrl-C. */
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	sigprocmask(SIG_BLOCK, &block, NULL);
+	r = write_calibration(c, &run->old, &run->res, id->technician, id->date_s, id->due_s);
+	id->written = r == 0;
+	if (!r)
+		r = read_back(c, &run->res, id);
+	sigprocmask(SIG_UNBLOCK, &block, NULL);
+	return r;
+}
 
-certificate:
+/* The certificate (stdout and files) and the outcome in a sentence; the
+ * instrument is released. r: the write's status (0: judge by the pass). */
+static int report(struct cal_run *run, int r)
+{
+	struct cal_ctx *c = &run->c;
+	const struct cal_result *res = &run->res;
+	const struct cal_identity *id = &run->id;
+
+	if (!r)
+		r = res->pass ? EXIT_OK : EXIT_FAIL;
 	if (ctl.json) {
-		struct json_object *o = cal_certificate_json(&c.in, &res, &id);
+		struct json_object *o = cal_certificate_json(&c->in, res, id);
 
 		cj_print(stdout, o);
 		json_object_put(o);
 	} else {
 		fputc('\n', stdout);
-		cal_certificate_text(stdout, &c.in, &res, &id);
+		cal_certificate_text(stdout, &c->in, res, id);
 	}
-	if (cert && write_file(cert, &c.in, &res, &id, false))
+	if (run->cert && write_file(run->cert, &c->in, res, id, false))
 		r = r ? r : EXIT_FAIL;
-	if (cert_json && write_file(cert_json, &c.in, &res, &id, true))
+	if (run->cert_json && write_file(run->cert_json, &c->in, res, id, true))
 		r = r ? r : EXIT_FAIL;
-	if (!res.pass)
+	if (!res->pass)
 		fprintf(stderr, "\nCalibration FAILED: %s\nThe instrument's calibration is "
-			"unchanged.\n", res.why);
-	else if (dry)
+			"unchanged.\n", res->why);
+	else if (run->dry)
 		fprintf(stderr, "\nDry run: passed, not written.\n");
-	else if (id.written)
+	else if (id->written)
 		fprintf(stderr, "\nWritten to %s; valid until the due date above. The previous "
-			"calibration is kept in the history.\n", c.serial);
-	ctl_bus_call_void(c.bus, c.path, SG_IFACE_INSTRUMENT, "Release", "releasing the instrument");
-out:
-	json_object_put(old.obj);
-	json_object_put(inst);
-	free(tech_buf);
-	free(c.path);
-	sd_bus_flush_close_unref(c.bus);
+			"calibration is kept in the history.\n", c->serial);
+	ctl_bus_call_void(c->bus, c->path, SG_IFACE_INSTRUMENT, "Release", "releasing the instrument");
+	return r;
+}
+
+static void run_free(struct cal_run *run)
+{
+	json_object_put(run->old.obj);
+	json_object_put(run->inst);
+	free(run->tech_buf);
+	free(run->c.path);
+	sd_bus_flush_close_unref(run->c.bus);
+}
+
+int verb_calibrate(int argc, char **argv)
+{
+	struct cal_run run = {
+		.c = { .interactive = true, .seconds = 2.0 },
+		.due_days = 365, .zeros = 2,
+		.old = { .normal = -1 },
+		.id = { .old_scale = NAN, .old_offset = NAN },
+	};
+	struct sigaction sa = { .sa_handler = on_interrupt };
+	int r;
+
+	if (!parse_options(&run, argc, argv, &r))
+		return r;
+	if ((r = check_options(&run)))
+		return r;
+	if (run.history) {
+		r = run_history(&run);
+		run_free(&run);
+		return r;
+	}
+	if ((r = check_procedure_options(&run)))
+		return r;
+
+	/* Ctrl-C anywhere before the write: nothing is changed. */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+
+	/* A failed step ends the run here, before the certificate; the
+	 * daemon releases the claim with the connection. */
+	if (!(r = preflight(&run)) &&
+	    !(r = step_zero(&run)) &&
+	    !(r = check_zero_early(&run)) &&
+	    !(r = step_points(&run)) &&
+	    !(r = step_fit(&run)) &&
+	    !(r = step_verify(&run)) &&
+	    !(r = step_identity(&run)))
+		r = report(&run, step_write(&run));
+	run_free(&run);
 	return r;
 }

@@ -481,7 +481,7 @@ static const char *const calibration_keys[] = {
 	"allow_uncalibrated", "allow_expired", "expired_grace_days", NULL
 };
 static const char *const storage_keys[] = {
-	"on_damage", NULL
+	"on_damage", "wal_held_mb", NULL
 };
 static const char *const export_keys[] = {
 	"patient_identifier_system", NULL
@@ -553,6 +553,15 @@ static bool handle_calibration(struct parse_state *ps, const char *k,
 
 static bool handle_storage(struct parse_state *ps, const char *k, const char *v)
 {
+	if (!strcmp(k, "wal_held_mb")) {
+		if (!want_uint(ps, k, v, SGD_POLICY_WAL_HELD_MAX_MB, &ps->pol->wal_held_mb))
+			return false;
+		if (ps->pol->wal_held_mb == 0) {
+			fail(ps, ps->line, "%s: must be at least 1 (MB)", k);
+			return false;
+		}
+		return true;
+	}
 	/* on_damage: what strigild does with a damaged database at start */
 	if (!strcmp(v, "refuse"))
 		ps->pol->damaged_start_fresh = false;
@@ -844,6 +853,7 @@ int sgd_policy_parse(const char *name, const char *data, size_t len,
 	pol->warn_fraction = 0.9;
 	copy(pol->patient_identifier_system, SGD_URI_MAX, "urn:strigil:patient-ref");
 	pol->sustain_s = 0.05;
+	pol->wal_held_mb = 64;
 
 	if (len > POLICY_FILE_MAX)
 		fail(ps, 0, "file too large (at most %d bytes)", POLICY_FILE_MAX);

@@ -79,6 +79,7 @@ struct sgd_condition {
 
 /* [limits] sustain_s above this is refused: an alarm that late is none. */
 #define SGD_POLICY_SUSTAIN_MAX_S	0.5
+#define SGD_POLICY_WAL_HELD_MAX_MB	65536u	/* [storage] wal_held_mb ceiling */
 
 struct sgd_policy {
 	char source[256];		/* file name used in messages */
@@ -111,6 +112,10 @@ struct sgd_policy {
 	 * (kept) and a fresh one started (true), or strigild refuses to
 	 * start (false, the default) */
 	bool damaged_start_fresh;
+	/* [storage] wal_held_mb: a write-ahead log that another process's
+	 * read snapshot keeps from being checkpointed beyond this size makes
+	 * StorageState "degraded" (records are stored; the disk fills) */
+	uint32_t wal_held_mb;
 
 	size_t nregions;
 	struct sgd_region regions[SGD_POLICY_MAX_REGIONS];

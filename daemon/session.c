@@ -1112,13 +1112,22 @@ void storage_publish(struct daemon *d, bool force)
 	if (!d->writer)
 		return;
 	sgd_writer_status(d->writer, &st);
-	bool degraded = st.wal_lost && !st.failing;
+	int64_t held = sgd_store_wal_held_bytes(d->store);
+	bool wal_held = held > (int64_t)d->policy->wal_held_mb << 20;
+	bool degraded = (st.wal_lost || wal_held) && !st.failing;
 
-	if (degraded)
+	if (degraded && st.wal_lost)
 		/* degraded, not failing: records are stored (checkpointed) */
 		snprintf(st.errmsg, sizeof(st.errmsg), "the write-ahead log %.100s-wal was deleted "
 			 "under strigild: every record is now checkpointed into the database; "
 			 "restart strigild", sgd_store_path(d->store));
+	else if (degraded)
+		/* records are stored; the WAL cannot be copied back and grows */
+		snprintf(st.errmsg, sizeof(st.errmsg), "the write-ahead log holds %lld MB that "
+			 "another process's open read transaction (a backup, an sqlite3 shell) keeps "
+			 "from the database: records are stored, the disk fills until it ends "
+			 "([storage] wal_held_mb = %u)", (long long)(held >> 20),
+			 (unsigned)d->policy->wal_held_mb);
 	changed = st.failing != d->storage_failing || degraded != d->storage_degraded ||
 		  ((st.failing || degraded) && strcmp(st.errmsg, d->storage_error) != 0);
 	if (changed) {

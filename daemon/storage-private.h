@@ -109,6 +109,8 @@ struct checkpointer {
 	bool started, wanted, quit;
 	bool due;		/* writer's thread only: wake at the next kick */
 	unsigned done;		/* checkpoints run */
+	int log_frames;		/* the last checkpoint: frames in the WAL */
+	int ckpt_frames;	/* ... and how many it could copy */
 };
 
 struct sgd_store {

@@ -303,14 +303,26 @@ fail:
 /*
  * The database is what it should be: PRAGMA quick_check (every page and
  * index, without the slow cross-checks of integrity_check) and the tables
- * of the schema. Garbage in pages or a dropped table once started a
- * daemon that then refused every stroke.
+ * and triggers of the schema. Garbage in pages or a dropped table once
+ * started a daemon that then refused every stroke; a dropped trigger
+ * would silently stop a patient's per-site history (session_sites), the
+ * global ids or the clinic network's change sequence.
  */
 int store_integrity_check(struct sgd_store *s)
 {
-	static const char *const tables[] = {
-		"profiles", "profile_region_caps", "profile_conditions", "sessions",
-		"strokes", "violations", "calibrations", "audit", "instruments",
+	static const struct {
+		const char *type, *name;
+	} objects[] = {
+		{ "table", "profiles" }, { "table", "profile_region_caps" },
+		{ "table", "profile_conditions" }, { "table", "sessions" },
+		{ "table", "strokes" }, { "table", "violations" },
+		{ "table", "calibrations" }, { "table", "audit" },
+		{ "table", "instruments" }, { "table", "pauses" },
+		{ "table", "session_sites" },
+		{ "trigger", "strokes_site" }, { "trigger", "violations_site" },
+		{ "trigger", "profiles_uuid_new" }, { "trigger", "sessions_uuid_new" },
+		{ "trigger", "profiles_seq_new" }, { "trigger", "profiles_seq_change" },
+		{ "trigger", "sessions_seq_new" }, { "trigger", "sessions_seq_change" },
 	};
 	sqlite3_stmt *st = NULL;
 	const unsigned char *res;
@@ -333,18 +345,19 @@ int store_integrity_check(struct sgd_store *s)
 	if (r)
 		return r;
 	rc = sqlite3_prepare_v2(s->db, "SELECT count(*) FROM sqlite_master"
-				" WHERE type = 'table' AND name = ?1", -1, &st, NULL);
+				" WHERE type = ?1 AND name = ?2", -1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return store_sql_err(s, rc, "schema check");
-	for (i = 0; !r && i < sizeof(tables) / sizeof(tables[0]); i++) {
+	for (i = 0; !r && i < sizeof(objects) / sizeof(objects[0]); i++) {
 		sqlite3_reset(st);
-		sqlite3_bind_text(st, 1, tables[i], -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 1, objects[i].type, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, objects[i].name, -1, SQLITE_STATIC);
 		rc = sqlite3_step(st);
 		if (rc != SQLITE_ROW)
 			r = store_sql_err(s, rc, "schema check");
 		else if (sqlite3_column_int(st, 0) != 1)
-			r = store_set_err(s, -EBADMSG, "damaged database: table %s is missing",
-					  tables[i]);
+			r = store_set_err(s, -EBADMSG, "damaged database: %s %s is missing",
+					  objects[i].type, objects[i].name);
 	}
 	sqlite3_finalize(st);
 	return r;

@@ -93,6 +93,8 @@ static void *checkpointer_main(void *arg)
 						&log, &done);
 		pthread_mutex_lock(&c->lock);
 		c->done++;
+		c->log_frames = log;
+		c->ckpt_frames = done;
 	}
 	pthread_mutex_unlock(&c->lock);
 	return NULL;
@@ -315,6 +317,24 @@ int sgd_store_checkpoints(struct sgd_store *s)
 	n = (int)s->ckpt.done;
 	pthread_mutex_unlock(&s->ckpt.lock);
 	return n;
+}
+
+int64_t sgd_store_wal_held_bytes(struct sgd_store *s)
+{
+	int64_t held = 0;
+	int page = 4096;
+
+	if (!s || !s->ckpt.started)
+		return -EINVAL;
+	if (store_pragma_int(s, "PRAGMA page_size", &page) || page <= 0)
+		page = 4096;
+	pthread_mutex_lock(&s->ckpt.lock);
+	if (s->ckpt.log_frames > 0 && s->ckpt.ckpt_frames >= 0 &&
+	    s->ckpt.ckpt_frames < s->ckpt.log_frames)
+		held = (int64_t)(s->ckpt.log_frames - s->ckpt.ckpt_frames) *
+		       (page + WAL_FRAME_HEADER_BYTES);
+	pthread_mutex_unlock(&s->ckpt.lock);
+	return held;
 }
 
 int sgd_store_checkpoint_full(struct sgd_store *s)

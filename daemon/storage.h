@@ -109,6 +109,10 @@ int64_t sgd_store_wal_size(struct sgd_store *s);
 void sgd_store_kick(struct sgd_store *s);
 /* The database file's path. */
 const char *sgd_store_path(const struct sgd_store *s);
+/* Bytes of the write-ahead log that the last checkpoint could not copy
+ * into the database (another connection's read snapshot holds them): 0
+ * when it copied everything. */
+int64_t sgd_store_wal_held_bytes(struct sgd_store *s);
 /* Copies every committed frame of the WAL into the database file and
  * syncs it (SQLITE_CHECKPOINT_FULL; waits for writers up to the busy
  * timeout). -EBUSY when a reader kept part of it in the WAL. */

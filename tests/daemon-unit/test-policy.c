@@ -241,6 +241,9 @@ static void test_bad_files(void)
 	bad("[limits]\nabsolute_max_n = 14\nsustain_s = 10\n", 3, "out of range");
 	bad("[limits]\nabsolute_max_n = 14\nsustain_s = 0.51\n", 3, "out of range");
 	bad("[limits]\nabsolute_max_n = 14\nwarn_fraction = 0.49\n", 3, "out of range");
+	bad("[storage]\nwal_held_mb = 0\n", 2, "at least 1");
+	bad("[storage]\nwal_held_mb = 65537\n", 2, "0 .. 65536");
+	bad("[storage]\nwal_held_mb = 1.5\n", 2, "whole number");
 	bad("[limits]\nabsolute_max_n = 0x10\n", 2, "not a number");
 	bad("[limits]\nabsolute_max_n = inf\n", 2, "not a number");
 	bad("[limits]\nabsolute_max_n: 14\n", 2, "':' is not a separator");

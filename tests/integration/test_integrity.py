@@ -118,6 +118,19 @@ try:
     c.close()
     refused("strokes table dropped")
     started_fresh("strokes table dropped")
+
+    # ---- a later table and a trigger dropped ---------------------------------------
+    # (schema 3's pauses; schema 6's change sequence, without which a
+    # session's end would never reach the clinic network's centre)
+    for what, sql in (("pauses table dropped", "DROP TABLE pauses"),
+                      ("a trigger dropped", "DROP TRIGGER sessions_seq_change")):
+        make_history()
+        c = sqlite3.connect(db)
+        c.execute(sql)
+        c.commit()
+        c.close()
+        refused(what)
+        started_fresh(what)
 finally:
     h.cleanup()
 finish()

@@ -19,6 +19,9 @@ alarm, nothing is signalled before it is on disk, nothing is lost silently.
    without a use-after-free (ASan build).
 5. The write-ahead log deleted under the running daemon: StorageState says
    "degraded", and after a SIGKILL every signalled stroke is on disk.
+6. Another process keeps a read transaction open: the WAL cannot be
+   checkpointed and grows; past [storage] wal_held_mb StorageState says
+   "degraded" with the cause, and "ok" once the reader has ended.
 No timing assertions: order and completeness only.
 """
 import os
@@ -197,6 +200,51 @@ try:
           "(signalled %s, stored %s)" % (signalled, stored))
     check(storage_state(h) == "ok", "after the restart: storage ok")
     h.stop_daemon()
+
+    # ---- 6. another process's read transaction holds the WAL --------------
+    # A checkpoint cannot copy frames past a reader's snapshot: the WAL
+    # grows with every record. Past [storage] wal_held_mb the state says
+    # "degraded" with the cause; once the reader ends it is "ok" again.
+    shipped = h.policy
+    text = open(shipped).read()
+    check("wal_held_mb = 64" in text, "the shipped policy bounds a held WAL at 64 MB")
+    h.policy = os.path.join(h.tmp, "policy-wal.conf")
+    with open(h.policy, "w") as f:
+        f.write(text.replace("wal_held_mb = 64", "wal_held_mb = 1"))
+    h.start_daemon()
+    wal = db_path + "-wal"
+    prepared = os.path.getsize(wal)
+    reader = sqlite3.connect(db_path)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM strokes").fetchone()   # the snapshot
+    n = 0
+    while os.path.getsize(wal) <= prepared + (2 << 20) and n < 4000:
+        h.create_profile(patient_ref="wal-held-%d" % n)
+        n += 1
+    check(os.path.getsize(wal) > prepared + (2 << 20),
+          "held WAL: it grew past its working size (%d profiles, %d bytes)"
+          % (n, os.path.getsize(wal)))
+    spath = h.manager.StartSession(SIM1, pid, "upper_back")
+    h.signals.clear()
+    h.iface(SIM1, "Debug").Play(dbus.Array(OVER[:2], signature="(ddd)"))
+    check(wait_for(lambda: len(h.signals_of("StrokeCompleted", spath)) >= 2),
+          "held WAL: the strokes are stored and signalled")
+    check(wait_for(lambda: storage_state(h) == "degraded"),
+          "held WAL: StorageState degraded (%s)" % storage_state(h))
+    err = plain(h.prop(ROOT, "Manager", "StorageError"))
+    check("read transaction" in err and "wal_held_mb = 1" in err,
+          "held WAL: StorageError names the cause (%s)" % err)
+    reader.rollback()
+    reader.close()
+    h.iface(SIM1, "Debug").Play(dbus.Array(OVER[:2], signature="(ddd)"))
+    check(wait_for(lambda: len(h.signals_of("StrokeCompleted", spath)) >= 4 and
+                   storage_state(h) == "ok"),
+          "held WAL: the reader gone, storage ok again (%s)" % storage_state(h))
+    check(len(plain(h.iface(spath, "Session").GetStrokes())) == 4,
+          "held WAL: every stroke stored")
+    h.iface(spath, "Session").Stop()
+    h.stop_daemon()
+    h.policy = shipped
 
     # ---- 3. a full disk --------------------------------------------------
     if os.getuid() != 0:

@@ -108,7 +108,6 @@ static void iio_destroy(struct instrument *inst)
 	sd_event_source_disable_unref(b->src);
 	sg_iio_close(b->io);
 	free(b);
-	inst->backend = NULL;
 }
 
 static const struct backend_ops iio_ops = {

@@ -218,7 +218,6 @@ static void sim_destroy(struct instrument *inst)
 	sg_sim_free(s->gen);
 	free(s->script);
 	free(s);
-	inst->backend = NULL;
 }
 
 static const struct backend_ops sim_ops = {
@@ -245,6 +244,7 @@ int sim_add_instruments(struct daemon *d, unsigned n, bool flat)
 			.full_scale = { 1 << 23 },
 		};
 		struct sg_sim_config sc;
+		struct sg_calibration cal;
 		struct instrument *inst;
 		struct sim *s;
 		time_t now = time(NULL);
@@ -271,14 +271,14 @@ int sim_add_instruments(struct daemon *d, unsigned n, bool flat)
 			return -ENOMEM;
 		}
 		s->inst = inst;
-		inst->simulated = true;
-		inst->cal.channel_mask = info.channel_mask;
-		inst->cal.offset[STRIGIL_CH_NORMAL] = SIM_OFFSET;
-		inst->cal.scale[STRIGIL_CH_NORMAL] = SIM_SCALE;
+		memset(&cal, 0, sizeof(cal));
+		cal.channel_mask = info.channel_mask;
+		cal.offset[STRIGIL_CH_NORMAL] = SIM_OFFSET;
+		cal.scale[STRIGIL_CH_NORMAL] = SIM_SCALE;
 		/* Calibrated at midnight today, due in a year... */
-		inst->cal.cal_date = now - now % 86400;
-		inst->cal.due_date = inst->cal.cal_date + 365 * 86400;
-		snprintf(inst->cal.technician, sizeof(inst->cal.technician), "factory");
+		cal.cal_date = now - now % 86400;
+		cal.due_date = cal.cal_date + 365 * 86400;
+		snprintf(cal.technician, sizeof(cal.technician), "factory");
 		/* ...unless it was written since: a real device keeps what it was
 		 * given, so the simulated one gets back its newest record. */
 		{
@@ -287,9 +287,10 @@ int sim_add_instruments(struct daemon *d, unsigned n, bool flat)
 
 			if (sgd_store_calibration_list(d->store, info.serial, &hist, &nh) >= 0 &&
 			    nh > 0 && hist[0].cal.channel_mask == info.channel_mask)
-				inst->cal = hist[0].cal;
+				cal = hist[0].cal;
 			free(hist);
 		}
+		instrument_set_device(inst, "", &cal, true);
 		instrument_publish(inst);
 	}
 	return 0;
@@ -399,34 +400,50 @@ static int method_remove(sd_bus_message *m, void *userdata, sd_bus_error *error)
  * What is still queued, so that a test waits for its script to have been
  * played (in sample time) instead of guessing from the wall clock.
  */
-static int debug_prop_get(sd_bus *bus, const char *path, const char *interface,
-			  const char *property, sd_bus_message *reply, void *userdata,
-			  sd_bus_error *error)
+SGD_GETTER(get_pending_strokes)
 {
-	struct instrument *inst = userdata;
-	struct sim *s = inst->backend;
+	const struct sim *s = ((const struct instrument *)userdata)->backend;
 
-	if (strcmp(property, "PendingStrokes") == 0)
-		return sd_bus_message_append(reply, "u", (uint32_t)(s->nscript - s->pos));
-	if (strcmp(property, "AlertBroken") == 0)
-		return sd_bus_message_append(reply, "b", (int)s->alert_broken);
-	if (strcmp(property, "AlertDelaysUs") == 0)
-		return sd_bus_message_append_array(reply, 'u', s->alert_delay_us,
-						   s->nalert_delays * sizeof(uint32_t));
-	if (strcmp(property, "TickLateUs") == 0)
-		return sd_bus_message_append_array(reply, 'u', s->tick_late_us,
-						   (s->ntick_late < SIM_TICK_RING ? s->ntick_late :
-						    SIM_TICK_RING) * sizeof(uint32_t));
+	return sd_bus_message_append(reply, "u", (uint32_t)(s->nscript - s->pos));
+}
+
+SGD_GETTER(get_spike_pending)
+{
+	const struct sim *s = ((const struct instrument *)userdata)->backend;
+
 	return sd_bus_message_append(reply, "b", (int)s->spike_pending);
+}
+
+SGD_GETTER(get_alert_broken)
+{
+	const struct sim *s = ((const struct instrument *)userdata)->backend;
+
+	return sd_bus_message_append(reply, "b", (int)s->alert_broken);
+}
+
+SGD_GETTER(get_alert_delays)
+{
+	const struct sim *s = ((const struct instrument *)userdata)->backend;
+
+	return sd_bus_message_append_array(reply, 'u', s->alert_delay_us,
+					   s->nalert_delays * sizeof(uint32_t));
+}
+
+SGD_GETTER(get_tick_late)
+{
+	const struct sim *s = ((const struct instrument *)userdata)->backend;
+	unsigned n = s->ntick_late < SIM_TICK_RING ? s->ntick_late : SIM_TICK_RING;
+
+	return sd_bus_message_append_array(reply, 'u', s->tick_late_us, n * sizeof(uint32_t));
 }
 
 static const sd_bus_vtable debug_vtable[] = {
 	SD_BUS_VTABLE_START(0),
-	SD_BUS_PROPERTY("PendingStrokes", "u", debug_prop_get, 0, 0),
-	SD_BUS_PROPERTY("SpikePending", "b", debug_prop_get, 0, 0),
-	SD_BUS_PROPERTY("AlertBroken", "b", debug_prop_get, 0, 0),
-	SD_BUS_PROPERTY("AlertDelaysUs", "au", debug_prop_get, 0, 0),
-	SD_BUS_PROPERTY("TickLateUs", "au", debug_prop_get, 0, 0),
+	SD_BUS_PROPERTY("PendingStrokes", "u", get_pending_strokes, 0, 0),
+	SD_BUS_PROPERTY("SpikePending", "b", get_spike_pending, 0, 0),
+	SD_BUS_PROPERTY("AlertBroken", "b", get_alert_broken, 0, 0),
+	SD_BUS_PROPERTY("AlertDelaysUs", "au", get_alert_delays, 0, 0),
+	SD_BUS_PROPERTY("TickLateUs", "au", get_tick_late, 0, 0),
 	SD_BUS_METHOD_WITH_ARGS("BreakAlert", SD_BUS_ARGS("b", broken), SD_BUS_NO_RESULT,
 				method_break_alert, SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_METHOD_WITH_ARGS("Unplug", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_unplug,

@@ -229,7 +229,6 @@ static void usb_destroy(struct instrument *inst)
 	sg_usb_close(b->dev);
 	sd_event_source_disable_unref(b->gone);
 	free(b);
-	inst->backend = NULL;
 }
 
 static const struct backend_ops usb_ops = {

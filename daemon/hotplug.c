@@ -50,17 +50,9 @@ struct instrument *hotplug_bind(struct daemon *d, const struct sg_device_info *i
 		if (!inst)
 			return NULL;
 	} else {
-		if (inst->ops && inst->ops->destroy && inst->backend)
-			inst->ops->destroy(inst);
-		inst->ops = ops;
-		inst->backend = backend;
-		inst->info = *info;
+		instrument_rebind(inst, ops, backend, info);
 	}
-	snprintf(inst->syspath, sizeof(inst->syspath), "%s", syspath);
-	memset(&inst->cal, 0, sizeof(inst->cal));
-	inst->cal.channel_mask = info->channel_mask;
-	if (cal_valid)
-		inst->cal = *cal;
+	instrument_set_device(inst, syspath, cal_valid ? cal : NULL, false);
 	if (!cal_valid)
 		log_warn("%s: no valid calibration on the device", info->serial);
 	if (known) {
@@ -86,11 +78,7 @@ void hotplug_unbind(struct daemon *d, const char *syspath)
 			break;
 	if (!inst)
 		return;
-	instrument_set_connected(inst, false);
-	if (inst->ops && inst->ops->destroy)
-		inst->ops->destroy(inst);
-	inst->backend = NULL;
-	inst->syspath[0] = 0;
+	instrument_unbind(inst);
 }
 
 static bool is_strigil_usb(struct udev_device *dev)

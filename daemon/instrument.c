@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Instruments: one D-Bus object per serial, kept across re-plug. Backends
+ * Instruments' bus glue and sample path: one D-Bus object per serial, kept
+ * across re-plug; its decisions (streaming demand, lost samples, method
+ * checks) are instrument-core.c's. It owns the stroke engine; a session
+ * drives it through the instrument_engine_*() functions. Backends
  * (simulated, IIO, libusb) hand in blocks of raw counts; here they are
  * calibrated, fed to the engine (live force, strokes, limits), to the
  * calibration procedure (ReadPoint) and to OpenStream() sockets.
@@ -9,6 +12,7 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,10 +44,6 @@ struct read_point {
 	double m2[STRIGIL_MAX_CHANNELS];
 };
 
-static const char *const channel_names[STRIGIL_MAX_CHANNELS] = {
-	"normal", "shear_x", "shear_y", "tilt",
-};
-
 /* Fresh engine state; sample times restart at 0 (session time). */
 void instrument_reset_engine(struct instrument *inst, const struct sg_limit_config *lc)
 {
@@ -64,6 +64,83 @@ static void emit(struct instrument *inst, const char *prop)
 {
 	sd_bus_emit_properties_changed(inst->d->bus, inst->path, SGD_IFACE_INSTRUMENT,
 				       prop, NULL);
+}
+
+/* ---- what a session drives (the instrument owns its engine) ------------ */
+
+void instrument_attach_session(struct instrument *inst, struct session *s,
+			       const struct sg_limit_config *lc)
+{
+	inst->session = s;
+	instrument_reset_engine(inst, lc);
+	instrument_set_alert(inst, STRIGIL_ALERT_OFF);
+	emit(inst, "ActiveSession");
+}
+
+void instrument_detach_session(struct instrument *inst)
+{
+	inst->session = NULL;
+	instrument_set_alert(inst, STRIGIL_ALERT_OFF);
+	emit(inst, "ActiveSession");
+}
+
+void instrument_set_limits(struct instrument *inst, const struct sg_limit_config *lc)
+{
+	sg_engine_set_limit(inst->engine, lc);
+}
+
+int instrument_engine_flush(struct instrument *inst, struct sg_event *ev, int max)
+{
+	return sg_engine_flush(inst->engine, ev, max);
+}
+
+void instrument_engine_gap(struct instrument *inst, uint64_t samples)
+{
+	sg_engine_gap(inst->engine, samples);
+}
+
+double instrument_load_seconds(const struct instrument *inst)
+{
+	return sg_engine_load_seconds(inst->engine);
+}
+
+double instrument_engine_delay(const struct instrument *inst)
+{
+	return sg_engine_delay(inst->engine);
+}
+
+double instrument_engine_now_s(const struct instrument *inst)
+{
+	if (!inst->rate_hz)
+		return NAN;
+	return (double)(inst->sample_index - inst->engine_base) / inst->rate_hz -
+	       sg_engine_delay(inst->engine);
+}
+
+bool instrument_connected(const struct instrument *inst)
+{
+	return inst->connected;
+}
+
+enum strigil_alert instrument_alert(const struct instrument *inst)
+{
+	return inst->alert;
+}
+
+uint64_t instrument_block_arrival(const struct instrument *inst)
+{
+	return inst->block_arrival_usec;
+}
+
+void instrument_start_facts(const struct instrument *inst, struct session_start_instrument *f)
+{
+	*f = (struct session_start_instrument){
+		.serial = inst->info.serial,
+		.connected = inst->connected,
+		.busy_with = inst->session ? session_path(inst->session) : NULL,
+		.cal_date = inst->cal.cal_date,
+		.due_date = inst->cal.due_date,
+	};
 }
 
 struct instrument *instrument_find_serial(struct daemon *d, const char *serial)
@@ -88,18 +165,22 @@ struct instrument *instrument_find_path(struct daemon *d, const char *path)
 
 bool instrument_calibration_valid(const struct instrument *inst, int64_t now_s)
 {
-	return inst->cal.cal_date > 0 && (inst->cal.due_date == 0 || now_s < inst->cal.due_date);
+	return instrument_cal_valid(&inst->cal, now_s);
 }
 
 /* ---- streaming ------------------------------------------------------- */
 
 static bool streaming_wanted(struct instrument *inst)
 {
-	if (!inst->connected)
-		return false;
-	if (inst->session && inst->session->state == SESSION_RUNNING)
-		return true;
-	return sd_bus_track_count(inst->claims) > 0 || inst->streams || inst->reads;
+	struct instrument_demand d = {
+		.connected = inst->connected,
+		.session_running = inst->session && session_feeds_engine(inst->session),
+		.claims = (unsigned)sd_bus_track_count(inst->claims),
+		.streams = inst->streams != NULL,
+		.reads = inst->reads != NULL,
+	};
+
+	return instrument_streaming_wanted(&d);
 }
 
 static void reads_fail(struct instrument *inst, const char *name, const char *msg)
@@ -265,7 +346,7 @@ static void read_point_finish(struct instrument *inst, struct read_point *rp)
 	for (k = 0; r >= 0 && k < inst->nchannels; k++) {
 		double sd = rp->n > 1 ? sqrt(rp->m2[k] / (double)(rp->n - 1)) : 0;
 
-		r = sd_bus_message_append(reply, "(sddt)", channel_names[inst->channels[k]],
+		r = sd_bus_message_append(reply, "(sddt)", instrument_channel_name(inst->channels[k]),
 					  rp->mean[k], sd, (uint64_t)rp->n);
 	}
 	if (r >= 0)
@@ -301,7 +382,7 @@ void instrument_on_block(struct instrument *inst, const struct sg_block *blk)
 	struct strigil_stream_sample out[STRIGIL_MAX_SAMPLES_ANY];
 	struct sg_event ev[SG_MAX_EVENTS_PER_SAMPLE];
 	struct session *s = inst->session;
-	bool feed = !s || s->state == SESSION_RUNNING;
+	bool feed = !s || session_feeds_engine(s);
 	unsigned i, k, n = blk->nsamples;
 	uint64_t now;
 
@@ -321,12 +402,13 @@ void instrument_on_block(struct instrument *inst, const struct sg_block *blk)
 	if (blk->lost_before) {
 		inst->lost_samples += blk->lost_before;
 		inst->sample_index += blk->lost_before;
+		struct instrument_lost acc;
+
+		instrument_account_lost(blk->lost_before, s != NULL, feed, &acc);
 		if (s)
-			s->lost_samples += blk->lost_before;
-		if (feed)
-			sg_engine_gap(inst->engine, blk->lost_before);
-		else if (s)
-			s->paused_samples += blk->lost_before;
+			session_count_samples(s, acc.session_lost, acc.session_paused);
+		if (acc.engine_gap)
+			sg_engine_gap(inst->engine, acc.engine_gap);
 		emit(inst, "LostSamples");
 	}
 	for (i = 0; i < n; i++) {
@@ -362,9 +444,9 @@ void instrument_on_block(struct instrument *inst, const struct sg_block *blk)
 				session_on_events(s, ev, nev);
 			/* session_on_events may end the session (never frees inst). */
 			s = inst->session;
-			feed = !s || s->state == SESSION_RUNNING;
+			feed = !s || session_feeds_engine(s);
 		} else if (s) {
-			s->paused_samples++;
+			session_count_samples(s, 0, 1);
 		}
 		inst->sample_index++;
 		if (!inst->streaming)
@@ -405,15 +487,14 @@ void instrument_set_connected(struct instrument *inst, bool connected)
 	log_info("%s: %s", inst->info.serial, connected ? "connected" : "disconnected");
 	if (connected && inst->unplugged_usec) {
 		/* What the instrument would have sent while unplugged is lost. */
-		uint64_t lost = (now_monotonic_usec() - inst->unplugged_usec) * inst->rate_hz / 1000000u;
+		uint64_t lost = instrument_unplugged_samples(inst->unplugged_usec,
+							     now_monotonic_usec(), inst->rate_hz);
 
 		inst->unplugged_usec = 0;
 		inst->lost_samples += lost;
 		inst->sample_index += lost;
-		if (inst->session) {
-			inst->session->lost_samples += lost;
-			inst->session->paused_samples += lost;
-		}
+		if (inst->session)
+			session_count_samples(inst->session, lost, lost);
 		emit(inst, "LostSamples");
 	}
 	if (!connected) {
@@ -458,7 +539,6 @@ struct instrument *instrument_new(struct daemon *d, const struct sg_device_info 
 {
 	struct instrument *inst = calloc(1, sizeof(*inst));
 	struct sgd_instrument_rec rec = { 0 };
-	unsigned ch;
 	int r;
 
 	if (!inst)
@@ -469,9 +549,7 @@ struct instrument *instrument_new(struct daemon *d, const struct sg_device_info 
 	inst->backend = backend;
 	inst->force_n = NAN;
 	inst->rate_hz = info->default_rate_hz ? info->default_rate_hz : 1000;
-	for (ch = 0; ch < STRIGIL_MAX_CHANNELS; ch++)
-		if (info->channel_mask & STRIGIL_CH_BIT(ch))
-			inst->channels[inst->nchannels++] = (uint8_t)ch;
+	inst->nchannels = instrument_channel_ids(info->channel_mask, inst->channels);
 	inst->engine = sg_engine_new(&d->stroke_config, NULL);
 	r = sd_bus_path_encode(SGD_PATH_INSTRUMENT, info->serial, &inst->path);
 	if (!inst->engine || r < 0)
@@ -495,6 +573,38 @@ fail:
 	free(inst->path);
 	free(inst);
 	return NULL;
+}
+
+/* ---- devices behind the object (hotplug.c, backend-sim.c) --------------- */
+
+void instrument_rebind(struct instrument *inst, const struct backend_ops *ops, void *backend,
+		       const struct sg_device_info *info)
+{
+	if (inst->ops && inst->ops->destroy && inst->backend)
+		inst->ops->destroy(inst);
+	inst->ops = ops;
+	inst->backend = backend;
+	inst->info = *info;
+}
+
+void instrument_set_device(struct instrument *inst, const char *syspath,
+			   const struct sg_calibration *cal, bool simulated)
+{
+	snprintf(inst->syspath, sizeof(inst->syspath), "%s", syspath);
+	memset(&inst->cal, 0, sizeof(inst->cal));
+	inst->cal.channel_mask = inst->info.channel_mask;
+	if (cal)
+		inst->cal = *cal;
+	inst->simulated = simulated;
+}
+
+void instrument_unbind(struct instrument *inst)
+{
+	instrument_set_connected(inst, false);
+	if (inst->ops && inst->ops->destroy)
+		inst->ops->destroy(inst);
+	inst->backend = NULL;
+	inst->syspath[0] = 0;
 }
 
 /* Adds it to the daemon and announces it. inst->cal must be set. */
@@ -537,6 +647,7 @@ void instrument_free(struct instrument *inst)
 	reads_fail(inst, SGD_ERR_DISCONNECTED, "The instrument went away.");
 	if (inst->ops && inst->ops->destroy)
 		inst->ops->destroy(inst);
+	inst->backend = NULL;
 	sd_bus_track_unref(inst->claims);
 	sg_engine_free(inst->engine);
 	free(inst->path);
@@ -565,13 +676,18 @@ void instrument_remove(struct instrument *inst)
 
 /* ---- D-Bus ------------------------------------------------------------ */
 
-static int need_connected(struct instrument *inst, sd_bus_error *error)
+/* The domain's refusals (instrument-core.c) as the bus's errors. */
+static const char *const verdict_errors[] = {
+	[INSTRUMENT_BAD_ARGUMENT] = SGD_ERR_INVALID_ARGUMENT,
+	[INSTRUMENT_UNPLUGGED] = SGD_ERR_DISCONNECTED,
+	[INSTRUMENT_NOT_CLAIMED] = SGD_ERR_NOT_CLAIMED,
+	[INSTRUMENT_NOT_STREAMING] = SGD_ERR_NOT_CLAIMED,
+	[INSTRUMENT_BUSY] = SGD_ERR_BUSY,
+};
+
+static int verdict_error(enum instrument_verdict v, const char *msg, sd_bus_error *error)
 {
-	if (inst->connected)
-		return 0;
-	return sd_bus_error_setf(error, SGD_ERR_DISCONNECTED,
-				 "Instrument %s is unplugged; plug it in and retry.",
-				 inst->info.serial);
+	return v == INSTRUMENT_OK ? 0 : sd_bus_error_set(error, verdict_errors[v], msg);
 }
 
 static int method_claim(sd_bus_message *m, void *userdata, sd_bus_error *error)
@@ -606,14 +722,12 @@ static int method_release(sd_bus_message *m, void *userdata, sd_bus_error *error
 static int method_tare(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
 	struct instrument *inst = userdata;
-	int r = need_connected(inst, error);
+	char msg[256];
+	enum instrument_verdict v = instrument_check_tare(inst->info.serial, inst->connected,
+							  inst->streaming, msg, sizeof(msg));
 
-	if (r < 0)
-		return r;
-	if (!inst->streaming)
-		return sd_bus_error_setf(error, SGD_ERR_NOT_CLAIMED,
-					 "Instrument %s is not streaming; Claim() it or start a session first.",
-					 inst->info.serial);
+	if (v != INSTRUMENT_OK)
+		return verdict_error(v, msg, error);
 	sg_engine_tare(inst->engine);
 	return sd_bus_reply_method_return(m, NULL);
 }
@@ -637,17 +751,16 @@ static int method_open_stream(sd_bus_message *m, void *userdata, sd_bus_error *e
 	struct instrument *inst = userdata;
 	struct stream_client *c, *it;
 	int sv[2], sndbuf = STREAM_SNDBUF, r;
+	enum instrument_verdict v;
 	unsigned count = 0;
+	char msg[256];
 
 	for (it = inst->streams; it; it = it->next)
 		count++;
-	if (count >= MAX_STREAMS_PER_INSTRUMENT)
-		return sd_bus_error_setf(error, SGD_ERR_BUSY,
-					 "Instrument %s already has %u open streams; close one first.",
-					 inst->info.serial, count);
-	r = need_connected(inst, error);
-	if (r < 0)
-		return r;
+	v = instrument_check_open_stream(inst->info.serial, count, MAX_STREAMS_PER_INSTRUMENT,
+					 inst->connected, msg, sizeof(msg));
+	if (v != INSTRUMENT_OK)
+		return verdict_error(v, msg, error);
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) < 0)
 		return -errno;
 	setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
@@ -685,26 +798,25 @@ static int method_read_point(sd_bus_message *m, void *userdata, sd_bus_error *er
 {
 	struct instrument *inst = userdata;
 	struct read_point *rp;
+	enum instrument_verdict v;
+	uint64_t want = 0;
 	double seconds;
+	char msg[256];
 	int r;
 
 	r = sd_bus_message_read(m, "d", &seconds);
 	if (r < 0)
 		return r;
-	if (!double_ok(seconds) || seconds < 0.1 || seconds > 30)
-		return error_invalid(error, "ReadPoint needs 0.1 to 30 seconds, got %g.", seconds);
-	r = need_connected(inst, error);
-	if (r < 0)
-		return r;
-	if (sd_bus_track_count_sender(inst->claims, m) <= 0)
-		return sd_bus_error_setf(error, SGD_ERR_NOT_CLAIMED,
-					 "Claim() instrument %s before reading calibration points.",
-					 inst->info.serial);
+	v = instrument_check_read_point(inst->info.serial, seconds, inst->connected,
+					sd_bus_track_count_sender(inst->claims, m) > 0,
+					inst->rate_hz, &want, msg, sizeof(msg));
+	if (v != INSTRUMENT_OK)
+		return verdict_error(v, msg, error);
 	rp = calloc(1, sizeof(*rp));
 	if (!rp)
 		return -ENOMEM;
 	rp->m = sd_bus_message_ref(m);
-	rp->want = (uint64_t)ceil(seconds * inst->rate_hz);
+	rp->want = want;
 	rp->next = inst->reads;
 	inst->reads = rp;
 	instrument_update_streaming(inst);
@@ -764,7 +876,7 @@ static int append_calibration(sd_bus_message *reply, const struct instrument *in
 	if (r >= 0)
 		r = sd_bus_message_open_container(reply, 'a', "s");
 	for (k = 0; r >= 0 && k < inst->nchannels; k++)
-		r = sd_bus_message_append(reply, "s", channel_names[inst->channels[k]]);
+		r = sd_bus_message_append(reply, "s", instrument_channel_name(inst->channels[k]));
 	if (r >= 0)
 		r = sd_bus_message_close_container(reply);
 	if (r >= 0)
@@ -883,11 +995,13 @@ static int write_calibration(sd_bus_message *m, void *userdata, sd_bus_error *er
 	struct sg_calibration c = inst->cal;
 	struct strigil_calibration wire;
 	struct sgd_calibration_rec rec = { 0 };
+	struct instrument_cal_request req;
+	enum instrument_verdict v;
+	char msg[256];
 	double offset[STRIGIL_MAX_CHANNELS], scale[STRIGIL_MAX_CHANNELS];
 	bool have_tech = false, have_due = false, have_off = false, have_scale = false;
 	uint64_t date_us = now_realtime_usec(), due_us = 0;
 	const char *tech = NULL;
-	unsigned k;
 	uid_t uid = (uid_t)-1;
 	sd_bus_creds *creds = NULL;
 	int r;
@@ -939,37 +1053,15 @@ static int write_calibration(sd_bus_message *m, void *userdata, sd_bus_error *er
 	if (r < 0)
 		return r;
 
-	if (!have_tech || !have_due || !have_off || !have_scale)
-		return error_invalid(error, "WriteCalibration needs technician, due, offset and scale.");
-	if (!*tech || strlen(tech) >= sizeof(c.technician))
-		return error_invalid(error, "Technician id must be 1 to %zu characters.",
-				     sizeof(c.technician) - 1);
-	for (k = 0; tech[k]; k++)
-		if (tech[k] < 0x21 || tech[k] > 0x7e)
-			return error_invalid(error, "Technician id must be printable ASCII without spaces.");
-	if (date_us == 0 || due_us <= date_us)
-		return error_invalid(error, "The due date must come after the calibration date.");
-	for (k = 0; k < inst->nchannels; k++) {
-		if (!double_ok(offset[k]) || fabs(offset[k]) > 2147483647.0)
-			return error_invalid(error, "Offset of channel %s is not a finite raw count.",
-					     channel_names[inst->channels[k]]);
-		if (!double_ok(scale[k]) || scale[k] <= 0 || scale[k] > 1.0)
-			return error_invalid(error, "Scale of channel %s must be finite, > 0 and <= 1 unit per count.",
-					     channel_names[inst->channels[k]]);
-	}
-	r = need_connected(inst, error);
-	if (r < 0)
-		return r;
-
-	memset(&c, 0, sizeof(c));
-	c.channel_mask = inst->info.channel_mask;
-	for (k = 0; k < inst->nchannels; k++) {
-		c.offset[inst->channels[k]] = offset[k];
-		c.scale[inst->channels[k]] = scale[k];
-	}
-	c.cal_date = (int64_t)(date_us / 1000000u);
-	c.due_date = (int64_t)(due_us / 1000000u);
-	snprintf(c.technician, sizeof(c.technician), "%s", tech);
+	req = (struct instrument_cal_request){
+		.technician = have_tech ? tech : NULL, .date_us = date_us, .due_us = due_us,
+		.have_due = have_due, .have_offset = have_off, .have_scale = have_scale,
+		.offset = offset, .scale = scale,
+	};
+	v = instrument_check_calibration(&req, inst->info.serial, inst->info.channel_mask,
+					 inst->connected, &c, msg, sizeof(msg));
+	if (v != INSTRUMENT_OK)
+		return verdict_error(v, msg, error);
 	r = sg_calibration_to_wire(&c, &wire);
 	if (r < 0)
 		return error_invalid(error, "The calibration does not fit the instrument's format (offset or scale out of range).");
@@ -1006,96 +1098,102 @@ bad_type:
 	return error_invalid(error, "A calibration key has the wrong type (technician s, date t, due t, offset ad, scale ad).");
 }
 
-static int prop_get(sd_bus *bus, const char *path, const char *interface,
-		    const char *property, sd_bus_message *reply, void *userdata,
-		    sd_bus_error *error)
+/* One getter per computed property; the others are read by offset
+ * (sd-bus's built-in getters, prop_get_chars/prop_get_bool). */
+
+SGD_GETTER(get_backend)
 {
-	struct instrument *inst = userdata;
-	int64_t now = (int64_t)(now_realtime_usec() / 1000000u);
+	const struct instrument *inst = userdata;
+
+	return sd_bus_message_append(reply, "s", inst->ops->name);
+}
+
+SGD_GETTER(get_channels)
+{
+	const struct instrument *inst = userdata;
 	unsigned k;
 	int r;
 
-	if (strcmp(property, "Serial") == 0)
-		return sd_bus_message_append(reply, "s", inst->info.serial);
-	if (strcmp(property, "Model") == 0)
-		return sd_bus_message_append(reply, "s", inst->info.model);
-	if (strcmp(property, "Firmware") == 0)
-		return sd_bus_message_append(reply, "s", inst->info.firmware);
-	if (strcmp(property, "Backend") == 0)
-		return sd_bus_message_append(reply, "s", inst->ops->name);
-	if (strcmp(property, "Connected") == 0)
-		return sd_bus_message_append(reply, "b", inst->connected);
-	if (strcmp(property, "SampleRateHz") == 0)
-		return sd_bus_message_append(reply, "u", inst->rate_hz);
-	if (strcmp(property, "Channels") == 0) {
-		r = sd_bus_message_open_container(reply, 'a', "s");
-		for (k = 0; r >= 0 && k < inst->nchannels; k++)
-			r = sd_bus_message_append(reply, "s", channel_names[inst->channels[k]]);
-		return r < 0 ? r : sd_bus_message_close_container(reply);
-	}
-	if (strcmp(property, "CalibrationDate") == 0)
-		return sd_bus_message_append(reply, "t",
-			(uint64_t)(inst->cal.cal_date > 0 ? inst->cal.cal_date : 0) * 1000000u);
-	if (strcmp(property, "CalibrationDue") == 0)
-		return sd_bus_message_append(reply, "t",
-			(uint64_t)(inst->cal.due_date > 0 ? inst->cal.due_date : 0) * 1000000u);
-	if (strcmp(property, "CalibrationValid") == 0)
-		return sd_bus_message_append(reply, "b", instrument_calibration_valid(inst, now));
-	if (strcmp(property, "CalibrationTechnician") == 0)
-		return sd_bus_message_append(reply, "s", inst->cal.technician);
-	if (strcmp(property, "LostSamples") == 0)
-		return sd_bus_message_append(reply, "t", inst->lost_samples);
-	if (strcmp(property, "ForceN") == 0)
-		return sd_bus_message_append(reply, "d", inst->force_n);
-	if (strcmp(property, "Streaming") == 0)
-		return sd_bus_message_append(reply, "b", inst->streaming);
-	if (strcmp(property, "Claims") == 0)
-		return sd_bus_message_append(reply, "u", sd_bus_track_count(inst->claims));
-	if (strcmp(property, "ActiveSession") == 0)
-		return sd_bus_message_append(reply, "o", inst->session ? inst->session->path : "/");
-	if (strcmp(property, "AlertFailures") == 0)
-		return sd_bus_message_append(reply, "u", inst->alert_failures);
-	if (strcmp(property, "StrokeRule") == 0) {
-		/* strokes split where the blade turns round need both shear
-		 * channels (docs/engine.md); else a stroke is a contact */
-		uint8_t sh = STRIGIL_CH_BIT(STRIGIL_CH_SHEAR_X) | STRIGIL_CH_BIT(STRIGIL_CH_SHEAR_Y);
-
-		return sd_bus_message_append(reply, "s",
-					     (inst->info.channel_mask & sh) == sh &&
-					     !inst->d->stroke_config.contact_only ? "reversal" : "contact");
-	}
-	if (strcmp(property, "Alert") == 0)
-		return sd_bus_message_append(reply, "s",
-					     inst->alert == STRIGIL_ALERT_EXCEEDED ? "exceeded" :
-					     inst->alert == STRIGIL_ALERT_WARNING ? "warning" : "off");
-	return sd_bus_error_setf(error, SD_BUS_ERROR_UNKNOWN_PROPERTY, "Unknown property %s.", property);
+	r = sd_bus_message_open_container(reply, 'a', "s");
+	for (k = 0; r >= 0 && k < inst->nchannels; k++)
+		r = sd_bus_message_append(reply, "s", instrument_channel_name(inst->channels[k]));
+	return r < 0 ? r : sd_bus_message_close_container(reply);
 }
 
-#define P(name, sig, flags) SD_BUS_PROPERTY(name, sig, prop_get, 0, flags)
+/* unix seconds (0 = never) at the offset, as microseconds */
+SGD_GETTER(get_date_usec)
+{
+	int64_t sec = *(const int64_t *)userdata;
+
+	return sd_bus_message_append(reply, "t", (uint64_t)(sec > 0 ? sec : 0) * 1000000u);
+}
+
+SGD_GETTER(get_calibration_valid)
+{
+	const struct instrument *inst = userdata;
+	int64_t now = (int64_t)(now_realtime_usec() / 1000000u);
+
+	return sd_bus_message_append(reply, "b", instrument_calibration_valid(inst, now));
+}
+
+SGD_GETTER(get_claims)
+{
+	const struct instrument *inst = userdata;
+
+	return sd_bus_message_append(reply, "u", sd_bus_track_count(inst->claims));
+}
+
+SGD_GETTER(get_active_session)
+{
+	const struct instrument *inst = userdata;
+
+	return sd_bus_message_append(reply, "o", inst->session ? session_path(inst->session) : "/");
+}
+
+SGD_GETTER(get_stroke_rule)
+{
+	const struct instrument *inst = userdata;
+
+	return sd_bus_message_append(reply, "s",
+				     instrument_stroke_rule(inst->info.channel_mask,
+							    inst->d->stroke_config.contact_only));
+}
+
+SGD_GETTER(get_alert)
+{
+	const struct instrument *inst = userdata;
+
+	return sd_bus_message_append(reply, "s", instrument_alert_str(inst->alert));
+}
+
 #define CHANGE SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE
 #define CONST SD_BUS_VTABLE_PROPERTY_CONST
+/* a property computed by a getter, one read from a field */
+#define P(name, sig, get, flags) SD_BUS_PROPERTY(name, sig, get, 0, flags)
+#define F(name, sig, get, field, flags) \
+	SD_BUS_PROPERTY(name, sig, get, offsetof(struct instrument, field), flags)
 
 const sd_bus_vtable instrument_vtable[] = {
 	SD_BUS_VTABLE_START(0),
-	P("Serial", "s", CONST),
-	P("Model", "s", CONST),
-	P("Firmware", "s", CONST),
-	P("Backend", "s", CONST),
-	P("Connected", "b", CHANGE),
-	P("SampleRateHz", "u", CHANGE),
-	P("Channels", "as", CONST),
-	P("CalibrationDate", "t", CHANGE),
-	P("CalibrationDue", "t", CHANGE),
-	P("CalibrationValid", "b", CHANGE),
-	P("CalibrationTechnician", "s", CHANGE),
-	P("LostSamples", "t", CHANGE),
-	P("ForceN", "d", CHANGE),
-	P("Streaming", "b", CHANGE),
-	P("Claims", "u", CHANGE),
-	P("ActiveSession", "o", CHANGE),
-	P("Alert", "s", CHANGE),
-	P("AlertFailures", "u", CHANGE),
-	P("StrokeRule", "s", CONST),
+	F("Serial", "s", prop_get_chars, info.serial, CONST),
+	F("Model", "s", prop_get_chars, info.model, CONST),
+	F("Firmware", "s", prop_get_chars, info.firmware, CONST),
+	P("Backend", "s", get_backend, CONST),
+	F("Connected", "b", prop_get_bool, connected, CHANGE),
+	F("SampleRateHz", "u", NULL, rate_hz, CHANGE),
+	P("Channels", "as", get_channels, CONST),
+	F("CalibrationDate", "t", get_date_usec, cal.cal_date, CHANGE),
+	F("CalibrationDue", "t", get_date_usec, cal.due_date, CHANGE),
+	P("CalibrationValid", "b", get_calibration_valid, CHANGE),
+	F("CalibrationTechnician", "s", prop_get_chars, cal.technician, CHANGE),
+	F("LostSamples", "t", NULL, lost_samples, CHANGE),
+	F("ForceN", "d", NULL, force_n, CHANGE),
+	F("Streaming", "b", prop_get_bool, streaming, CHANGE),
+	P("Claims", "u", get_claims, CHANGE),
+	P("ActiveSession", "o", get_active_session, CHANGE),
+	P("Alert", "s", get_alert, CHANGE),
+	F("AlertFailures", "u", NULL, alert_failures, CHANGE),
+	P("StrokeRule", "s", get_stroke_rule, CONST),
 	SD_BUS_METHOD_WITH_ARGS("Claim", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_claim,
 				SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_METHOD_WITH_ARGS("Release", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_release,

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* org.strigil.Strigil1.Manager at /org/strigil/Strigil1. */
 #include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <systemd/sd-daemon.h>
@@ -77,86 +79,144 @@ static int region_details_append(const struct sgd_policy *p, sd_bus_message *rep
 	return r < 0 ? r : sd_bus_message_close_container(reply);
 }
 
-static int prop_get(sd_bus *bus, const char *path, const char *interface,
-		    const char *property, sd_bus_message *reply, void *userdata,
-		    sd_bus_error *error)
+/* One getter per property (userdata: the daemon, plus the vtable entry's
+ * offset for the ones read from a field). */
+
+SGD_GETTER(get_version)
 {
-	struct daemon *d = userdata;
+	return sd_bus_message_append(reply, "s", SG_VERSION_STRING);
+}
+
+SGD_GETTER(get_api_version)
+{
+	return sd_bus_message_append(reply, "u", SGD_API_LEVEL);
+}
+
+SGD_GETTER(get_instruments)
+{
+	const struct daemon *d = userdata;
+
+	return object_paths_append(reply, d->instruments, instrument_step);
+}
+
+/* Sessions: the sessions in progress, like ActiveSessions (it once listed
+ * every stored session, ~70 KB at 1,760, sent to every watcher at each
+ * start and stop); the history is ListSessions. */
+SGD_GETTER(get_active_sessions)
+{
+	const struct daemon *d = userdata;
+
+	return object_paths_append(reply, d->sessions, session_step_active);
+}
+
+SGD_GETTER(get_profiles)
+{
+	return profile_paths_append(userdata, reply);
+}
+
+SGD_GETTER(get_storage_state)
+{
+	return sd_bus_message_append(reply, "s", storage_state_str(userdata));
+}
+
+SGD_GETTER(get_storage_error)
+{
+	const struct daemon *d = userdata;
+
+	return sd_bus_message_append(reply, "s", d->storage_failing || d->storage_degraded ?
+				     d->storage_error : "");
+}
+
+SGD_GETTER(get_storage_pending)
+{
+	const struct daemon *d = userdata;
+	struct sgd_writer_status st = { 0 };
+
+	if (d->writer)
+		sgd_writer_status(d->writer, &st);
+	return sd_bus_message_append(reply, "u", st.records);
+}
+
+SGD_GETTER(get_damaged_database)
+{
+	const struct daemon *d = userdata;
+
+	return sd_bus_message_append(reply, "s", d->damaged_db ? d->damaged_db : "");
+}
+
+/* What StartSession and SetRegion accept: a lateral region with each of
+ * its sides ("calf:left", "calf:right"), a midline one as it is. */
+SGD_GETTER(get_regions)
+{
+	const struct sgd_policy *p = ((const struct daemon *)userdata)->policy;
 	size_t i;
 	int r;
 
-	if (strcmp(property, "Version") == 0)
-		return sd_bus_message_append(reply, "s", SG_VERSION_STRING);
-	if (strcmp(property, "APIVersion") == 0)
-		return sd_bus_message_append(reply, "u", SGD_API_LEVEL);
-	if (strcmp(property, "Instruments") == 0)
-		return object_paths_append(reply, d->instruments, instrument_step);
-	/* Sessions: the sessions in progress, like ActiveSessions (it once
-	 * listed every stored session, ~70 KB at 1,760, sent to every
-	 * watcher at each start and stop); the history is ListSessions. */
-	if (strcmp(property, "Sessions") == 0 || strcmp(property, "ActiveSessions") == 0)
-		return object_paths_append(reply, d->sessions, session_step_active);
-	if (strcmp(property, "Profiles") == 0)
-		return profile_paths_append(d, reply);
-	if (strcmp(property, "StorageState") == 0)
-		return sd_bus_message_append(reply, "s", storage_state_str(d));
-	if (strcmp(property, "StorageError") == 0)
-		return sd_bus_message_append(reply, "s", d->storage_failing || d->storage_degraded ?
-					     d->storage_error : "");
-	if (strcmp(property, "StoragePending") == 0) {
-		struct sgd_writer_status st = { 0 };
+	r = sd_bus_message_open_container(reply, 'a', "s");
+	for (i = 0; r >= 0 && i < p->nregions; i++) {
+		const struct sgd_region *reg = &p->regions[i];
+		char site[SGD_REGION_MAX];
 
-		if (d->writer)
-			sgd_writer_status(d->writer, &st);
-		return sd_bus_message_append(reply, "u", st.records);
-	}
-	if (strcmp(property, "DamagedDatabase") == 0)
-		return sd_bus_message_append(reply, "s", d->damaged_db ? d->damaged_db : "");
-	if (strcmp(property, "StorageDropped") == 0)
-		return sd_bus_message_append(reply, "t", d->storage_dropped);
-	/* What StartSession and SetRegion accept: a lateral region with each
-	 * of its sides ("calf:left", "calf:right"), a midline one as it is. */
-	if (strcmp(property, "Regions") == 0) {
-		r = sd_bus_message_open_container(reply, 'a', "s");
-		for (i = 0; r >= 0 && i < d->policy->nregions; i++) {
-			const struct sgd_region *reg = &d->policy->regions[i];
-
-			char site[SGD_REGION_MAX];
-
-			if (!reg->lateral) {
-				r = sd_bus_message_append(reply, "s", reg->name);
-				continue;
-			}
-			snprintf(site, sizeof(site), "%s:left", reg->name);
-			r = sd_bus_message_append(reply, "s", site);
-			snprintf(site, sizeof(site), "%s:right", reg->name);
-			if (r >= 0)
-				r = sd_bus_message_append(reply, "s", site);
+		if (!reg->lateral) {
+			r = sd_bus_message_append(reply, "s", reg->name);
+			continue;
 		}
-		return r < 0 ? r : sd_bus_message_close_container(reply);
+		snprintf(site, sizeof(site), "%s:left", reg->name);
+		r = sd_bus_message_append(reply, "s", site);
+		snprintf(site, sizeof(site), "%s:right", reg->name);
+		if (r >= 0)
+			r = sd_bus_message_append(reply, "s", site);
 	}
-	if (strcmp(property, "LateralRegions") == 0) {
-		r = sd_bus_message_open_container(reply, 'a', "s");
-		for (i = 0; r >= 0 && i < d->policy->nregions; i++)
-			if (d->policy->regions[i].lateral)
-				r = sd_bus_message_append(reply, "s", d->policy->regions[i].name);
-		return r < 0 ? r : sd_bus_message_close_container(reply);
-	}
-	if (strcmp(property, "PatientIdentifierSystem") == 0)
-		return sd_bus_message_append(reply, "s", d->policy->patient_identifier_system);
-	if (strcmp(property, "Conditions") == 0) {
-		r = sd_bus_message_open_container(reply, 'a', "s");
-		for (i = 0; r >= 0 && i < d->policy->nconditions; i++)
-			r = sd_bus_message_append(reply, "s", d->policy->conditions[i].name);
-		return r < 0 ? r : sd_bus_message_close_container(reply);
-	}
-	if (strcmp(property, "WarnFraction") == 0)
-		return sd_bus_message_append(reply, "d", d->policy->warn_fraction);
-	if (strcmp(property, "ConditionDetails") == 0)
-		return condition_details_append(d->policy, reply);
-	if (strcmp(property, "RegionDetails") == 0)
-		return region_details_append(d->policy, reply);
-	return sd_bus_error_setf(error, SD_BUS_ERROR_UNKNOWN_PROPERTY, "Unknown property %s.", property);
+	return r < 0 ? r : sd_bus_message_close_container(reply);
+}
+
+SGD_GETTER(get_lateral_regions)
+{
+	const struct sgd_policy *p = ((const struct daemon *)userdata)->policy;
+	size_t i;
+	int r;
+
+	r = sd_bus_message_open_container(reply, 'a', "s");
+	for (i = 0; r >= 0 && i < p->nregions; i++)
+		if (p->regions[i].lateral)
+			r = sd_bus_message_append(reply, "s", p->regions[i].name);
+	return r < 0 ? r : sd_bus_message_close_container(reply);
+}
+
+SGD_GETTER(get_patient_identifier_system)
+{
+	const struct sgd_policy *p = ((const struct daemon *)userdata)->policy;
+
+	return sd_bus_message_append(reply, "s", p->patient_identifier_system);
+}
+
+SGD_GETTER(get_conditions)
+{
+	const struct sgd_policy *p = ((const struct daemon *)userdata)->policy;
+	size_t i;
+	int r;
+
+	r = sd_bus_message_open_container(reply, 'a', "s");
+	for (i = 0; r >= 0 && i < p->nconditions; i++)
+		r = sd_bus_message_append(reply, "s", p->conditions[i].name);
+	return r < 0 ? r : sd_bus_message_close_container(reply);
+}
+
+SGD_GETTER(get_warn_fraction)
+{
+	const struct sgd_policy *p = ((const struct daemon *)userdata)->policy;
+
+	return sd_bus_message_append(reply, "d", p->warn_fraction);
+}
+
+SGD_GETTER(get_condition_details)
+{
+	return condition_details_append(((const struct daemon *)userdata)->policy, reply);
+}
+
+SGD_GETTER(get_region_details)
+{
+	return region_details_append(((const struct daemon *)userdata)->policy, reply);
 }
 
 #define CHANGE SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE
@@ -164,27 +224,28 @@ static int prop_get(sd_bus *bus, const char *path, const char *interface,
 
 static const sd_bus_vtable manager_vtable[] = {
 	SD_BUS_VTABLE_START(0),
-	SD_BUS_PROPERTY("Version", "s", prop_get, 0, CONST),
-	SD_BUS_PROPERTY("APIVersion", "u", prop_get, 0, CONST),
-	SD_BUS_PROPERTY("Instruments", "ao", prop_get, 0, CHANGE),
-	SD_BUS_PROPERTY("Sessions", "ao", prop_get, 0, CHANGE),
-	SD_BUS_PROPERTY("ActiveSessions", "ao", prop_get, 0, CHANGE),
-	SD_BUS_PROPERTY("Profiles", "ao", prop_get, 0, CHANGE),
-	SD_BUS_PROPERTY("Regions", "as", prop_get, 0, CONST),
-	SD_BUS_PROPERTY("LateralRegions", "as", prop_get, 0, CONST),
-	SD_BUS_PROPERTY("Conditions", "as", prop_get, 0, CONST),
-	SD_BUS_PROPERTY("StorageState", "s", prop_get, 0, CHANGE),
-	SD_BUS_PROPERTY("StorageError", "s", prop_get, 0, CHANGE),
-	SD_BUS_PROPERTY("StoragePending", "u", prop_get, 0, CHANGE),
-	SD_BUS_PROPERTY("StorageDropped", "t", prop_get, 0, CHANGE),
-	SD_BUS_PROPERTY("DamagedDatabase", "s", prop_get, 0, CONST),
+	SD_BUS_PROPERTY("Version", "s", get_version, 0, CONST),
+	SD_BUS_PROPERTY("APIVersion", "u", get_api_version, 0, CONST),
+	SD_BUS_PROPERTY("Instruments", "ao", get_instruments, 0, CHANGE),
+	SD_BUS_PROPERTY("Sessions", "ao", get_active_sessions, 0, CHANGE),
+	SD_BUS_PROPERTY("ActiveSessions", "ao", get_active_sessions, 0, CHANGE),
+	SD_BUS_PROPERTY("Profiles", "ao", get_profiles, 0, CHANGE),
+	SD_BUS_PROPERTY("Regions", "as", get_regions, 0, CONST),
+	SD_BUS_PROPERTY("LateralRegions", "as", get_lateral_regions, 0, CONST),
+	SD_BUS_PROPERTY("Conditions", "as", get_conditions, 0, CONST),
+	SD_BUS_PROPERTY("StorageState", "s", get_storage_state, 0, CHANGE),
+	SD_BUS_PROPERTY("StorageError", "s", get_storage_error, 0, CHANGE),
+	SD_BUS_PROPERTY("StoragePending", "u", get_storage_pending, 0, CHANGE),
+	SD_BUS_PROPERTY("StorageDropped", "t", NULL,
+			offsetof(struct daemon, storage_dropped), CHANGE),
+	SD_BUS_PROPERTY("DamagedDatabase", "s", get_damaged_database, 0, CONST),
 	SD_BUS_METHOD_WITH_ARGS("ListSessions", SD_BUS_ARGS("u", offset, "u", limit),
 				SD_BUS_RESULT("ao", sessions, "u", total), method_manager_list_sessions,
 				SD_BUS_VTABLE_UNPRIVILEGED),
-	SD_BUS_PROPERTY("ConditionDetails", "aa{sv}", prop_get, 0, CONST),
-	SD_BUS_PROPERTY("RegionDetails", "aa{sv}", prop_get, 0, CONST),
-	SD_BUS_PROPERTY("WarnFraction", "d", prop_get, 0, CONST),
-	SD_BUS_PROPERTY("PatientIdentifierSystem", "s", prop_get, 0, CONST),
+	SD_BUS_PROPERTY("ConditionDetails", "aa{sv}", get_condition_details, 0, CONST),
+	SD_BUS_PROPERTY("RegionDetails", "aa{sv}", get_region_details, 0, CONST),
+	SD_BUS_PROPERTY("WarnFraction", "d", get_warn_fraction, 0, CONST),
+	SD_BUS_PROPERTY("PatientIdentifierSystem", "s", get_patient_identifier_system, 0, CONST),
 	SD_BUS_METHOD_WITH_ARGS("CreateProfile", SD_BUS_ARGS("a{sv}", properties),
 				SD_BUS_RESULT("o", profile), method_create_profile,
 				SD_BUS_VTABLE_UNPRIVILEGED),

@@ -21,6 +21,7 @@
 #include <ini.h>
 
 #include "policy.h"
+#include "text.h"
 
 /* inih's line buffer (INI_MAX_LINE in Debian's build) is 200 bytes,
  * including the newline and NUL. */
@@ -338,44 +339,6 @@ static void start_section(struct parse_state *ps, const char *hdr)
 	}
 }
 
-static bool utf8_valid(const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-
-	while (*p) {
-		unsigned n, i;
-		uint32_t c;
-
-		if (*p < 0x80) {
-			p++;
-			continue;
-		}
-		if ((*p & 0xe0) == 0xc0) {
-			n = 1;
-			c = *p & 0x1f;
-		} else if ((*p & 0xf0) == 0xe0) {
-			n = 2;
-			c = *p & 0x0f;
-		} else if ((*p & 0xf8) == 0xf0) {
-			n = 3;
-			c = *p & 0x07;
-		} else {
-			return false;
-		}
-		for (i = 1; i <= n; i++) {
-			if ((p[i] & 0xc0) != 0x80)
-				return false;
-			c = (c << 6) | (p[i] & 0x3f);
-		}
-		/* overlong, surrogates, beyond Unicode */
-		if ((n == 1 && c < 0x80) || (n == 2 && c < 0x800) || (n == 3 && c < 0x10000) ||
-		    (c >= 0xd800 && c <= 0xdfff) || c > 0x10ffff)
-			return false;
-		p += n + 1;
-	}
-	return true;
-}
-
 /* What inih would take more loosely: "key: value" (its ':' separator),
  * anything after a section's ']'. A line is blank, a comment, a section
  * header alone, or "key = value" with a key without ':'. */
@@ -435,7 +398,7 @@ static char *read_line(char *str, int num, void *stream)
 	if (ps->line == 1 && (unsigned char)str[0] == 0xef && (unsigned char)str[1] == 0xbb &&
 	    (unsigned char)str[2] == 0xbf)
 		memmove(str, str + 3, n - 3 + 1);
-	if (!utf8_valid(str)) {
+	if (!text_utf8_valid(str)) {
 		fail(ps, ps->line, "not valid UTF-8 text");
 		return NULL;
 	}

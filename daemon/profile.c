@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -571,75 +572,69 @@ static int append_region_map(sd_bus_message *reply, const struct sgd_profile *p,
 	return r < 0 ? r : sd_bus_message_close_container(reply);
 }
 
-static int prop_get(sd_bus *bus, const char *path, const char *interface,
-		    const char *property, sd_bus_message *reply, void *userdata,
-		    sd_bus_error *error)
+/* One getter per computed property; the others are read by offset
+ * (sd-bus's built-in getters, prop_get_chars for a char array). */
+
+SGD_GETTER(get_legacy_patient_ref)
 {
-	struct profile *obj = userdata;
-	const struct sgd_profile *p = &obj->p;
+	const struct profile *obj = userdata;
+
+	return sd_bus_message_append(reply, "b", !sgd_patient_ref_valid(obj->p.patient_ref));
+}
+
+SGD_GETTER(get_region_caps)
+{
+	return append_region_map(reply, &((const struct profile *)userdata)->p, RF_CAP);
+}
+
+SGD_GETTER(get_region_max_strokes)
+{
+	return append_region_map(reply, &((const struct profile *)userdata)->p, RF_STROKES);
+}
+
+SGD_GETTER(get_region_max_seconds)
+{
+	return append_region_map(reply, &((const struct profile *)userdata)->p, RF_SECONDS);
+}
+
+SGD_GETTER(get_conditions)
+{
+	const struct sgd_profile *p = &((const struct profile *)userdata)->p;
 	char buf[SGD_NAME_MAX + SGD_REGION_MAX + 2];
 	size_t i;
 	int r;
 
-	if (strcmp(property, "Id") == 0)
-		return sd_bus_message_append(reply, "t", (uint64_t)p->id);
-	if (strcmp(property, "PatientRef") == 0)
-		return sd_bus_message_append(reply, "s", p->patient_ref);
-	if (strcmp(property, "LegacyPatientRef") == 0)
-		return sd_bus_message_append(reply, "b", !sgd_patient_ref_valid(p->patient_ref));
-	if (strcmp(property, "DisplayName") == 0)
-		return sd_bus_message_append(reply, "s", p->display_name);
-	if (strcmp(property, "MaxForceN") == 0)
-		return sd_bus_message_append(reply, "d", p->max_force_n);
-	if (strcmp(property, "TargetMinN") == 0)
-		return sd_bus_message_append(reply, "d", p->target_low_n);
-	if (strcmp(property, "TargetMaxN") == 0)
-		return sd_bus_message_append(reply, "d", p->target_high_n);
-	if (strcmp(property, "MaxStrokes") == 0)
-		return sd_bus_message_append(reply, "u", p->max_strokes);
-	if (strcmp(property, "MaxSecondsUnderLoad") == 0)
-		return sd_bus_message_append(reply, "d", p->max_load_s);
-	if (strcmp(property, "RegionCapsN") == 0)
-		return append_region_map(reply, p, RF_CAP);
-	if (strcmp(property, "RegionMaxStrokes") == 0)
-		return append_region_map(reply, p, RF_STROKES);
-	if (strcmp(property, "RegionMaxSeconds") == 0)
-		return append_region_map(reply, p, RF_SECONDS);
-	if (strcmp(property, "Conditions") == 0) {
-		r = sd_bus_message_open_container(reply, 'a', "s");
-		for (i = 0; r >= 0 && i < p->nconditions; i++)
-			r = sd_bus_message_append(reply, "s",
-				sgd_profile_condition_str(&p->conditions[i], buf, sizeof(buf)));
-		return r < 0 ? r : sd_bus_message_close_container(reply);
-	}
-	if (strcmp(property, "CreatedAt") == 0)
-		return sd_bus_message_append(reply, "t", (uint64_t)p->created_us);
-	if (strcmp(property, "ModifiedAt") == 0)
-		return sd_bus_message_append(reply, "t", (uint64_t)p->updated_us);
-	return sd_bus_error_setf(error, SD_BUS_ERROR_UNKNOWN_PROPERTY, "Unknown property %s.", property);
+	r = sd_bus_message_open_container(reply, 'a', "s");
+	for (i = 0; r >= 0 && i < p->nconditions; i++)
+		r = sd_bus_message_append(reply, "s",
+			sgd_profile_condition_str(&p->conditions[i], buf, sizeof(buf)));
+	return r < 0 ? r : sd_bus_message_close_container(reply);
 }
 
-#define P(name, sig, flags) SD_BUS_PROPERTY(name, sig, prop_get, 0, flags)
 #define CHANGE SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE
 #define CONST SD_BUS_VTABLE_PROPERTY_CONST
+/* a property computed by a getter, one read from a field of the profile */
+#define P(name, sig, get, flags) SD_BUS_PROPERTY(name, sig, get, 0, flags)
+#define F(name, sig, get, field, flags) \
+	SD_BUS_PROPERTY(name, sig, get, offsetof(struct profile, p.field), flags)
 
 static const sd_bus_vtable profile_vtable[] = {
 	SD_BUS_VTABLE_START(0),
-	P("Id", "t", CONST),
-	P("PatientRef", "s", CHANGE),
-	P("LegacyPatientRef", "b", CHANGE),
-	P("DisplayName", "s", CHANGE),
-	P("MaxForceN", "d", CHANGE),
-	P("RegionCapsN", "a{sd}", CHANGE),
-	P("TargetMinN", "d", CHANGE),
-	P("TargetMaxN", "d", CHANGE),
-	P("MaxStrokes", "u", CHANGE),
-	P("MaxSecondsUnderLoad", "d", CHANGE),
-	P("RegionMaxStrokes", "a{su}", CHANGE),
-	P("RegionMaxSeconds", "a{sd}", CHANGE),
-	P("Conditions", "as", CHANGE),
-	P("CreatedAt", "t", CONST),
-	P("ModifiedAt", "t", CHANGE),
+	F("Id", "t", NULL, id, CONST),
+	F("PatientRef", "s", prop_get_chars, patient_ref, CHANGE),
+	P("LegacyPatientRef", "b", get_legacy_patient_ref, CHANGE),
+	F("DisplayName", "s", prop_get_chars, display_name, CHANGE),
+	F("MaxForceN", "d", NULL, max_force_n, CHANGE),
+	P("RegionCapsN", "a{sd}", get_region_caps, CHANGE),
+	F("TargetMinN", "d", NULL, target_low_n, CHANGE),
+	F("TargetMaxN", "d", NULL, target_high_n, CHANGE),
+	F("MaxStrokes", "u", NULL, max_strokes, CHANGE),
+	F("MaxSecondsUnderLoad", "d", NULL, max_load_s, CHANGE),
+	P("RegionMaxStrokes", "a{su}", get_region_max_strokes, CHANGE),
+	P("RegionMaxSeconds", "a{sd}", get_region_max_seconds, CHANGE),
+	P("Conditions", "as", get_conditions, CHANGE),
+	F("CreatedAt", "t", NULL, created_us, CONST),
+	F("ModifiedAt", "t", NULL, updated_us, CHANGE),
 	SD_BUS_METHOD_WITH_ARGS("Update", SD_BUS_ARGS("a{sv}", properties), SD_BUS_NO_RESULT,
 				method_update, SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_METHOD_WITH_ARGS("Delete", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_delete,

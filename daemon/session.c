@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Sessions: one patient, one instrument, one body region at a time.
- * Start runs the clinical rules (contraindications, precautions, the
- * strictest cap, calibration policy); the instrument's engine then checks
- * every sample. Every stroke and violation is committed to the database
+ * Sessions' bus glue: one patient, one instrument, one body region at a
+ * time. What a start, a pause, a resume, a region change or a plug change
+ * may do is decided in session-core.c (typed outcomes, unit-tested without
+ * a bus; the clinical rules are rules.c); here are the facts it needs, the
+ * error names of its outcomes (one table), the records and the signals.
+ * The instrument's engine then checks every sample. Every stroke and violation is committed to the database
  * BEFORE its signal goes out, so a client never saw anything a crash
  * could lose. Finished and interrupted sessions stay available as objects
  * (reports), read back from storage.
@@ -11,6 +13,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,30 +56,6 @@ struct session_extra {
 	double stroke_start_s;
 	int64_t pause_id;		/* open pause record, 0 = none */
 };
-
-const char *session_state_str(enum session_state st)
-{
-	switch (st) {
-	case SESSION_RUNNING: return "running";
-	case SESSION_PAUSED: return "paused";
-	case SESSION_DISCONNECTED: return "disconnected";
-	case SESSION_FINISHED: return "finished";
-	case SESSION_INTERRUPTED: return "interrupted";
-	}
-	return "unknown";
-}
-
-static enum sgd_session_state store_state(enum session_state st)
-{
-	switch (st) {
-	case SESSION_RUNNING: return SGD_SESSION_RUNNING;
-	case SESSION_PAUSED:
-	case SESSION_DISCONNECTED: return SGD_SESSION_PAUSED;
-	case SESSION_FINISHED: return SGD_SESSION_FINISHED;
-	case SESSION_INTERRUPTED: return SGD_SESSION_INTERRUPTED;
-	}
-	return SGD_SESSION_INTERRUPTED;
-}
 
 static void emit(struct session *s, const char *prop)
 {
@@ -145,11 +124,6 @@ static struct session *session_alloc(struct daemon *d, const struct sgd_session 
  */
 #define SESSION_CACHE_MAX 32
 
-static enum session_state ended_state(enum sgd_session_state st)
-{
-	return st == SGD_SESSION_FINISHED ? SESSION_FINISHED : SESSION_INTERRUPTED;
-}
-
 /* Drops ended sessions beyond the cache size, oldest first, never keep. */
 static void sessions_trim(struct daemon *d, const struct session *keep)
 {
@@ -181,7 +155,7 @@ static struct session *session_load(struct daemon *d, const char *path)
 	s = session_alloc(d, &rec);
 	if (!s)
 		return NULL;
-	s->state = ended_state(rec.state);
+	s->state = session_ended_state(rec.state);
 	sessions_trim(d, s);
 	return s;
 }
@@ -348,17 +322,7 @@ static void apply_limits(struct session *s, const struct sgd_limits *l)
 {
 	if (s->limits)
 		*s->limits = *l;
-	s->rec.limit_n = l->limit_n;
-	s->rec.max_strokes = l->max_strokes;
-	s->rec.max_load_s = l->max_load_s;
-	snprintf(s->rec.region, sizeof(s->rec.region), "%s", l->region);
-	sgd_limits_reasons_str(l, s->rec.reasons, sizeof(s->rec.reasons));
-	/* Kept in the record (it outlives the session): a precaution lowered
-	 * a cap at some time during the session. */
-	for (size_t i = 0; i < l->nreasons; i++)
-		if (l->reasons[i].rule == SGD_RULE_CONDITION_FACTOR ||
-		    l->reasons[i].rule == SGD_RULE_CONDITION_MAX)
-			s->rec.flags |= SGD_SESSION_F_PRECAUTION;
+	session_record_apply_limits(&s->rec, l);
 }
 
 static void engine_limits(const struct sgd_limits *l, struct sg_limit_config *lc)
@@ -367,38 +331,50 @@ static void engine_limits(const struct sgd_limits *l, struct sg_limit_config *lc
 	sgd_limits_to_engine(l, lc);
 }
 
-/* "Contraindicated" with the conditions and what the clinician can do. */
-static int error_contraindicated(struct daemon *d, const struct sgd_limits *l,
-				 sd_bus_error *error)
+/* The start's refusals as the bus's errors, one table (the sentence is
+ * the domain's, session-core.c). */
+static const char *const start_errors[] = {
+	[SESSION_START_BAD_TEXT] = SGD_ERR_INVALID_ARGUMENT,
+	[SESSION_START_BAD_REGION] = SGD_ERR_INVALID_ARGUMENT,
+	[SESSION_START_DISCONNECTED] = SGD_ERR_DISCONNECTED,
+	[SESSION_START_BUSY] = SGD_ERR_BUSY,
+	[SESSION_START_CONTRAINDICATED] = SGD_ERR_CONTRAINDICATED,
+	[SESSION_START_BAD_OVERRIDE] = SGD_ERR_INVALID_ARGUMENT,
+	[SESSION_START_NOT_CALIBRATED] = SGD_ERR_NOT_CALIBRATED,
+	[SESSION_START_CAL_EXPIRED] = SGD_ERR_CALIBRATION_EXPIRED,
+};
+
+/* A transition the domain refused, as the bus's error. msg: the domain's
+ * sentence where it has one (region changes). */
+static int verdict_error(const struct session *s, enum session_verdict v, const char *msg,
+			 sd_bus_error *error)
 {
-	char names[SGD_CONDITIONS_TEXT_MAX];
-
-	sgd_limits_contra_str(l, names, sizeof(names));
-	return sd_bus_error_setf(error, SGD_ERR_CONTRAINDICATED,
-				 "Treatment of region %s is contraindicated for this patient (%s). %s",
-				 l->region, names,
-				 l->contra_overridable
-				 ? "An authorized clinician may override it, giving a reason that is recorded."
-				 : "The clinic policy does not allow an override.");
-}
-
-static int evaluate(struct daemon *d, const struct sgd_profile *p, const char *region,
-		    struct sgd_limits *l, sd_bus_error *error)
-{
-	char msg[256];
-	int r;
-
-	if (!string_ok(region, SGD_REGION_MAX - 1))
-		return error_invalid(error, "The region name is too long or not text.");
-	/* unknown region, a side on a midline region, a lateral one without
-	 * its side: refused with the rules' sentence, nothing changes */
-	r = sgd_rules_evaluate(d->policy, p, region, l, msg, sizeof(msg));
-	if (r < 0) {
-		if (msg[0] >= 'a' && msg[0] <= 'z')
-			msg[0] = (char)(msg[0] - 'a' + 'A');
-		return error_invalid(error, "%s.", msg);
+	switch (v) {
+	case SESSION_OK:
+		return 0;
+	case SESSION_ENDED:
+		return sd_bus_error_setf(error, SGD_ERR_INVALID_STATE,
+					 "Session %" PRId64 " is %s; only its records can be read.",
+					 s->rec.id, session_state_str(s->state));
+	case SESSION_NOT_RUNNING:
+		return sd_bus_error_setf(error, SGD_ERR_INVALID_STATE,
+					 "Session %" PRId64 " is %s, not running.", s->rec.id,
+					 session_state_str(s->state));
+	case SESSION_NOT_PAUSED:
+		return sd_bus_error_setf(error, SGD_ERR_INVALID_STATE,
+					 "Session %" PRId64 " is %s, not paused.", s->rec.id,
+					 session_state_str(s->state));
+	case SESSION_UNPLUGGED:
+		return sd_bus_error_setf(error, SGD_ERR_DISCONNECTED,
+					 "Instrument %s is unplugged; the session resumes by itself when it is back.",
+					 s->rec.instrument);
+	case SESSION_BAD_TEXT:
+	case SESSION_BAD_REGION:
+		return sd_bus_error_set(error, SGD_ERR_INVALID_ARGUMENT, msg);
+	case SESSION_CONTRAINDICATED:
+		return sd_bus_error_set(error, SGD_ERR_CONTRAINDICATED, msg);
 	}
-	return 0;
+	return -EINVAL;
 }
 
 /* ---- starting ------------------------------------------------------------- */
@@ -455,13 +431,13 @@ static int start_session(struct daemon *d, sd_bus_message *m, const char *inst_p
 	struct instrument *inst = instrument_find_path(d, inst_path);
 	struct profile *prof = profile_find_path(d, prof_path);
 	int64_t now_s = (int64_t)(now_realtime_usec() / 1000000u);
+	struct session_start_instrument facts;
+	struct session_start_result res;
 	struct sgd_limits *l = NULL;
-	struct sgd_session rec = { 0 };
+	struct sgd_session rec;
 	struct sgd_audit audit = { 0 };
 	struct sg_limit_config lc;
-	enum sgd_cal_verdict cv;
 	struct session *s;
-	char msg[256];
 	int r;
 
 	if (!inst)
@@ -470,71 +446,17 @@ static int start_session(struct daemon *d, sd_bus_message *m, const char *inst_p
 	if (!prof)
 		return sd_bus_error_setf(error, SGD_ERR_NO_SUCH_OBJECT,
 					 "No profile %s (see the Manager's Profiles).", prof_path);
-	if (override_reason && !string_ok(override_reason, SGD_OVERRIDE_REASON_MAX - 1))
-		return error_invalid(error, "The override reason is too long or not text.");
-	if (note && !string_ok(note, SGD_STRING_MAX))
-		return error_invalid(error, "The note is too long or not text (at most %d bytes).",
-				     SGD_STRING_MAX);
 	l = malloc(sizeof(*l));
 	if (!l)
 		return -ENOMEM;
-	r = evaluate(d, &prof->p, region, l, error);
-	if (r < 0)
-		goto out;
-	if (!inst->connected) {
-		r = sd_bus_error_setf(error, SGD_ERR_DISCONNECTED,
-				      "Instrument %s is unplugged; plug it in and retry.",
-				      inst->info.serial);
+	/* the domain decides (session-core.c); here are its facts and its IO */
+	instrument_start_facts(inst, &facts);
+	if (session_check_start(d->policy, &prof->p, region, &facts, override_reason, note,
+				now_s, l, &res) != SESSION_START_OK) {
+		r = sd_bus_error_set(error, start_errors[res.outcome], res.msg);
 		goto out;
 	}
-	if (inst->session) {
-		r = sd_bus_error_setf(error, SGD_ERR_BUSY,
-				      "Instrument %s already runs session %s; stop it first.",
-				      inst->info.serial, inst->session->path);
-		goto out;
-	}
-	if (l->verdict == SGD_VERDICT_CONTRAINDICATED) {
-		if (!override_reason) {
-			r = error_contraindicated(d, l, error);
-			goto out;
-		}
-		r = sgd_rules_check_override(d->policy, l, override_reason, msg, sizeof(msg));
-		if (r == -EPERM) {
-			r = sd_bus_error_setf(error, SGD_ERR_CONTRAINDICATED, "%s", msg);
-			goto out;
-		}
-		if (r < 0) {
-			r = error_invalid(error, "%s", msg);
-			goto out;
-		}
-		rec.flags |= SGD_SESSION_F_OVERRIDE;
-	}
-	cv = sgd_rules_check_calibration(d->policy, inst->cal.cal_date, inst->cal.due_date,
-					 now_s, msg, sizeof(msg));
-	switch (cv) {
-	case SGD_CAL_OK:
-		break;
-	case SGD_CAL_MISSING_ALLOWED:
-		rec.flags |= SGD_SESSION_F_UNCALIBRATED;
-		break;
-	case SGD_CAL_EXPIRED_ALLOWED:
-		rec.flags |= SGD_SESSION_F_CAL_EXPIRED;
-		break;
-	case SGD_CAL_MISSING_REFUSED:
-		r = sd_bus_error_setf(error, SGD_ERR_NOT_CALIBRATED,
-				      "Instrument %s is not calibrated: %s", inst->info.serial, msg);
-		goto out;
-	case SGD_CAL_EXPIRED_REFUSED:
-		r = sd_bus_error_setf(error, SGD_ERR_CALIBRATION_EXPIRED,
-				      "Instrument %s: %s", inst->info.serial, msg);
-		goto out;
-	}
-
-	rec.profile_id = prof->p.id;
-	snprintf(rec.patient_ref, sizeof(rec.patient_ref), "%s", prof->p.patient_ref);
-	snprintf(rec.instrument, sizeof(rec.instrument), "%s", inst->info.serial);
-	rec.state = SGD_SESSION_RUNNING;
-	rec.started_us = rec.updated_us = (int64_t)now_realtime_usec();
+	session_record_init(&rec, &prof->p, facts.serial, res.flags, (int64_t)now_realtime_usec());
 	if (rec.flags & SGD_SESSION_F_OVERRIDE) {
 		caller_actor(m, audit.actor, sizeof(audit.actor));
 		snprintf(audit.action, sizeof(audit.action), "override_contraindication");
@@ -543,13 +465,8 @@ static int start_session(struct daemon *d, sd_bus_message *m, const char *inst_p
 		sgd_limits_contra_str(l, audit.conditions, sizeof(audit.conditions));
 		snprintf(audit.reason, sizeof(audit.reason), "%s", override_reason);
 	}
-	{
-		/* the record carries the limits: fill through a temporary session */
-		struct session tmp = { .rec = rec };
-
-		apply_limits(&tmp, l);
-		rec = tmp.rec;
-	}
+	/* the record carries the limits in force */
+	session_record_apply_limits(&rec, l);
 	r = sgd_store_session_create(d->store, &rec,
 				     (rec.flags & SGD_SESSION_F_OVERRIDE) ? &audit : NULL);
 	if (r < 0) {
@@ -584,20 +501,16 @@ static int start_session(struct daemon *d, sd_bus_message *m, const char *inst_p
 		snprintf(s->extra->override_contra, sizeof(s->extra->override_contra), "%s",
 			 audit.conditions);
 	}
-	inst->session = s;
 	engine_limits(l, &lc);
-	instrument_reset_engine(inst, &lc);
-	instrument_set_alert(inst, STRIGIL_ALERT_OFF);
+	instrument_attach_session(inst, s, &lc);
 
 	sd_bus_emit_object_added(d->bus, s->path);
 	manager_emit_changed(d, "Sessions");
 	manager_emit_changed(d, "ActiveSessions");
-	sd_bus_emit_properties_changed(d->bus, inst->path, SGD_IFACE_INSTRUMENT,
-				       "ActiveSession", NULL);
 	instrument_update_streaming(inst);
 	journal_session(s, "session-start", LOG_INFO,
 			"started on %s for patient %s (profile %" PRId64 ") in %s, limit %.2f N (%s)%s%s%s",
-			inst->info.serial, s->rec.patient_ref, prof->p.id, s->rec.region, l->limit_n,
+			facts.serial, s->rec.patient_ref, prof->p.id, s->rec.region, l->limit_n,
 			l->reasons[l->winner].text,
 			(rec.flags & SGD_SESSION_F_UNCALIBRATED) ? ", UNCALIBRATED instrument" :
 			(rec.flags & SGD_SESSION_F_CAL_EXPIRED) ? ", calibration EXPIRED" : "",
@@ -941,20 +854,17 @@ static void on_limit(struct session *s, const struct sg_event *ev)
 
 	/* The tool alarms first, before any disk write: the patient comes
 	 * first, and a slow or failed disk must neither delay nor silence it. */
-	if (exceeded || s->inst->alert != STRIGIL_ALERT_EXCEEDED)
-		instrument_set_alert(s->inst, exceeded ? STRIGIL_ALERT_EXCEEDED
-						       : STRIGIL_ALERT_WARNING);
+	enum strigil_alert next;
+
+	if (session_alert_on_limit(instrument_alert(s->inst), exceeded, &next))
+		instrument_set_alert(s->inst, next);
 	pending_violation(s, ev);
 }
 
 static void on_cap(struct session *s, const struct sg_event *ev)
 {
-	bool *sent = ev->type == SG_EV_CAP_STROKES ? &s->cap_strokes_sent : &s->cap_time_sent;
-
-	if (*sent)
-		return;
-	*sent = true;
-	pending_violation(s, ev);
+	if (session_cap_first(&s->caps_sent, ev->type == SG_EV_CAP_STROKES))
+		pending_violation(s, ev);
 }
 
 /* Records a committed limit event: journal and signal. */
@@ -1021,7 +931,7 @@ void session_flush(struct session *s)
 				 s->rec.reasons);
 		}
 	/* all of them came with the instrument's current block */
-	j->arrival_us = s->inst ? s->inst->block_arrival_usec : 0;
+	j->arrival_us = s->inst ? instrument_block_arrival(s->inst) : 0;
 	for (i = 0; i < n; i++) {
 		const struct pending *p = &b->ev[i];
 
@@ -1041,7 +951,7 @@ void session_flush(struct session *s)
 		}
 	}
 	if (summary && s->inst)
-		j->next.load_s = sg_engine_load_seconds(s->inst->engine);
+		j->next.load_s = instrument_load_seconds(s->inst);
 	j->summary = summary;
 	if (!job_submit(s, j))
 		return;
@@ -1161,7 +1071,7 @@ static void job_done(struct daemon *d, struct record_job *j)
 				int r = sd_bus_message_new_method_return(j->reply, &reply);
 
 				if (r >= 0)
-					r = append_summary(reply, &j->next, ended_state(j->final),
+					r = append_summary(reply, &j->next, session_ended_state(j->final),
 							   j->warnings, j->lost_samples);
 				if (r >= 0)
 					r = sd_bus_send(NULL, reply, NULL);
@@ -1300,7 +1210,7 @@ void session_on_events(struct session *s, const struct sg_event *ev, int n)
 			break;
 		case SG_EV_CONTACT:
 			/* the engine dates a stroke from its contact, less its delay */
-			s->extra->stroke_start_s = ev[i].t_s - sg_engine_delay(s->inst->engine);
+			s->extra->stroke_start_s = ev[i].t_s - instrument_engine_delay(s->inst);
 			break;
 		case SG_EV_BURST:
 			break;
@@ -1314,12 +1224,7 @@ void session_on_events(struct session *s, const struct sg_event *ev, int n)
  * at the pause's start_s and the next one starts at or after its end_s). */
 static double engine_now_s(const struct session *s)
 {
-	const struct instrument *inst = s->inst;
-
-	if (!inst || !inst->rate_hz)
-		return NAN;
-	return (double)(inst->sample_index - inst->engine_base) / inst->rate_hz -
-	       sg_engine_delay(inst->engine);
+	return s->inst ? instrument_engine_now_s(s->inst) : NAN;
 }
 
 /*
@@ -1335,7 +1240,7 @@ static void pause_begin(struct session *s, const char *reason)
 
 	if (s->inst && s->state == SESSION_RUNNING) {
 		struct sg_event ev[SG_MAX_EVENTS_PER_SAMPLE];
-		int n = sg_engine_flush(s->inst->engine, ev, SG_MAX_EVENTS_PER_SAMPLE);
+		int n = instrument_engine_flush(s->inst, ev, SG_MAX_EVENTS_PER_SAMPLE);
 
 		if (n > 0)
 			session_on_events(s, ev, n);
@@ -1389,7 +1294,7 @@ static struct record_job *set_state(struct session *s, enum session_state st)
 	if (s->state == st)
 		return NULL;
 	s->state = st;
-	s->rec.state = store_state(st);
+	s->rec.state = session_store_state(st);
 	emit(s, "State");
 	j = job_new(s, JOB_STATE, 0);
 	if (!j) {
@@ -1402,27 +1307,50 @@ static struct record_job *set_state(struct session *s, enum session_state st)
 static void resume_engine(struct session *s)
 {
 	if (s->paused_samples) {
-		sg_engine_gap(s->inst->engine, s->paused_samples);
+		instrument_engine_gap(s->inst, s->paused_samples);
 		s->paused_samples = 0;
 	}
 }
 
 void session_on_connected(struct session *s, bool connected)
 {
-	if (!connected && s->state == SESSION_RUNNING) {
+	enum session_state next;
+
+	switch (session_on_plug(s->state, connected, &next)) {
+	case SESSION_PLUG_PAUSE:
 		pause_begin(s, "unplugged");
-		set_state(s, SESSION_DISCONNECTED);
+		set_state(s, next);
 		journal_session(s, "instrument-unplugged", LOG_WARNING,
 				"instrument unplugged, session paused");
-	} else if (connected && s->state == SESSION_DISCONNECTED) {
+		break;
+	case SESSION_PLUG_RESUME:
 		resume_engine(s);
 		pause_end(s);
-		set_state(s, SESSION_RUNNING);
+		set_state(s, next);
 		journal_session(s, "instrument-replugged", LOG_INFO,
 				"instrument back, session resumed (%" PRIu64 " samples lost so far)",
 				s->lost_samples);
+		break;
+	case SESSION_PLUG_NOTHING:
+		break;
 	}
 	emit(s, "LostSamples");
+}
+
+const char *session_path(const struct session *s)
+{
+	return s->path;
+}
+
+bool session_feeds_engine(const struct session *s)
+{
+	return s->state == SESSION_RUNNING;
+}
+
+void session_count_samples(struct session *s, uint64_t lost, uint64_t paused)
+{
+	s->lost_samples += lost;
+	s->paused_samples += paused;
 }
 
 /* Ends a live session. In memory it ends at once, whatever the disk does
@@ -1438,7 +1366,7 @@ static struct record_job *session_end(struct session *s, enum sgd_session_state 
 
 	if (inst && s->state == SESSION_RUNNING) {
 		struct sg_event ev[SG_MAX_EVENTS_PER_SAMPLE];
-		int n = sg_engine_flush(inst->engine, ev, SG_MAX_EVENTS_PER_SAMPLE);
+		int n = instrument_engine_flush(inst, ev, SG_MAX_EVENTS_PER_SAMPLE);
 
 		if (n > 0)
 			session_on_events(s, ev, n);
@@ -1446,7 +1374,7 @@ static struct record_job *session_end(struct session *s, enum sgd_session_state 
 	session_flush(s);
 	pause_end(s);		/* a session stopped while paused ends its pause */
 	if (inst)
-		s->rec.load_s = s->extra->ahead.load_s = sg_engine_load_seconds(inst->engine);
+		s->rec.load_s = s->extra->ahead.load_s = instrument_load_seconds(inst);
 	j = job_new(s, JOB_FINISH, 0);
 	if (j) {
 		j->final = final;
@@ -1458,7 +1386,7 @@ static struct record_job *session_end(struct session *s, enum sgd_session_state 
 	}
 	s->rec.state = final;
 	s->rec.ended_us = (int64_t)now_realtime_usec();
-	s->state = ended_state(final);
+	s->state = session_ended_state(final);
 	s->inst = NULL;
 	free(s->limits);
 	free(s->profile);
@@ -1467,10 +1395,7 @@ static struct record_job *session_end(struct session *s, enum sgd_session_state 
 	s->profile = NULL;
 	s->extra->batch = NULL;
 	if (inst) {
-		inst->session = NULL;
-		instrument_set_alert(inst, STRIGIL_ALERT_OFF);
-		sd_bus_emit_properties_changed(s->d->bus, inst->path, SGD_IFACE_INSTRUMENT,
-					       "ActiveSession", NULL);
+		instrument_detach_session(inst);
 		instrument_update_streaming(inst);
 	}
 	emit(s, "State");
@@ -1536,52 +1461,37 @@ static int reply_when_stored(struct session *s, sd_bus_message *m, struct record
 	return job_reply_later(s, j, m);
 }
 
-static int need_live(struct session *s, sd_bus_error *error)
-{
-	if (s->inst)
-		return 0;
-	return sd_bus_error_setf(error, SGD_ERR_INVALID_STATE,
-				 "Session %" PRId64 " is %s; only its records can be read.",
-				 s->rec.id, session_state_str(s->state));
-}
-
 static int method_set_region(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
 	struct session *s = userdata;
 	struct sgd_limits *l;
 	struct sg_limit_config lc;
+	enum session_verdict v;
 	const char *region;
-	char names[SGD_CONDITIONS_TEXT_MAX];
+	char msg[1024];
 	int r;
 
 	r = sd_bus_message_read(m, "s", &region);
 	if (r < 0)
 		return r;
-	r = need_live(s, error);
-	if (r < 0)
-		return r;
+	if (!s->inst)
+		return verdict_error(s, SESSION_ENDED, NULL, error);
 	l = malloc(sizeof(*l));
 	if (!l)
 		return -ENOMEM;
-	r = evaluate(s->d, s->profile, region, l, error);
-	if (r < 0)
+	v = session_check_region(s->d->policy, s->profile, region, s->rec.flags,
+				 s->extra->override_contra, l, msg, sizeof(msg));
+	if (v != SESSION_OK) {
+		r = verdict_error(s, v, msg, error);
 		goto out;
-	if (l->verdict == SGD_VERDICT_CONTRAINDICATED) {
-		/* An override covers exactly the conditions it named. */
-		sgd_limits_contra_str(l, names, sizeof(names));
-		if (!(s->rec.flags & SGD_SESSION_F_OVERRIDE) ||
-		    strcmp(names, s->extra->override_contra) != 0) {
-			r = error_contraindicated(s->d, l, error);
-			goto out;
-		}
 	}
 	/* what happened so far is recorded under the cap it happened under */
 	session_flush(s);
 	/* the new cap applies now, whatever the disk does */
 	apply_limits(s, l);
 	engine_limits(l, &lc);
-	sg_engine_set_limit(s->inst->engine, &lc);
-	s->cap_strokes_sent = s->cap_time_sent = false;
+	instrument_set_limits(s->inst, &lc);
+	session_caps_rearm(&s->caps_sent);
 	journal_session(s, "region-change", LOG_INFO, "region %s, limit %.2f N (%s)",
 			s->rec.region, l->limit_n, l->reasons[l->winner].text);
 	sd_bus_emit_properties_changed(s->d->bus, s->path, SGD_IFACE_SESSION, "Region", "Side",
@@ -1598,14 +1508,10 @@ static int method_pause(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
 	struct session *s = userdata;
 	struct record_job *j;
-	int r = need_live(s, error);
+	enum session_verdict v = session_check_pause(s->inst != NULL, s->state);
 
-	if (r < 0)
-		return r;
-	if (s->state != SESSION_RUNNING)
-		return sd_bus_error_setf(error, SGD_ERR_INVALID_STATE,
-					 "Session %" PRId64 " is %s, not running.", s->rec.id,
-					 session_state_str(s->state));
+	if (v != SESSION_OK)
+		return verdict_error(s, v, NULL, error);
 	pause_begin(s, "pause");
 	j = set_state(s, SESSION_PAUSED);
 	instrument_set_alert(s->inst, STRIGIL_ALERT_OFF);
@@ -1617,18 +1523,11 @@ static int method_resume(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
 	struct session *s = userdata;
 	struct record_job *j;
-	int r = need_live(s, error);
+	enum session_verdict v = session_check_resume(s->inst != NULL, s->state,
+						      s->inst && instrument_connected(s->inst));
 
-	if (r < 0)
-		return r;
-	if (s->state == SESSION_DISCONNECTED || !s->inst->connected)
-		return sd_bus_error_setf(error, SGD_ERR_DISCONNECTED,
-					 "Instrument %s is unplugged; the session resumes by itself when it is back.",
-					 s->inst->info.serial);
-	if (s->state != SESSION_PAUSED)
-		return sd_bus_error_setf(error, SGD_ERR_INVALID_STATE,
-					 "Session %" PRId64 " is %s, not paused.", s->rec.id,
-					 session_state_str(s->state));
+	if (v != SESSION_OK)
+		return verdict_error(s, v, NULL, error);
 	resume_engine(s);
 	pause_end(s);
 	j = set_state(s, SESSION_RUNNING);
@@ -1692,47 +1591,96 @@ static int append_summary(sd_bus_message *m, const struct sgd_session *rec,
 static int method_stop(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
 	struct session *s = userdata;
-	int r = need_live(s, error);
+	enum session_verdict v = session_check_stop(s->inst != NULL);
 
-	if (r < 0)
-		return r;
+	if (v != SESSION_OK)
+		return verdict_error(s, v, NULL, error);
 	/* the summary is the stored one: answered when the end is stored */
 	return reply_when_stored(s, m, session_end(s, SGD_SESSION_FINISHED), error);
 }
 
-static int method_get_strokes(sd_bus_message *m, void *userdata, sd_bus_error *error)
+/* The Get* record methods answer one shape: aa{sv}, one dict per row
+ * that append() writes. */
+typedef int (*append_row_fn)(sd_bus_message *m, const void *row);
+
+static int reply_rows(sd_bus_message *m, const void *rows, size_t n, size_t size,
+		      append_row_fn append)
 {
-	struct session *s = userdata;
 	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-	struct sgd_stroke_row *rows = NULL;
-	size_t n = 0, i;
+	size_t i;
 	int r;
 
-	r = sgd_store_session_strokes(s->d->store, s->rec.id, &rows, &n);
-	if (r < 0)
-		return error_storage(error, r, "read the strokes");
 	r = sd_bus_message_new_method_return(m, &reply);
 	if (r >= 0)
 		r = sd_bus_message_open_container(reply, 'a', "a{sv}");
 	for (i = 0; r >= 0 && i < n; i++)
-		r = append_stroke(reply, &rows[i].stroke, rows[i].wall_us,
-				  &(struct in_force){ rows[i].region, rows[i].side,
-						      rows[i].has_cap_reasons ? rows[i].cap_reasons : "" });
+		r = append(reply, (const char *)rows + i * size);
 	if (r >= 0)
 		r = sd_bus_message_close_container(reply);
-	free(rows);
 	if (r < 0)
 		return r;
 	return sd_bus_send(NULL, reply, NULL);
 }
 
+static int append_stroke_row(sd_bus_message *m, const void *p)
+{
+	const struct sgd_stroke_row *row = p;
+
+	return append_stroke(m, &row->stroke, row->wall_us,
+			     &(struct in_force){ row->region, row->side,
+						 row->has_cap_reasons ? row->cap_reasons : "" });
+}
+
+static int append_burst_row(sd_bus_message *m, const void *p)
+{
+	const struct burst_sum *b = p;
+
+	return sd_bus_message_append(m, "a{sv}", 5,
+				     "index", "u", b->index,
+				     "passes", "u", b->passes,
+				     "start_s", "d", b->start_s,
+				     "duration_s", "d", b->end_s - b->start_s,
+				     "peak_n", "d", b->peak_n);
+}
+
+static int append_violation_row(sd_bus_message *m, const void *p)
+{
+	return append_violation(m, p, 0);
+}
+
+static int append_pause_row(sd_bus_message *m, const void *p)
+{
+	const struct sgd_pause *row = p;
+
+	return sd_bus_message_append(m, "a{sv}", 5,
+				     "start_s", "d", row->start_s,
+				     "end_s", "d", row->end_s,
+				     "reason", "s", row->reason,
+				     "started_at", "t", (uint64_t)row->start_us,
+				     "ended_at", "t", (uint64_t)row->end_us);
+}
+
+static int method_get_strokes(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	struct session *s = userdata;
+	struct sgd_stroke_row *rows = NULL;
+	size_t n = 0;
+	int r;
+
+	r = sgd_store_session_strokes(s->d->store, s->rec.id, &rows, &n);
+	if (r < 0)
+		return error_storage(error, r, "read the strokes");
+	r = reply_rows(m, rows, n, sizeof(*rows), append_stroke_row);
+	free(rows);
+	return r;
+}
+
 static int method_get_bursts(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
 	struct session *s = userdata;
-	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
 	struct sgd_stroke_row *rows = NULL;
 	struct burst_sum *b = NULL;
-	size_t n = 0, nb = 0, i;
+	size_t n = 0, nb;
 	int r;
 
 	r = sgd_store_session_strokes(s->d->store, s->rec.id, &rows, &n);
@@ -1745,75 +1693,39 @@ static int method_get_bursts(sd_bus_message *m, void *userdata, sd_bus_error *er
 	}
 	nb = bursts_of(rows, n, b);
 	free(rows);
-	r = sd_bus_message_new_method_return(m, &reply);
-	if (r >= 0)
-		r = sd_bus_message_open_container(reply, 'a', "a{sv}");
-	for (i = 0; r >= 0 && i < nb; i++)
-		r = sd_bus_message_append(reply, "a{sv}", 5,
-					  "index", "u", b[i].index,
-					  "passes", "u", b[i].passes,
-					  "start_s", "d", b[i].start_s,
-					  "duration_s", "d", b[i].end_s - b[i].start_s,
-					  "peak_n", "d", b[i].peak_n);
-	if (r >= 0)
-		r = sd_bus_message_close_container(reply);
+	r = reply_rows(m, b, nb, sizeof(*b), append_burst_row);
 	free(b);
-	if (r < 0)
-		return r;
-	return sd_bus_send(NULL, reply, NULL);
+	return r;
 }
 
 static int method_get_violations(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
 	struct session *s = userdata;
-	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
 	struct sgd_violation *rows = NULL;
-	size_t n = 0, i;
+	size_t n = 0;
 	int r;
 
 	r = sgd_store_session_violations(s->d->store, s->rec.id, &rows, &n);
 	if (r < 0)
 		return error_storage(error, r, "read the violations");
-	r = sd_bus_message_new_method_return(m, &reply);
-	if (r >= 0)
-		r = sd_bus_message_open_container(reply, 'a', "a{sv}");
-	for (i = 0; r >= 0 && i < n; i++)
-		r = append_violation(reply, &rows[i], 0);
-	if (r >= 0)
-		r = sd_bus_message_close_container(reply);
+	r = reply_rows(m, rows, n, sizeof(*rows), append_violation_row);
 	free(rows);
-	if (r < 0)
-		return r;
-	return sd_bus_send(NULL, reply, NULL);
+	return r;
 }
 
 static int method_get_pauses(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
 	struct session *s = userdata;
-	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
 	struct sgd_pause *rows = NULL;
-	size_t n = 0, i;
+	size_t n = 0;
 	int r;
 
 	r = sgd_store_session_pauses(s->d->store, s->rec.id, &rows, &n);
 	if (r < 0)
 		return error_storage(error, r, "read the pauses");
-	r = sd_bus_message_new_method_return(m, &reply);
-	if (r >= 0)
-		r = sd_bus_message_open_container(reply, 'a', "a{sv}");
-	for (i = 0; r >= 0 && i < n; i++)
-		r = sd_bus_message_append(reply, "a{sv}", 5,
-					  "start_s", "d", rows[i].start_s,
-					  "end_s", "d", rows[i].end_s,
-					  "reason", "s", rows[i].reason,
-					  "started_at", "t", (uint64_t)rows[i].start_us,
-					  "ended_at", "t", (uint64_t)rows[i].end_us);
-	if (r >= 0)
-		r = sd_bus_message_close_container(reply);
+	r = reply_rows(m, rows, n, sizeof(*rows), append_pause_row);
 	free(rows);
-	if (r < 0)
-		return r;
-	return sd_bus_send(NULL, reply, NULL);
+	return r;
 }
 
 /* Session flags: the bit mask of the record (Stop's "flags") and the
@@ -1903,109 +1815,129 @@ static void load_override(struct session *s)
 	free(a);
 }
 
-static int prop_get(sd_bus *bus, const char *path, const char *interface,
-		    const char *property, sd_bus_message *reply, void *userdata,
-		    sd_bus_error *error)
+/* One getter per computed property; the others are read by offset
+ * (sd-bus's built-in getters, prop_get_chars for a char array). */
+
+SGD_GETTER(get_state)
 {
-	struct session *s = userdata;
-	bool live = s->inst != NULL;
+	const struct session *s = userdata;
 
-	if (strcmp(property, "Id") == 0)
-		return sd_bus_message_append(reply, "t", (uint64_t)s->rec.id);
-	if (strcmp(property, "Instrument") == 0)
-		return sd_bus_message_append(reply, "o", s->instrument_path);
-	if (strcmp(property, "Profile") == 0)
-		return sd_bus_message_append(reply, "o", s->profile_path);
-	if (strcmp(property, "PatientRef") == 0)
-		return sd_bus_message_append(reply, "s", s->rec.patient_ref);
-	if (strcmp(property, "Region") == 0)
-		return sd_bus_message_append(reply, "s", s->rec.region);
-	if (strcmp(property, "State") == 0)
-		return sd_bus_message_append(reply, "s", session_state_str(s->state));
-	if (strcmp(property, "StartedAt") == 0)
-		return sd_bus_message_append(reply, "t", (uint64_t)s->rec.started_us);
-	if (strcmp(property, "EndedAt") == 0)
-		return sd_bus_message_append(reply, "t", (uint64_t)s->rec.ended_us);
-	if (strcmp(property, "StrokeCount") == 0)
-		return sd_bus_message_append(reply, "u", s->rec.stroke_count);
-	if (strcmp(property, "ViolationCount") == 0)
-		return sd_bus_message_append(reply, "u", s->rec.violation_count);
-	if (strcmp(property, "WarningCount") == 0)
-		return sd_bus_message_append(reply, "u", live ? s->extra->warnings : stored_warnings(s));
-	if (strcmp(property, "SecondsUnderLoad") == 0)
-		return sd_bus_message_append(reply, "d",
-					     live ? sg_engine_load_seconds(s->inst->engine) : s->rec.load_s);
-	if (strcmp(property, "PeakN") == 0)
-		return sd_bus_message_append(reply, "d", s->rec.peak_n);
-	if (strcmp(property, "EffectiveLimitN") == 0)
-		return sd_bus_message_append(reply, "d", s->rec.limit_n);
-	if (strcmp(property, "LimitSource") == 0)
-		return append_reasons(reply, s->rec.reasons, true);
-	if (strcmp(property, "LimitReasons") == 0)
-		return append_reasons(reply, s->rec.reasons, false);
-	if (strcmp(property, "TargetMinN") == 0)
-		return sd_bus_message_append(reply, "d", live ? s->limits->target_low_n : 0.0);
-	if (strcmp(property, "TargetMaxN") == 0)
-		return sd_bus_message_append(reply, "d", live ? s->limits->target_high_n : 0.0);
-	if (strcmp(property, "MaxStrokes") == 0)
-		return sd_bus_message_append(reply, "u", s->rec.max_strokes);
-	if (strcmp(property, "MaxSecondsUnderLoad") == 0)
-		return sd_bus_message_append(reply, "d", s->rec.max_load_s);
-	if (strcmp(property, "Flags") == 0)
-		return append_flag_names(reply, s->rec.flags);
-	if (strcmp(property, "Side") == 0) {
-		const char *colon = strrchr(s->rec.region, ':');
-		const struct sgd_region *reg = sgd_policy_region(s->d->policy, s->rec.region);
-
-		if (live)
-			return sd_bus_message_append(reply, "s", sgd_side_str(s->limits->side));
-		/* a stored site: its suffix; a lateral region stored without one
-		 * predates sides (never guessed) */
-		return sd_bus_message_append(reply, "s", colon ? colon + 1 :
-					     reg && reg->lateral ? "unknown" : "");
-	}
-	if (strcmp(property, "OverrideReason") == 0) {
-		load_override(s);
-		return sd_bus_message_append(reply, "s", s->extra->override_reason);
-	}
-	if (strcmp(property, "LostSamples") == 0)
-		return sd_bus_message_append(reply, "t", s->lost_samples);
-	if (strcmp(property, "LostRecords") == 0)
-		return sd_bus_message_append(reply, "u", s->extra->lost_records);
-	return sd_bus_error_setf(error, SD_BUS_ERROR_UNKNOWN_PROPERTY, "Unknown property %s.", property);
+	return sd_bus_message_append(reply, "s", session_state_str(s->state));
 }
 
-#define P(name, sig, flags) SD_BUS_PROPERTY(name, sig, prop_get, 0, flags)
+SGD_GETTER(get_warning_count)
+{
+	struct session *s = userdata;
+
+	return sd_bus_message_append(reply, "u", s->inst ? s->extra->warnings : stored_warnings(s));
+}
+
+SGD_GETTER(get_seconds_under_load)
+{
+	const struct session *s = userdata;
+
+	return sd_bus_message_append(reply, "d", s->inst ? instrument_load_seconds(s->inst)
+						: s->rec.load_s);
+}
+
+SGD_GETTER(get_limit_source)
+{
+	const struct session *s = userdata;
+
+	return append_reasons(reply, s->rec.reasons, true);
+}
+
+SGD_GETTER(get_limit_reasons)
+{
+	const struct session *s = userdata;
+
+	return append_reasons(reply, s->rec.reasons, false);
+}
+
+SGD_GETTER(get_target_min)
+{
+	const struct session *s = userdata;
+
+	return sd_bus_message_append(reply, "d", s->inst ? s->limits->target_low_n : 0.0);
+}
+
+SGD_GETTER(get_target_max)
+{
+	const struct session *s = userdata;
+
+	return sd_bus_message_append(reply, "d", s->inst ? s->limits->target_high_n : 0.0);
+}
+
+SGD_GETTER(get_flags)
+{
+	const struct session *s = userdata;
+
+	return append_flag_names(reply, s->rec.flags);
+}
+
+SGD_GETTER(get_side)
+{
+	const struct session *s = userdata;
+	const char *colon = strrchr(s->rec.region, ':');
+	const struct sgd_region *reg = sgd_policy_region(s->d->policy, s->rec.region);
+
+	if (s->inst)
+		return sd_bus_message_append(reply, "s", sgd_side_str(s->limits->side));
+	/* a stored site: its suffix; a lateral region stored without one
+	 * predates sides (never guessed) */
+	return sd_bus_message_append(reply, "s", colon ? colon + 1 :
+				     reg && reg->lateral ? "unknown" : "");
+}
+
+SGD_GETTER(get_override_reason)
+{
+	struct session *s = userdata;
+
+	load_override(s);
+	return sd_bus_message_append(reply, "s", s->extra->override_reason);
+}
+
+SGD_GETTER(get_lost_records)
+{
+	const struct session *s = userdata;
+
+	return sd_bus_message_append(reply, "u", s->extra->lost_records);
+}
+
 #define CHANGE SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE
 #define CONST SD_BUS_VTABLE_PROPERTY_CONST
+/* a property computed by a getter, one read from a field */
+#define P(name, sig, get, flags) SD_BUS_PROPERTY(name, sig, get, 0, flags)
+#define F(name, sig, get, field, flags) \
+	SD_BUS_PROPERTY(name, sig, get, offsetof(struct session, field), flags)
 
 static const sd_bus_vtable session_vtable[] = {
 	SD_BUS_VTABLE_START(0),
-	P("Id", "t", CONST),
-	P("Instrument", "o", CONST),
-	P("Profile", "o", CONST),
-	P("PatientRef", "s", CONST),
-	P("Region", "s", CHANGE),
-	P("Side", "s", CHANGE),
-	P("State", "s", CHANGE),
-	P("StartedAt", "t", CONST),
-	P("EndedAt", "t", CHANGE),
-	P("StrokeCount", "u", CHANGE),
-	P("ViolationCount", "u", CHANGE),
-	P("WarningCount", "u", CHANGE),
-	P("SecondsUnderLoad", "d", CHANGE),
-	P("PeakN", "d", CHANGE),
-	P("EffectiveLimitN", "d", CHANGE),
-	P("LimitSource", "s", CHANGE),
-	P("LimitReasons", "as", CHANGE),
-	P("TargetMinN", "d", CHANGE),
-	P("TargetMaxN", "d", CHANGE),
-	P("MaxStrokes", "u", CHANGE),
-	P("MaxSecondsUnderLoad", "d", CHANGE),
-	P("Flags", "as", CHANGE),
-	P("OverrideReason", "s", CONST),
-	P("LostSamples", "t", CHANGE),
-	P("LostRecords", "u", CHANGE),
+	F("Id", "t", NULL, rec.id, CONST),
+	F("Instrument", "o", NULL, instrument_path, CONST),
+	F("Profile", "o", NULL, profile_path, CONST),
+	F("PatientRef", "s", prop_get_chars, rec.patient_ref, CONST),
+	F("Region", "s", prop_get_chars, rec.region, CHANGE),
+	P("Side", "s", get_side, CHANGE),
+	P("State", "s", get_state, CHANGE),
+	F("StartedAt", "t", NULL, rec.started_us, CONST),
+	F("EndedAt", "t", NULL, rec.ended_us, CHANGE),
+	F("StrokeCount", "u", NULL, rec.stroke_count, CHANGE),
+	F("ViolationCount", "u", NULL, rec.violation_count, CHANGE),
+	P("WarningCount", "u", get_warning_count, CHANGE),
+	P("SecondsUnderLoad", "d", get_seconds_under_load, CHANGE),
+	F("PeakN", "d", NULL, rec.peak_n, CHANGE),
+	F("EffectiveLimitN", "d", NULL, rec.limit_n, CHANGE),
+	P("LimitSource", "s", get_limit_source, CHANGE),
+	P("LimitReasons", "as", get_limit_reasons, CHANGE),
+	P("TargetMinN", "d", get_target_min, CHANGE),
+	P("TargetMaxN", "d", get_target_max, CHANGE),
+	F("MaxStrokes", "u", NULL, rec.max_strokes, CHANGE),
+	F("MaxSecondsUnderLoad", "d", NULL, rec.max_load_s, CHANGE),
+	P("Flags", "as", get_flags, CHANGE),
+	P("OverrideReason", "s", get_override_reason, CONST),
+	F("LostSamples", "t", NULL, lost_samples, CHANGE),
+	P("LostRecords", "u", get_lost_records, CHANGE),
 	SD_BUS_METHOD_WITH_ARGS("SetRegion", SD_BUS_ARGS("s", region), SD_BUS_NO_RESULT,
 				method_set_region, SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_METHOD_WITH_ARGS("Pause", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_pause,

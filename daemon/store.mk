@@ -1,5 +1,7 @@
 # strigild core (store helper): SQLite storage, clinic policy file, clinical
-# rules. Built as static libraries the daemon links; no D-Bus in here.
+# rules, the domains of sessions and instruments (session-core.c,
+# instrument-core.c, text.c). Built as static libraries the daemon links;
+# no D-Bus in here.
 # storage: storage.c opens and closes; the others are its seams
 # (daemon/storage-private.h says which file holds what).
 STRIGILD_CORE_SRCS := daemon/storage.c daemon/storage-schema.c daemon/storage-stmt.c \
@@ -8,6 +10,7 @@ STRIGILD_CORE_SRCS := daemon/storage.c daemon/storage-schema.c daemon/storage-st
 	daemon/storage-instruments.c daemon/storage-audit.c daemon/storage-history.c \
 	daemon/storage-network.c
 STRIGILD_CORE_SRCS += daemon/store-writer.c daemon/policy.c daemon/rules.c daemon/policy-files.c
+STRIGILD_CORE_SRCS += daemon/text.c daemon/session-core.c daemon/instrument-core.c
 # The shipped daemon/policy.conf, compiled in: the built-in defaults used
 # when neither /etc nor /usr/share has a policy file (policy-files.h).
 SGD_POLICY_BUILTIN_C := $(BUILD)/gen/policy-builtin.c

@@ -20,6 +20,8 @@
 #include "strigil.h"
 #include "policy.h"
 #include "rules.h"
+#include "session-core.h"
+#include "instrument-core.h"
 #include "storage.h"
 #include "store-writer.h"
 
@@ -50,7 +52,7 @@
 
 #define _cleanup_(f)		__attribute__((cleanup(f)))
 
-#define SGD_STRING_MAX		256	/* any free-text argument, bytes */
+#define SGD_STRING_MAX		SGD_NOTE_MAX	/* any free-text argument, bytes */
 #define SGD_FORCE_EMIT_USEC	(1000000 / 30)	/* ForceN changes at most 30 Hz */
 /* Event loop priorities: the sample path (the backends' sources) and the
  * storage writer's answers (the record signals) run before any caller's
@@ -171,6 +173,14 @@ struct instrument {
 struct instrument *instrument_new(struct daemon *d, const struct sg_device_info *info,
 				  const struct backend_ops *ops, void *backend);
 void instrument_free(struct instrument *inst);
+/* A device (re)appears behind a known object (the old backend is
+ * destroyed); its udev path ("" for simulated) and calibration (NULL: none
+ * valid); the device goes away (udev remove). */
+void instrument_rebind(struct instrument *inst, const struct backend_ops *ops, void *backend,
+		       const struct sg_device_info *info);
+void instrument_set_device(struct instrument *inst, const char *syspath,
+			   const struct sg_calibration *cal, bool simulated);
+void instrument_unbind(struct instrument *inst);
 /* Adds it to the daemon and announces it on the bus; inst->cal must be set. */
 void instrument_publish(struct instrument *inst);
 void instrument_reset_engine(struct instrument *inst, const struct sg_limit_config *lc);
@@ -188,6 +198,25 @@ void instrument_set_alert(struct instrument *inst, enum strigil_alert a);
  * counted in the AlertFailures property and logged. */
 void instrument_alert_failed(struct instrument *inst, enum strigil_alert a, int err);
 bool instrument_calibration_valid(const struct instrument *inst, int64_t now_s);
+/* A session drives the instrument's engine through these; the instrument
+ * owns it, and the fields of one module's struct are written only by it. */
+void instrument_attach_session(struct instrument *inst, struct session *s,
+			       const struct sg_limit_config *lc);
+void instrument_detach_session(struct instrument *inst);
+void instrument_set_limits(struct instrument *inst, const struct sg_limit_config *lc);
+int instrument_engine_flush(struct instrument *inst, struct sg_event *ev, int max);
+void instrument_engine_gap(struct instrument *inst, uint64_t samples);
+double instrument_load_seconds(const struct instrument *inst);
+double instrument_engine_delay(const struct instrument *inst);
+/* The engine's clock on the timeline of its strokes (seconds since the
+ * session's engine started, less its delay); NaN without a rate. */
+double instrument_engine_now_s(const struct instrument *inst);
+bool instrument_connected(const struct instrument *inst);
+enum strigil_alert instrument_alert(const struct instrument *inst);
+/* monotonic time the block being processed arrived */
+uint64_t instrument_block_arrival(const struct instrument *inst);
+/* What a start needs to know of it (session-core.h). */
+void instrument_start_facts(const struct instrument *inst, struct session_start_instrument *f);
 int instrument_setup_bus(struct daemon *d);
 const char *instrument_step(const void *obj, const void **next);
 extern const sd_bus_vtable instrument_vtable[];
@@ -225,14 +254,6 @@ int method_find_profile(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int network_setup_bus(struct daemon *d);
 
 /* ---- sessions (session.c) -------------------------------------------- */
-enum session_state {
-	SESSION_RUNNING,
-	SESSION_PAUSED,
-	SESSION_DISCONNECTED,
-	SESSION_FINISHED,
-	SESSION_INTERRUPTED,
-};
-
 struct session {
 	struct daemon *d;
 	struct session *next;
@@ -247,7 +268,7 @@ struct session {
 	struct sgd_profile *profile;	/* snapshot at start */
 	uint64_t paused_samples;	/* engine gap to declare on resume */
 	uint64_t lost_samples;
-	bool cap_strokes_sent, cap_time_sent;
+	struct session_caps_sent caps_sent;
 	struct session_extra *extra;	/* session.c */
 };
 
@@ -270,9 +291,14 @@ void session_on_events(struct session *s, const struct sg_event *ev, int n);
  * instrument calls it when a block of samples is done. */
 void session_flush(struct session *s);
 void session_on_connected(struct session *s, bool connected);
+/* True while the session's samples go to the engine (running). */
+bool session_feeds_engine(const struct session *s);
+/* Samples the session did not see: lost (counted in LostSamples) and
+ * paused (a gap its engine is told of on resume). */
+void session_count_samples(struct session *s, uint64_t lost, uint64_t paused);
+const char *session_path(const struct session *s);
 /* The instrument object goes away: the session ends as aborted. */
 void session_detach_instrument(struct session *s);
-const char *session_state_str(enum session_state st);
 /* The storage writer's jobs came back (its eventfd): their signals and
  * answers go out, in order; the storage state is published. */
 void session_writer_dispatch(struct daemon *d);
@@ -319,8 +345,17 @@ int manager_setup_bus(struct daemon *d);
 
 uint64_t now_realtime_usec(void);
 uint64_t now_monotonic_usec(void);
-/* 0 if s is at most max bytes of valid UTF-8 without control characters. */
-bool string_ok(const char *s, size_t max);
-bool double_ok(double v);
+/* Property getters by offset (SD_BUS_PROPERTY(name, sig, getter,
+ * offsetof(struct x, field), flags)): a char array, a bool. */
+/* Defines a property getter of its own (an sd_bus_property_get_t). */
+#define SGD_GETTER(fn) static int fn(sd_bus *bus, const char *path, const char *interface, \
+				     const char *property, sd_bus_message *reply, \
+				     void *userdata, sd_bus_error *error)
+int prop_get_chars(sd_bus *bus, const char *path, const char *interface,
+		   const char *property, sd_bus_message *reply, void *userdata,
+		   sd_bus_error *error);
+int prop_get_bool(sd_bus *bus, const char *path, const char *interface,
+		  const char *property, sd_bus_message *reply, void *userdata,
+		  sd_bus_error *error);
 
 #endif

@@ -247,51 +247,20 @@ uint64_t now_monotonic_usec(void)
 	return now_usec(CLOCK_MONOTONIC);
 }
 
-/* Valid UTF-8, no control characters, at most max bytes. */
-bool string_ok(const char *s, size_t max)
+/* Property getters for a field at the vtable entry's offset (sd-bus hands
+ * the getter userdata + offset, as for its own built-in getters): a char
+ * array (sd-bus's built-in "s" getter wants a char *) and a C bool (its
+ * "b" getter reads an int). Numbers and char * paths need no getter. */
+int prop_get_chars(sd_bus *bus, const char *path, const char *interface,
+		   const char *property, sd_bus_message *reply, void *userdata,
+		   sd_bus_error *error)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	size_t len = strlen(s);
-
-	if (len > max)
-		return false;
-	while (*p) {
-		unsigned n, i;
-		uint32_t cp;
-
-		if (*p < 0x20 || *p == 0x7f)
-			return false;
-		if (*p < 0x80) {
-			p++;
-			continue;
-		}
-		if ((*p & 0xe0) == 0xc0) {
-			n = 1;
-			cp = *p & 0x1f;
-		} else if ((*p & 0xf0) == 0xe0) {
-			n = 2;
-			cp = *p & 0x0f;
-		} else if ((*p & 0xf8) == 0xf0) {
-			n = 3;
-			cp = *p & 0x07;
-		} else {
-			return false;
-		}
-		for (i = 1; i <= n; i++) {
-			if ((p[i] & 0xc0) != 0x80)
-				return false;
-			cp = (cp << 6) | (p[i] & 0x3f);
-		}
-		if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) ||
-		    (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
-		    (cp >= 0xd800 && cp <= 0xdfff))
-			return false;
-		p += n + 1;
-	}
-	return true;
+	return sd_bus_message_append(reply, "s", (const char *)userdata);
 }
 
-bool double_ok(double v)
+int prop_get_bool(sd_bus *bus, const char *path, const char *interface,
+		  const char *property, sd_bus_message *reply, void *userdata,
+		  sd_bus_error *error)
 {
-	return isfinite(v);
+	return sd_bus_message_append(reply, "b", (int)*(const bool *)userdata);
 }

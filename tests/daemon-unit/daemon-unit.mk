@@ -42,12 +42,12 @@ FUZZ_POLICY_RUN = $(FUZZ_POLICY) -max_total_time=$(1) -timeout=10 \
 	-artifact_prefix=$(BUILD)/dunit-fuzz/ $(BUILD)/dunit-fuzz/corpus \
 	$(BUILD)/dunit-fuzz/seeds
 
-$(FUZZ_POLICY): tests/daemon-unit/fuzz-policy.c daemon/policy.c daemon/rules.c \
-		daemon/policy.h daemon/rules.h lib/strigil.h
+$(FUZZ_POLICY): tests/daemon-unit/fuzz-policy.c daemon/policy.c daemon/rules.c daemon/text.c \
+		daemon/policy.h daemon/rules.h daemon/text.h lib/strigil.h
 	@mkdir -p $(@D)/corpus $(@D)/seeds
 	$(CLANG) $(SG_CPPFLAGS) -Idaemon $(SG_WARN) -g -O1 -fno-omit-frame-pointer \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ \
-		tests/daemon-unit/fuzz-policy.c daemon/policy.c daemon/rules.c \
+		tests/daemon-unit/fuzz-policy.c daemon/policy.c daemon/rules.c daemon/text.c \
 		$(call pkgcfg,--libs,inih) -lm
 
 .PHONY: check-dunit-fuzz fuzz-policy

@@ -281,6 +281,33 @@ def test_history(h, prof, newest):
           "another patient's history is their own")
 
 
+def test_pause_watched(h):
+    """A monitor's claim keeps the samples flowing through a pause: the
+    session's engine is told of that gap on resume, so the strokes after
+    the pause start after its end, on the timeline of the pause record."""
+    p = h.create_profile(patient_ref="P-WATCH", max_force_n=D(10))
+    inst = h.iface(SIM2, "Instrument")
+    inst.Claim()
+    s = h.manager.StartSession(SIM2, p, "neck")
+    play(h, SIM2, [(2.0, 0.4, 0.3)])
+    session(h, s).Pause()
+    pump(0.5)       # samples go on to the monitor, not to the engine
+    check(plain(h.prop(SIM2, "Instrument", "Streaming")), "the claim keeps it streaming")
+    session(h, s).Resume()
+    play(h, SIM2, [(2.0, 0.4, 0.3)])
+    session(h, s).Stop()
+    inst.Release()
+    strokes = plain(session(h, s).GetStrokes())
+    pauses = plain(session(h, s).GetPauses())
+    check(len(strokes) == 2 and len(pauses) == 1,
+          "two strokes around one pause (%d, %d)" % (len(strokes), len(pauses)))
+    if len(strokes) == 2 and len(pauses) == 1:
+        ps, pe = pauses[0]["start_s"], pauses[0]["end_s"]
+        check(strokes[0]["end_s"] <= ps + 1e-9 and strokes[1]["start_s"] >= pe - 1e-9,
+              "strokes before and after the pause [%.4f, %.4f]: %s" % (ps, pe, [
+                  (round(x["start_s"], 4), round(x["end_s"], 4)) for x in strokes]))
+
+
 def main():
     h = Harness(simulate=2, sim_signal="flat")
     try:
@@ -292,6 +319,7 @@ def main():
         test_laterality(h)
         prof, s = test_records_in_force(h)
         test_history(h, prof, s)
+        test_pause_watched(h)
         h.stop_daemon()
     except Exception as e:
         import traceback

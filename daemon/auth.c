@@ -69,6 +69,7 @@ static const struct auth_rule auth_table[] = {
 	{ SGD_IFACE_MANAGER, "CreateProfile", A_PROFILES, NULL },
 	{ SGD_IFACE_MANAGER, "ListSessions", A_MONITOR, NULL },
 	{ SGD_IFACE_MANAGER, "FindProfile", A_MONITOR, NULL },
+	{ SGD_IFACE_MANAGER, "ListProfiles", A_MONITOR, NULL },
 	{ SGD_IFACE_MANAGER, "StartSession", A_TREAT, NULL },
 	{ SGD_IFACE_MANAGER, "StartSessionWithOptions", A_TREAT, extra_override },
 	{ SGD_IFACE_INSTRUMENT, "Claim", A_MONITOR, NULL },

@@ -109,6 +109,9 @@ SGD_GETTER(get_active_sessions)
 	return object_paths_append(reply, d->sessions, session_step_active);
 }
 
+/* Profiles: every live profile, kept for level-1 clients; deprecated for
+ * clinics with many patients (the whole list, sent to every watcher at
+ * each create and delete): ListProfiles pages it. */
 SGD_GETTER(get_profiles)
 {
 	return profile_paths_append(userdata, reply);
@@ -248,6 +251,10 @@ static const sd_bus_vtable manager_vtable[] = {
 	SD_BUS_PROPERTY("PatientIdentifierSystem", "s", get_patient_identifier_system, 0, CONST),
 	SD_BUS_METHOD_WITH_ARGS("CreateProfile", SD_BUS_ARGS("a{sv}", properties),
 				SD_BUS_RESULT("o", profile), method_create_profile,
+				SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("ListProfiles",
+				SD_BUS_ARGS("s", query, "u", offset, "u", limit),
+				SD_BUS_RESULT("ao", profiles, "u", total), method_manager_list_profiles,
 				SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_METHOD_WITH_ARGS("FindProfile", SD_BUS_ARGS("s", patient_ref),
 				SD_BUS_RESULT("o", profile), method_find_profile,

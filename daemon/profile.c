@@ -659,12 +659,61 @@ static int profile_find(sd_bus *bus, const char *path, const char *interface,
 	return 1;
 }
 
+/*
+ * No profile is enumerated: GetManagedObjects names only live objects
+ * (instruments, sessions in progress). A clinic has thousands of patients,
+ * each with all its properties in the reply (5,001 profiles took the event
+ * loop, which carries the alarms, for every call). A profile stays
+ * reachable by its path (profile_find), FindProfile and ListProfiles.
+ */
 static int profile_enumerate(sd_bus *bus, const char *prefix, void *userdata,
 			     char ***nodes, sd_bus_error *error)
 {
-	struct daemon *d = userdata;
+	*nodes = NULL;
+	return 0;
+}
 
-	return stored_paths(d->store, sgd_store_profile_ids, SGD_PATH_PROFILE, NULL, nodes);
+#define LIST_PROFILES_MAX 1000	/* one page: about 40 KB of paths */
+
+int method_manager_list_profiles(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	struct daemon *d = userdata;
+	uint32_t offset, limit, total = 0;
+	const char *query;
+	int64_t *ids = NULL;
+	size_t n = 0, i;
+	int r;
+
+	r = sd_bus_message_read(m, "suu", &query, &offset, &limit);
+	if (r < 0)
+		return error_malformed(error, r);
+	if (limit == 0 || limit > LIST_PROFILES_MAX)
+		return error_invalid(error, "limit must be 1 to %d profiles per page.",
+				     LIST_PROFILES_MAX);
+	if (!sgd_profile_query_valid(query))
+		return error_invalid(error, "The search text must be at most %d bytes, without "
+				     "control characters.", SGD_PROFILE_QUERY_LEN);
+	r = sgd_store_profile_page(d->store, query, offset, limit, &ids, &n, &total);
+	if (r < 0)
+		return store_error(d, error, r, "list the profiles");
+	r = sd_bus_message_new_method_return(m, &reply);
+	if (r >= 0)
+		r = sd_bus_message_open_container(reply, 'a', "o");
+	for (i = 0; r >= 0 && i < n; i++) {
+		char path[sizeof(SGD_PATH_PROFILE) + 24];
+
+		snprintf(path, sizeof(path), SGD_PATH_PROFILE "/%" PRId64, ids[i]);
+		r = sd_bus_message_append(reply, "o", path);
+	}
+	free(ids);
+	if (r >= 0)
+		r = sd_bus_message_close_container(reply);
+	if (r >= 0)
+		r = sd_bus_message_append(reply, "u", total);
+	if (r < 0)
+		return r;
+	return sd_bus_send(NULL, reply, NULL);
 }
 
 int profile_setup_bus(struct daemon *d)

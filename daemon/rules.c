@@ -290,6 +290,21 @@ bool sgd_patient_ref_valid(const char *s)
 	return n > 0;
 }
 
+bool sgd_profile_query_valid(const char *q)
+{
+	size_t n;
+
+	if (!q)
+		return false;
+	for (n = 0; q[n]; n++) {
+		unsigned char c = (unsigned char)q[n];
+
+		if (n >= SGD_PROFILE_QUERY_LEN || c < 0x20 || c == 0x7f)
+			return false;
+	}
+	return true;
+}
+
 /* Only new references are held to the syntax: a profile stored before it
  * was enforced keeps its reference (sgd_profile_validate() checks text
  * only), so that it stays readable and treatable; renaming it needs a

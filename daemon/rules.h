@@ -146,6 +146,14 @@ const char *sgd_profile_error_str(enum sgd_profile_error e);
  * made only of digits is a reference like any other, never an id. */
 bool sgd_patient_ref_valid(const char *s);
 
+/* Longest ListProfiles query in bytes: a display name's length. */
+#define SGD_PROFILE_QUERY_LEN	(SGD_DISPLAY_NAME_MAX - 1)
+
+/* true if q is a ListProfiles query: "" (all) or up to
+ * SGD_PROFILE_QUERY_LEN bytes without control characters (it is matched
+ * against references and names, which have none). */
+bool sgd_profile_query_valid(const char *q);
+
 /* A blank profile (all caps unset, no conditions). */
 void sgd_profile_init(struct sgd_profile *p);
 

@@ -304,6 +304,79 @@ int sgd_store_profile_list(struct sgd_store *s, struct sgd_profile **out,
 	return 0;
 }
 
+/* q as a LIKE pattern (ESCAPE '\\'): '%', '_' and '\\' match only
+ * themselves (patient references contain '_'); a '%' after it, and one
+ * before it unless prefix. */
+static int like_pattern(const char *q, bool prefix, char *out, size_t size)
+{
+	size_t o = 0;
+
+	if (!prefix && o + 1 < size)
+		out[o++] = '%';
+	for (; *q; q++) {
+		if (o + 3 >= size)
+			return -ENAMETOOLONG;
+		if (*q == '%' || *q == '_' || *q == '\\')
+			out[o++] = '\\';
+		out[o++] = *q;
+	}
+	if (o + 2 > size)
+		return -ENAMETOOLONG;
+	out[o++] = '%';
+	out[o] = '\0';
+	return 0;
+}
+
+/* Binds ?1 (the query), ?2 (its prefix pattern), ?3 (its substring one). */
+static int bind_query(struct sgd_store *s, enum stmt_id which, const char *query,
+		      sqlite3_stmt **st, struct binder *b)
+{
+	char prefix[2 * SGD_PROFILE_QUERY_LEN + 4], sub[2 * SGD_PROFILE_QUERY_LEN + 4];
+	int r;
+
+	if (like_pattern(query, true, prefix, sizeof(prefix)) ||
+	    like_pattern(query, false, sub, sizeof(sub)))
+		return store_set_err(s, -EINVAL, "search text too long");
+	if ((r = store_stmt(s, which, st)))
+		return r;
+	*b = (struct binder){ *st, SQLITE_OK };
+	b_txt(b, 1, query, SGD_PROFILE_QUERY_LEN + 1);
+	b_txt(b, 2, prefix, sizeof(prefix));
+	b_txt(b, 3, sub, sizeof(sub));
+	return 0;
+}
+
+int sgd_store_profile_page(struct sgd_store *s, const char *query, uint32_t offset,
+			   uint32_t limit, int64_t **ids, size_t *n, uint32_t *total)
+{
+	sqlite3_stmt *st = NULL;
+	struct binder b;
+	int rc, r;
+
+	if (!s || !query || !ids || !n || !total)
+		return -EINVAL;
+	*ids = NULL;
+	*n = 0;
+	if (!sgd_profile_query_valid(query))
+		return store_set_err(s, -EINVAL, "not a search text");
+	if ((r = bind_query(s, ST_PROFILE_PAGE_COUNT, query, &st, &b)))
+		return r;
+	rc = b.rc == SQLITE_OK ? sqlite3_step(st) : b.rc;
+	if (rc == SQLITE_ROW)
+		*total = (uint32_t)sqlite3_column_int64(st, 0);
+	done_stmt(st);
+	if (rc != SQLITE_ROW)
+		return store_sql_err(s, rc, "count profiles");
+	if (!limit)
+		return 0;
+	if ((r = bind_query(s, ST_PROFILE_PAGE, query, &st, &b)))
+		return r;
+	b_int(&b, 4, limit);
+	b_int(&b, 5, offset);
+	return store_list_rows(s, st, &b, sizeof(**ids), store_id_row, "page of profiles",
+			       (void **)ids, n);
+}
+
 int sgd_store_profile_ids(struct sgd_store *s, int64_t **out, size_t *n)
 {
 	return store_list_ids(s, ST_PROFILE_IDS, "list profile ids", out, n);

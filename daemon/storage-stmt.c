@@ -71,6 +71,17 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_PROFILE_IDS] = "SELECT id FROM profiles WHERE deleted_us IS NULL ORDER BY id",
 	[ST_PROFILE_FIND_REF] = "SELECT id FROM profiles WHERE patient_ref = ?1"
 		" AND deleted_us IS NULL",
+	/* ListProfiles: live profiles by patient_ref through the partial
+	 * index profiles_live_ref (no sort, no table scan in memory); ?1 is
+	 * the query ('' = all), ?2 its prefix pattern, ?3 its substring one
+	 * (LIKE: ASCII case-insensitive). */
+	[ST_PROFILE_PAGE] = "SELECT id FROM profiles WHERE deleted_us IS NULL"
+		" AND (?1 = '' OR patient_ref LIKE ?2 ESCAPE '\\'"
+		" OR display_name LIKE ?3 ESCAPE '\\')"
+		" ORDER BY patient_ref LIMIT ?4 OFFSET ?5",
+	[ST_PROFILE_PAGE_COUNT] = "SELECT count(*) FROM profiles WHERE deleted_us IS NULL"
+		" AND (?1 = '' OR patient_ref LIKE ?2 ESCAPE '\\'"
+		" OR display_name LIKE ?3 ESCAPE '\\')",
 	[ST_PRC_DELETE] = "DELETE FROM profile_region_caps WHERE profile_id = ?1",
 	[ST_PRC_INSERT] = "INSERT INTO profile_region_caps (profile_id, pos,"
 		" region, cap_n, max_strokes, max_load_s) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",

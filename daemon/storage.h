@@ -159,6 +159,13 @@ int sgd_store_profile_ids(struct sgd_store *s, int64_t **out, size_t *n);
  * for byte; "12" is a reference, not an id): *id, or -ENOENT. */
 int sgd_store_profile_find_ref(struct sgd_store *s, const char *patient_ref,
 			       int64_t *id);
+/* One page of the live profiles' ids in patient_ref order (byte order),
+ * at most limit from offset; query "" = all, else the profiles whose
+ * patient_ref starts with it or whose display_name contains it (ASCII
+ * letters match either case). *total = how many match; only the page is
+ * read into memory. query must be sgd_profile_query_valid(). */
+int sgd_store_profile_page(struct sgd_store *s, const char *query, uint32_t offset,
+			   uint32_t limit, int64_t **ids, size_t *n, uint32_t *total);
 /* Live profiles by id; *out is malloc'ed (free()), *n set. */
 int sgd_store_profile_list(struct sgd_store *s, struct sgd_profile **out,
 			   size_t *n);

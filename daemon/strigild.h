@@ -242,6 +242,9 @@ struct profile *profile_find_path(struct daemon *d, const char *path);
 int profile_setup_bus(struct daemon *d);
 /* Every live profile's path (from the database), as "ao". */
 int profile_paths_append(struct daemon *d, sd_bus_message *m);
+/* Manager.ListProfiles(s query, u offset, u limit) -> (ao, u total): live
+ * profiles in patient_ref order, paged from the database. */
+int method_manager_list_profiles(sd_bus_message *m, void *userdata, sd_bus_error *error);
 void profile_free(struct profile *p);
 /* Applies a{sv} keys to *p (message positioned at the array). */
 int profile_apply_dict(struct daemon *d, sd_bus_message *m, struct sgd_profile *p,

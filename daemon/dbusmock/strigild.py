@@ -105,6 +105,7 @@ MEMBERS = {
         'method': {'CreateProfile': ('a{sv}', 'o'), 'StartSession': ('oos', 'o'),
                    'StartSessionWithOptions': ('oosa{sv}', 'o'),
                    'FindProfile': ('s', 'o'), 'ListSessions': ('uu', 'aou'),
+                   'ListProfiles': ('suu', 'aou'),
                    'ApplyRemoteProfile': ('sa{sv}a{sv}', 'o')},
         'signal': {'InstrumentAdded': 'o', 'InstrumentRemoved': 'o',
                    'StorageStateChanged': 'ss'},
@@ -167,7 +168,9 @@ LATER = {('Manager', 'APIVersion'), ('Manager', 'FindProfile'), ('Manager', 'Reg
          ('Manager', 'StorageStateChanged'), ('Session', 'LostRecords'),
          # the clinic network (docs/network.md)
          ('Manager', 'ApplyRemoteProfile'), ('Profile', 'Uuid'), ('Profile', 'ReviewState'),
-         ('Profile', 'ConfirmReview'), ('Session', 'Uuid')}
+         ('Profile', 'ConfirmReview'), ('Session', 'Uuid'),
+         # level 3: patients paged
+         ('Manager', 'ListProfiles')}
 
 # polkit action per method (daemon/auth.c; docs/dbus-api.md "Authorization")
 AUTH = {
@@ -175,7 +178,7 @@ AUTH = {
     'GetCalibration': 'monitor', 'GetCalibrationHistory': 'monitor',
     'GetStrokes': 'monitor', 'GetViolations': 'monitor', 'GetPauses': 'monitor',
     'GetBursts': 'monitor', 'ListSessions': 'monitor', 'GetRegionHistory': 'monitor',
-    'FindProfile': 'monitor',
+    'FindProfile': 'monitor', 'ListProfiles': 'monitor',
     'StartSession': 'treat', 'StartSessionWithOptions': 'treat', 'Tare': 'treat',
     'SetRegion': 'treat', 'Pause': 'treat', 'Resume': 'treat', 'Stop': 'treat',
     'CreateProfile': 'manage-profiles', 'Update': 'manage-profiles',
@@ -1090,6 +1093,27 @@ def manager_list_sessions(self, offset, limit):
             dbus.UInt32(len(all_)))
 
 
+def manager_list_profiles(self, query, offset, limit):
+    '''Live profiles by patient reference (byte order), a page at a time;
+    query: reference prefix or display-name substring, ASCII case ignored.'''
+    if limit == 0 or limit > 1000:
+        raise err('InvalidArgument', 'limit must be 1 to 1000 profiles per page.')
+    q = str(query)
+    if len(q.encode('utf-8')) > 127 or any(ord(c) < 0x20 or ord(c) == 0x7f for c in q):
+        raise err('InvalidArgument', 'The search text must be at most 127 bytes, without '
+                  'control characters.')
+
+    def fold(t):        # SQLite's LIKE: only ASCII letters fold
+        return ''.join(c.lower() if c < '\x80' else c for c in t)
+    hits = sorted(((str(p['patient_ref']), path) for path, p in state().profiles.items()
+                   if not q or fold(str(p['patient_ref'])).startswith(fold(q))
+                   or fold(q) in fold(str(p['display_name']))),
+                  key=lambda rp: rp[0].encode('utf-8'))
+    page = hits[offset:offset + limit]
+    return (dbus.Array([dbus.ObjectPath(path) for _, path in page], signature='o'),
+            dbus.UInt32(len(hits)))
+
+
 def profile_region_history(self):
     out = []
     for path in profile_sessions(self.path):        # newest first
@@ -1141,7 +1165,7 @@ def load(mock, parameters):
                              for n, c in st.policy['conditions'].items()]},
         {'CreateProfile': create_profile, 'StartSession': start_session,
          'StartSessionWithOptions': start_session_options, 'FindProfile': find_profile,
-         'ListSessions': manager_list_sessions,
+         'ListSessions': manager_list_sessions, 'ListProfiles': manager_list_profiles,
          'ApplyRemoteProfile': apply_remote_profile})
     for serial in parameters.get('instruments', ['SIM0001']):
         add_instrument(str(serial), {})

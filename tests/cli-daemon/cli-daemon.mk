@@ -16,6 +16,8 @@ check-cli-daemon: $(STRIGILCTL_SAN) $(BUILD)/strigild-san FORCE
 	 $(RUN_TEST) cli-daemon timeout -k 10 600 /usr/bin/python3 tests/cli-daemon/test_cli.py
 	@SG_TOP=$(TOP) STRIGILCTL=$(TOP)/$(STRIGILCTL_SAN) STRIGILD=$(TOP)/$(BUILD)/strigild-san \
 	 $(RUN_TEST) cli-daemon-records timeout -k 10 600 /usr/bin/python3 tests/cli-daemon/test_records_cli.py
+	@SG_TOP=$(TOP) STRIGILCTL=$(TOP)/$(STRIGILCTL_SAN) STRIGILD=$(TOP)/$(BUILD)/strigild-san \
+	 $(RUN_TEST) cli-daemon-profiles timeout -k 10 600 /usr/bin/python3 tests/cli-daemon/test_profiles_cli.py
 # Exports and the report of a session across regions, sides and a pause; the
 # multi-visit FHIR Bundle against the official FHIR R4 JSON schema (npm
 # packages pinned in tests/fhir, installed into $(BUILD)/fhir).

@@ -53,6 +53,9 @@ expect "strigilctl calibrate --non" --non-interactive
 expect "strigilctl export --format " fhir
 expect "strigilctl export --format csv --pa" --patient
 expect "strigilctl profile add x --re" --region-cap
+expect "strigilctl profile list --" --search
+expect "strigilctl profile list --" --limit
+expect_not "strigilctl profile show --" --search
 expect "strigilctl session list --" --active
 expect_not "strigilctl session list --" --override-reason
 expect_not "strigilctl st" session

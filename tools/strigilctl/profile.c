@@ -13,7 +13,7 @@
 
 static const char usage[] =
 	"Usage: strigilctl profile add PATIENT_REF [FIELDS]\n"
-	"       strigilctl profile list [--json]\n"
+	"       strigilctl profile list [--search TEXT] [--limit N] [--json]\n"
 	"       strigilctl profile show PROFILE [--json]\n"
 	"       strigilctl profile edit PROFILE FIELDS\n"
 	"       strigilctl profile delete PROFILE\n"
@@ -28,6 +28,9 @@ static const char usage[] =
 	"  --region-max-seconds REGION=S       time-under-load cap (repeatable)\n"
 	"  --condition NAME[,NAME...]    conditions (repeatable); replaces the list\n"
 	"  --no-conditions               (edit) clear the conditions\n"
+	"list: every profile by patient reference; --search TEXT keeps those whose\n"
+	"reference starts with TEXT or whose display name contains it (either\n"
+	"case); --limit N shows the first N.\n"
 	"'strigilctl profile regions' lists the regions and conditions the clinic\n"
 	"policy knows.\n";
 
@@ -48,6 +51,9 @@ struct fields {
 	const char *cond[MAX_MAP];
 	unsigned ncond;
 	bool cond_set;
+	const char *search;	/* list --search */
+	uint32_t limit;		/* list --limit; 0 = all */
+	bool has_limit;
 };
 
 static bool map_add(struct map *m, const char *opt, char *arg, bool integer)
@@ -75,7 +81,7 @@ static bool map_add(struct map *m, const char *opt, char *arg, bool integer)
 
 enum {
 	OPT_NAME = 0x100, OPT_MAX, OPT_CAP, OPT_TMIN, OPT_TMAX, OPT_STROKES, OPT_SECONDS,
-	OPT_COND, OPT_NOCOND,
+	OPT_COND, OPT_NOCOND, OPT_SEARCH, OPT_LIMIT,
 };
 
 /* Parses FIELDS; returns 0 or an exit code. */
@@ -93,6 +99,8 @@ static int parse_fields(int argc, char **argv, struct fields *f)
 		{ "region-max-seconds", required_argument, NULL, OPT_SECONDS },
 		{ "condition", required_argument, NULL, OPT_COND },
 		{ "no-conditions", no_argument, NULL, OPT_NOCOND },
+		{ "search", required_argument, NULL, OPT_SEARCH },
+		{ "limit", required_argument, NULL, OPT_LIMIT },
 		{}
 	};
 	int c;
@@ -142,6 +150,18 @@ static int parse_fields(int argc, char **argv, struct fields *f)
 		case OPT_NOCOND:
 			f->cond_set = true;
 			f->ncond = 0;
+			break;
+		case OPT_SEARCH:
+			f->search = optarg;
+			break;
+		case OPT_LIMIT:
+			if (!ctl_parse_uint("--limit", optarg, &f->limit))
+				return EXIT_USAGE;
+			if (!f->limit) {
+				fprintf(stderr, "strigilctl: --limit: give 1 or more profiles to show\n");
+				return EXIT_USAGE;
+			}
+			f->has_limit = true;
 			break;
 		default:
 			fputs(usage, stderr);
@@ -297,29 +317,183 @@ static int call_fields(sd_bus *bus, const char *path, const char *iface, const c
 	return 0;
 }
 
-static int profile_list(sd_bus *bus)
-{
-	struct json_object *objs = NULL, *out = json_object_new_array();
-	int r = ctl_managed_objects(bus, &objs);
+#define LIST_PAGE 100	/* ListProfiles page (the daemon takes up to 1000) */
+#define SEARCH_MAX 127	/* the daemon's longest search text, in bytes */
 
+static char ascii_lower(char c)
+{
+	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
+/* The daemon's ListProfiles match, for a daemon without it: ref starts
+ * with q or name contains q, ASCII letters in either case. */
+static bool profile_matches(const char *ref, const char *name, const char *q)
+{
+	size_t n = strlen(q), i;
+
+	if (!n)
+		return true;
+	for (i = 0; i < n && ref[i] && ascii_lower(ref[i]) == ascii_lower(q[i]); i++)
+		;
+	if (i == n)
+		return true;
+	for (; *name; name++) {
+		for (i = 0; i < n && name[i] && ascii_lower(name[i]) == ascii_lower(q[i]); i++)
+			;
+		if (i == n)
+			return true;
+	}
+	return false;
+}
+
+/* Manager.APIVersion; 1 for a daemon without it. */
+static uint32_t api_version(sd_bus *bus)
+{
+	sd_bus_error e = SD_BUS_ERROR_NULL;
+	uint32_t v = 1;
+
+	if (sd_bus_get_property_trivial(bus, SG_BUS_NAME, SG_ROOT, SG_IFACE_MANAGER,
+					"APIVersion", &e, 'u', &v) < 0)
+		v = 1;
+	sd_bus_error_free(&e);
+	return v;
+}
+
+/* Appends the properties (and "Path") of profile path to out. */
+static int add_profile_row(sd_bus *bus, const char *path, struct json_object *out)
+{
+	struct json_object *p = NULL;
+	int r = ctl_bus_get_all(bus, path, SG_IFACE_PROFILE, &p);
+
+	if (r)
+		return r;
+	json_object_object_add(p, "Path", json_object_new_string(path));
+	json_object_array_add(out, p);
+	return 0;
+}
+
+/*
+ * The profiles to list, by patient reference, at most want (0 = all):
+ * Manager.ListProfiles a page at a time (API level 3); *total = how many
+ * match. A page read after a profile was created or deleted meanwhile may
+ * shift by one: the list is what was there while it was read.
+ */
+static int list_paged(sd_bus *bus, const char *q, uint32_t want, struct json_object *out,
+		      uint32_t *total)
+{
+	uint32_t offset = 0;
+	int r;
+
+	*total = 0;
+	for (;;) {
+		sd_bus_error e = SD_BUS_ERROR_NULL;
+		sd_bus_message *reply = NULL;
+		uint32_t limit = LIST_PAGE, got = 0;
+		const char *p;
+
+		if (want && want - offset < limit)
+			limit = want - offset;
+		r = sd_bus_call_method(bus, SG_BUS_NAME, SG_ROOT, SG_IFACE_MANAGER, "ListProfiles",
+				       &e, &reply, "suu", q, offset, limit);
+		if (r < 0) {
+			r = ctl_bus_error("listing the profiles", &e, r);
+			sd_bus_error_free(&e);
+			return r;
+		}
+		r = sd_bus_message_enter_container(reply, 'a', "o");
+		while (r >= 0 && (r = sd_bus_message_read(reply, "o", &p)) > 0) {
+			r = add_profile_row(bus, p, out);
+			if (r) {
+				sd_bus_message_unref(reply);
+				return r;
+			}
+			got++;
+		}
+		if (r >= 0)
+			r = sd_bus_message_exit_container(reply);
+		if (r >= 0)
+			r = sd_bus_message_read(reply, "u", total);
+		sd_bus_message_unref(reply);
+		if (r < 0) {
+			fprintf(stderr, "strigilctl: listing the profiles: unexpected reply: %s\n",
+				strerror(-r));
+			return EXIT_FAIL;
+		}
+		offset += got;
+		if (!got || offset >= *total || (want && offset >= want))
+			return 0;
+	}
+}
+
+/* The same from Manager.Profiles (a daemon before API level 3): every
+ * profile read, matched and sorted here. */
+static int list_all(sd_bus *bus, const char *q, uint32_t want, struct json_object *out,
+		    uint32_t *total)
+{
+	struct json_object *mgr = NULL, *paths, *all = json_object_new_array();
+	size_t n, i;
+	int r = ctl_bus_get_all(bus, SG_ROOT, SG_IFACE_MANAGER, &mgr);
+
+	if (r) {
+		json_object_put(all);
+		return r;
+	}
+	paths = cj_get(mgr, "Profiles");
+	n = paths ? json_object_array_length(paths) : 0;
+	for (i = 0; i < n && !r; i++)
+		r = add_profile_row(bus, json_object_get_string(json_object_array_get_idx(paths, i)),
+				    all);
+	json_object_put(mgr);
+	if (r) {
+		json_object_put(all);
+		return r;
+	}
+	cj_sort_by_str(all, "PatientRef");
+	*total = 0;
+	for (i = 0; i < json_object_array_length(all); i++) {
+		struct json_object *p = json_object_array_get_idx(all, i);
+
+		if (!profile_matches(cj_str(p, "PatientRef", ""), cj_str(p, "DisplayName", ""), q))
+			continue;
+		if (!want || *total < want)
+			json_object_array_add(out, json_object_get(p));
+		(*total)++;
+	}
+	json_object_put(all);
+	return 0;
+}
+
+static int profile_list(sd_bus *bus, const struct fields *f)
+{
+	struct json_object *out = json_object_new_array();
+	const char *q = f->search ? f->search : "";
+	uint32_t want = f->has_limit ? f->limit : 0, total = 0;
+	size_t n;
+	int r;
+
+	if (strlen(q) > SEARCH_MAX) {
+		fprintf(stderr, "strigilctl: --search: at most %d bytes; search for a shorter part "
+			"of the reference or name\n", SEARCH_MAX);
+		json_object_put(out);
+		return EXIT_USAGE;
+	}
+	for (const char *c = q; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f) {
+			fprintf(stderr, "strigilctl: --search: no control characters (tabs, "
+				"newlines); give the text as it is written\n");
+			json_object_put(out);
+			return EXIT_USAGE;
+		}
+	r = api_version(bus) >= 3 ? list_paged(bus, q, want, out, &total) :
+				    list_all(bus, q, want, out, &total);
 	if (r) {
 		json_object_put(out);
 		return r;
 	}
-	json_object_object_foreach(objs, path, ifaces) {
-		struct json_object *p = cj_get(ifaces, SG_IFACE_PROFILE);
-
-		if (!p)
-			continue;
-		json_object_object_add(p, "Path", json_object_new_string(path));
-		json_object_array_add(out, json_object_get(p));
-	}
-	cj_sort_by_int(out, "Id");
+	n = json_object_array_length(out);
 	if (ctl.json) {
 		cj_print(stdout, out);
 	} else {
-		size_t n = json_object_array_length(out);
-
 		printf("%-6s %-20s %-16s %9s  %s\n", "ID", "PATIENT REF", "NAME", "MAX FORCE",
 		       "CONDITIONS");
 		for (size_t i = 0; i < n; i++) {
@@ -348,11 +522,14 @@ static int profile_list(sd_bus *bus)
 				       json_object_get_string(json_object_array_get_idx(cond, k)));
 			printf("%s\n", nc ? "" : "-");
 		}
-		if (!n)
+		if (!n && *q)
+			printf("(no profile matches '%s')\n", q);
+		else if (!n)
 			printf("(no profiles; add one with 'strigilctl profile add PATIENT_REF')\n");
+		else if (n < total)
+			printf("(%zu of %u shown; raise --limit or narrow with --search)\n", n, total);
 	}
 	json_object_put(out);
-	json_object_put(objs);
 	return EXIT_OK;
 }
 
@@ -406,9 +583,17 @@ int verb_profile(int argc, char **argv)
 	argc -= 1;
 	argv += 1;
 
+	if ((f.search || f.has_limit) && strcmp(sub, "list")) {
+		fprintf(stderr, "strigilctl: --search and --limit go with 'profile list'\n");
+		return EXIT_USAGE;
+	}
 	if (!strcmp(sub, "list") || !strcmp(sub, "regions")) {
 		if (optind != argc) {
 			fputs(usage, stderr);
+			return EXIT_USAGE;
+		}
+		if (!fields_empty(&f)) {
+			fprintf(stderr, "strigilctl: profile %s takes no fields\n", sub);
 			return EXIT_USAGE;
 		}
 	} else if (!strcmp(sub, "add") || !strcmp(sub, "show") || !strcmp(sub, "edit") ||
@@ -436,7 +621,7 @@ int verb_profile(int argc, char **argv)
 	if (r)
 		return r;
 	if (!strcmp(sub, "list")) {
-		r = profile_list(bus);
+		r = profile_list(bus, &f);
 	} else if (!strcmp(sub, "regions")) {
 		r = profile_regions(bus);
 	} else if (!strcmp(sub, "add")) {

@@ -118,6 +118,74 @@ def main():
         check(row is not None, "the new patient is in the list")
         d.screenshot("patients")
 
+        # -- a clinic with many patients: the daemon searches and pages
+        # (ListProfiles, 50 a page), the app makes proxies for shown rows only
+        for i in range(120):
+            h.create_profile(patient_ref="pg-%03d" % i, display_name="Pager %d" % i)
+        # byte order: "P-7731" first, then pg-000...; the first page ends at pg-048
+        check(d.find(role="label", contains="Showing 50 of 121 patients") is not None,
+              "profiles created by another client: the list shows the first page of 50 of 121")
+        check(d.find(role="list item", contains="pg-048 — Pager 48") is not None,
+              "...whose last row is the 50th patient")
+        check(not d.find_all(role="list item", contains="pg-049"),
+              "...and the 51st is not loaded")
+        check(d.find(role="list item", contains=REF + " — A.B.") is not None,
+              "...the first row is the patient created first")
+        d.screenshot("patients-paged")
+        more = d.find(role="push button", name="Show more patients")
+        check(more is not None, "a Show more patients button")
+        if more is not None:
+            d.click(more)
+            check(d.find(role="label", contains="Showing 100 of 121 patients") is not None,
+                  "Show more: 100 of 121")
+            check(d.find(role="list item", contains="pg-098 — Pager 98") is not None and
+                  not d.find_all(role="list item", contains="pg-099"),
+                  "...rows up to the 100th")
+            d.click(more)
+            check(d.find(role="label", contains="121 patients") is not None and
+                  d.find(role="list item", contains="pg-119 — Pager 119") is not None,
+                  "Show more again: all 121")
+            check(harness.wait_for(lambda: not d.find_all(role="push button",
+                                                          name="Show more patients"), 10),
+                  "...and no Show more button")
+        search = [a for a in d.find_all(name="Search patients") if a.getRoleName() != "label"]
+        check(bool(search), "the search entry")
+
+        def search_for(text):
+            for a in search:
+                try:
+                    a.queryEditableText().setTextContents(text)
+                    time.sleep(0.3)
+                    return
+                except NotImplementedError:
+                    continue
+        if search:
+            search_for("PG-04")
+            check(d.find(role="label", name="10 patients") is not None,
+                  "search PG-04: the daemon's ten matches (reference prefix, either case)")
+            check(d.find(role="list item", contains="pg-049 — Pager 49") is not None and
+                  d.find(role="list item", contains="pg-040 — Pager 40") is not None,
+                  "...pg-040 to pg-049")
+            check(not d.find_all(role="list item", contains="pg-050") and
+                  not d.find_all(role="list item", contains="pg-119") and
+                  not d.find_all(role="list item", contains=REF),
+                  "...and no other row")
+            search_for("pager 77")
+            check(d.find(role="label", name="1 patient") is not None and
+                  d.find(role="list item", contains="pg-077 — Pager 77") is not None,
+                  "search 'pager 77': one patient, by display name")
+            check(harness.wait_for(lambda: len(d.find_all(role="list item", contains="pg-")) == 1, 10),
+                  "...one row only (%d)" % len(d.find_all(role="list item", contains="pg-")))
+            search_for("nobody")
+            check(d.find(role="label", contains="No patient matches") is not None,
+                  "a search without matches says so")
+            search_for("")
+            check(d.find(role="label", contains="Showing 50 of 121 patients") is not None,
+                  "the search cleared: the first page again")
+        check(d.find(role="text", name="Patient reference") is not None and
+              d.text_of(d.find(role="text", name="Patient reference")) == REF,
+              "the form still shows the patient created through it")
+
         # -- treatment
         d.click(d.find(role="push button", name="Treat this patient"))
         regions = d.find(role="list", name="Body region")

@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Patients screen. The list is the Manager's Profiles (one Profile proxy
- * each, kept in step with the property); the form edits one profile and
+ * Patients screen. The list comes from Manager.ListProfiles (API level 3):
+ * the daemon searches (reference prefix or display-name substring) and
+ * pages, 50 at a time ("Show more patients"), so a clinic with thousands of
+ * patients costs one proxy per row shown, not one per patient. A daemon of
+ * an older level gives only Manager.Profiles: then one proxy per profile,
+ * kept in step with the property, filtered here. The form edits one profile and
  * sends it whole to CreateProfile/Update. The daemon validates: its
  * InvalidArgument sentence is shown next to the field it is about
  * (clinic_error_field). A safety fact in a profile is never dropped by the
@@ -48,8 +52,18 @@ struct _ClinicPatients {
 		 *session_caps_error, *conditions_error, *region_error;
 	GtkBox *block_box, *gentle_box;
 	GtkGrid *region_grid;
-	GtkButton *new_button, *save_button, *treat_button, *history_button;
+	GtkButton *new_button, *save_button, *treat_button, *history_button, *more_button;
+
+	gboolean paged;		/* the daemon has ListProfiles (APIVersion >= 3) */
+	guint list_gen;		/* bumped by each new search: older pages dropped */
+	guint loaded;		/* positions of the search read from the daemon */
+	guint total;		/* the search's matches, from the last page */
+	guint refresh_id;	/* a reload after another client created a profile */
+	guint om_sub;		/* InterfacesAdded/Removed of the daemon */
+	GDBusConnection *om_conn;
 };
+
+#define PAGE 50		/* rows per ListProfiles page */
 
 G_DEFINE_FINAL_TYPE(ClinicPatients, clinic_patients, GTK_TYPE_BOX)
 
@@ -507,8 +521,8 @@ static gboolean filter_row(GtkListBoxRow *row, gpointer data)
 	const char *q = gtk_editable_get_text(GTK_EDITABLE(self->search));
 	g_autofree char *qn = NULL, *ref = NULL, *name = NULL;
 
-	if (!q || !*q)
-		return TRUE;
+	if (self->paged || !q || !*q)
+		return TRUE;	/* the daemon searched */
 	qn = g_utf8_casefold(q, -1);
 	ref = g_utf8_casefold(strigil_profile_get_patient_ref(p) ? strigil_profile_get_patient_ref(p) : "", -1);
 	name = g_utf8_casefold(strigil_profile_get_display_name(p) ? strigil_profile_get_display_name(p) : "", -1);
@@ -528,6 +542,62 @@ static void select_profile(ClinicPatients *self, StrigilProfile *p)
 	g_set_object(&self->current, p);
 	fill_form(self, p);
 	g_signal_emit(self, signals[SIG_SELECTED], 0, p);
+}
+
+static void update_status(ClinicPatients *self)
+{
+	const char *q = gtk_editable_get_text(GTK_EDITABLE(self->search));
+	g_autofree char *t = NULL;
+
+	if (!self->paged) {
+		guint count = g_hash_table_size(self->rows);
+
+		t = count ? g_strdup_printf("%u patient%s", count, count == 1 ? "" : "s") :
+			    g_strdup("No patients yet: create one with New patient.");
+	} else if (!self->total && q && *q) {
+		t = g_strdup_printf("No patient matches “%s”.", q);
+	} else if (!self->total) {
+		t = g_strdup("No patients yet: create one with New patient.");
+	} else if (self->loaded < self->total) {
+		t = g_strdup_printf("Showing %u of %u patients", self->loaded, self->total);
+	} else {
+		t = g_strdup_printf("%u patient%s", self->total, self->total == 1 ? "" : "s");
+	}
+	gtk_label_set_text(self->list_status, t);
+	gtk_widget_set_visible(GTK_WIDGET(self->more_button),
+			       self->paged && self->loaded < self->total);
+}
+
+static void on_profile_proxy(GObject *src, GAsyncResult *res, gpointer data);
+
+/* A row for path, once its proxy exists (nothing if it is there or coming). */
+static void add_pending(ClinicPatients *self, const char *path)
+{
+	if (g_hash_table_contains(self->rows, path))
+		return;
+	g_hash_table_insert(self->rows, g_strdup(path), NULL);	/* pending */
+	strigil_profile_proxy_new(clinic_service_get_connection(self->service),
+				  G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START, CLINIC_BUS_NAME, path,
+				  clinic_service_get_cancellable(self->service),
+				  on_profile_proxy, g_object_ref(self));
+}
+
+/* Selects path's row, making one (a patient outside the loaded pages: just
+ * created, or found by its exact reference). */
+static void show_profile(ClinicPatients *self, char *path /* owned */)
+{
+	GtkWidget *row = g_hash_table_lookup(self->rows, path);
+
+	if (row) {
+		gtk_list_box_select_row(self->list, GTK_LIST_BOX_ROW(row));
+		select_profile(self, g_object_get_data(G_OBJECT(row), "profile"));
+		g_free(path);
+		return;
+	}
+	g_free(self->select_after);
+	self->select_after = path;
+	if (self->paged)
+		add_pending(self, path);
 }
 
 static void on_profile_props(GDBusProxy *proxy, GVariant *changed, GStrv inv, gpointer data)
@@ -578,11 +648,7 @@ static void on_profile_proxy(GObject *src, GAsyncResult *res, gpointer data)
 		gtk_list_box_select_row(self->list, GTK_LIST_BOX_ROW(row));
 		select_profile(self, p);
 	}
-	{
-		guint count = g_hash_table_size(self->rows);
-		g_autofree char *n = g_strdup_printf("%u patient%s", count, count == 1 ? "" : "s");
-		gtk_label_set_text(self->list_status, n);
-	}
+	update_status(self);
 	g_object_unref(self);
 }
 
@@ -609,17 +675,135 @@ static void sync_profiles(ClinicPatients *self)
 		}
 		g_hash_table_iter_remove(&it);
 	}
-	for (size_t i = 0; paths && paths[i]; i++) {
-		if (g_hash_table_contains(self->rows, paths[i]))
-			continue;
-		g_hash_table_insert(self->rows, g_strdup(paths[i]), NULL);	/* pending */
-		strigil_profile_proxy_new(clinic_service_get_connection(self->service),
-					  G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START, CLINIC_BUS_NAME, paths[i],
-					  clinic_service_get_cancellable(self->service),
-					  on_profile_proxy, g_object_ref(self));
-	}
+	for (size_t i = 0; paths && paths[i]; i++)
+		add_pending(self, paths[i]);
 	if (!paths || !paths[0])
-		gtk_label_set_text(self->list_status, "No patients yet: create one with New patient.");
+		update_status(self);
+}
+
+/* ---- the paged list (ListProfiles) ------------------------------------ */
+
+struct page_req {
+	ClinicPatients *self;
+	guint gen;
+	gboolean refresh;	/* positions 0..n again, not the next page */
+};
+
+static void on_page(GObject *src, GAsyncResult *res, gpointer data)
+{
+	struct page_req *req = data;
+	ClinicPatients *self = req->self;
+	g_autoptr(GError) error = NULL;
+	g_auto(GStrv) paths = NULL;
+	guint total = 0, n = 0;
+
+	if (!strigil_manager_call_list_profiles_finish(STRIGIL_MANAGER(src), &paths, &total, res,
+							&error)) {
+		if (!clinic_error_is_cancel(error) && req->gen == self->list_gen) {
+			g_autofree char *t = clinic_error_text(error);
+
+			gtk_label_set_text(self->list_status, t);
+		}
+	} else if (req->gen == self->list_gen) {	/* else: an older search */
+		for (; paths && paths[n]; n++)
+			add_pending(self, paths[n]);
+		self->loaded = req->refresh ? MAX(self->loaded, n) : self->loaded + n;
+		self->total = total;
+		update_status(self);
+	}
+	g_object_unref(self);
+	g_free(req);
+}
+
+static void request_page(ClinicPatients *self, guint offset, guint limit, gboolean refresh)
+{
+	StrigilManager *m = clinic_service_get_manager(self->service);
+	struct page_req *req;
+
+	if (!m)
+		return;
+	req = g_new0(struct page_req, 1);
+	req->self = g_object_ref(self);
+	req->gen = self->list_gen;
+	req->refresh = refresh;
+	strigil_manager_call_list_profiles(m, gtk_editable_get_text(GTK_EDITABLE(self->search)),
+					   offset, limit, CLINIC_CALL_FLAGS, -1,
+					   clinic_service_get_cancellable(self->service),
+					   on_page, req);
+}
+
+/* Rows of an earlier search go; the form keeps the patient it shows. */
+static void new_search(ClinicPatients *self)
+{
+	GtkWidget *child;
+
+	self->list_gen++;
+	while ((child = gtk_widget_get_first_child(GTK_WIDGET(self->list))))
+		gtk_list_box_remove(self->list, child);
+	g_hash_table_remove_all(self->rows);
+	self->loaded = self->total = 0;
+	request_page(self, 0, PAGE, FALSE);
+}
+
+static gboolean refresh_now(gpointer data)
+{
+	ClinicPatients *self = data;
+
+	self->refresh_id = 0;
+	request_page(self, 0, MIN(MAX(self->loaded, PAGE), 1000), TRUE);
+	return G_SOURCE_REMOVE;
+}
+
+/* Another client created or deleted a profile (the daemon still announces
+ * them, though GetManagedObjects no longer lists them): a new one appears
+ * if it falls in the loaded positions; a deleted one goes. */
+static void on_om_signal(GDBusConnection *conn, const char *sender, const char *path,
+			 const char *iface, const char *signal, GVariant *params, gpointer data)
+{
+	ClinicPatients *self = data;
+	const char *obj = NULL;
+	GtkWidget *row;
+
+	if (!g_variant_is_of_type(params, G_VARIANT_TYPE("(oa{sa{sv}})")) &&
+	    !g_variant_is_of_type(params, G_VARIANT_TYPE("(oas)")))
+		return;
+	g_variant_get_child(params, 0, "&o", &obj);
+	if (!obj || !g_str_has_prefix(obj, STRIGIL_DBUS_PATH_PROFILE "/"))
+		return;
+	if (strcmp(signal, "InterfacesAdded") == 0) {
+		if (!self->refresh_id)
+			self->refresh_id = g_timeout_add(200, refresh_now, self);
+		return;
+	}
+	if (!g_hash_table_contains(self->rows, obj))
+		return;
+	row = g_hash_table_lookup(self->rows, obj);
+	if (row) {
+		if (g_object_get_data(G_OBJECT(row), "profile") == (gpointer)self->current)
+			select_profile(self, NULL);
+		gtk_list_box_remove(self->list, row);
+	}
+	g_hash_table_remove(self->rows, obj);
+	if (self->total)
+		self->total--;
+	if (self->loaded)
+		self->loaded--;
+	update_status(self);
+}
+
+static void unwatch(ClinicPatients *self)
+{
+	if (self->om_sub)
+		g_dbus_connection_signal_unsubscribe(self->om_conn, self->om_sub);
+	self->om_sub = 0;
+	g_clear_object(&self->om_conn);
+	g_clear_handle_id(&self->refresh_id, g_source_remove);
+}
+
+static void on_more_clicked(ClinicPatients *self)
+{
+	if (self->paged)
+		request_page(self, self->loaded, PAGE, FALSE);
 }
 
 static void clear_list(ClinicPatients *self)
@@ -638,6 +822,11 @@ static void on_service_state(ClinicService *service, gpointer data)
 	StrigilManager *m = clinic_service_get_manager(service);
 
 	clear_list(self);
+	unwatch(self);
+	self->list_gen++;
+	self->paged = FALSE;
+	self->loaded = self->total = 0;
+	gtk_widget_set_visible(GTK_WIDGET(self->more_button), FALSE);
 	gtk_widget_set_sensitive(GTK_WIDGET(self->save_button), m != NULL);
 	gtk_widget_set_sensitive(GTK_WIDGET(self->new_button), m != NULL);
 	if (!m) {
@@ -647,9 +836,19 @@ static void on_service_state(ClinicService *service, gpointer data)
 	}
 	build_policy_widgets(self, m);
 	fill_form(self, NULL);
-	g_signal_connect_object(m, "notify::profiles", G_CALLBACK(sync_profiles), self,
-				G_CONNECT_SWAPPED);
-	sync_profiles(self);
+	self->paged = strigil_manager_get_apiversion(m) >= 3;
+	if (!self->paged) {
+		/* an older daemon: every profile, from the property */
+		g_signal_connect_object(m, "notify::profiles", G_CALLBACK(sync_profiles), self,
+					G_CONNECT_SWAPPED);
+		sync_profiles(self);
+		return;
+	}
+	self->om_conn = g_object_ref(clinic_service_get_connection(service));
+	self->om_sub = g_dbus_connection_signal_subscribe(self->om_conn, CLINIC_BUS_NAME,
+		"org.freedesktop.DBus.ObjectManager", NULL, CLINIC_ROOT_PATH, NULL,
+		G_DBUS_SIGNAL_FLAGS_NONE, on_om_signal, self, NULL);
+	new_search(self);
 }
 
 /* ---- actions ---------------------------------------------------------- */
@@ -676,17 +875,8 @@ static void on_saved(GObject *src, GAsyncResult *res, gpointer data)
 		return;
 	}
 	clinic_window_toast(GTK_WIDGET(self), path ? "Patient created." : "Patient saved.");
-	if (path) {
-		GtkWidget *row = g_hash_table_lookup(self->rows, path);
-
-		if (row) {
-			gtk_list_box_select_row(self->list, GTK_LIST_BOX_ROW(row));
-			select_profile(self, g_object_get_data(G_OBJECT(row), "profile"));
-		} else {
-			g_free(self->select_after);
-			self->select_after = g_steal_pointer(&path);
-		}
-	}
+	if (path)
+		show_profile(self, g_steal_pointer(&path));
 	g_object_unref(self);
 }
 
@@ -726,7 +916,10 @@ static void on_row_activated(ClinicPatients *self, GtkListBoxRow *row)
 
 static void on_search_changed(ClinicPatients *self)
 {
-	gtk_list_box_invalidate_filter(self->list);
+	if (self->paged)
+		new_search(self);
+	else
+		gtk_list_box_invalidate_filter(self->list);
 }
 
 /* Enter in the search: the daemon's exact lookup by reference (the list
@@ -738,15 +931,7 @@ static void on_found(GObject *src, GAsyncResult *res, gpointer data)
 	g_autofree char *path = NULL;
 
 	if (strigil_manager_call_find_profile_finish(STRIGIL_MANAGER(src), &path, res, &error)) {
-		GtkWidget *row = g_hash_table_lookup(self->rows, path);
-
-		if (row) {
-			gtk_list_box_select_row(self->list, GTK_LIST_BOX_ROW(row));
-			select_profile(self, g_object_get_data(G_OBJECT(row), "profile"));
-		} else {
-			g_free(self->select_after);
-			self->select_after = g_steal_pointer(&path);
-		}
+		show_profile(self, g_steal_pointer(&path));
 	} else if (!clinic_error_is_cancel(error)) {
 		g_autofree char *t = clinic_error_text(error);
 
@@ -789,6 +974,7 @@ static void clinic_patients_dispose(GObject *obj)
 {
 	ClinicPatients *self = CLINIC_PATIENTS(obj);
 
+	unwatch(self);
 	g_clear_object(&self->current);
 	g_clear_object(&self->service);
 	gtk_widget_dispose_template(GTK_WIDGET(obj), CLINIC_TYPE_PATIENTS);
@@ -827,11 +1013,13 @@ static void clinic_patients_class_init(ClinicPatientsClass *klass)
 	CHILD(session_caps_error); CHILD(conditions_error); CHILD(region_error);
 	CHILD(block_box); CHILD(gentle_box); CHILD(region_grid);
 	CHILD(new_button); CHILD(save_button); CHILD(treat_button); CHILD(history_button);
+	CHILD(more_button);
 #undef CHILD
 	gtk_widget_class_bind_template_callback(wc, on_search_changed);
 	gtk_widget_class_bind_template_callback(wc, on_search_activate);
 	gtk_widget_class_bind_template_callback(wc, on_row_activated);
 	gtk_widget_class_bind_template_callback(wc, on_new_clicked);
+	gtk_widget_class_bind_template_callback(wc, on_more_clicked);
 	gtk_widget_class_bind_template_callback(wc, on_save_clicked);
 	gtk_widget_class_bind_template_callback(wc, on_treat_clicked);
 	gtk_widget_class_bind_template_callback(wc, on_history_clicked);

@@ -361,6 +361,87 @@ static void test_history(void)
 	sgd_store_close(s);
 }
 
+/* ListProfiles' page: live profiles by reference, a prefix of the
+ * reference or a substring of the name (ASCII case), LIKE's wildcards as
+ * plain characters, deleted ones never, only the page read. */
+static void test_profile_page(void)
+{
+	static const char *const refs[] = { "b_2", "B-1", "a%", "bx2", "c", "a1" };
+	static const char *const names[] = { "", "Anna", "100%", "", "Bobby", "" };
+	char path[512], msg[256], q[200];
+	struct sgd_store *s;
+	struct sgd_profile p;
+	int64_t id[6], *ids = NULL;
+	size_t n = 0;
+	uint32_t total = 0;
+
+	snprintf(path, sizeof(path), "%s/page.db", dir);
+	s = open_store(path);
+	if (!s)
+		return;
+	for (int i = 0; i < 6; i++) {
+		sgd_profile_init(&p);
+		snprintf(p.patient_ref, sizeof(p.patient_ref), "%s", refs[i]);
+		snprintf(p.display_name, sizeof(p.display_name), "%s", names[i]);
+		CHECK(sgd_store_profile_create(s, &p, 1) == 0, "profile %s: %s", refs[i],
+		      sgd_store_errmsg(s));
+		id[i] = p.id;
+	}
+	CHECK(sgd_store_profile_delete(s, id[5], 2) == 0, "a1 deleted");
+	(void)msg;
+	/* byte order: 'B-1' < 'a%' < 'b_2' < 'bx2' < 'c' (a1 deleted) */
+	CHECK(sgd_store_profile_page(s, "", 0, 10, &ids, &n, &total) == 0 && total == 5 && n == 5 &&
+	      ids[0] == id[1] && ids[1] == id[2] && ids[2] == id[0] && ids[3] == id[3] &&
+	      ids[4] == id[4], "all live profiles by reference (%zu, total %u)", n, total);
+	free(ids);
+	CHECK(sgd_store_profile_page(s, "", 1, 2, &ids, &n, &total) == 0 && total == 5 && n == 2 &&
+	      ids[0] == id[2] && ids[1] == id[0], "offset 1 limit 2");
+	free(ids);
+	CHECK(sgd_store_profile_page(s, "", 4, 2, &ids, &n, &total) == 0 && n == 1 && ids[0] == id[4],
+	      "the last page is short");
+	free(ids);
+	CHECK(sgd_store_profile_page(s, "", 5, 2, &ids, &n, &total) == 0 && n == 0 && total == 5,
+	      "offset at the end: empty, with the total");
+	free(ids);
+	CHECK(sgd_store_profile_page(s, "", 0, 0, &ids, &n, &total) == 0 && n == 0 && total == 5,
+	      "limit 0: the total only");
+	free(ids);
+	CHECK(sgd_store_profile_page(s, "b", 0, 10, &ids, &n, &total) == 0 && total == 4 &&
+	      n == 4 && ids[0] == id[1] && ids[1] == id[0] && ids[2] == id[3] && ids[3] == id[4],
+	      "'b': B-1, b_2, bx2 by prefix, c by its name Bobby (%u)", total);
+	free(ids);
+	CHECK(sgd_store_profile_page(s, "b_", 0, 10, &ids, &n, &total) == 0 && total == 1 &&
+	      n == 1 && ids[0] == id[0], "'b_': '_' is not a wildcard (bx2 not matched) (%u)", total);
+	free(ids);
+	CHECK(sgd_store_profile_page(s, "%", 0, 10, &ids, &n, &total) == 0 && total == 1 &&
+	      n == 1 && ids[0] == id[2], "'%%': only the name with '%%' (%u)", total);
+	free(ids);
+	CHECK(sgd_store_profile_page(s, "ANN", 0, 10, &ids, &n, &total) == 0 && total == 1 &&
+	      ids[0] == id[1], "'ANN': a name substring, either case");
+	free(ids);
+	CHECK(sgd_store_profile_page(s, "a1", 0, 10, &ids, &n, &total) == 0 && total == 0 && n == 0,
+	      "the deleted a1 is not found");
+	free(ids);
+	CHECK(sgd_store_profile_page(s, "nn", 0, 10, &ids, &n, &total) == 0 && total == 1,
+	      "a substring inside the name");
+	free(ids);
+	CHECK(sgd_store_profile_page(s, "-1", 0, 10, &ids, &n, &total) == 0 && total == 0,
+	      "a reference is matched by prefix only");
+	free(ids);
+	memset(q, 'x', 128);
+	q[128] = '\0';
+	ids = NULL;
+	CHECK(sgd_store_profile_page(s, q, 0, 10, &ids, &n, &total) == -EINVAL && !ids && n == 0,
+	      "a 128-byte query is refused");
+	q[127] = '\0';
+	CHECK(sgd_store_profile_page(s, q, 0, 10, &ids, &n, &total) == 0 && total == 0,
+	      "127 bytes are a query");
+	free(ids);
+	CHECK(sgd_store_profile_page(s, "a\tb", 0, 10, &ids, &n, &total) == -EINVAL,
+	      "a control character is refused");
+	sgd_store_close(s);
+}
+
 int main(int argc, char **argv)
 {
 	char cmd[300];
@@ -378,6 +459,7 @@ int main(int argc, char **argv)
 	test_migration_v2();
 	test_records();
 	test_history();
+	test_profile_page();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "could not remove %s\n", dir);

@@ -285,6 +285,23 @@ try:
             want.append((sess2, "neck", 2))
         check(sorted((h["session"], h["region"], h["strokes"]) for h in hist) == sorted(want),
               "GetRegionHistory (%s)" % hist)
+    if ("method", "ListProfiles") in shipped["Manager"]:
+        m = iface(ROOT, "Manager")
+        page, total = m.ListProfiles("", 0, 1)
+        check(list(page) == [pid] and total == 2, "ListProfiles: by reference, paged (%s, %d)"
+              % (page, total))
+        page, total = m.ListProfiles("MOCK-", 1, 5)
+        check(list(page) == [dvt] and total == 2, "ListProfiles: a reference prefix, either case, "
+              "from an offset (%s, %d)" % (page, total))
+        page, total = m.ListProfiles("j.d", 0, 5)
+        check(list(page) == [pid] and total == 1, "ListProfiles: a display-name substring")
+        page, total = m.ListProfiles("ock", 0, 5)
+        check(list(page) == [] and total == 0, "ListProfiles: a reference by its prefix only")
+        expect_error(lambda: m.ListProfiles("", 0, 0), ERR + "InvalidArgument", "ListProfiles limit 0")
+        expect_error(lambda: m.ListProfiles("", 0, 1001), ERR + "InvalidArgument",
+                     "ListProfiles limit 1001")
+        expect_error(lambda: m.ListProfiles("x" * 128, 0, 5), ERR + "InvalidArgument",
+                     "ListProfiles: a 128-byte query")
     iface(pid, "Profile").Update(dbus.Dictionary({"display_name": "K.L."}, signature="sv"))
     check(props(pid, "Profile")["DisplayName"] == "K.L.", "Update")
     signals.clear()

@@ -550,10 +550,20 @@ static void update_status(ClinicPatients *self)
 	g_autofree char *t = NULL;
 
 	if (!self->paged) {
-		guint count = g_hash_table_size(self->rows);
+		guint count = g_hash_table_size(self->rows), match = 0;
+		GHashTableIter it;
+		gpointer row;
 
-		t = count ? g_strdup_printf("%u patient%s", count, count == 1 ? "" : "s") :
-			    g_strdup("No patients yet: create one with New patient.");
+		g_hash_table_iter_init(&it, self->rows);
+		while (g_hash_table_iter_next(&it, NULL, &row))
+			if (row && filter_row(row, self))
+				match++;
+		if (!count)
+			t = g_strdup("No patients yet: create one with New patient.");
+		else if (q && *q)
+			t = g_strdup_printf("%u of %u patients match “%s”", match, count, q);
+		else
+			t = g_strdup_printf("%u patient%s", count, count == 1 ? "" : "s");
 	} else if (!self->total && q && *q) {
 		t = g_strdup_printf("No patient matches “%s”.", q);
 	} else if (!self->total) {
@@ -916,10 +926,12 @@ static void on_row_activated(ClinicPatients *self, GtkListBoxRow *row)
 
 static void on_search_changed(ClinicPatients *self)
 {
-	if (self->paged)
+	if (self->paged) {
 		new_search(self);
-	else
+	} else {
 		gtk_list_box_invalidate_filter(self->list);
+		update_status(self);
+	}
 }
 
 /* Enter in the search: the daemon's exact lookup by reference (the list

@@ -116,6 +116,15 @@ check-clinic-bursts: $(CLINIC_SAN) $(BUILD)/strigild-san FORCE
 	 ASAN_OPTIONS=detect_leaks=0 \
 	 CLINIC_SHOTS=$(abspath $(BUILD))/clinic-shots \
 	 $(RUN_TEST) clinic-bursts /usr/bin/python3 tests/clinic/test_clinic_bursts.py
+# The Patients screen against a daemon of API level 2 (the dbusmock
+# template without Manager.ListProfiles): the Manager.Profiles fallback.
+.PHONY: check-clinic-level2
+check-clinic: check-clinic-level2
+check-clinic-level2: $(CLINIC_SAN) FORCE
+	@STRIGIL_CLINIC=$(abspath $(CLINIC_SAN)) SG_TOP=$(TOP) \
+	 ASAN_OPTIONS=detect_leaks=0 \
+	 CLINIC_SHOTS=$(abspath $(BUILD))/clinic-shots \
+	 $(RUN_TEST) clinic-level2 /usr/bin/python3 tests/clinic/test_clinic_level2.py
 ifeq ($(CLINIC_HAVE)$(CLINIC_TEST_HAVE),yesyes)
 CHECK_TARGETS += check-clinic
 endif

@@ -7,7 +7,12 @@
 
 #include <systemd/sd-daemon.h>
 
-#include "strigild.h"
+#include "daemon.h"
+#include "hotplug.h"
+#include "manager.h"
+#include "profile.h"
+#include "session.h"
+#include "util.h"
 
 /* The minor level of API version 1 (Manager.APIVersion): incremented by
  * every additive change (a member, a dict key, an option), so that a client

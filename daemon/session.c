@@ -20,7 +20,13 @@
 
 #include <systemd/sd-journal.h>
 
-#include "strigild.h"
+#include "daemon.h"
+#include "hotplug.h"
+#include "instrument.h"
+#include "manager.h"
+#include "profile.h"
+#include "session.h"
+#include "util.h"
 
 /* Events of the current block of samples, committed together (see
  * "enforcement" below). */

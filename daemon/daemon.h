@@ -17,6 +17,23 @@
 #include "storage.h"
 #include "store-writer.h"
 
+struct record_job;
+
+/*
+ * What the bus was told of storage, and the methods waiting for a write:
+ * kept by session.c (its writer dispatch, storage_publish()), read by
+ * manager.c's Storage* properties.
+ */
+struct storage_view {
+	struct record_job *reply_jobs;	/* methods answered when stored */
+	bool failing;
+	bool degraded;
+	char error[256];
+	unsigned pending;
+	bool pending_published;
+	uint64_t dropped;		/* records never stored */
+};
+
 /* Event loop priorities: the sample path (the backends' sources) and the
  * storage writer's answers (the record signals) run before any caller's
  * message is dispatched; the bus is attached at SD_EVENT_PRIORITY_NORMAL.
@@ -46,13 +63,7 @@ struct daemon {
 	/* the storage writer (store-writer.h) and what the bus was told */
 	struct sgd_writer *writer;
 	sd_event_source *writer_src;
-	struct record_job *reply_jobs;	/* methods answered when stored */
-	bool storage_failing;
-	bool storage_degraded;
-	char storage_error[256];
-	unsigned storage_pending;
-	bool storage_pending_published;
-	uint64_t storage_dropped;	/* records never stored */
+	struct storage_view storage;	/* session.c's; the Manager reads it */
 	char *damaged_db;		/* where a damaged database was moved at start */
 };
 

@@ -43,7 +43,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "strigild.h"
+#include "auth.h"
+#include "daemon.h"
+#include "util.h"
 
 #define A_MONITOR	"org.strigil.Strigil1.monitor"
 #define A_TREAT		"org.strigil.Strigil1.treat"

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "hotplug.h"
+#include "util.h"
 
 #if __has_include("sg-iio.h")
 #include "sg-iio.h"

@@ -12,7 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "strigild.h"
+#include "daemon.h"
+#include "hotplug.h"
+#include "instrument.h"
+#include "util.h"
 
 #define SIM_RATE_HZ		1000
 #define SIM_TICK_USEC		5000

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "hotplug.h"
+#include "util.h"
 
 #if __has_include("sg-usb.h")
 #include "sg-usb.h"

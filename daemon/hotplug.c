@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "hotplug.h"
+#include "util.h"
 
 #define USB_SETTLE_USEC		1500000	/* give the kernel driver time to bind */
 

@@ -5,7 +5,12 @@
 
 #include <libudev.h>
 
-#include "strigild.h"
+#include "daemon.h"
+#include "instrument.h"
+
+/* hotplug.c: udev monitoring and the libusb fallback */
+int hotplug_setup(struct daemon *d);
+void hotplug_free(struct daemon *d);
 
 /* backend-iio.c: a strigil IIO device appeared ("add" or at start-up). */
 int iio_attach(struct daemon *d, struct udev_device *dev);

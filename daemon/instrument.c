@@ -21,7 +21,12 @@
 
 #include <strigil/stream.h>
 
-#include "strigild.h"
+#include "daemon.h"
+#include "hotplug.h"
+#include "instrument.h"
+#include "manager.h"
+#include "session.h"
+#include "util.h"
 
 #define MAX_STREAMS_PER_INSTRUMENT	16
 #define STREAM_SNDBUF			(64 * 1024)

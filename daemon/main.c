@@ -16,7 +16,13 @@
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-journal.h>
 
+#include "daemon.h"
+#include "auth.h"
 #include "hotplug.h"
+#include "manager.h"
+#include "profile.h"
+#include "session.h"
+#include "util.h"
 #include "policy-files.h"
 
 enum bus_kind { BUS_SYSTEM, BUS_USER, BUS_ADDRESS };

@@ -7,7 +7,12 @@
 
 #include <systemd/sd-daemon.h>
 
-#include "strigild.h"
+#include "daemon.h"
+#include "hotplug.h"
+#include "manager.h"
+#include "profile.h"
+#include "session.h"
+#include "util.h"
 
 /* The minor level of API version 1 (Manager.APIVersion): incremented by
  * every additive change (a member, a dict key, an option), so that a client
@@ -126,8 +131,8 @@ SGD_GETTER(get_storage_error)
 {
 	const struct daemon *d = userdata;
 
-	return sd_bus_message_append(reply, "s", d->storage_failing || d->storage_degraded ?
-				     d->storage_error : "");
+	return sd_bus_message_append(reply, "s", d->storage.failing || d->storage.degraded ?
+				     d->storage.error : "");
 }
 
 SGD_GETTER(get_storage_pending)
@@ -240,7 +245,7 @@ static const sd_bus_vtable manager_vtable[] = {
 	SD_BUS_PROPERTY("StorageError", "s", get_storage_error, 0, CHANGE),
 	SD_BUS_PROPERTY("StoragePending", "u", get_storage_pending, 0, CHANGE),
 	SD_BUS_PROPERTY("StorageDropped", "t", NULL,
-			offsetof(struct daemon, storage_dropped), CHANGE),
+			offsetof(struct daemon, storage.dropped), CHANGE),
 	SD_BUS_PROPERTY("DamagedDatabase", "s", get_damaged_database, 0, CONST),
 	SD_BUS_METHOD_WITH_ARGS("ListSessions", SD_BUS_ARGS("u", offset, "u", limit),
 				SD_BUS_RESULT("ao", sessions, "u", total), method_manager_list_sessions,

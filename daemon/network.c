@@ -17,7 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "strigild.h"
+#include "daemon.h"
+#include "manager.h"
+#include "profile.h"
+#include "session.h"
+#include "util.h"
 
 /* "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx", lower-case hex: the only form
  * stored, so that one profile has one spelling on every PC. */

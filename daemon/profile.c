@@ -12,7 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "strigild.h"
+#include "daemon.h"
+#include "manager.h"
+#include "profile.h"
+#include "session.h"
+#include "util.h"
 
 /*
  * Like sessions, profiles are not all kept in memory: a clinic has

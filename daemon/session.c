@@ -20,7 +20,13 @@
 
 #include <systemd/sd-journal.h>
 
-#include "strigild.h"
+#include "daemon.h"
+#include "hotplug.h"
+#include "instrument.h"
+#include "manager.h"
+#include "profile.h"
+#include "session.h"
+#include "util.h"
 
 /* Events of the current block of samples, committed together (see
  * "enforcement" below). */
@@ -624,7 +630,7 @@ struct record_job {
 	struct sgd_pause pause;		/* JOB_PAUSE; JOB_PAUSE_END: end_s, end_us */
 	/* loop only (the writer never reads these): */
 	sd_bus_message *reply;		/* method answered when stored */
-	struct record_job *reply_next;	/* d->reply_jobs */
+	struct record_job *reply_next;	/* d->storage.reply_jobs */
 	uint32_t warnings;		/* JOB_FINISH: for Stop's summary */
 	uint64_t lost_samples;
 	unsigned n;
@@ -751,7 +757,7 @@ static struct record_job *job_submit(struct session *s, struct record_job *j)
 								     : j->ev[i].v.t_s,
 					strerror(-r));
 		s->extra->lost_records += j->n;
-		d->storage_dropped += j->n;
+		d->storage.dropped += j->n;
 		if (!(s->rec.flags & SGD_SESSION_F_RECORDS_LOST)) {
 			/* stored with the next summary that gets through */
 			s->rec.flags |= SGD_SESSION_F_RECORDS_LOST;
@@ -772,8 +778,8 @@ static struct record_job *job_submit(struct session *s, struct record_job *j)
 static int job_reply_later(struct session *s, struct record_job *j, sd_bus_message *m)
 {
 	j->reply = sd_bus_message_ref(m);
-	j->reply_next = s->d->reply_jobs;
-	s->d->reply_jobs = j;
+	j->reply_next = s->d->storage.reply_jobs;
+	s->d->storage.reply_jobs = j;
 	return 1;
 }
 
@@ -914,7 +920,7 @@ void session_flush(struct session *s)
 	if (!j) {
 		/* the events are lost: say so (never silently) */
 		s->extra->lost_records += n;
-		s->d->storage_dropped += n;
+		s->d->storage.dropped += n;
 		s->rec.flags |= SGD_SESSION_F_RECORDS_LOST;
 		journal_session(s, "storage-error", LOG_ERR, "%u record(s) NOT stored: out of memory", n);
 		return;
@@ -1035,7 +1041,7 @@ static void job_lost(struct daemon *d, struct session *s, const struct record_jo
 	if (!j->n)
 		log_err("%s: session %s NOT stored: %s", j->path,
 			j->kind == JOB_FINISH ? "end" : "state", j->base.errmsg);
-	d->storage_dropped += j->n;
+	d->storage.dropped += j->n;
 	if (s && j->n) {
 		s->extra->lost_records += j->n;
 		emit(s, "LostRecords");
@@ -1088,7 +1094,7 @@ static void job_done(struct daemon *d, struct record_job *j)
 			break;
 		}
 	}
-	for (pp = &d->reply_jobs; *pp; pp = &(*pp)->reply_next)
+	for (pp = &d->storage.reply_jobs; *pp; pp = &(*pp)->reply_next)
 		if (*pp == j) {
 			*pp = j->reply_next;
 			break;
@@ -1101,7 +1107,7 @@ static void job_done(struct daemon *d, struct record_job *j)
  * truth (done, not yet stored, retried) instead of hanging. */
 const char *storage_state_str(const struct daemon *d)
 {
-	return d->storage_failing ? "failing" : d->storage_degraded ? "degraded" : "ok";
+	return d->storage.failing ? "failing" : d->storage.degraded ? "degraded" : "ok";
 }
 
 void storage_publish(struct daemon *d, bool force)
@@ -1128,12 +1134,12 @@ void storage_publish(struct daemon *d, bool force)
 			 "from the database: records are stored, the disk fills until it ends "
 			 "([storage] wal_held_mb = %u)", (long long)(held >> 20),
 			 (unsigned)d->policy->wal_held_mb);
-	changed = st.failing != d->storage_failing || degraded != d->storage_degraded ||
-		  ((st.failing || degraded) && strcmp(st.errmsg, d->storage_error) != 0);
+	changed = st.failing != d->storage.failing || degraded != d->storage.degraded ||
+		  ((st.failing || degraded) && strcmp(st.errmsg, d->storage.error) != 0);
 	if (changed) {
-		d->storage_failing = st.failing;
-		d->storage_degraded = degraded;
-		snprintf(d->storage_error, sizeof(d->storage_error), "%s", st.errmsg);
+		d->storage.failing = st.failing;
+		d->storage.degraded = degraded;
+		snprintf(d->storage.error, sizeof(d->storage.error), "%s", st.errmsg);
 		if (st.failing)
 			log_err("storage failing: %s (%u record(s) waiting, kept and retried)",
 				st.errmsg, st.records);
@@ -1144,21 +1150,21 @@ void storage_publish(struct daemon *d, bool force)
 		sd_bus_emit_signal(d->bus, SGD_ROOT, SGD_IFACE_MANAGER, "StorageStateChanged", "ss",
 				   storage_state_str(d), st.errmsg);
 	}
-	if (changed || force || (st.records != d->storage_pending &&
-				 (st.failing || d->storage_pending_published))) {
-		d->storage_pending = st.records;
+	if (changed || force || (st.records != d->storage.pending &&
+				 (st.failing || d->storage.pending_published))) {
+		d->storage.pending = st.records;
 		/* while storage is fine the count changes with every block:
 		 * published only while failing, and once when back to 0 */
-		d->storage_pending_published = st.failing || st.records != 0;
+		d->storage.pending_published = st.failing || st.records != 0;
 		sd_bus_emit_properties_changed(d->bus, SGD_ROOT, SGD_IFACE_MANAGER, "StorageState",
 					       "StorageError", "StoragePending", "StorageDropped",
 					       NULL);
 	}
 	if (st.failing) {
-		while (d->reply_jobs) {
-			struct record_job *j = d->reply_jobs;
+		while (d->storage.reply_jobs) {
+			struct record_job *j = d->storage.reply_jobs;
 
-			d->reply_jobs = j->reply_next;
+			d->storage.reply_jobs = j->reply_next;
 			j->reply_next = NULL;
 			sd_bus_reply_method_errorf(j->reply, SGD_ERR_STORAGE_FAILED,
 						   "Done, but not stored yet: %s. strigild keeps it and retries until storage works again (strigilctl status shows the storage state).",

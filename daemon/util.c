@@ -12,7 +12,8 @@
 
 #include <systemd/sd-journal.h>
 
-#include "strigild.h"
+#include "daemon.h"
+#include "util.h"
 
 static bool log_verbose;
 static bool log_to_journal;

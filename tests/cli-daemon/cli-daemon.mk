@@ -41,7 +41,3 @@ check-cli-docs: $(BUILD)/man/strigilctl.1 FORCE
 
 CHECK_TARGETS += check-cli-daemon check-cli-docs check-cli-export
 
-# tests/cli/*.mk (core, engine) name $(STRIGILCTL) before tools/strigilctl/
-# defines it (sorted include order), so on a fresh clone nothing builds it
-# for them. Stated here once, literally, until those fragments do it.
-check-cli-replay check-cli-simulate: $(BUILD)/strigilctl
